@@ -1,0 +1,58 @@
+# Two commands do all the set-up: `make run` and `make test`. The virtual environment is created
+# on first use from the committed lock (requirements.lock) and reused afterwards.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RUN_DATE ?= 2026-11-26
+DEMO_START ?= 2026-11-20
+DEMO_CUSTOMERS ?= 5000
+DEMO_SEED ?= 42
+BENCH_CUSTOMERS ?= 100000
+
+.PHONY: run test lint bench venv clean lock demo-data train airflow-ui mlflow-ui
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+demo-data: $(STAMP)
+	@test -f data/landing/$(RUN_DATE)/_manifest.json || \
+	  $(BIN)/crm demo-data --out data/landing --start $(DEMO_START) --end $(RUN_DATE) \
+	    --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
+
+train: demo-data
+	$(BIN)/crm train --date $(RUN_DATE)
+
+run: demo-data
+	$(BIN)/crm model ensure-champion --date $(RUN_DATE)
+	$(BIN)/crm run --date $(RUN_DATE)
+	$(BIN)/crm lists show --date $(RUN_DATE)
+
+test: $(STAMP)
+	$(BIN)/ruff check src dags tests
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src dags tests
+	$(BIN)/ruff format --check src dags tests
+
+bench: $(STAMP)
+	$(BIN)/crm bench --customers $(BENCH_CUSTOMERS)
+
+airflow-ui: $(STAMP)
+	$(BIN)/crm airflow standalone
+
+mlflow-ui: $(STAMP)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --port 5000
+
+clean:
+	rm -rf .crm data mlruns/mlflow.db mlruns/artifacts dbt_project/target dbt_project/logs

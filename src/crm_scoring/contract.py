@@ -1,0 +1,307 @@
+"""The landing contract (shared/domain/landing_contract.md) as data.
+
+One definition drives the loader's validation SQL, the raw-layer DDL, the demo generator's
+headers and the docs, so the contract cannot drift between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Column types of the contract. The raw layer stores them as these PostgreSQL types.
+PG_TYPES = {
+    "text": "text",
+    "timestamp": "timestamptz",
+    "date": "date",
+    "decimal": "numeric(18,2)",
+    "integer": "bigint",
+    "boolean": "boolean",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # key of PG_TYPES
+    required: bool = False
+    allowed: tuple[str, ...] | None = None  # value set, for enumerations
+    non_negative: bool = False  # amounts
+    not_future: bool = False  # timestamps that may not lie after the export date
+    pattern: str | None = None  # regex for text shapes (MM-DD, ISO codes)
+    pii: bool = False
+
+    @property
+    def pg_type(self) -> str:
+        return PG_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    required_file: bool = False
+    version_column: str | None = "updated_at"  # later versions replace earlier ones
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+def _c(name: str, type_: str = "text", required: bool = False, **kw) -> Column:
+    return Column(name, type_, required, **kw)
+
+
+CUSTOMER_STATUS = ("active", "closed", "suspended")
+ORDER_STATUS = ("completed", "cancelled", "returned", "partially_returned")
+ORDER_CHANNEL = ("online", "app", "store", "phone", "marketplace")
+TICKET_TYPE = ("complaint", "inquiry", "request", "feedback", "incident")
+TICKET_CHANNEL = ("phone", "chat", "email", "social", "app", "store", "bot")
+PRIORITY = ("P0", "P1", "P2", "P3")
+COMPLEXITY = ("simple", "complex")
+SEVERITY = ("low", "medium", "high")
+CATEGORY_L1 = ("function", "performance", "security", "other")
+COMPLAINT_TYPE = (
+    "product_quality", "service_delay", "logistics_delay", "technical", "billing",
+    "after_sales", "account_anomaly", "data_security", "other",
+)
+TICKET_STATUS = ("open", "pending", "resolved", "closed", "reopened")
+EVENT_TYPE = (
+    "login", "login_failed", "app_open", "page_view", "feature_use", "add_to_cart",
+    "checkout_start", "share", "search",
+)
+INTERACTION_CHANNEL = ("web", "app", "store", "call_centre")
+SURVEY_TYPE = ("CSAT", "NPS")
+SURVEY_TRIGGER = ("post_ticket", "post_resolution_revisit", "post_crisis_revisit", "periodic")
+CRISIS_TYPE = ("service_outage", "data_breach", "product_quality", "product_safety", "logistics", "brand_pr")
+SCOPE_LEVEL = ("local", "regional", "network_wide")
+OPINION_LEVEL = ("light", "medium", "severe")
+CONTACT_CHANNEL = ("sms", "email", "wechat", "phone", "app_push", "video")
+CONTACT_PURPOSE = (
+    "retention", "wake_up", "winback", "revisit", "survey", "compensation_notice", "care",
+    "status_update", "marketing",
+)
+CONTACT_OUTCOME = ("delivered", "opened", "responded", "accepted", "declined", "no_answer", "opted_out")
+COMPENSATION_TYPE = (
+    "voucher", "points", "refund", "in_kind", "service_extension", "priority_handling",
+    "dedicated_advisor", "membership_rights", "consultation",
+)
+CONSENT_PURPOSE = ("service", "marketing", "profiling")
+CONSENT_CHANNEL = CONTACT_CHANNEL + ("any",)
+CONSENT_STATUS = ("granted", "withdrawn")
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "customers",
+            (
+                _c("customer_id", required=True),
+                _c("registered_at", "timestamp", True, not_future=True),
+                _c("status", required=True, allowed=CUSTOMER_STATUS),
+                _c("country", pattern=r"^[A-Z]{2}$"),
+                _c("region"),
+                _c("timezone"),
+                _c("preferred_language"),
+                _c("birth_month_day", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"),
+                _c("email", pii=True),
+                _c("phone", pii=True),
+                _c("account_manager_id"),
+                _c("updated_at", "timestamp", not_future=True),
+            ),
+            key=("customer_id",),
+            required_file=True,
+        ),
+        Table(
+            "orders",
+            (
+                _c("order_id", required=True),
+                _c("customer_id", required=True),
+                _c("order_ts", "timestamp", True, not_future=True),
+                _c("status", required=True, allowed=ORDER_STATUS),
+                _c("net_amount", "decimal", True, non_negative=True),
+                _c("gross_amount", "decimal", non_negative=True),
+                _c("discount_amount", "decimal", non_negative=True),
+                _c("refund_amount", "decimal", non_negative=True),
+                _c("currency", pattern=r"^[A-Z]{3}$"),
+                _c("channel", allowed=ORDER_CHANNEL),
+                _c("points_earned", "integer", non_negative=True),
+                _c("updated_at", "timestamp", not_future=True),
+            ),
+            key=("order_id",),
+            required_file=True,
+        ),
+        Table(
+            "tickets",
+            (
+                _c("ticket_id", required=True),
+                _c("customer_id"),
+                _c("created_at", "timestamp", True, not_future=True),
+                _c("ticket_type", required=True, allowed=TICKET_TYPE),
+                _c("channel", allowed=TICKET_CHANNEL),
+                _c("priority", allowed=PRIORITY),
+                _c("is_urgent", "boolean"),
+                _c("complexity", allowed=COMPLEXITY),
+                _c("severity", allowed=SEVERITY),
+                _c("category_l1", allowed=CATEGORY_L1),
+                _c("module_l2"),
+                _c("complaint_type", allowed=COMPLAINT_TYPE),
+                _c("status", required=True, allowed=TICKET_STATUS),
+                _c("first_response_at", "timestamp", not_future=True),
+                _c("resolved_at", "timestamp", not_future=True),
+                _c("closed_at", "timestamp", not_future=True),
+                _c("reopened_count", "integer", non_negative=True),
+                _c("crisis_event_id"),
+                _c("language"),
+                _c("text", pii=True),
+                _c("updated_at", "timestamp", not_future=True),
+            ),
+            key=("ticket_id",),
+        ),
+        Table(
+            "interactions",
+            (
+                _c("event_id", required=True),
+                _c("customer_id", required=True),
+                _c("event_ts", "timestamp", True, not_future=True),
+                _c("event_type", required=True, allowed=EVENT_TYPE),
+                _c("channel", allowed=INTERACTION_CHANNEL),
+                _c("page_type"),
+            ),
+            key=("event_id",),
+            version_column=None,
+        ),
+        Table(
+            "surveys",
+            (
+                _c("survey_id", required=True),
+                _c("customer_id", required=True),
+                _c("survey_type", required=True, allowed=SURVEY_TYPE),
+                _c("trigger_type", required=True, allowed=SURVEY_TRIGGER),
+                _c("related_ticket_id"),
+                _c("related_crisis_event_id"),
+                _c("sent_at", "timestamp", True, not_future=True),
+                _c("responded_at", "timestamp", not_future=True),
+                _c("score", "integer", non_negative=True),
+                _c("comment", pii=True),
+            ),
+            key=("survey_id",),
+            version_column=None,
+        ),
+        Table(
+            "crisis_events",
+            (
+                _c("crisis_event_id", required=True),
+                _c("crisis_type", required=True, allowed=CRISIS_TYPE),
+                _c("scope_level", required=True, allowed=SCOPE_LEVEL),
+                _c("opinion_level", required=True, allowed=OPINION_LEVEL),
+                _c("started_at", "timestamp", True, not_future=True),
+                _c("resolved_at", "timestamp", not_future=True),
+                _c("description"),
+            ),
+            key=("crisis_event_id",),
+            version_column=None,
+        ),
+        Table(
+            "crisis_affected_customers",
+            (
+                _c("crisis_event_id", required=True),
+                _c("customer_id", required=True),
+                _c("impact_type"),
+                _c("impact_value", "decimal", non_negative=True),
+            ),
+            key=("crisis_event_id", "customer_id"),
+            version_column=None,
+        ),
+        Table(
+            "contacts",
+            (
+                _c("contact_id", required=True),
+                _c("customer_id", required=True),
+                _c("contact_ts", "timestamp", True, not_future=True),
+                _c("channel", required=True, allowed=CONTACT_CHANNEL),
+                _c("purpose", required=True, allowed=CONTACT_PURPOSE),
+                _c("list_run_date", "date"),
+                _c("campaign_id"),
+                _c("outcome", allowed=CONTACT_OUTCOME),
+            ),
+            key=("contact_id",),
+            version_column=None,
+        ),
+        Table(
+            "compensations",
+            (
+                _c("compensation_id", required=True),
+                _c("customer_id", required=True),
+                _c("ticket_id"),
+                _c("crisis_event_id"),
+                _c("round_no", "integer", non_negative=True),
+                _c("compensation_type", required=True, allowed=COMPENSATION_TYPE),
+                _c("amount", "decimal", non_negative=True),
+                _c("points", "integer", non_negative=True),
+                _c("issued_at", "timestamp", True, not_future=True),
+            ),
+            key=("compensation_id",),
+            version_column=None,
+        ),
+        Table(
+            "consents",
+            (
+                _c("customer_id", required=True),
+                _c("purpose", required=True, allowed=CONSENT_PURPOSE),
+                _c("channel", required=True, allowed=CONSENT_CHANNEL),
+                _c("status", required=True, allowed=CONSENT_STATUS),
+                _c("status_ts", "timestamp", True, not_future=True),
+            ),
+            key=("customer_id", "purpose", "channel", "status_ts"),
+            version_column="status_ts",
+        ),
+    ]
+}
+
+# Per-table value checks that involve two columns (score ranges depend on the survey type).
+ROW_CHECKS: dict[str, list[tuple[str, str]]] = {
+    "surveys": [
+        ("score out of range for survey_type (CSAT 1-5, NPS 0-10)",
+         "score is not null and ((survey_type = 'CSAT' and score not between 1 and 5) "
+         "or (survey_type = 'NPS' and score not between 0 and 10))"),
+    ],
+}
+
+REQUIRED_FILES = [t.name for t in TABLES.values() if t.required_file]
+OPTIONAL_FILES = [t.name for t in TABLES.values() if not t.required_file]
+FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+MANIFEST = "_manifest.json"
+
+# Metadata columns every raw table carries in addition to the contract's columns.
+RAW_META_COLUMNS = (
+    ("_export_date", "date not null"),
+    ("_source_file", "text not null"),
+    ("_line_no", "bigint not null"),
+    ("_extra", "jsonb"),
+    ("_loaded_at", "timestamptz not null default now()"),
+)
+
+
+def raw_table_ddl(table: Table, schema: str = "raw") -> str:
+    """`create table if not exists` for the typed raw table; history of every export is kept by date."""
+    cols = [f"{c.name} {c.pg_type}" for c in table.columns]
+    cols += [f"{name} {decl}" for name, decl in RAW_META_COLUMNS]
+    return (
+        f"create table if not exists {schema}.{table.name} (\n    "
+        + ",\n    ".join(cols)
+        + "\n);\n"
+        f"create index if not exists {table.name}_export_date_idx on {schema}.{table.name} (_export_date);"
+    )

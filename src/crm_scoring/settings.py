@@ -1,0 +1,73 @@
+"""Where things live. Every location is overridable through the environment, never hard-coded elsewhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def project_root() -> Path:
+    """The repository root: `CRM_HOME`, else the checkout this package was installed from, else cwd."""
+    env = os.environ.get("CRM_HOME")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "dbt_project" / "dbt_project.yml").exists() and (parent / "pyproject.toml").exists():
+            return parent
+    return Path.cwd().resolve()
+
+
+def state_dir() -> Path:
+    """Project-local, git-ignored state (embedded PostgreSQL data, Airflow home, reports)."""
+    path = Path(os.environ.get("CRM_STATE_DIR", project_root() / ".crm"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def landing_dir() -> Path:
+    return Path(os.environ.get("CRM_LANDING_DIR", project_root() / "data" / "landing"))
+
+
+def reports_dir() -> Path:
+    path = Path(os.environ.get("CRM_REPORTS_DIR", state_dir() / "reports"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def dbt_project_dir() -> Path:
+    return project_root() / "dbt_project"
+
+
+def dags_dir() -> Path:
+    return project_root() / "dags"
+
+
+def expectations_dir() -> Path:
+    return project_root() / "expectations"
+
+
+def model_definition_dir() -> Path:
+    """`models/` at the top level: the churn model's config, search space and promotion policy."""
+    return project_root() / "models"
+
+
+def mlruns_dir() -> Path:
+    path = project_root() / "mlruns"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def mlflow_tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{mlruns_dir() / 'mlflow.db'}"
+
+
+def mlflow_artifact_root() -> str:
+    """Artifact root for new experiments; only used when the tracking store is local."""
+    return os.environ.get("CRM_MLFLOW_ARTIFACT_ROOT") or (mlruns_dir() / "artifacts").as_uri()
+
+
+def airflow_home() -> Path:
+    path = Path(os.environ.get("AIRFLOW_HOME", state_dir() / "airflow"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,131 @@
+"""The PostgreSQL warehouse: `CRM_WAREHOUSE_URL` when set, else an embedded server (pgserver) kept in `.crm/`.
+
+Everything that talks to the warehouse gets its URL from `warehouse_url()`, so one environment
+variable moves the whole platform to another server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse, urlunparse
+
+import psycopg
+
+from crm_scoring import settings
+
+log = logging.getLogger(__name__)
+
+ENV_URL = "CRM_WAREHOUSE_URL"
+
+
+def embedded_pgdata() -> Path:
+    return Path(os.environ.get("CRM_PGDATA", settings.state_dir() / "pgdata"))
+
+
+def start_embedded() -> str:
+    """Start (or reuse) the embedded PostgreSQL 16 and return its URL. It keeps running for later commands."""
+    runtime = settings.state_dir() / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    import pgserver  # imported lazily: only the embedded path needs it
+
+    server = pgserver.get_server(embedded_pgdata(), cleanup_mode=None)
+    url = server.get_uri()
+    # pgserver's URL has an empty password component; normalise to a plain libpq URL.
+    return url.replace("postgres:@", "postgres@")
+
+
+def warehouse_url() -> str:
+    url = os.environ.get(ENV_URL)
+    if url:
+        return url
+    return start_embedded()
+
+
+@dataclass(frozen=True)
+class ConnParts:
+    """URL split into the fields dbt profiles and SQLAlchemy need."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    def dbt_env(self) -> dict[str, str]:
+        return {
+            "CRM_PG_HOST": self.host,
+            "CRM_PG_PORT": str(self.port),
+            "CRM_PG_USER": self.user,
+            "CRM_PG_PASSWORD": self.password,
+            "CRM_PG_DBNAME": self.dbname,
+        }
+
+
+def parse_url(url: str) -> ConnParts:
+    parsed = urlparse(url)
+    query = parse_qs(parsed.query)
+    host = parsed.hostname or (query.get("host", [""])[0]) or "localhost"
+    if query.get("host"):
+        host = query["host"][0]
+    return ConnParts(
+        host=unquote(host),
+        port=parsed.port or int(query.get("port", ["5432"])[0]),
+        user=unquote(parsed.username or "postgres"),
+        password=unquote(parsed.password or ""),
+        dbname=(parsed.path or "/postgres").lstrip("/") or "postgres",
+    )
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server, another database (tests create throw-away databases this way)."""
+    parsed = urlparse(url)
+    return urlunparse(parsed._replace(path="/" + quote(dbname)))
+
+
+def sqlalchemy_url(url: str | None = None) -> str:
+    """SQLAlchemy form (psycopg 3 driver), for Great Expectations."""
+    parts = parse_url(url or warehouse_url())
+    query = {}
+    netloc_host = parts.host
+    if parts.host.startswith("/"):
+        query["host"] = parts.host
+        netloc_host = ""
+    auth = quote(parts.user, safe="")
+    if parts.password:
+        auth += ":" + quote(parts.password, safe="")
+    netloc = f"{auth}@{netloc_host}" + (f":{parts.port}" if netloc_host else "")
+    if not netloc_host and parts.port != 5432:
+        query["port"] = str(parts.port)
+    return urlunparse(("postgresql+psycopg", netloc, "/" + parts.dbname, "", urlencode(query), ""))
+
+
+def redact(url: str) -> str:
+    """A URL safe for logs: the password is replaced."""
+    parsed = urlparse(url)
+    if parsed.password:
+        netloc = parsed.netloc.replace(":" + parsed.password + "@", ":***@")
+        return urlunparse(parsed._replace(netloc=netloc))
+    return url
+
+
+@contextmanager
+def connect(url: str | None = None, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """A psycopg 3 connection in UTC; committed on success, rolled back on error."""
+    conn = psycopg.connect(url or warehouse_url(), autocommit=autocommit)
+    try:
+        conn.execute("set timezone to 'UTC'")
+        yield conn
+        if not autocommit:
+            conn.commit()
+    except BaseException:
+        if not autocommit:
+            conn.rollback()
+        raise
+    finally:
+        conn.close()

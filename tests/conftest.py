@@ -1,0 +1,51 @@
+"""Shared fixtures: a real PostgreSQL (embedded pgserver, or the server in CRM_WAREHOUSE_URL).
+
+Each test session works in its own throw-away database on that server, so tests never touch
+the warehouse `make run` uses and parallel sessions never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from crm_scoring import warehouse
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return warehouse.warehouse_url()
+
+
+def _create_db(server_url: str, prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return name
+
+
+def _drop_db(server_url: str, name: str) -> None:
+    if os.environ.get("CRM_KEEP_TEST_DB"):
+        return
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def warehouse_db(server_url: str) -> Iterator[str]:
+    """URL of a database shared by the whole session."""
+    name = _create_db(server_url, "crm_test")
+    yield warehouse.with_database(server_url, name)
+    _drop_db(server_url, name)
+
+
+@pytest.fixture
+def fresh_db(server_url: str) -> Iterator[str]:
+    """URL of an empty database for one test."""
+    name = _create_db(server_url, "crm_t")
+    yield warehouse.with_database(server_url, name)
+    _drop_db(server_url, name)
