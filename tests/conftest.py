@@ -7,10 +7,8 @@ the warehouse `make run` uses and parallel sessions never collide.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
 from crm_scoring import warehouse
@@ -22,17 +20,12 @@ def server_url() -> str:
 
 
 def _create_db(server_url: str, prefix: str) -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return name
+    return warehouse.create_database(server_url, prefix)
 
 
 def _drop_db(server_url: str, name: str) -> None:
-    if os.environ.get("CRM_KEEP_TEST_DB"):
-        return
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    if not os.environ.get("CRM_KEEP_TEST_DB"):
+        warehouse.drop_database(server_url, name)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,8 @@ def start_embedded() -> str:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     import pgserver  # imported lazily: only the embedded path needs it
 
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+
     server = pgserver.get_server(embedded_pgdata(), cleanup_mode=None)
     url = server.get_uri()
     # pgserver's URL has an empty password component; normalise to a plain libpq URL.
@@ -129,3 +131,18 @@ def connect(url: str | None = None, autocommit: bool = False) -> Iterator[psycop
         raise
     finally:
         conn.close()
+
+
+def create_database(server_url: str, prefix: str) -> str:
+    """Create a uniquely named database on the server (tests and the benchmark work in throw-away ones)."""
+    import uuid
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return name
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')

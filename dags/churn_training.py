@@ -1,0 +1,39 @@
+"""churn_training: weekly (and on demand) retraining of the churn model in MLflow.
+
+load pending landing folders -> dbt training snapshots (cosmos) -> train, log, register.
+The promoted champion is an Asset the nightly scoring consumes.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+from crm_scoring.orchestration import assets, tasks
+from crm_scoring.orchestration.dbt_config import dbt_task_group
+
+
+@dag(
+    dag_id="churn_training",
+    schedule="@weekly",
+    start_date=pendulum.datetime(1990, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["crm", "ml"],
+    doc_md=__doc__,
+)
+def churn_training() -> None:
+    @task(outlets=[assets.RAW_LOAD])
+    def ingest_pending(ds: str | None = None) -> list[str]:
+        return tasks.ingest_pending(ds)
+
+    snapshots = dbt_task_group("dbt_training_set", select=["+tag:training"])
+
+    @task(outlets=[assets.CHAMPION_MODEL])
+    def train(ds: str | None = None) -> dict:
+        return tasks.train(ds)
+
+    ingest_pending() >> snapshots >> train()
+
+
+churn_training()

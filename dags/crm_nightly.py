@@ -1,0 +1,53 @@
+"""crm_nightly: the night's export in, the day's retention and compensation lists out.
+
+ingest -> validate raw (GX) -> dbt marts (cosmos) -> score (@champion) -> dbt lists (cosmos)
+-> validate lists (GX) -> publish. The logical date is the run date; logic lives in crm_scoring.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+from crm_scoring.orchestration import assets, tasks
+from crm_scoring.orchestration.dbt_config import dbt_task_group
+
+
+@dag(
+    dag_id="crm_nightly",
+    schedule="@daily",
+    start_date=pendulum.datetime(1990, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["crm", "nightly"],
+    doc_md=__doc__,
+)
+def crm_nightly() -> None:
+    @task(outlets=[assets.RAW_LOAD])
+    def ingest(ds: str | None = None) -> dict:
+        return tasks.ingest(ds)
+
+    @task
+    def validate_raw(ds: str | None = None) -> dict:
+        return tasks.validate_raw(ds)
+
+    marts = dbt_task_group("dbt_marts", select=[], exclude=["tag:lists", "tag:training"])
+
+    @task(outlets=[assets.CHURN_SCORES])
+    def score(ds: str | None = None) -> dict:
+        return tasks.score(ds)
+
+    lists = dbt_task_group("dbt_lists", select=["tag:lists"])
+
+    @task
+    def validate_lists(ds: str | None = None) -> dict:
+        return tasks.validate_lists(ds)
+
+    @task(outlets=[assets.RETENTION_LIST, assets.COMPENSATION_LIST])
+    def publish_lists(ds: str | None = None) -> dict:
+        return tasks.publish_lists(ds)
+
+    ingest() >> validate_raw() >> marts >> score() >> lists >> validate_lists() >> publish_lists()
+
+
+crm_nightly()

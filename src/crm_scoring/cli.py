@@ -1,0 +1,195 @@
+"""`crm`: the one command data engineers, ML engineers and CRM teams use.
+
+Every sub-command resolves the warehouse the same way (CRM_WAREHOUSE_URL, else the embedded
+PostgreSQL in .crm/), so `psql "$(crm warehouse url)"` and the DAGs always see the same data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from crm_scoring import settings, warehouse
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("alembic", "urllib3", "matplotlib", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date in YYYY-MM-DD form", param, ctx)
+
+
+DATE = DateType()
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def main(verbose: bool) -> None:
+    """Nightly CRM scoring: ingest, marts, churn scores, retention and compensation lists."""
+    _setup_logging(verbose)
+
+
+@main.command("demo-data")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Landing root.")
+@click.option("--start", type=DATE, required=True, help="First export date (holds the history backfill).")
+@click.option("--end", type=DATE, required=True, help="Last export date.")
+@click.option("--customers", type=int, default=5000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--history-days", type=int, default=540, show_default=True)
+def demo_data(
+    out_dir: Path | None, start: date, end: date, customers: int, seed: int, history_days: int
+) -> None:
+    """Write deterministic demo landing folders (one per date) in the landing contract's format."""
+    from crm_scoring.demo import generate
+
+    if end < start:
+        raise click.BadParameter("--end is before --start")
+    folders = generate(
+        out_dir or settings.landing_dir(), start, end, customers, seed, history_days=history_days
+    )
+    click.echo(f"wrote {len(folders)} landing folders under {out_dir or settings.landing_dir()}")
+
+
+@main.command()
+@click.option("--date", "run_date", type=DATE, required=True)
+def run(run_date: date) -> None:
+    """Run the crm_nightly DAG for DATE through Airflow (airflow dags test); non-zero exit on failure."""
+    _run_dag("crm_nightly", run_date)
+
+
+def _run_dag(dag_id: str, run_date: date) -> None:
+    from crm_scoring.orchestration.airflow_runner import run_dag
+
+    result = run_dag(dag_id, run_date.isoformat(), warehouse.warehouse_url())
+    if not result.success:
+        click.echo(f"{dag_id} FAILED for {run_date}; full log: {result.log_path}", err=True)
+        sys.exit(1)
+    click.echo(f"{dag_id} succeeded for {run_date}; full log: {result.log_path}")
+
+
+@main.command()
+@click.option("--date", "run_date", type=DATE, required=True)
+@click.option("--via-airflow", is_flag=True, help="Run the churn_training DAG instead of the direct path.")
+def train(run_date: date, via_airflow: bool) -> None:
+    """Train the churn model on the data available up to DATE, log it to MLflow and register it."""
+    if via_airflow:
+        _run_dag("churn_training", run_date)
+        return
+    from crm_scoring.orchestration.training import train_through
+
+    result = train_through(warehouse.warehouse_url(), run_date)
+    click.echo(f"trained run {result.run_id}: model version {result.version}, metrics {result.metrics}")
+
+
+@main.command()
+@click.option("--date", "run_date", type=DATE, required=True)
+def ingest(run_date: date) -> None:
+    """Load one landing folder into the raw schema (what the DAG's first task does)."""
+    from crm_scoring.ingest import load_export_date
+
+    result = load_export_date(warehouse.warehouse_url(), settings.landing_dir(), run_date)
+    for f in result.files:
+        click.echo(
+            f"{f.table:28} {f.status:8} read={f.rows_read} loaded={f.rows_loaded} "
+            f"quarantined={f.rows_quarantined}"
+        )
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--date", "run_date", type=DATE, default=None, help="Sets var run_date.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def dbt(run_date: date | None, args: tuple[str, ...]) -> None:
+    """Run dbt against the warehouse in use, e.g. `crm dbt --date 2026-11-26 build -s customer_value`."""
+    from crm_scoring import dbt_invoke
+
+    try:
+        dbt_invoke.invoke(list(args), warehouse.warehouse_url(), run_date)
+    except dbt_invoke.DbtError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def airflow(args: tuple[str, ...]) -> None:
+    """Run the airflow CLI with the platform's environment, e.g. `crm airflow standalone`."""
+    from crm_scoring.orchestration.airflow_runner import airflow_bin, ensure_airflow_db
+    from crm_scoring.orchestration.environment import platform_env
+
+    env = platform_env(warehouse.warehouse_url())
+    ensure_airflow_db(env)
+    sys.exit(subprocess.call([airflow_bin(), *args], env=env))
+
+
+@main.group("warehouse")
+def warehouse_group() -> None:
+    """The PostgreSQL warehouse in use."""
+
+
+@warehouse_group.command("url")
+def warehouse_url_cmd() -> None:
+    """Print the connection URL, for `psql "$(crm warehouse url)"`."""
+    click.echo(warehouse.warehouse_url())
+
+
+@main.group()
+def model() -> None:
+    """The churn model in MLflow."""
+
+
+@model.command("ensure-champion")
+@click.option("--date", "run_date", type=DATE, required=True)
+def ensure_champion(run_date: date) -> None:
+    """Train and promote a first model when no @champion exists yet (used by `make run`)."""
+    from crm_scoring.orchestration.training import ensure_champion_through
+
+    version = ensure_champion_through(warehouse.warehouse_url(), run_date)
+    click.echo(f"champion: churn version {version}")
+
+
+@main.group("lists")
+def lists_group() -> None:
+    """The published retention and compensation lists."""
+
+
+@lists_group.command("show")
+@click.option("--date", "run_date", type=DATE, required=True)
+@click.option("--limit", type=int, default=10, show_default=True)
+def lists_show(run_date: date, limit: int) -> None:
+    """Print the size of each list by rule and its top rows for DATE."""
+    from crm_scoring.lists.show import render
+
+    click.echo(render(run_date, limit))
+
+
+@main.command()
+@click.option("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", "100000")))
+@click.option("--out", "out_json", type=click.Path(path_type=Path), default=None)
+def bench(customers: int, out_json: Path | None) -> None:
+    """Time every stage of the nightly pipeline on a generated dataset (see `make bench`)."""
+    from crm_scoring.bench import run_bench
+
+    run_bench(customers, out_json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""The day's retention and compensation lists: publishing and reading them."""
+
+LIST_NAMES = ("retention_list", "compensation_list")

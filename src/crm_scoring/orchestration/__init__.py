@@ -1,0 +1,1 @@
+"""What the DAG files share: the dbt profile and paths for cosmos, the Assets, and the task bodies."""

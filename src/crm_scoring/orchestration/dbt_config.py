@@ -1,0 +1,66 @@
+"""The one place the DAGs get their dbt project, profile and execution settings from (cosmos).
+
+The profile reads the warehouse from environment variables (see dbt_project/profiles.yml), so no
+secret is ever written into the repository or the rendered DAG.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cosmos import (
+    DbtTaskGroup,
+    ExecutionConfig,
+    ProfileConfig,
+    ProjectConfig,
+    RenderConfig,
+)
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+from crm_scoring import settings
+from crm_scoring.orchestration.environment import ensure_dbt_env
+
+ensure_dbt_env()
+
+DBT_PROJECT_DIR = settings.dbt_project_dir()
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+profile_config = ProfileConfig(
+    profile_name="crm",
+    target_name="dev",
+    profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+)
+
+execution_config = ExecutionConfig(
+    execution_mode=ExecutionMode.LOCAL,
+    invocation_mode=InvocationMode.DBT_RUNNER,
+)
+
+
+def project_config() -> ProjectConfig:
+    """Parse from the manifest `crm` writes before each run when it exists, else let cosmos run `dbt ls`."""
+    kwargs: dict[str, Any] = {"install_dbt_deps": False}
+    if MANIFEST_PATH.exists():
+        kwargs["manifest_path"] = MANIFEST_PATH
+    return ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, **kwargs)
+
+
+def dbt_task_group(group_id: str, select: list[str], exclude: list[str] | None = None) -> DbtTaskGroup:
+    """A cosmos task group running `dbt build` per node (model + its tests) for the DAG's logical date."""
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=project_config(),
+        profile_config=profile_config,
+        execution_config=execution_config,
+        render_config=RenderConfig(
+            load_method=LoadMode.AUTOMATIC,
+            select=select,
+            exclude=exclude or [],
+            test_behavior=TestBehavior.BUILD,
+            emit_datasets=False,
+        ),
+        operator_args={
+            "install_deps": False,
+            "vars": {"run_date": "{{ ds }}"},
+        },
+    )

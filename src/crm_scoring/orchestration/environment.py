@@ -1,0 +1,49 @@
+"""The process environment Airflow, dbt and MLflow need, derived from one warehouse URL.
+
+`crm run` computes it once (starting the embedded warehouse if needed) and hands it to Airflow;
+a deployed Airflow gets `CRM_WAREHOUSE_URL` from its own environment or secrets backend.
+"""
+
+from __future__ import annotations
+
+import os
+
+from crm_scoring import settings, warehouse
+
+
+def dbt_env_from_url(url: str) -> dict[str, str]:
+    return warehouse.parse_url(url).dbt_env()
+
+
+def ensure_dbt_env() -> None:
+    """Fill CRM_PG_* from CRM_WAREHOUSE_URL when only the URL is set (no side effects, no connection)."""
+    url = os.environ.get(warehouse.ENV_URL)
+    if url and "CRM_PG_HOST" not in os.environ:
+        os.environ.update(dbt_env_from_url(url))
+
+
+def platform_env(url: str) -> dict[str, str]:
+    """Everything a child `airflow` process needs to run the platform's DAGs locally."""
+    env = dict(os.environ)
+    env.update(dbt_env_from_url(url))
+    home = settings.airflow_home()
+    env.update(
+        {
+            warehouse.ENV_URL: url,
+            "CRM_HOME": str(settings.project_root()),
+            "CRM_LANDING_DIR": str(settings.landing_dir()),
+            "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri(),
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir()),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": env.get("AIRFLOW__CORE__UNIT_TEST_MODE", "False"),
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": env.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
+            "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
+            "AIRFLOW__COSMOS__PROPAGATE_LOGS": "False",
+            "GX_ANALYTICS_ENABLED": "False",
+            "DO_NOT_TRACK": "1",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "False",
+        }
+    )
+    return env

@@ -1,0 +1,75 @@
+"""Task bodies of the DAGs, as plain functions of the run date so they can be tested without Airflow.
+
+Each function takes the logical date as `YYYY-MM-DD` (Airflow's `ds`) and returns a small,
+JSON-serialisable summary that Airflow keeps as the task's XCom.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import date
+
+from crm_scoring import settings, warehouse
+
+log = logging.getLogger(__name__)
+
+
+def _date(ds: str) -> date:
+    return date.fromisoformat(ds)
+
+
+def ingest(ds: str) -> dict:
+    from crm_scoring.ingest import load_export_date
+
+    result = load_export_date(warehouse.warehouse_url(), settings.landing_dir(), _date(ds))
+    return {
+        "export_date": ds,
+        "files": [asdict(f) for f in result.files],
+    }
+
+
+def ingest_pending(ds: str) -> list[str]:
+    """Load every landing folder up to `ds` not loaded yet (training needs the history)."""
+    from crm_scoring.ingest import load_export_date, pending_dates
+
+    url = warehouse.warehouse_url()
+    done = []
+    for day in pending_dates(url, settings.landing_dir(), _date(ds)):
+        load_export_date(url, settings.landing_dir(), day)
+        done.append(day.isoformat())
+    return done
+
+
+def validate_raw(ds: str) -> dict:
+    from crm_scoring.quality import validate_raw as run
+
+    report = run(warehouse.warehouse_url(), _date(ds), settings.reports_dir() / "gx")
+    return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
+
+
+def score(ds: str) -> dict:
+    from crm_scoring.model import score as run
+
+    result = run(warehouse.warehouse_url(), _date(ds))
+    return {"rows": result.rows, "model_version": result.model_version}
+
+
+def validate_lists(ds: str) -> dict:
+    from crm_scoring.quality import validate_lists as run
+
+    report = run(warehouse.warehouse_url(), _date(ds), settings.reports_dir() / "gx")
+    return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
+
+
+def publish_lists(ds: str) -> dict:
+    from crm_scoring.lists.publish import publish
+
+    return publish(_date(ds)).rows
+
+
+def train(ds: str) -> dict:
+    from crm_scoring.model import train as run
+
+    result = run(warehouse.warehouse_url(), _date(ds))
+    return {"run_id": result.run_id, "version": result.version, "metrics": result.metrics}

@@ -1,0 +1,44 @@
+"""Training outside Airflow (`crm train`): the same steps as the churn_training DAG, in one process.
+
+Load any landing folders up to the date not loaded yet, build the point-in-time training
+snapshots with dbt, then train, log and register the model in MLflow.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from crm_scoring import dbt_invoke, settings
+
+log = logging.getLogger(__name__)
+
+
+def prepare_training_data(url: str, run_date: date) -> None:
+    from crm_scoring.ingest import load_export_date, pending_dates
+
+    for day in pending_dates(url, settings.landing_dir(), run_date):
+        log.info("loading landing folder %s", day)
+        load_export_date(url, settings.landing_dir(), day)
+    dbt_invoke.invoke(["build", "--select", "+tag:training"], url, run_date)
+
+
+def train_through(url: str, run_date: date):  # noqa: ANN201 - returns model.TrainResult
+    from crm_scoring.model import train
+
+    prepare_training_data(url, run_date)
+    return train(url, run_date)
+
+
+def ensure_champion_through(url: str, run_date: date) -> str:
+    """Used by `make run`: a fresh clone has no model yet, so train one and make it champion."""
+    from crm_scoring.model import champion_version
+
+    version = champion_version()
+    if version is not None:
+        return version
+    result = train_through(url, run_date)
+    version = champion_version()
+    if version is None:
+        raise RuntimeError(f"training run {result.run_id} finished but no @champion alias exists")
+    return version

@@ -1,0 +1,46 @@
+"""The DAG files import cleanly in Airflow and have the shape the docs describe."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from crm_scoring import dbt_invoke, settings
+
+
+@pytest.fixture(scope="module")
+def dagbag(warehouse_db: str, tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("airflow_home")
+    os.environ["AIRFLOW_HOME"] = str(home)
+    os.environ["CRM_WAREHOUSE_URL"] = warehouse_db
+    dbt_invoke.parse(warehouse_db)
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(settings.dags_dir()), include_examples=False)
+
+
+def test_no_import_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+
+
+def test_nightly_shape(dagbag) -> None:
+    dag = dagbag.get_dag("crm_nightly")
+    assert dag is not None
+    ids = set(dag.task_ids)
+    for expected in ("ingest", "validate_raw", "score", "validate_lists", "publish_lists"):
+        assert expected in ids
+    assert any(t.startswith("dbt_marts.") for t in ids), "dbt marts rendered by cosmos"
+    assert any(t.startswith("dbt_lists.") for t in ids), "dbt lists rendered by cosmos"
+    # publication is the last step and only happens after list validation
+    publish = dag.get_task("publish_lists")
+    assert publish.upstream_task_ids == {"validate_lists"}
+    assert dag.schedule == "@daily" or str(dag.timetable.summary) == "@daily"
+
+
+def test_training_shape(dagbag) -> None:
+    dag = dagbag.get_dag("churn_training")
+    assert dag is not None
+    ids = set(dag.task_ids)
+    assert {"ingest_pending", "train"} <= ids
+    assert any(t.startswith("dbt_training_set.") for t in ids)
