@@ -74,13 +74,27 @@ COMPLEXITY = ("simple", "complex")
 SEVERITY = ("low", "medium", "high")
 CATEGORY_L1 = ("function", "performance", "security", "other")
 COMPLAINT_TYPE = (
-    "product_quality", "service_delay", "logistics_delay", "technical", "billing",
-    "after_sales", "account_anomaly", "data_security", "other",
+    "product_quality",
+    "service_delay",
+    "logistics_delay",
+    "technical",
+    "billing",
+    "after_sales",
+    "account_anomaly",
+    "data_security",
+    "other",
 )
 TICKET_STATUS = ("open", "pending", "resolved", "closed", "reopened")
 EVENT_TYPE = (
-    "login", "login_failed", "app_open", "page_view", "feature_use", "add_to_cart",
-    "checkout_start", "share", "search",
+    "login",
+    "login_failed",
+    "app_open",
+    "page_view",
+    "feature_use",
+    "add_to_cart",
+    "checkout_start",
+    "share",
+    "search",
 )
 INTERACTION_CHANNEL = ("web", "app", "store", "call_centre")
 SURVEY_TYPE = ("CSAT", "NPS")
@@ -90,13 +104,27 @@ SCOPE_LEVEL = ("local", "regional", "network_wide")
 OPINION_LEVEL = ("light", "medium", "severe")
 CONTACT_CHANNEL = ("sms", "email", "wechat", "phone", "app_push", "video")
 CONTACT_PURPOSE = (
-    "retention", "wake_up", "winback", "revisit", "survey", "compensation_notice", "care",
-    "status_update", "marketing",
+    "retention",
+    "wake_up",
+    "winback",
+    "revisit",
+    "survey",
+    "compensation_notice",
+    "care",
+    "status_update",
+    "marketing",
 )
 CONTACT_OUTCOME = ("delivered", "opened", "responded", "accepted", "declined", "no_answer", "opted_out")
 COMPENSATION_TYPE = (
-    "voucher", "points", "refund", "in_kind", "service_extension", "priority_handling",
-    "dedicated_advisor", "membership_rights", "consultation",
+    "voucher",
+    "points",
+    "refund",
+    "in_kind",
+    "service_extension",
+    "priority_handling",
+    "dedicated_advisor",
+    "membership_rights",
+    "consultation",
 )
 CONSENT_PURPOSE = ("service", "marketing", "profiling")
 CONSENT_CHANNEL = CONTACT_CHANNEL + ("any",)
@@ -274,9 +302,11 @@ TABLES: dict[str, Table] = {
 # Per-table value checks that involve two columns (score ranges depend on the survey type).
 ROW_CHECKS: dict[str, list[tuple[str, str]]] = {
     "surveys": [
-        ("score out of range for survey_type (CSAT 1-5, NPS 0-10)",
-         "score is not null and ((survey_type = 'CSAT' and score not between 1 and 5) "
-         "or (survey_type = 'NPS' and score not between 0 and 10))"),
+        (
+            "score out of range for survey_type (CSAT 1-5, NPS 0-10)",
+            "score is not null and ((survey_type = 'CSAT' and score not between 1 and 5) "
+            "or (survey_type = 'NPS' and score not between 0 and 10))",
+        ),
     ],
 }
 
@@ -300,8 +330,6 @@ def raw_table_ddl(table: Table, schema: str = "raw") -> str:
     cols = [f"{c.name} {c.pg_type}" for c in table.columns]
     cols += [f"{name} {decl}" for name, decl in RAW_META_COLUMNS]
     return (
-        f"create table if not exists {schema}.{table.name} (\n    "
-        + ",\n    ".join(cols)
-        + "\n);\n"
+        f"create table if not exists {schema}.{table.name} (\n    " + ",\n    ".join(cols) + "\n);\n"
         f"create index if not exists {table.name}_export_date_idx on {schema}.{table.name} (_export_date);"
     )
