@@ -1,0 +1,285 @@
+"""Static checks of the team Docker stack (docker/): no Docker engine needed.
+
+They catch what `docker compose config` would, plus the stack's own rules: every secret comes from
+`${VAR}` interpolation, the Airflow services share one anchored configuration, and the image is
+built from the committed lock.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKER = ROOT / "docker"
+COMPOSE_FILE = DOCKER / "docker-compose.yml"
+DOCKERFILE = DOCKER / "Dockerfile"
+ENV_EXAMPLE = DOCKER / ".env.example"
+INIT_SQL = DOCKER / "init-warehouse.sql"
+
+AIRFLOW_SERVICES = {
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+}
+SECRET_KEY = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$")
+INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
+URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s]+)@")
+
+
+def _compose_text_without_comments() -> str:
+    lines = COMPOSE_FILE.read_text().splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, Any]:
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def env_example() -> dict[str, str]:
+    values = {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def _host_path(source: str) -> Path:
+    """A bind-mount source relative to docker/, with `${VAR:-default}` resolved to its default."""
+    resolved = INTERPOLATION.sub(lambda m: m.group(3) or "", source)
+    return (DOCKER / resolved).resolve()
+
+
+def _bind_mounts(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Container path -> (host source, mode) for the short-syntax bind mounts of a service."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        parts = volume.split(":")
+        # `${VAR:-default}` contains a colon; rejoin it.
+        if parts[0].startswith("${") and not parts[0].endswith("}"):
+            parts = [parts[0] + ":" + parts[1], *parts[2:]]
+        source, target, mode = parts[0], parts[1], parts[2] if len(parts) > 2 else "rw"
+        if source.startswith((".", "/", "${")):
+            mounts[target] = (source, mode)
+    return mounts
+
+
+def test_every_service_has_an_image_or_a_build(services: dict[str, Any]) -> None:
+    assert {"warehouse", "mlflow", *AIRFLOW_SERVICES} <= set(services)
+    for name, service in services.items():
+        assert service.get("image") or service.get("build"), name
+        build = service.get("build")
+        if build:
+            context = (DOCKER / build["context"]).resolve()
+            assert context == ROOT, name
+            assert (context / build["dockerfile"]).is_file(), name
+    assert services["warehouse"]["image"] == "postgres:16"
+
+
+def test_no_secret_value_is_hardcoded(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        for key, value in _environment(service).items():
+            if SECRET_KEY.search(key) and not key.endswith("_FILE"):
+                assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", value), f"{name}.{key} must be ${{VAR:?}}: {value}"
+            for password in URL_PASSWORD.findall(value):
+                assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", password), f"{name}.{key} embeds a password"
+
+
+def test_secrets_have_no_default_anywhere_in_the_compose_file() -> None:
+    for var, op, _default in INTERPOLATION.findall(_compose_text_without_comments()):
+        if SECRET_KEY.search(var):
+            assert op == ":?", f"{var} must be required (${{{var}:?...}}), not defaulted"
+
+
+def test_env_example_defines_every_required_variable_with_placeholders(env_example: dict[str, str]) -> None:
+    required = {var for var, op, _ in INTERPOLATION.findall(_compose_text_without_comments()) if op == ":?"}
+    assert required, "the compose file should require its secrets"
+    assert required <= set(env_example), f"missing from .env.example: {required - set(env_example)}"
+    for key, value in env_example.items():
+        if SECRET_KEY.search(key):
+            assert value == "CHANGE_ME", f".env.example must not carry a real {key}"
+
+
+def _anchor_target(document: yaml.MappingNode, key: str) -> yaml.Node:
+    for key_node, value_node in document.value:
+        if key_node.value == key:
+            return value_node
+    raise KeyError(key)
+
+
+def test_airflow_services_merge_the_common_anchor() -> None:
+    """Checked on the YAML node graph: each service merges the very node anchored as x-airflow-common."""
+    assert re.search(r"^x-airflow-common: &airflow-common$", COMPOSE_FILE.read_text(), re.M)
+    document = yaml.compose(COMPOSE_FILE.read_text())
+    common = _anchor_target(document, "x-airflow-common")
+    services = _anchor_target(document, "services")
+    merged = {}
+    for key_node, value_node in services.value:
+        merges = [v for k, v in value_node.value if k.tag == "tag:yaml.org,2002:merge"]
+        merged[key_node.value] = any(node is common for node in merges)
+    assert {name for name, uses in merged.items() if uses} == AIRFLOW_SERVICES
+
+
+def test_airflow_environment(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    common = _environment(compose["x-airflow-common"])
+    assert common["CRM_WAREHOUSE_URL"].startswith("postgresql://crm_app:${CRM_APP_PASSWORD:?")
+    assert common["CRM_WAREHOUSE_URL"].endswith("@warehouse:5432/crm")
+    assert common["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert common["CRM_HOME"] == "/opt/crm"
+    assert common["CRM_LANDING_DIR"] == "/opt/crm/data/landing"
+    assert common["GX_ANALYTICS_ENABLED"] == "False"
+    assert common["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/crm/dags"
+    assert common["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    assert common["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert common["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+    for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"):
+        assert common[key].startswith("postgresql+psycopg://airflow:"), key
+        assert common[key].endswith("@warehouse:5432/airflow"), key
+    for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__FERNET_KEY"):
+        assert common[key].startswith("${"), key
+    assert "SimpleAuthManager" in common["AIRFLOW__CORE__AUTH_MANAGER"]
+    for name in AIRFLOW_SERVICES:
+        env = _environment(services[name])
+        assert common.items() <= env.items(), name
+    assert "airflow db migrate" in "\n".join(services["airflow-init"]["command"])
+    assert "api-server" in services["airflow-apiserver"]["command"]
+    assert "scheduler" in services["airflow-scheduler"]["command"]
+    assert "dag-processor" in services["airflow-dag-processor"]["command"]
+    assert "triggerer" in services["airflow-triggerer"]["command"]
+
+
+def test_airflow_services_wait_for_init_and_the_warehouse(services: dict[str, Any]) -> None:
+    for name in AIRFLOW_SERVICES:
+        depends = services[name]["depends_on"]
+        assert depends["warehouse"]["condition"] == "service_healthy", name
+        if name != "airflow-init":
+            assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
+
+
+def test_healthchecks(services: dict[str, Any]) -> None:
+    test = services["warehouse"]["healthcheck"]["test"]
+    assert "pg_isready" in " ".join(test)
+    for name, service in services.items():
+        if name != "airflow-init":
+            assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+
+
+def test_project_folders_are_mounted(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    mounts = _bind_mounts(compose["x-airflow-common"])
+    for folder in ("dags", "dbt_project", "models", "expectations"):
+        source, mode = mounts[f"/opt/crm/{folder}"]
+        assert _host_path(source) == ROOT / folder, folder
+        assert mode == "ro", folder
+    for folder in ("dags", "dbt_project", "models"):
+        assert (ROOT / folder).is_dir(), folder
+    source, mode = mounts["/opt/crm/data/landing"]
+    assert _host_path(source) == ROOT / "data" / "landing"
+    assert mode == "ro"
+    for name in AIRFLOW_SERVICES:
+        assert _bind_mounts(services[name]) == mounts, name
+
+
+def test_named_volumes_are_declared(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    declared = set(compose.get("volumes") or {})
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if not source.startswith((".", "/", "$")):
+                assert source in declared, f"{name} uses undeclared volume {source}"
+    assert any(v.endswith(":/mlartifacts") for v in services["mlflow"]["volumes"])
+
+
+def test_warehouse_init_script(services: dict[str, Any]) -> None:
+    mounts = _bind_mounts(services["warehouse"])
+    source, _ = mounts["/docker-entrypoint-initdb.d/10-init-warehouse.sql"]
+    assert _host_path(source) == INIT_SQL and INIT_SQL.is_file()
+    sql = INIT_SQL.read_text()
+    for statement in (
+        "CREATE ROLE crm_app LOGIN",
+        "CREATE ROLE crm_reader NOLOGIN",
+        "CREATE DATABASE crm OWNER crm_app",
+        "CREATE DATABASE airflow",
+        "CREATE DATABASE mlflow",
+    ):
+        assert statement in sql
+    # Passwords come from the container environment, never from the file.
+    assert not re.search(r"PASSWORD\s+'", sql)
+    env = _environment(services["warehouse"])
+    for var in re.findall(r"\\getenv\s+\w+\s+(\w+)", sql):
+        assert env[var] == f"${{{var}:?set {var} in docker/.env}}", var
+
+
+def test_mlflow_server(services: dict[str, Any]) -> None:
+    mlflow = services["mlflow"]
+    command = [str(part) for part in mlflow["command"]]
+    assert command[:2] == ["mlflow", "server"]
+    assert command[command.index("--artifacts-destination") + 1] == "/mlartifacts"
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    env = _environment(mlflow)
+    assert env["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql+psycopg://mlflow:${MLFLOW_DB_PASSWORD:?")
+    assert env["MLFLOW_BACKEND_STORE_URI"].endswith("@warehouse:5432/mlflow")
+    # Airflow tasks reach it as `mlflow:5000`, a Host header MLflow rejects unless allowed.
+    allowed = INTERPOLATION.sub(lambda m: m.group(3) or "", env["MLFLOW_SERVER_ALLOWED_HOSTS"]).split(",")
+    assert "mlflow:*" in allowed or "mlflow:5000" in allowed
+
+
+def _dockerfile_instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    instructions = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            instructions.append((word.upper(), rest.strip()))
+    return instructions
+
+
+def test_dockerfile_installs_from_the_lock() -> None:
+    instructions = _dockerfile_instructions()
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+    runs = [rest for word, rest in instructions if word == "RUN"]
+    assert any("uv pip install --system -r requirements.lock" in run for run in runs)
+    assert any("uv pip install --system --no-deps ." in run for run in runs)
+    copies = [rest.split() for word, rest in instructions if word == "COPY"]
+    sources = {src.rstrip("/") for parts in copies for src in parts[:-1] if not src.startswith("--")}
+    assert {"requirements.lock", "pyproject.toml", "src", "dags", "dbt_project", "models"} <= sources
+    assert any(src.startswith("expectation") for src in sources)
+    for src in sources:
+        if not any(ch in src for ch in "*?["):
+            assert (ROOT / src).exists(), f"COPY source {src} is missing"
+    users = [rest for word, rest in instructions if word == "USER"]
+    assert users and users[-1] not in {"root", "0"}
+
+
+def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
+    patterns = [
+        line.strip()
+        for line in (DOCKER / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert patterns[0] == "*", "the context is an allow-list"
+    allowed = {p[1:] for p in patterns if p.startswith("!")}
+    assert {"requirements.lock", "pyproject.toml", "src", "dags", "dbt_project", "models"} <= allowed
+    assert not allowed & {".venv", ".crm", "data", "mlruns", ".git", ".env", "docker"}
