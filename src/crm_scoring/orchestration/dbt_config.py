@@ -24,6 +24,7 @@ ensure_dbt_env()
 
 DBT_PROJECT_DIR = settings.dbt_project_dir()
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+PROJECT_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
 
 profile_config = ProfileConfig(
     profile_name="crm",
@@ -37,10 +38,22 @@ execution_config = ExecutionConfig(
 )
 
 
+def manifest_is_fresh() -> bool:
+    """True when target/manifest.json is newer than every project file, so it describes this checkout."""
+    if not MANIFEST_PATH.exists():
+        return False
+    built = MANIFEST_PATH.stat().st_mtime
+    target = DBT_PROJECT_DIR / "target"
+    sources = (
+        p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in PROJECT_SUFFIXES and not p.is_relative_to(target)
+    )
+    return all(p.stat().st_mtime <= built for p in sources)
+
+
 def project_config() -> ProjectConfig:
-    """Parse from the manifest `crm` writes before each run when it exists, else let cosmos run `dbt ls`."""
+    """Render from the manifest `crm` writes before each run when fresh, else let cosmos run `dbt ls`."""
     kwargs: dict[str, Any] = {"install_dbt_deps": False}
-    if MANIFEST_PATH.exists():
+    if manifest_is_fresh():
         kwargs["manifest_path"] = MANIFEST_PATH
     return ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, **kwargs)
 
