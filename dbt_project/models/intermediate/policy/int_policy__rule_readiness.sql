@@ -1,0 +1,51 @@
+{#- One row per retention (RL-xx) and compensation (CP-xx) rule in force on the run date: is it enabled,
+    and which of the parameters it needs are unset. `require_rule_params()` and the data test on this
+    model make an enabled rule with an unset [U] parameter fail loudly (seed_spec 0.3 / 7). -#}
+with retention as (
+    select rule_code, enabled as is_enabled, coalesce(required_params, '') as required_params
+    from {{ policy_rows('retention_rules', ['rule_code']) }} as r
+),
+
+compensation as (
+    select
+        rule_code,
+        bool_or(enabled) as is_enabled,
+        coalesce(string_agg(distinct nullif(required_params, ''), '|'), '') as required_params
+    from {{ policy_rows('compensation_matrix', ['trigger', 'tier', 'severity', 'complaint_type']) }} as m
+    group by rule_code
+),
+
+rules as (
+    select rule_code, is_enabled, required_params, 'retention' as rule_family from retention
+    union all
+    select rule_code, is_enabled, required_params, 'compensation' as rule_family from compensation
+),
+
+needs as (
+    select rules.rule_code, trim(param_key) as param_key
+    from rules
+    cross join lateral unnest(string_to_array(nullif(rules.required_params, ''), '|')) as param_key
+),
+
+params as (
+    select key, nullif(trim(value), '') as value
+    from {{ policy_rows('policy_parameters', ['key']) }} as p
+),
+
+missing as (
+    select needs.rule_code, string_agg(needs.param_key, ', ' order by needs.param_key) as missing_params
+    from needs
+    left join params on params.key = needs.param_key
+    where params.value is null
+    group by needs.rule_code
+)
+
+select
+    rules.rule_code,
+    rules.rule_family,
+    rules.is_enabled,
+    rules.required_params,
+    coalesce(missing.missing_params, '') as missing_params,
+    rules.is_enabled and missing.missing_params is null as is_runnable
+from rules
+left join missing on missing.rule_code = rules.rule_code

@@ -1,0 +1,37 @@
+{#- Ranks of the value mart (CV-01, CV-04). The ranking population is status = active (2.1): revenue
+    descending with ties broken by customer_id; RFM quintiles 1-5 (5 = best). Non-active customers get
+    null ranks. -#}
+with base as (
+    select
+        r.*,
+        {{ run_date() }} - {{ utc_date('r.last_order_at') }} as recency_days
+    from {{ ref('int_customers__revenue') }} as r
+),
+
+ranked as (
+    select
+        customer_id,
+        percent_rank() over (order by revenue_window desc, customer_id) as revenue_rank_pct,
+        ntile(5) over (order by recency_days desc nulls first, customer_id desc) as r_score,
+        ntile(5) over (order by orders_window, customer_id desc) as f_score,
+        ntile(5) over (order by revenue_window, customer_id desc) as m_score
+    from base
+    where customer_status = 'active'
+)
+
+select
+    b.customer_id,
+    b.customer_status,
+    b.registered_at,
+    b.revenue_window,
+    b.orders_window,
+    b.orders_lifetime,
+    b.last_order_at,
+    b.last_activity_at,
+    b.recency_days,
+    r.revenue_rank_pct,
+    r.r_score,
+    r.f_score,
+    r.m_score
+from base as b
+left join ranked as r on r.customer_id = b.customer_id

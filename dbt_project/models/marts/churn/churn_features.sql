@@ -1,0 +1,18 @@
+{#- Scoring features (CF, seed_spec 3.5): one row per customer as of run_date. Every customer is
+    scored each night, lapsed ones included, because their scores rank the win-back layer (RL-01);
+    the CH-02 population restriction applies to training (churn_training_set), not to scoring.
+    Interface to the model code: customer_id, as_of_date, run_date, policy_version, then numeric
+    features only (the same columns as churn_training_set, from the same macro). -#}
+with features as (
+    {{ churn_features("(select " ~ run_date() ~ " as as_of_date)") }}
+)
+
+select
+    f.customer_id,
+    f.as_of_date,
+    {{ run_date() }} as run_date,
+    {{ policy_version() }} as policy_version,
+    {%- for col in churn_feature_columns() %}
+    f.{{ col }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+from features as f

@@ -1,0 +1,43 @@
+{{ config(materialized='table') }}
+{#- Churn training set (CH-01, CH-02): point-in-time features at every snapshot of
+    int_churn__training_cutoffs (same macro as churn_features), population = customers not
+    already lapsed at the cutoff, label churned = 1 when the customer has no activity in
+    (cutoff, cutoff + churn_label_horizon_days]: orders, plus logins / app events when
+    churn_activity_includes_interactions is true. Rebuilt each run from the data known at run_date. -#}
+with features as (
+    {{ churn_features(ref('int_churn__training_cutoffs')) }}
+),
+
+params as (
+    select
+        {{ policy_param('churn_label_horizon_days', 'integer') }} as horizon_days,
+        {{ policy_param('winback_min_inactive_days', 'integer') }} as winback_min_inactive_days,
+        {{ policy_param('churn_activity_includes_interactions', 'boolean') }} as includes_interactions
+),
+
+label_activity as (
+    select distinct ev.customer_id, c.as_of_date
+    from {{ ref('int_churn__training_cutoffs') }} as c
+    cross join params as p
+    join {{ ref('int_customers__activity_events') }} as ev
+      on ev.activity_ts >= {{ day_end('c.as_of_date') }}
+     and ev.activity_ts < {{ day_end('c.as_of_date') }} + make_interval(days => p.horizon_days)
+    where ev.activity_type = 'order'
+       or (p.includes_interactions and ev.activity_type = 'interaction')
+)
+
+select
+    f.customer_id,
+    f.as_of_date,
+    {{ run_date() }} as run_date,
+    {{ policy_version() }} as policy_version,
+    {%- for col in churn_feature_columns() %}
+    f.{{ col }},
+    {%- endfor %}
+    case when la.customer_id is null then 1 else 0 end as churned
+from features as f
+cross join params as p
+left join label_activity as la on la.customer_id = f.customer_id and la.as_of_date = f.as_of_date
+-- Population (CH-02): not already lapsed at the cutoff. The customer's status is deliberately not
+-- used: staging holds the latest status, and an account closed after the cutoff is the outcome.
+where f.days_inactive < p.winback_min_inactive_days

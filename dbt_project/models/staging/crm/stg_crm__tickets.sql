@@ -1,0 +1,34 @@
+{#- Staging: latest version per key as of var('run_date'), renamed and masked (ST-06). Only renames/casts. -#}
+with source as (
+    {{ latest_version(source('raw', 'tickets'), ['ticket_id'], version_column='updated_at') }}
+),
+
+renamed as (
+    select
+        ticket_id,
+        customer_id,
+        created_at,
+        ticket_type,
+        channel as ticket_channel,
+        priority as source_priority,
+        is_urgent,
+        complexity,
+        severity,
+        category_l1,
+        module_l2,
+        complaint_type,
+        status as ticket_status,
+        first_response_at,
+        resolved_at,
+        closed_at,
+        reopened_count,
+        crisis_event_id,
+        language,
+        {{ redact_text('"text"') }} as text_redacted,
+        coalesce(updated_at, _export_date::timestamp at time zone 'UTC') as updated_at,
+        _export_date as exported_on,
+        _source_file as source_file
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,11 @@
+{#- Staging: churn scores of runs up to var('run_date'). Lists pick the run_date's rows. -#}
+select
+    run_date,
+    customer_id,
+    churn_probability::double precision as churn_probability,
+    model_name,
+    model_version,
+    mlflow_run_id,
+    scored_at
+from {{ source('scoring', 'churn_scores') }}
+where run_date <= {{ run_date() }}

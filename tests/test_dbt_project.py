@@ -1,0 +1,452 @@
+"""The dbt project against a real PostgreSQL: raw fixture -> staging -> marts -> lists.
+
+A small hand-made landing history (a few customers with orders, tickets, a crisis) is written straight
+into the raw layer with the contract DDL, then `dbt build` runs in-process for consecutive run dates.
+The project is copied to a temporary folder so a test can change policy seeds (enable a rule, set a
+[U] amount) without touching the repository, and dbt's target/ stays out of the checkout.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from dbt.cli.main import dbtRunner
+from psycopg.rows import dict_row
+
+from crm_scoring import contract, settings, warehouse
+
+D1 = "2026-11-26"
+D2 = "2026-11-27"
+
+
+def _table(columns: str, *rows: tuple) -> list[tuple[str, dict]]:
+    """Fixture rows as (export_date, {column: value}); each tuple starts with its export date."""
+    names = columns.split()
+    return [(row[0], dict(zip(names, row[1:], strict=True))) for row in rows]
+
+
+T0 = "2024-01-01T00:00:00Z"
+FIXTURE: dict[str, list[tuple[str, dict]]] = {
+    "customers": _table(
+        "customer_id registered_at status email phone",
+        (D1, "c1", T0, "active", "Big.Spender@Example.com", "+86 138 0000 0001"),
+        (D1, "c2", T0, "active", None, None),
+        (D1, "c3", T0, "active", None, None),
+        (D1, "c4", T0, "active", None, None),
+        (D1, "c5", T0, "active", None, None),
+        (D1, "c6", T0, "closed", None, None),
+        (D1, "c7", T0, "active", None, None),
+        (D2, "c8", "2026-11-27T09:00:00Z", "active", None, None),  # registers after D1
+    ),
+    "orders": _table(
+        "order_id customer_id order_ts status net_amount points_earned",
+        (D1, "o1", "c1", "2026-03-01T10:00:00Z", "completed", 60000, 600),
+        (D1, "o2", "c1", "2026-11-20T10:00:00Z", "completed", 70000, None),
+        (D1, "o3", "c2", "2026-10-01T10:00:00Z", "completed", 5000, None),
+        (D1, "o10", "c2", "2026-11-02T10:00:00Z", "cancelled", 7777, None),
+        (D1, "o4", "c3", "2026-07-01T10:00:00Z", "completed", 300, None),
+        (D1, "o5", "c4", "2026-10-15T10:00:00Z", "completed", 200, None),
+        (D1, "o6", "c5", "2026-11-01T10:00:00Z", "completed", 100, None),
+        (D1, "o9", "c6", "2026-11-01T10:00:00Z", "cancelled", 999, None),
+        (D1, "o7", "c7", "2026-11-24T10:00:00Z", "completed", 80, 50),  # during the outage
+        (D1, "o8", "c7", "2026-11-10T10:00:00Z", "completed", 40, 30),  # before the outage
+        (D2, "o11", "c2", "2026-11-27T08:00:00Z", "completed", 10, None),  # next export only
+    ),
+    "tickets": _table(
+        "ticket_id customer_id created_at ticket_type channel priority is_urgent complaint_type severity"
+        " status first_response_at resolved_at closed_at updated_at crisis_event_id text",
+        (
+            D1,
+            "t1",
+            "c5",
+            "2026-11-20T10:00:00Z",
+            "complaint",
+            "chat",
+            None,
+            None,
+            "technical",
+            "medium",
+            "resolved",
+            "2026-11-20T10:30:00Z",
+            "2026-11-26T09:00:00Z",
+            None,
+            "2026-11-26T09:00:00Z",
+            None,
+            "call me on +86 138-0000-0005 or mail me at angry.customer@example.com",
+        ),
+        (
+            D1,
+            "t2",
+            "c5",
+            "2026-10-01T10:00:00Z",
+            "complaint",
+            "phone",
+            "P1",
+            None,
+            None,
+            None,
+            "resolved",
+            "2026-10-01T12:00:00Z",
+            "2026-11-25T12:00:00Z",
+            None,
+            "2026-11-25T12:00:00Z",
+            None,
+            None,
+        ),
+        (
+            D1,
+            "t4",
+            "c5",
+            "2026-05-01T10:00:00Z",
+            "complaint",
+            None,
+            None,
+            None,
+            None,
+            None,
+            "closed",
+            None,
+            "2026-05-02T10:00:00Z",
+            "2026-05-03T10:00:00Z",
+            "2026-05-03T10:00:00Z",
+            None,
+            None,
+        ),
+        (
+            D1,
+            "t5",
+            "c5",
+            "2026-06-01T10:00:00Z",
+            "complaint",
+            None,
+            None,
+            None,
+            None,
+            None,
+            "closed",
+            None,
+            "2026-06-02T10:00:00Z",
+            "2026-06-03T10:00:00Z",
+            "2026-06-03T10:00:00Z",
+            None,
+            None,
+        ),
+        # a ticket that changes state across exports: open on 11-25, resolved in the 11-27 export
+        (
+            "2026-11-25",
+            "t3",
+            "c1",
+            "2026-11-25T08:00:00Z",
+            "inquiry",
+            "email",
+            None,
+            "true",
+            None,
+            None,
+            "open",
+            None,
+            None,
+            None,
+            "2026-11-25T08:00:00Z",
+            "cr1",
+            None,
+        ),
+        (
+            D2,
+            "t3",
+            "c1",
+            "2026-11-25T08:00:00Z",
+            "inquiry",
+            "email",
+            None,
+            "true",
+            None,
+            None,
+            "resolved",
+            "2026-11-27T08:00:00Z",
+            "2026-11-27T10:00:00Z",
+            None,
+            "2026-11-27T10:00:00Z",
+            "cr1",
+            None,
+        ),
+    ),
+    "interactions": _table(
+        "event_id customer_id event_ts event_type",
+        (D1, "e1", "c4", "2026-11-19T08:00:00Z", "login"),
+        (D1, "e2", "c4", "2026-11-21T08:00:00Z", "login_failed"),
+        (D2, "e3", "c2", "2026-11-27T07:00:00Z", "login"),
+    ),
+    "surveys": _table(
+        "survey_id customer_id survey_type trigger_type related_ticket_id sent_at responded_at score comment",
+        (
+            D1,
+            "s1",
+            "c5",
+            "NPS",
+            "post_ticket",
+            "t2",
+            "2026-11-20T00:00:00Z",
+            "2026-11-21T00:00:00Z",
+            3,
+            "reach me: 13800000005",
+        ),
+    ),
+    "crisis_events": _table(
+        "crisis_event_id crisis_type scope_level opinion_level started_at",
+        (D1, "cr1", "service_outage", "regional", "medium", "2026-11-23T00:00:00Z"),
+    ),
+    "crisis_affected_customers": _table("crisis_event_id customer_id", (D1, "cr1", "c7"), (D1, "cr1", "c1")),
+    "compensations": _table(
+        "compensation_id customer_id ticket_id round_no compensation_type amount issued_at",
+        (D1, "k1", "c5", "t2", 1, "voucher", 20, "2026-11-26T08:00:00Z"),
+    ),
+}
+SCORES = [(D1, "c1", 0.8), (D1, "c2", 0.3), (D1, "c4", 0.6), (D1, "c5", 0.5), (D1, "c7", 0.1)]
+
+
+def _load_raw(url: str, fixture: dict[str, list[tuple[str, dict]]]) -> None:
+    """Raw layer + scoring table as the loader and the scoring step would leave them."""
+    with warehouse.connect(url) as conn:
+        conn.execute("create schema if not exists raw")
+        conn.execute("create schema if not exists scoring")
+        for table in contract.TABLES.values():
+            conn.execute(contract.raw_table_ddl(table))
+        conn.execute(
+            "create table if not exists scoring.churn_scores (run_date date, customer_id text,"
+            " churn_probability double precision, model_name text, model_version text,"
+            " mlflow_run_id text, scored_at timestamptz, primary key (run_date, customer_id))"
+        )
+        _insert(conn, fixture)
+
+
+def _insert(conn: psycopg.Connection, fixture: dict[str, list[tuple[str, dict]]]) -> None:
+    for name, rows in fixture.items():
+        cols = contract.TABLES[name].column_names
+        sql = (
+            f"insert into raw.{name} ({', '.join(cols)}, _export_date, _source_file, _line_no) "
+            f"values ({', '.join(['%s'] * (len(cols) + 3))})"
+        )
+        params = [
+            [row.get(c) for c in cols] + [export_date, f"{export_date}/{name}.csv", line_no]
+            for line_no, (export_date, row) in enumerate(rows, start=2)
+        ]
+        with conn.cursor() as cur:
+            cur.executemany(sql, params)
+
+
+def _set_csv(path: Path, key_col: str, key: str, **values: str) -> None:
+    """Edit one row of a policy seed in the temporary project copy."""
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    hits = [r for r in rows if r[key_col] == key]
+    assert hits, f"{key} not in {path.name}"
+    for row in hits:
+        row.update(values)
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    dst = tmp_path / "dbt_project"
+    shutil.copytree(
+        settings.dbt_project_dir(), dst, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    return dst
+
+
+@pytest.fixture
+def dbt_env(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    for key, value in warehouse.parse_url(fresh_db).dbt_env().items():
+        monkeypatch.setenv(key, value)
+    yield fresh_db
+
+
+def _dbt(project: Path, *args: str, run_date: str | None = None, expect_success: bool = True):
+    cmd = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
+    if run_date:
+        cmd += ["--vars", f'{{"run_date": "{run_date}"}}']
+    result = dbtRunner().invoke(cmd)
+    if expect_success:
+        failures = []
+        if result.result is not None and hasattr(result.result, "results"):
+            failures = [
+                f"{r.node.unique_id}: {r.status} {r.message}"
+                for r in result.result.results
+                if str(r.status) not in ("success", "pass", "warn", "skipped")
+            ]
+        assert result.success, f"dbt {' '.join(args)} failed: {result.exception} {failures}"
+    return result
+
+
+def _rows(url: str, sql: str, *params) -> list[dict]:
+    with warehouse.connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def test_parse_needs_no_database(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_PG_HOST", "no-such-host.invalid")
+    monkeypatch.setenv("CRM_PG_PORT", "1")
+    _dbt(project, "parse")
+
+
+def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
+    url = dbt_env
+    _load_raw(url, FIXTURE)
+    with warehouse.connect(url) as conn:
+        conn.cursor().executemany(
+            "insert into scoring.churn_scores values (%s, %s, %s, 'crm_churn', '3', 'run-1', now())", SCORES
+        )
+    seeds = project / "seeds" / "policy"
+    # Turn on what ships disabled for lack of a business value ([U]): RL-03 and the T3 complaint package.
+    _set_csv(seeds / "policy_parameters.csv", "key", "churn_band_high_min", value="0.5")
+    _set_csv(seeds / "retention_rules.csv", "rule_code", "RL-03", enabled="true")
+    _set_csv(seeds / "compensation_matrix.csv", "package_code", "CMP_T3", amount="20", enabled="true")
+
+    _dbt(project, "build", run_date=D1)
+
+    # --- staging: latest version as of the run date, PII masked
+    t3 = _rows(url, "select ticket_status from staging.stg_crm__tickets where ticket_id = 't3'")
+    assert t3 == [{"ticket_status": "open"}]
+    cust = _rows(url, "select * from staging.stg_crm__customers where customer_id = 'c1'")[0]
+    assert "email" not in cust and len(cust["email_hash"]) == 32 and len(cust["phone_hash"]) == 32
+    text = _rows(url, "select text_redacted from staging.stg_crm__tickets where ticket_id = 't1'")[0]
+    assert "@" not in text["text_redacted"] and "0005" not in text["text_redacted"]
+    assert "[EMAIL]" in text["text_redacted"] and "[PHONE]" in text["text_redacted"]
+
+    # --- customer value (CV-01..03, lifecycle 2.3)
+    cv = {
+        r["customer_id"]: r for r in _rows(url, "select * from marts.customer_value where run_date = %s", D1)
+    }
+    assert set(cv) == {"c1", "c2", "c3", "c4", "c5", "c6", "c7"}  # c8 registers after D1
+    assert cv["c1"]["value_tier"] == "T1_DIAMOND" and cv["c1"]["is_vip"]
+    assert float(cv["c1"]["revenue_365d"]) == 130000
+    assert (
+        cv["c2"]["value_tier"] == "T2_GOLD" and float(cv["c2"]["revenue_365d"]) == 5000
+    )  # cancelled excluded
+    assert float(cv["c2"]["revenue_rank_pct"]) == pytest.approx(0.2)
+    assert cv["c5"]["value_tier"] == "T3_REGULAR"
+    assert cv["c6"]["revenue_rank_pct"] is None and cv["c6"]["value_tier"] == "T3_REGULAR"
+    assert (cv["c3"]["lifecycle_stage"], cv["c4"]["lifecycle_stage"], cv["c1"]["lifecycle_stage"]) == (
+        "lapsed",
+        "silent",
+        "active",
+    )
+    assert cv["c4"]["days_inactive"] == 7  # the failed login does not count as activity
+
+    # --- complaints (CM-01, CM-06)
+    tk = {r["ticket_id"]: r for r in _rows(url, "select * from marts.fct_tickets where run_date = %s", D1)}
+    assert float(tk["t1"]["frt_minutes"]) == 30 and float(tk["t2"]["frt_minutes"]) == 120
+    assert (
+        tk["t3"]["frt_minutes"] is None and tk["t3"]["priority"] == "P1" and tk["t3"]["is_priority_derived"]
+    )
+    assert tk["t1"]["priority"] == "P2" and tk["t3"]["crisis_event_id"] == "cr1"
+    cc = {
+        r["customer_id"]: r
+        for r in _rows(url, "select * from marts.customer_complaints where run_date = %s", D1)
+    }
+    assert cc["c5"]["complaints_lifetime"] == 4 and cc["c5"]["is_crisis_sensitive"]
+    assert cc["c5"]["has_technical_complaint_90d"] and cc["c5"]["complaints_30d"] == 1
+    assert not cc["c1"]["is_crisis_sensitive"] and cc["c1"]["open_tickets"] == 1
+
+    # --- churn features: every customer registered by D1 is scored (lapsed c3, closed c6 included)
+    cf = {
+        r["customer_id"]: r for r in _rows(url, "select * from marts.churn_features where run_date = %s", D1)
+    }
+    assert set(cf) == {"c1", "c2", "c3", "c4", "c5", "c6", "c7"}
+    assert cf["c2"]["orders_365d"] == 1 and cf["c2"]["revenue_365d"] == 5000  # o11 (D2) not visible
+    assert cf["c5"]["complaints_lifetime"] == 4 and cf["c5"]["last_nps_score"] == 3
+    assert cf["c7"]["crisis_affected"] == 1 and cf["c7"]["days_since_crisis_exposure"] == 3
+    assert (cf["c4"]["logins_7d"], cf["c4"]["logins_30d"]) == (0, 1) and cf["c1"]["open_tickets"] == 1
+
+    # --- training set: monthly cutoffs, label window complete before D1
+    cutoffs = [
+        r["as_of_date"].isoformat()
+        for r in _rows(url, "select distinct as_of_date from marts.churn_training_set order by 1")
+    ]
+    assert max(cutoffs) <= "2026-08-28" and all(c < D1 for c in cutoffs)
+    snap = _rows(
+        url, "select * from marts.churn_training_set where customer_id = 'c5' and as_of_date = '2026-06-29'"
+    )
+    assert snap and snap[0]["complaints_lifetime"] == 2 and snap[0]["churned"] == 1
+    before = _rows(url, "select * from marts.churn_training_set order by as_of_date, customer_id")
+
+    # --- lists
+    rl = {
+        (r["customer_id"], r["rule_code"]): r for r in _rows(url, "select * from lists_build.retention_list")
+    }
+    assert set(rl) == {("c3", "RL-01"), ("c4", "RL-02"), ("c1", "RL-03")}
+    assert rl[("c1", "RL-03")]["priority_rank"] == 1
+    assert rl[("c1", "RL-03")]["channel"] == "phone" and rl[("c1", "RL-03")]["model_version"] == "3"
+    assert rl[("c3", "RL-01")]["action_code"] == "CRISIS_COUPON"  # cr1 is active: crisis mode
+    assert float(rl[("c1", "RL-03")]["expected_value_at_risk"]) == pytest.approx(130000 * 0.8)
+    cl = {
+        (r["customer_id"], r["rule_code"]): r
+        for r in _rows(url, "select * from lists_build.compensation_list")
+    }
+    assert set(cl) == {("c5", "CP-01"), ("c7", "CP-03")}  # t2 already compensated, c1 earned no points
+    assert cl[("c5", "CP-01")]["ticket_id"] == "t1" and float(cl[("c5", "CP-01")]["amount"]) == 20
+    assert cl[("c7", "CP-03")]["points"] == 50 and cl[("c7", "CP-03")]["crisis_event_id"] == "cr1"
+    for r in [*rl.values(), *cl.values()]:
+        assert r["policy_version"] and not any(k in r for k in ("email", "phone", "email_hash", "text"))
+
+    # --- rerun of the same date with late-arriving history: no duplicates, past snapshots unchanged
+    with warehouse.connect(url) as conn:
+        late = {
+            "orders": _table(
+                "order_id customer_id order_ts status net_amount",
+                (D1, "o12", "c4", "2026-09-15T10:00:00Z", "completed", 10),
+            ),
+            "tickets": _table(
+                "ticket_id customer_id created_at ticket_type status",
+                (D1, "t6", "c2", "2026-09-10T10:00:00Z", "complaint", "open"),
+            ),
+        }
+        _insert(conn, late)
+    _dbt(project, "build", run_date=D1)
+    after = _rows(url, "select * from marts.churn_training_set order by as_of_date, customer_id")
+    label_free = [{k: v for k, v in r.items() if k != "churned"} for r in after]
+    assert label_free == [{k: v for k, v in r.items() if k != "churned"} for r in before]
+
+    # --- next run date: incremental marts keep one row per key per run_date
+    _dbt(project, "build", run_date=D2)
+    for mart, key in [
+        ("customer_value", "customer_id"),
+        ("customer_complaints", "customer_id"),
+        ("fct_tickets", "ticket_id"),
+        ("churn_features", "customer_id"),
+    ]:
+        dup = _rows(
+            url, f"select run_date, {key}, count(*) from marts.{mart} group by 1, 2 having count(*) > 1"
+        )
+        assert dup == [], mart
+        dates = [
+            r["run_date"].isoformat()
+            for r in _rows(url, f"select distinct run_date from marts.{mart} order by 1")
+        ]
+        assert dates == [D1, D2], mart
+    t3_d2 = _rows(
+        url, "select frt_minutes from marts.fct_tickets where run_date = %s and ticket_id = 't3'", D2
+    )
+    assert float(t3_d2[0]["frt_minutes"]) == 48 * 60
+    assert _rows(url, "select count(*) as n from marts.customer_value where customer_id = 'c8'") == [{"n": 1}]
+    assert {
+        r["run_date"].isoformat() for r in _rows(url, "select run_date from lists_build.retention_list")
+    } <= {D2}
+
+    # --- an enabled rule whose parameter is unset fails loudly
+    _set_csv(seeds / "policy_parameters.csv", "key", "churn_band_high_min", value="")
+    _dbt(project, "seed", "--select", "policy_parameters", run_date=D2)
+    result = _dbt(project, "run", "--select", "retention_list", run_date=D2, expect_success=False)
+    assert not result.success
+    messages = " ".join(str(r.message) for r in result.result.results)
+    assert "RL-03" in messages and "churn_band_high_min" in messages
