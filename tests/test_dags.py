@@ -17,7 +17,7 @@ def dagbag(warehouse_db: str, tmp_path_factory: pytest.TempPathFactory):
     dbt_invoke.parse(warehouse_db)
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(settings.dags_dir()), include_examples=False)
+    return DagBag(dag_folder=str(settings.dags_dir()))
 
 
 def test_no_import_errors(dagbag) -> None:
@@ -25,7 +25,7 @@ def test_no_import_errors(dagbag) -> None:
 
 
 def test_nightly_shape(dagbag) -> None:
-    dag = dagbag.get_dag("crm_nightly")
+    dag = dagbag.dags.get("crm_nightly")
     assert dag is not None
     ids = set(dag.task_ids)
     for expected in ("ingest", "validate_raw", "score", "validate_lists", "publish_lists"):
@@ -39,7 +39,7 @@ def test_nightly_shape(dagbag) -> None:
 
 
 def test_training_shape(dagbag) -> None:
-    dag = dagbag.get_dag("churn_training")
+    dag = dagbag.dags.get("churn_training")
     assert dag is not None
     ids = set(dag.task_ids)
     assert {"ingest_pending", "train"} <= ids

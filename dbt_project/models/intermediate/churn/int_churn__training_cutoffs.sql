@@ -1,3 +1,4 @@
+{{ config(tags=["training"]) }}
 {#- Training snapshot dates (CH-02): every churn_snapshot_interval_days, churn_snapshot_count of them,
     going back from the latest cutoff whose label window is complete (cutoff + horizon <= run_date). -#}
 with params as (
