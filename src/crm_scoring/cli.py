@@ -89,15 +89,16 @@ def _run_dag(dag_id: str, run_date: date) -> None:
 
 @main.command()
 @click.option("--date", "run_date", type=DATE, required=True)
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the model search.")
 @click.option("--via-airflow", is_flag=True, help="Run the churn_training DAG instead of the direct path.")
-def train(run_date: date, via_airflow: bool) -> None:
+def train(run_date: date, seed: int, via_airflow: bool) -> None:
     """Train the churn model on the data available up to DATE, log it to MLflow and register it."""
     if via_airflow:
         _run_dag("churn_training", run_date)
         return
     from crm_scoring.orchestration.training import train_through
 
-    result = train_through(warehouse.warehouse_url(), run_date)
+    result = train_through(warehouse.warehouse_url(), run_date, seed=seed)
     click.echo(f"trained run {result.run_id}: model version {result.version}, metrics {result.metrics}")
 
 

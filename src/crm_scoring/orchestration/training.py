@@ -23,22 +23,22 @@ def prepare_training_data(url: str, run_date: date) -> None:
     dbt_invoke.invoke(["build", "--select", "+tag:training"], url, run_date)
 
 
-def train_through(url: str, run_date: date):  # noqa: ANN201 - returns model.TrainResult
+def train_through(url: str, run_date: date, seed: int = 42):  # noqa: ANN201 - returns model.TrainResult
     from crm_scoring.model import train
 
     prepare_training_data(url, run_date)
-    return train(url, run_date)
+    return train(url, run_date, seed=seed)
 
 
 def ensure_champion_through(url: str, run_date: date) -> str:
     """Used by `make run`: a fresh clone has no model yet, so train one and make it champion."""
-    from crm_scoring.model import champion_version
+    from crm_scoring.model import champion_version, ensure_champion
 
     version = champion_version()
     if version is not None:
         return version
-    result = train_through(url, run_date)
-    version = champion_version()
+    prepare_training_data(url, run_date)
+    version = ensure_champion(url, run_date)
     if version is None:
-        raise RuntimeError(f"training run {result.run_id} finished but no @champion alias exists")
+        raise RuntimeError("training finished but no @champion alias exists")
     return version

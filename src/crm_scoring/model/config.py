@@ -1,0 +1,120 @@
+"""The churn model's definition, read from `models/churn/*.yaml` so no threshold lives in code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crm_scoring import settings
+
+
+def churn_dir() -> Path:
+    return settings.model_definition_dir() / "churn"
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    valid_cutoffs: int = 1
+    test_cutoffs: int = 1
+    fallback_valid_share: float = 0.5
+    fallback_holdout_share: float = 0.4
+    min_rows_per_split: int = 50
+    min_positives_per_split: int = 5
+
+
+@dataclass(frozen=True)
+class XGBConfig:
+    objective: str = "binary:logistic"
+    eval_metric: str = "logloss"
+    tree_method: str = "hist"
+    nthread: int = 2
+    max_bin: int = 256
+    num_boost_round: int = 600
+    early_stopping_rounds: int = 40
+    params: dict[str, Any] = field(default_factory=dict)
+    scale_pos_weight: str | float = "auto"
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    max_trials: int = 1
+    selection_metric: str = "roc_auc"
+    space: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    ece_bins: int = 10
+    lift_top_share: float = 0.10
+    importance_top_k: int = 25
+    input_example_rows: int = 5
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    model_name: str
+    experiment_name: str
+    training_table: str
+    features_table: str
+    scores_table: str
+    target: str
+    exclude_columns: tuple[str, ...]
+    protected_attributes: tuple[str, ...]
+    split: SplitConfig
+    xgboost: XGBConfig
+    search: SearchConfig
+    calibration: str
+    metrics: MetricsConfig
+
+    @property
+    def non_features(self) -> frozenset[str]:
+        """Columns that may never be features: keys, label, lineage and protected attributes (CH-10)."""
+        return frozenset(c.lower() for c in (*self.exclude_columns, *self.protected_attributes, self.target))
+
+
+@dataclass(frozen=True)
+class PromotionPolicy:
+    primary_metric: str
+    min_auc: float
+    min_gain: float
+    max_calibration_error: float
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise FileNotFoundError(f"model definition not found: {path} (set CRM_HOME to the repository root)")
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def load_config(path: Path | None = None) -> ModelConfig:
+    raw = _read_yaml(path or churn_dir() / "config.yaml")
+    tables = raw.get("tables", {})
+    return ModelConfig(
+        model_name=raw["model_name"],
+        experiment_name=raw["experiment_name"],
+        training_table=tables.get("training_set", "marts.churn_training_set"),
+        features_table=tables.get("features", "marts.churn_features"),
+        scores_table=tables.get("scores", "scoring.churn_scores"),
+        target=raw.get("target", "churned"),
+        exclude_columns=tuple(raw.get("exclude_columns", [])),
+        protected_attributes=tuple(raw.get("protected_attributes", [])),
+        split=SplitConfig(**raw.get("split", {})),
+        xgboost=XGBConfig(**raw.get("xgboost", {})),
+        search=SearchConfig(**raw.get("search", {})),
+        calibration=str(raw.get("calibration", "none")),
+        metrics=MetricsConfig(**raw.get("metrics", {})),
+    )
+
+
+def load_promotion_policy(path: Path | None = None) -> PromotionPolicy:
+    raw = _read_yaml(path or churn_dir() / "promotion.yaml")
+    return PromotionPolicy(
+        primary_metric=raw.get("primary_metric", "roc_auc"),
+        min_auc=float(raw["min_auc"]),
+        min_gain=float(raw["min_gain"]),
+        max_calibration_error=float(raw["max_calibration_error"]),
+    )

@@ -1,0 +1,108 @@
+"""MLflow tracking and registry helpers: experiment set-up and the @champion / @challenger aliases.
+
+Aliases (never stages) mark what scores tonight (@champion) and the latest trained candidate
+(@challenger); promotion moves @champion, so rollback is a one-line alias change.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+from crm_scoring import settings
+from crm_scoring.model.config import PromotionPolicy, load_config
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+class NoChampionError(RuntimeError):
+    """Scoring was asked for but nothing carries the @champion alias yet."""
+
+
+def client() -> MlflowClient:
+    """A client bound to the configured tracking/registry store (set per call, never cached)."""
+    uri = settings.mlflow_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def ensure_experiment(name: str) -> str:
+    """The experiment id, creating it with the project's artifact root when it does not exist."""
+    c = client()
+    exp = c.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    try:
+        return c.create_experiment(name, artifact_location=settings.mlflow_artifact_root())
+    except MlflowException:  # created concurrently by another task
+        exp = c.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+def version_by_alias(alias: str, model_name: str | None = None) -> ModelVersion | None:
+    name = model_name or load_config().model_name
+    try:
+        return client().get_model_version_by_alias(name, alias)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            return None
+        raise
+
+
+def champion_version(model_name: str | None = None) -> str | None:
+    """The registered version behind @champion, or None before the first promotion."""
+    mv = version_by_alias(CHAMPION, model_name)
+    return str(mv.version) if mv else None
+
+
+def set_alias(alias: str, version: str, model_name: str | None = None) -> None:
+    name = model_name or load_config().model_name
+    client().set_registered_model_alias(name, alias, str(version))
+    log.info("models:/%s@%s -> version %s", name, alias, version)
+
+
+def promote(version: str, model_name: str | None = None) -> None:
+    """Make `version` the champion (the previous champion keeps its version, only the alias moves)."""
+    name = model_name or load_config().model_name
+    set_alias(CHAMPION, version, name)
+    client().set_model_version_tag(name, str(version), "promoted", "true")
+
+
+def run_metrics(run_id: str) -> dict[str, float]:
+    return dict(client().get_run(run_id).data.metrics)
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    promote: bool
+    reasons: tuple[str, ...]
+
+
+def evaluate_promotion(
+    challenger: dict[str, float], champion: dict[str, float] | None, policy: PromotionPolicy
+) -> PromotionDecision:
+    """Gate a challenger against the policy (min AUC, min gain over champion, max calibration error)."""
+    reasons: list[str] = []
+    metric = policy.primary_metric
+    value = challenger.get(metric, float("nan"))
+    if not value >= policy.min_auc:
+        reasons.append(f"{metric} {value:.4f} < min {policy.min_auc}")
+    ece = challenger.get("ece", float("nan"))
+    if not ece <= policy.max_calibration_error:
+        reasons.append(f"ece {ece:.4f} > max {policy.max_calibration_error}")
+    if champion is not None and metric in champion:
+        gain = value - champion[metric]
+        if not gain >= policy.min_gain:
+            reasons.append(f"{metric} gain {gain:+.4f} over champion < min {policy.min_gain}")
+    return PromotionDecision(not reasons, tuple(reasons))

@@ -1,0 +1,172 @@
+"""Nightly scoring with models:/churn@champion: COPY features out, one vectorised predict, COPY scores in.
+
+The rows of `run_date` are deleted and rewritten in one transaction, so a rerun replaces a night's
+scores instead of duplicating them, and readers never see a half-written night.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import xgboost as xgb
+from mlflow.models import Model
+from psycopg import sql
+
+from crm_scoring import warehouse
+from crm_scoring.model import registry
+from crm_scoring.model.calibration import apply_calibration
+from crm_scoring.model.config import ModelConfig, load_config
+from crm_scoring.model.dataset import load_scoring_frame
+from crm_scoring.model.train import CALIBRATION_FILE, FEATURES_FILE
+
+log = logging.getLogger(__name__)
+
+_COPY_BATCH_ROWS = 200_000
+SCORE_COLUMNS = (
+    "run_date",
+    "customer_id",
+    "churn_probability",
+    "model_name",
+    "model_version",
+    "mlflow_run_id",
+    "scored_at",
+)
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    run_date: date
+    rows: int
+    model_name: str
+    model_version: str
+    mlflow_run_id: str
+    mean_probability: float
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """The champion's booster plus what scoring needs from its artifacts (feature order, calibration)."""
+
+    name: str
+    version: str
+    run_id: str
+    booster: xgb.Booster
+    features: list[str]
+    calibration: dict[str, Any]
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        raw = self.booster.predict(xgb.DMatrix(matrix, feature_names=self.features))
+        return apply_calibration(self.calibration, raw)
+
+
+def load_champion(config: ModelConfig | None = None) -> LoadedModel:
+    cfg = config or load_config()
+    mv = registry.version_by_alias(registry.CHAMPION, cfg.model_name)
+    if mv is None:
+        raise registry.NoChampionError(
+            f"no @champion model registered for {cfg.model_name!r}: run `crm train --date ...` "
+            "(or `crm model ensure-champion --date ...`)"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        # Pin the version found above, so a concurrent promotion cannot mix two versions.
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{cfg.model_name}/{mv.version}", dst_path=tmp
+            )
+        )
+        booster = mlflow.xgboost.load_model(str(local))
+        extra = local / "extra_files"
+        features_path = extra / FEATURES_FILE
+        if features_path.exists():
+            features = json.loads(features_path.read_text())["features"]
+        else:  # a version registered by hand: fall back to the signature's input names
+            signature = Model.load(str(local / "MLmodel")).signature
+            if signature is None:
+                raise RuntimeError(
+                    f"{cfg.model_name} v{mv.version} has neither features.json nor a signature"
+                )
+            features = signature.inputs.input_names()
+        calib_path = extra / CALIBRATION_FILE
+        calibration = json.loads(calib_path.read_text()) if calib_path.exists() else {"method": "none"}
+    if not isinstance(booster, xgb.Booster):
+        booster = booster.get_booster()
+    return LoadedModel(cfg.model_name, str(mv.version), mv.run_id or "", booster, features, calibration)
+
+
+def ensure_scores_table(conn, table: str) -> None:
+    schema, name = table.split(".")
+    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+    conn.execute(
+        sql.SQL(
+            """create table if not exists {} (
+             run_date date not null,
+             customer_id text not null,
+             churn_probability double precision not null check (churn_probability between 0 and 1),
+             model_name text not null,
+             model_version text not null,
+             mlflow_run_id text,
+             scored_at timestamptz not null default now(),
+             primary key (run_date, customer_id))"""
+        ).format(sql.Identifier(schema, name))
+    )
+
+
+def _scores_table(
+    frame_ids: pa.Array, probs: np.ndarray, run_date: date, model: LoadedModel, scored_at: str
+) -> pa.Table:
+    n = len(probs)
+    constant = {
+        "run_date": run_date.isoformat(),
+        "model_name": model.name,
+        "model_version": model.version,
+        "mlflow_run_id": model.run_id,
+        "scored_at": scored_at,
+    }
+    columns = {c: pa.repeat(pa.scalar(v, pa.string()), n) for c, v in constant.items()}
+    columns["customer_id"] = frame_ids
+    columns["churn_probability"] = pa.array(probs, pa.float64())
+    return pa.table({c: columns[c] for c in SCORE_COLUMNS})
+
+
+def score(url: str, run_date: date, *, config: ModelConfig | None = None) -> ScoreResult:
+    """Score every customer of `marts.churn_features` for `run_date` into `scoring.churn_scores`."""
+    cfg = config or load_config()
+    model = load_champion(cfg)
+    frame = load_scoring_frame(url, run_date, model.features, config=cfg)
+    probs = model.predict(frame[model.features].to_numpy(dtype=np.float64))
+    ids = pa.array(frame["customer_id"].to_numpy(dtype=object), pa.string())
+    with warehouse.connect(url) as conn:
+        ensure_scores_table(conn, cfg.scores_table)
+        scored_at = conn.execute("select now()::text").fetchone()[0]
+        target = sql.Identifier(*cfg.scores_table.split("."))
+        conn.execute(sql.SQL("delete from {} where run_date = %s").format(target), (run_date,))
+        table = _scores_table(ids, probs, run_date, model, scored_at)
+        statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
+            target, sql.SQL(", ").join(map(sql.Identifier, SCORE_COLUMNS))
+        )
+        options = pacsv.WriteOptions(include_header=False)
+        with conn.cursor() as cur, cur.copy(statement) as copy:
+            for batch in table.to_batches(max_chunksize=_COPY_BATCH_ROWS):
+                sink = pa.BufferOutputStream()
+                pacsv.write_csv(pa.Table.from_batches([batch]), sink, options)
+                copy.write(sink.getvalue().to_pybytes())
+    result = ScoreResult(run_date, len(frame), model.name, model.version, model.run_id, float(np.mean(probs)))
+    log.info(
+        "scored %d customers for %s with %s v%s (mean p=%.4f)",
+        result.rows,
+        run_date,
+        model.name,
+        model.version,
+        result.mean_probability,
+    )
+    return result

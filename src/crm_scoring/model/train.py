@@ -1,0 +1,355 @@
+"""Nightly churn training (CH-01..CH-04): out-of-time split, small seeded search, XGBoost with early
+stopping, calibration, MLflow run + registered version + @challenger (first version also @champion).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema, TensorSpec
+
+from crm_scoring import settings
+from crm_scoring.model import plots, registry
+from crm_scoring.model.calibration import apply_calibration, fit_calibration
+from crm_scoring.model.config import ModelConfig, load_config
+from crm_scoring.model.dataset import Split, feature_columns, load_training_set, split_out_of_time
+from crm_scoring.model.metrics import evaluate
+
+log = logging.getLogger(__name__)
+
+FEATURES_FILE = "features.json"
+CALIBRATION_FILE = "calibration.json"
+MODEL_ARTIFACT = "model"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_id: str
+    model_name: str
+    version: str
+    metrics: dict[str, float]
+    params: dict[str, Any]
+    features: list[str]
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class _Trial:
+    index: int
+    params: dict[str, Any]
+    booster: xgb.Booster
+    valid_metrics: dict[str, float]
+
+
+def candidate_params(config: ModelConfig, seed: int) -> list[dict[str, Any]]:
+    """Trial 0 = configured defaults, then up to `max_trials - 1` distinct grid points drawn with `seed`."""
+    base = dict(config.xgboost.params)
+    trials = [base]
+    space = config.search.space
+    if not space or config.search.max_trials <= 1:
+        return trials
+    keys = sorted(space)
+    grid = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(space[k] for k in keys))]
+    order = np.random.default_rng(seed).permutation(len(grid))
+    for i in order:
+        candidate = {**base, **grid[int(i)]}
+        if candidate not in trials:
+            trials.append(candidate)
+        if len(trials) >= config.search.max_trials:
+            break
+    return trials
+
+
+def _scale_pos_weight(config: ModelConfig, y: np.ndarray) -> float:
+    setting = config.xgboost.scale_pos_weight
+    if setting == "auto":
+        positives = float(y.sum())
+        return float((len(y) - positives) / positives)
+    return float(setting)
+
+
+def _matrix(frame: pd.DataFrame, features: list[str], target: str, nthread: int) -> xgb.DMatrix:
+    return xgb.DMatrix(
+        frame[features].to_numpy(dtype=np.float64),
+        label=frame[target].to_numpy(dtype=np.float64),
+        feature_names=features,
+        nthread=nthread,
+    )
+
+
+def _fit(
+    params: dict[str, Any], dtrain: xgb.DMatrix, dvalid: xgb.DMatrix, config: ModelConfig
+) -> xgb.Booster:
+    """Train with early stopping on the validation split and keep only the trees up to the best round."""
+    booster = xgb.train(
+        params,
+        dtrain,
+        num_boost_round=config.xgboost.num_boost_round,
+        evals=[(dvalid, "valid")],
+        early_stopping_rounds=config.xgboost.early_stopping_rounds,
+        verbose_eval=False,
+    )
+    return booster[: booster.best_iteration + 1]
+
+
+def _git_commit() -> tuple[str, bool]:
+    root = settings.project_root()
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        return commit, bool(dirty)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown", False
+
+
+def data_snapshot(frame: pd.DataFrame) -> str:
+    """Content digest of the training frame: same digest <=> same rows, columns and values."""
+    digest = hashlib.sha256()
+    digest.update(",".join(frame.columns).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _split_tags(split: Split, target: str) -> dict[str, str]:
+    def dates(values: tuple[date, ...]) -> str:
+        return ",".join(str(v) for v in values)
+
+    tags = {
+        "split_strategy": split.strategy,
+        "train_cutoffs": dates(split.train_cutoffs),
+        "valid_cutoffs": dates(split.valid_cutoffs),
+        "test_cutoffs": dates(split.test_cutoffs),
+    }
+    for name, part in (("train", split.train), ("valid", split.valid), ("test", split.test)):
+        tags[f"rows_{name}"] = str(len(part))
+        tags[f"churn_rate_{name}"] = f"{part[target].mean():.6f}"
+    return tags
+
+
+def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
+    return {f"{prefix}{k}": v for k, v in metrics.items()}
+
+
+def _run_trials(
+    cfg: ModelConfig, split: Split, features: list[str], seed: int, spw: float, experiment_id: str
+) -> tuple[_Trial, list[_Trial]]:
+    """The bounded search: one nested MLflow run per trial, best by the validation selection metric."""
+    xcfg = cfg.xgboost
+    dtrain = _matrix(split.train, features, cfg.target, xcfg.nthread)
+    dvalid = _matrix(split.valid, features, cfg.target, xcfg.nthread)
+    fixed = {
+        "objective": xcfg.objective,
+        "eval_metric": xcfg.eval_metric,
+        "tree_method": xcfg.tree_method,
+        "nthread": xcfg.nthread,
+        "max_bin": xcfg.max_bin,
+        "seed": seed,
+        "scale_pos_weight": spw,
+    }
+    y_valid = split.valid[cfg.target].to_numpy()
+    trials: list[_Trial] = []
+    for i, tuned in enumerate(candidate_params(cfg, seed)):
+        params = {**fixed, **tuned}
+        with mlflow.start_run(experiment_id=experiment_id, nested=True, run_name=f"trial-{i}"):
+            booster = _fit(params, dtrain, dvalid, cfg)
+            valid = evaluate(
+                y_valid,
+                booster.predict(dvalid),
+                ece_bins=cfg.metrics.ece_bins,
+                lift_top_share=cfg.metrics.lift_top_share,
+            )
+            mlflow.log_params({**tuned, "best_iteration": booster.num_boosted_rounds() - 1})
+            mlflow.log_metrics(_prefixed("valid_", valid))
+        trials.append(_Trial(i, params, booster, valid))
+    key = cfg.search.selection_metric
+    best = max(trials, key=lambda t: (t.valid_metrics[key], -t.index))
+    return best, trials
+
+
+def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | None = None) -> TrainResult:
+    """Train on `marts.churn_training_set`, log everything to MLflow, register a version, set aliases."""
+    cfg = config or load_config()
+    frame = load_training_set(url, run_date, config=cfg)
+    features = feature_columns(frame, cfg)
+    split = split_out_of_time(frame, cfg.split, cfg.target)
+    spw = _scale_pos_weight(cfg, split.train[cfg.target].to_numpy())
+    experiment_id = registry.ensure_experiment(cfg.experiment_name)
+    commit, dirty = _git_commit()
+
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"churn-{run_date.isoformat()}") as run:
+        best, trials = _run_trials(cfg, split, features, seed, spw, experiment_id)
+        booster = best.booster
+        y_valid = split.valid[cfg.target].to_numpy()
+        y_test = split.test[cfg.target].to_numpy()
+        dtest = _matrix(split.test, features, cfg.target, cfg.xgboost.nthread)
+        dvalid = _matrix(split.valid, features, cfg.target, cfg.xgboost.nthread)
+        raw_valid, raw_test = booster.predict(dvalid), booster.predict(dtest)
+        calibration = fit_calibration(cfg.calibration, raw_valid, y_valid)
+        p_valid, p_test = apply_calibration(calibration, raw_valid), apply_calibration(calibration, raw_test)
+        kw = {"ece_bins": cfg.metrics.ece_bins, "lift_top_share": cfg.metrics.lift_top_share}
+        test_metrics = evaluate(y_test, p_test, **kw)
+        metrics = {
+            **test_metrics,
+            **_prefixed("valid_", evaluate(y_valid, p_valid, **kw)),
+            **_prefixed("test_uncalibrated_", evaluate(y_test, raw_test, **kw)),
+            "best_iteration": float(booster.num_boosted_rounds() - 1),
+        }
+        params = {
+            **best.params,
+            "num_boost_round": cfg.xgboost.num_boost_round,
+            "early_stopping_rounds": cfg.xgboost.early_stopping_rounds,
+            "calibration": cfg.calibration,
+            "search_trials": len(trials),
+            "selected_trial": best.index,
+            "n_features": len(features),
+        }
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        tags = {
+            "run_date": run_date.isoformat(),
+            "model_name": cfg.model_name,
+            "seed": str(seed),
+            "code_version": commit,
+            "code_dirty": str(dirty).lower(),
+            "data_source": cfg.training_table,
+            "data_snapshot": data_snapshot(frame),
+            "rows_total": str(len(frame)),
+            "churn_rate": f"{frame[cfg.target].mean():.6f}",
+            "metrics_split": "test",
+            **_split_tags(split, cfg.target),
+        }
+        if "policy_version" in frame:
+            tags["policy_version"] = ",".join(sorted(frame["policy_version"].dropna().astype(str).unique()))
+        if commit != "unknown":
+            tags["mlflow.source.git.commit"] = commit
+        mlflow.set_tags(tags)
+        mlflow.log_input(
+            mlflow.data.from_pandas(
+                frame[["as_of_date", cfg.target, *features]].astype({cfg.target: "float64"}),
+                name=cfg.training_table,
+                targets=cfg.target,
+            ),
+            context="training",
+        )
+
+        importance = {k: float(v) for k, v in booster.get_score(importance_type="gain").items()}
+        mlflow.log_dict({"features": features}, FEATURES_FILE)
+        mlflow.log_dict(calibration, CALIBRATION_FILE)
+        mlflow.log_dict(dict(sorted(importance.items(), key=lambda kv: -kv[1])), "feature_importance.json")
+        mlflow.log_figure(plots.roc_figure(y_test, p_test, test_metrics["roc_auc"]), "plots/roc.png")
+        mlflow.log_figure(plots.pr_figure(y_test, p_test, test_metrics["pr_auc"]), "plots/pr.png")
+        mlflow.log_figure(
+            plots.calibration_figure(y_test, raw_test, p_test, cfg.metrics.ece_bins), "plots/calibration.png"
+        )
+        mlflow.log_figure(
+            plots.importance_figure(importance, cfg.metrics.importance_top_k), "plots/feature_importance.png"
+        )
+
+        version = _log_model(cfg, booster, features, calibration, split)
+        run_id = run.info.run_id
+
+    aliases = _assign_aliases(cfg, version, run_date, run_id, test_metrics)
+    log.info(
+        "trained %s version %s (run %s): test roc_auc %.4f, aliases %s",
+        cfg.model_name,
+        version,
+        run_id,
+        test_metrics["roc_auc"],
+        aliases,
+    )
+    return TrainResult(run_id, cfg.model_name, version, metrics, params, features, aliases)
+
+
+def _log_model(
+    cfg: ModelConfig, booster: xgb.Booster, features: list[str], calibration: dict[str, Any], split: Split
+) -> str:
+    """Log the booster (xgboost flavour, signature, input example) with features + calibration inside it."""
+    n = cfg.metrics.input_example_rows
+    example = split.train[features].head(n).astype("float64").fillna(0.0)
+    # Every feature is an optional double: marts may hold NULLs, which XGBoost routes as missing.
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("double", f, required=False) for f in features]),
+        outputs=Schema([TensorSpec(np.dtype("float32"), (-1,))]),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        features_path = Path(tmp) / FEATURES_FILE
+        features_path.write_text(json.dumps({"features": features}, indent=1))
+        calibration_path = Path(tmp) / CALIBRATION_FILE
+        calibration_path.write_text(json.dumps(calibration))
+        info = mlflow.xgboost.log_model(
+            xgb_model=booster,
+            name=MODEL_ARTIFACT,
+            signature=signature,
+            input_example=example,
+            registered_model_name=cfg.model_name,
+            extra_files=[str(features_path), str(calibration_path)],
+            pip_requirements=[
+                f"mlflow=={mlflow.__version__}",
+                f"xgboost=={xgb.__version__}",
+                f"numpy=={np.__version__}",
+                f"pandas=={pd.__version__}",
+            ],
+            metadata={"calibration": calibration.get("method", "none"), "n_features": len(features)},
+        )
+    if info.registered_model_version is None:
+        raise RuntimeError(f"model was logged but not registered as {cfg.model_name!r}")
+    return str(info.registered_model_version)
+
+
+def _assign_aliases(
+    cfg: ModelConfig, version: str, run_date: date, run_id: str, metrics: dict[str, float]
+) -> tuple[str, ...]:
+    """Every new version is @challenger; the very first one is also @champion (nothing to beat)."""
+    client = registry.client()
+    for key, value in {
+        "run_date": run_date.isoformat(),
+        "mlflow_run_id": run_id,
+        "roc_auc": f"{metrics['roc_auc']:.6f}",
+        "ece": f"{metrics['ece']:.6f}",
+    }.items():
+        client.set_model_version_tag(cfg.model_name, version, key, value)
+    registry.set_alias(registry.CHALLENGER, version, cfg.model_name)
+    aliases = [registry.CHALLENGER]
+    if registry.champion_version(cfg.model_name) is None and _is_first_version(cfg.model_name, version):
+        registry.promote(version, cfg.model_name)
+        aliases.insert(0, registry.CHAMPION)
+    return tuple(aliases)
+
+
+def _is_first_version(model_name: str, version: str) -> bool:
+    versions = registry.client().search_model_versions(f"name = '{model_name}'")
+    return min(int(v.version) for v in versions) == int(version)
+
+
+def ensure_champion(url: str, run_date: date, *, seed: int = 42) -> str:
+    """For `make run`: keep an existing @champion, else train and promote the new version."""
+    current = registry.champion_version()
+    if current is not None:
+        return current
+    result = train(url, run_date, seed=seed)
+    if registry.CHAMPION not in result.aliases:
+        registry.promote(result.version, result.model_name)
+    return result.version

@@ -1,0 +1,298 @@
+"""Churn model: training, MLflow tracking/registry and scoring on real PostgreSQL and a real MLflow store."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from sklearn.isotonic import IsotonicRegression
+
+from crm_scoring import warehouse
+from crm_scoring.model import (
+    DatasetError,
+    NoChampionError,
+    champion_version,
+    ensure_champion,
+    evaluate_promotion,
+    load_training_set,
+    score,
+    train,
+)
+from crm_scoring.model.calibration import apply_calibration, fit_calibration
+from crm_scoring.model.config import PromotionPolicy, SplitConfig, load_config, load_promotion_policy
+from crm_scoring.model.dataset import split_out_of_time
+from crm_scoring.model.metrics import evaluate, expected_calibration_error, lift_at_top
+from crm_scoring.model.train import candidate_params
+
+RUN_DATE = date(2026, 11, 26)
+CUTOFFS = [date(2026, 5, 1), date(2026, 6, 1), date(2026, 7, 1), date(2026, 8, 1)]
+N_CUSTOMERS = 500
+
+FEATURE_DDL = """
+    days_since_last_login integer, orders_90d integer, complaints_90d smallint,
+    sentiment_mean_90d double precision, revenue_365d numeric(12,2), is_vip boolean,
+    age integer
+"""
+
+
+def _synthetic(rng: np.random.Generator, n: int, as_of: date) -> pd.DataFrame:
+    """Learnable churn: silence, complaints and negative sentiment raise it; orders lower it."""
+    silence = rng.integers(0, 120, n)
+    orders = rng.poisson(3, n)
+    complaints = rng.poisson(0.6, n)
+    sentiment = rng.normal(0.1, 0.4, n)
+    revenue = np.round(rng.gamma(2.0, 400.0, n), 2)
+    vip = rng.random(n) < 0.1
+    age = rng.integers(18, 80, n)
+    logit = -1.2 + 0.03 * silence - 0.35 * orders + 0.6 * complaints - 1.5 * sentiment - 0.5 * vip
+    churned = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    sentiment_with_gaps = np.where(rng.random(n) < 0.05, np.nan, sentiment)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "as_of_date": as_of,
+            "days_since_last_login": silence,
+            "orders_90d": orders,
+            "complaints_90d": complaints,
+            "sentiment_mean_90d": sentiment_with_gaps,
+            "revenue_365d": revenue,
+            "is_vip": vip,
+            "age": age,
+            "churned": churned,
+        }
+    )
+
+
+def _copy_frame(conn, table: str, frame: pd.DataFrame) -> None:
+    cols = ", ".join(frame.columns)
+    with conn.cursor() as cur, cur.copy(f"copy {table} ({cols}) from stdin") as copy:
+        for row in frame.itertuples(index=False):
+            copy.write_row([None if isinstance(v, float) and np.isnan(v) else v for v in row])
+
+
+@pytest.fixture
+def churn_db(fresh_db: str) -> str:
+    """marts.churn_training_set (4 monthly cutoffs) and marts.churn_features (run_date), learnable."""
+    rng = np.random.default_rng(7)
+    training = pd.concat([_synthetic(rng, N_CUSTOMERS, c) for c in CUTOFFS], ignore_index=True)
+    training["policy_version"] = "v1"
+    features = _synthetic(rng, N_CUSTOMERS, RUN_DATE).drop(columns="churned")
+    features["run_date"] = RUN_DATE
+    features["lapsed_flag_text"] = "n"  # non-numeric extra column: never a feature
+    with warehouse.connect(fresh_db) as conn:
+        conn.execute("create schema marts")
+        conn.execute(
+            f"""create table marts.churn_training_set (customer_id text, as_of_date date, {FEATURE_DDL},
+                churned integer, policy_version text)"""
+        )
+        conn.execute(
+            f"""create table marts.churn_features (customer_id text, as_of_date date, {FEATURE_DDL},
+                run_date date, lapsed_flag_text text)"""
+        )
+        _copy_frame(conn, "marts.churn_training_set", training)
+        _copy_frame(conn, "marts.churn_features", features)
+    return fresh_db
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch) -> MlflowClient:
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("CRM_MLFLOW_ARTIFACT_ROOT", (tmp_path / "artifacts").as_uri())
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _scores(url: str) -> pd.DataFrame:
+    with warehouse.connect(url) as conn:
+        rows = conn.execute(
+            "select run_date, customer_id, churn_probability, model_name, model_version, mlflow_run_id, "
+            "scored_at from scoring.churn_scores order by customer_id"
+        ).fetchall()
+    cols = ["run_date", "customer_id", "p", "model_name", "model_version", "run_id", "scored_at"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_load_training_set_types_and_feature_rule(churn_db: str) -> None:
+    frame = load_training_set(churn_db, RUN_DATE)
+    assert len(frame) == N_CUSTOMERS * len(CUTOFFS)
+    assert frame["churned"].isin([0, 1]).all()
+    assert frame["is_vip"].dtype == np.float64 and set(frame["is_vip"].unique()) <= {0.0, 1.0}
+    assert frame["sentiment_mean_90d"].isna().any()  # NULLs survive COPY as NaN
+    # point in time: cutoffs after the run date are never read
+    assert load_training_set(churn_db, date(2026, 6, 15))["as_of_date"].nunique() == 2
+    from crm_scoring.model.dataset import feature_columns
+
+    features = feature_columns(frame, load_config())
+    assert "age" not in features  # CH-10 protected attribute
+    assert {"churned", "policy_version", "customer_id", "as_of_date"}.isdisjoint(features)
+    assert {"days_since_last_login", "revenue_365d", "is_vip", "sentiment_mean_90d"} <= set(features)
+
+
+def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClient) -> None:
+    cfg = load_config()
+    first = train(churn_db, RUN_DATE, seed=42)
+
+    # the run: params, metrics, tags, artifacts
+    run = mlflow_store.get_run(first.run_id)
+    for metric in ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile", "valid_roc_auc"):
+        assert metric in run.data.metrics
+    assert run.data.metrics["roc_auc"] > 0.75  # the synthetic signal is learnable
+    assert 0.0 <= run.data.metrics["ece"] <= 1.0
+    assert run.data.params["objective"] == "binary:logistic"
+    assert float(run.data.params["scale_pos_weight"]) > 0
+    tags = run.data.tags
+    assert tags["run_date"] == "2026-11-26"
+    assert tags["split_strategy"] == "out_of_time"
+    assert tags["train_cutoffs"] == "2026-05-01,2026-06-01"
+    assert tags["valid_cutoffs"] == "2026-07-01" and tags["test_cutoffs"] == "2026-08-01"
+    assert tags["rows_train"] == str(2 * N_CUSTOMERS) and tags["rows_test"] == str(N_CUSTOMERS)
+    assert tags["policy_version"] == "v1" and len(tags["data_snapshot"]) == 16 and tags["code_version"]
+    assert 0 < float(tags["churn_rate"]) < 1
+    artifacts = {a.path for a in mlflow_store.list_artifacts(first.run_id)}
+    assert {"features.json", "calibration.json", "feature_importance.json", "plots"} <= artifacts
+    plots = {a.path for a in mlflow_store.list_artifacts(first.run_id, "plots")}
+    assert plots == {f"plots/{p}.png" for p in ("roc", "pr", "calibration", "feature_importance")}
+    trials = mlflow_store.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{first.run_id}'"
+    )
+    assert len(trials) == cfg.search.max_trials
+    assert mlflow_store.get_experiment(run.info.experiment_id).name == cfg.experiment_name
+    assert "age" not in first.features and "lapsed_flag_text" not in first.features
+
+    # the registry: first version is champion and challenger
+    assert first.version == "1" and first.aliases == ("champion", "challenger")
+    mv = mlflow_store.get_model_version_by_alias("churn", "champion")
+    assert str(mv.version) == "1" and mv.run_id == first.run_id and mv.tags["run_date"] == "2026-11-26"
+    assert champion_version() == "1"
+    assert ensure_champion(churn_db, RUN_DATE) == "1"  # existing champion kept, no training
+    # the generic pyfunc flavour serves too, with NULL features (signature: optional doubles)
+    pyfunc = mlflow.pyfunc.load_model("models:/churn@champion")
+    probe = pd.DataFrame({f: [1.0, np.nan] for f in first.features})
+    assert len(pyfunc.predict(probe)) == 2
+
+    # scoring: one row per customer, probabilities in [0, 1], traceable to the champion
+    result = score(churn_db, RUN_DATE)
+    assert result.rows == N_CUSTOMERS and result.model_version == "1"
+    scores = _scores(churn_db)
+    assert len(scores) == N_CUSTOMERS and scores["customer_id"].is_unique
+    assert scores["p"].between(0, 1).all() and scores["p"].nunique() > 5
+    assert set(scores["model_version"]) == {"1"} and set(scores["run_id"]) == {first.run_id}
+    assert set(scores["model_name"]) == {"churn"} and set(scores["run_date"]) == {RUN_DATE}
+    assert scores["scored_at"].nunique() == 1
+
+    # rerun: replaced, not duplicated, same probabilities
+    score(churn_db, RUN_DATE)
+    again = _scores(churn_db)
+    assert len(again) == N_CUSTOMERS
+    np.testing.assert_array_equal(again["p"].to_numpy(), scores["p"].to_numpy())
+
+    # second training: challenger only, champion unchanged; same data + seed => same metrics
+    second = train(churn_db, RUN_DATE, seed=42)
+    assert second.version == "2" and second.aliases == ("challenger",)
+    assert str(mlflow_store.get_model_version_by_alias("churn", "challenger").version) == "2"
+    assert champion_version() == "1"
+    assert second.metrics == first.metrics
+    assert mlflow_store.get_run(second.run_id).data.tags["data_snapshot"] == tags["data_snapshot"]
+    assert score(churn_db, RUN_DATE).model_version == "1"
+
+    # the model's feature list is binding: a missing column is a clear error
+    with warehouse.connect(churn_db) as conn:
+        conn.execute("alter table marts.churn_features drop column complaints_90d")
+    with pytest.raises(DatasetError, match="complaints_90d"):
+        score(churn_db, RUN_DATE)
+    assert len(_scores(churn_db)) == N_CUSTOMERS  # previous night's scores untouched
+
+
+def test_no_champion_is_a_clear_error_then_ensure_champion(churn_db: str, mlflow_store: MlflowClient) -> None:
+    assert champion_version() is None
+    with pytest.raises(NoChampionError, match=r"no @champion model registered.*crm train --date"):
+        score(churn_db, RUN_DATE)
+    assert ensure_champion(churn_db, RUN_DATE) == "1"
+    assert champion_version() == "1"
+    assert score(churn_db, RUN_DATE).rows == N_CUSTOMERS
+
+
+def test_missing_marts_is_a_clear_error(fresh_db: str) -> None:
+    with pytest.raises(DatasetError, match="marts.churn_training_set does not exist"):
+        load_training_set(fresh_db, RUN_DATE)
+
+
+# ---- pure logic -------------------------------------------------------------------------------------
+
+
+def _frame(cutoffs: list[date], n: int = 200) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "customer_id": [f"C{i}" for i in range(n)],
+                    "as_of_date": c,
+                    "churned": rng.integers(0, 2, n),
+                }
+            )
+            for c in cutoffs
+        ],
+        ignore_index=True,
+    )
+
+
+def test_split_fallbacks_with_few_cutoffs() -> None:
+    cfg = SplitConfig(min_rows_per_split=10, min_positives_per_split=2)
+    two = split_out_of_time(_frame(CUTOFFS[:2]), cfg)
+    assert two.strategy == "out_of_time_latest_hash_split"
+    assert set(two.train["as_of_date"]) == {CUTOFFS[0]}
+    assert set(two.valid["customer_id"]).isdisjoint(two.test["customer_id"])
+    one = split_out_of_time(_frame(CUTOFFS[:1]), cfg)
+    assert one.strategy == "customer_hash"
+    ids = [set(p["customer_id"]) for p in (one.train, one.valid, one.test)]
+    assert ids[0].isdisjoint(ids[1]) and ids[0].isdisjoint(ids[2]) and ids[1].isdisjoint(ids[2])
+    assert sum(map(len, ids)) == 200
+    with pytest.raises(DatasetError, match="too small"):
+        split_out_of_time(_frame(CUTOFFS, n=20), SplitConfig(min_rows_per_split=50))
+
+
+def test_isotonic_calibration_json_matches_sklearn() -> None:
+    rng = np.random.default_rng(3)
+    raw = rng.random(500)
+    y = (rng.random(500) < raw**2).astype(int)
+    calib = fit_calibration("isotonic", raw, y)
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
+    probe = np.linspace(-0.1, 1.1, 101)
+    np.testing.assert_allclose(apply_calibration(calib, probe), iso.predict(probe))
+    platt = apply_calibration(fit_calibration("platt", raw, y), probe.clip(0, 1))
+    assert np.all((platt >= 0) & (platt <= 1)) and np.all(np.diff(platt) >= 0)
+
+
+def test_metrics() -> None:
+    y = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1])
+    p = np.array([0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.3, 0.9, 0.8])
+    assert lift_at_top(y, p, 0.1) == pytest.approx(5.0)
+    assert expected_calibration_error(np.array([1, 0]), np.array([0.5, 0.5]), 10) == pytest.approx(0.0)
+    assert expected_calibration_error(np.array([1, 1]), np.array([0.0, 0.0]), 10) == pytest.approx(1.0)
+    m = evaluate(y, p, ece_bins=10, lift_top_share=0.1)
+    assert m["roc_auc"] == pytest.approx(1.0) and m["pr_auc"] == pytest.approx(1.0)
+
+
+def test_candidate_params_bounded_and_seeded() -> None:
+    cfg = load_config()
+    trials = candidate_params(cfg, 42)
+    assert len(trials) == cfg.search.max_trials
+    assert trials[0] == cfg.xgboost.params
+    assert trials == candidate_params(cfg, 42)
+    assert all(t[k] in v for t in trials[1:] for k, v in cfg.search.space.items())
+
+
+def test_promotion_policy_gates() -> None:
+    policy = load_promotion_policy()
+    assert isinstance(policy, PromotionPolicy)
+    good = {"roc_auc": policy.min_auc + 0.1, "ece": policy.max_calibration_error / 2}
+    assert evaluate_promotion(good, None, policy).promote
+    assert not evaluate_promotion(good, {"roc_auc": good["roc_auc"]}, policy).promote
+    weak = {"roc_auc": policy.min_auc - 0.01, "ece": policy.max_calibration_error * 2}
+    decision = evaluate_promotion(weak, None, policy)
+    assert not decision.promote and len(decision.reasons) == 2
