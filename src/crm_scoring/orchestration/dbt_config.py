@@ -15,7 +15,7 @@ from cosmos import (
     ProjectConfig,
     RenderConfig,
 )
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
 from crm_scoring import settings
 from crm_scoring.orchestration.environment import ensure_dbt_env
@@ -35,6 +35,8 @@ profile_config = ProfileConfig(
 execution_config = ExecutionConfig(
     execution_mode=ExecutionMode.LOCAL,
     invocation_mode=InvocationMode.DBT_RUNNER,
+    # a relationships test runs with the later of its two models, never before both exist
+    test_indirect_selection=TestIndirectSelection.CAUTIOUS,
 )
 
 

@@ -20,7 +20,9 @@ def prepare_training_data(url: str, run_date: date) -> None:
     for day in pending_dates(url, settings.landing_dir(), run_date):
         log.info("loading landing folder %s", day)
         load_export_date(url, settings.landing_dir(), day)
-    dbt_invoke.invoke(["build", "--select", "+tag:training"], url, run_date)
+    dbt_invoke.invoke(
+        ["build", "--select", "+tag:training", "--indirect-selection", "cautious"], url, run_date
+    )
 
 
 def train_through(url: str, run_date: date, seed: int = 42):  # noqa: ANN201 - returns model.TrainResult
