@@ -1,3 +1,4 @@
+{{ config(tags=["lists"]) }}
 {#- Staging: churn scores of runs up to var('run_date'). Lists pick the run_date's rows. -#}
 select
     run_date,
