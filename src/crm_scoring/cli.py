@@ -47,6 +47,8 @@ DATE = DateType()
 def main(verbose: bool) -> None:
     """Nightly CRM scoring: ingest, marts, churn scores, retention and compensation lists."""
     _setup_logging(verbose)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
 @main.command("demo-data")

@@ -138,13 +138,10 @@ def _scores_table(
     return pa.table({c: columns[c] for c in SCORE_COLUMNS})
 
 
-def score(url: str, run_date: date, *, config: ModelConfig | None = None) -> ScoreResult:
-    """Score every customer of `marts.churn_features` for `run_date` into `scoring.churn_scores`."""
-    cfg = config or load_config()
-    model = load_champion(cfg)
-    frame = load_scoring_frame(url, run_date, model.features, config=cfg)
-    probs = model.predict(frame[model.features].to_numpy(dtype=np.float64))
-    ids = pa.array(frame["customer_id"].to_numpy(dtype=object), pa.string())
+def write_scores(
+    url: str, run_date: date, ids: pa.Array, probs: np.ndarray, model: LoadedModel, cfg: ModelConfig
+) -> None:
+    """Replace `run_date`'s scores in one transaction: delete, then COPY the new rows in."""
     with warehouse.connect(url) as conn:
         ensure_scores_table(conn, cfg.scores_table)
         scored_at = conn.execute("select now()::text").fetchone()[0]
@@ -160,6 +157,16 @@ def score(url: str, run_date: date, *, config: ModelConfig | None = None) -> Sco
                 sink = pa.BufferOutputStream()
                 pacsv.write_csv(pa.Table.from_batches([batch]), sink, options)
                 copy.write(sink.getvalue().to_pybytes())
+
+
+def score(url: str, run_date: date, *, config: ModelConfig | None = None) -> ScoreResult:
+    """Score every customer of `marts.churn_features` for `run_date` into `scoring.churn_scores`."""
+    cfg = config or load_config()
+    model = load_champion(cfg)
+    frame = load_scoring_frame(url, run_date, model.features, config=cfg)
+    probs = model.predict(frame[model.features].to_numpy(dtype=np.float64))
+    ids = pa.array(frame["customer_id"].to_numpy(dtype=object), pa.string())
+    write_scores(url, run_date, ids, probs, model, cfg)
     result = ScoreResult(run_date, len(frame), model.name, model.version, model.run_id, float(np.mean(probs)))
     log.info(
         "scored %d customers for %s with %s v%s (mean p=%.4f)",
