@@ -405,6 +405,11 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
             "orders": _table(
                 "order_id customer_id order_ts status net_amount",
                 (D1, "o12", "c4", "2026-09-15T10:00:00Z", "completed", 10),
+                (D1, "o13", "c9", "2026-11-25T10:00:00Z", "completed", 10),  # c9's record comes in D2
+            ),
+            "customers": _table(
+                "customer_id registered_at status",
+                (D2, "c9", "2026-11-01T00:00:00Z", "active"),
             ),
             "tickets": _table(
                 "ticket_id customer_id created_at ticket_type status",
@@ -417,8 +422,14 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     label_free = [{k: v for k, v in r.items() if k != "churned"} for r in after]
     assert label_free == [{k: v for k, v in r.items() if k != "churned"} for r in before]
 
+    waiting = _rows(url, "select * from marts.late_arriving_customers where run_date = %s", D1)
+    assert [(r["source_table"], r["customer_id"], r["rows_waiting"]) for r in waiting] == [
+        ("orders", "c9", 1)
+    ]
+
     # --- next run date: incremental marts keep one row per key per run_date
     _dbt(project, "build", run_date=D2)
+    assert _rows(url, "select * from marts.late_arriving_customers where run_date = %s", D2) == []
     for mart, key in [
         ("customer_value", "customer_id"),
         ("customer_complaints", "customer_id"),

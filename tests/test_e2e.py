@@ -1,7 +1,9 @@
-"""End to end through the real parts: demo data -> train (MLflow) -> crm_nightly via Airflow, two dates.
+"""End to end through the real parts: demo data -> churn_training DAG (MLflow) -> crm_nightly via
+Airflow for two consecutive dates, then a rerun and a direct `crm train`.
 
 Runs the installed `crm` command in subprocesses exactly as a data engineer would, against a
-throw-away database, a throw-away MLflow store and a throw-away AIRFLOW_HOME.
+throw-away database, a throw-away MLflow store and a throw-away AIRFLOW_HOME. The dates are a
+historic backfill on purpose: nothing may assume today's date or a fixed start date.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from crm_scoring import warehouse
 
 pytestmark = pytest.mark.e2e
 
-START, DAY1, DAY2 = "2026-03-01", "2026-03-02", "2026-03-03"
+START, DAY1, DAY2 = "1998-06-01", "1998-06-02", "1998-06-03"
 CRM = str(Path(sys.executable).parent / "crm")
 
 
@@ -61,10 +63,10 @@ def platform(tmp_path_factory: pytest.TempPathFactory, server_url: str):
         "--history-days",
         "400",
     )
-    crm("train", "--date", DAY1)
+    crm("train", "--date", DAY1, "--via-airflow")
     crm("run", "--date", DAY1)
     crm("run", "--date", DAY2)
-    yield url, crm
+    yield url, crm, env
     if not os.environ.get("CRM_KEEP_TEST_DB"):
         warehouse.drop_database(server_url, name)
 
@@ -75,7 +77,7 @@ def _dump(url: str, query: str) -> list[tuple]:
 
 
 def test_marts_scores_and_lists_for_both_dates(platform) -> None:
-    url, _ = platform
+    url, _, _ = platform
     for day in (DAY1, DAY2):
         customers = _dump(url, f"select count(*) from marts.customer_value where run_date = '{day}'")[0][0]
         assert customers > 1000
@@ -102,7 +104,7 @@ def test_marts_scores_and_lists_for_both_dates(platform) -> None:
 
 
 def test_load_audit_balances(platform) -> None:
-    url, _ = platform
+    url, _, _ = platform
     unbalanced = _dump(
         url, "select count(*) from ops.load_audit where rows_read <> rows_loaded + rows_quarantined"
     )[0][0]
@@ -112,7 +114,7 @@ def test_load_audit_balances(platform) -> None:
 
 
 def test_rerun_of_a_date_is_identical(platform) -> None:
-    url, crm = platform
+    url, crm, _ = platform
     queries = [
         f"select * from lists.retention_list where run_date = '{DAY2}' order by 1, 2, 3",
         f"select * from lists.compensation_list where run_date = '{DAY2}' order by 1, 2, 3",
@@ -125,3 +127,17 @@ def test_rerun_of_a_date_is_identical(platform) -> None:
     crm("run", "--date", DAY2)
     after = [_dump(url, q) for q in queries]
     assert before == after
+
+
+def test_direct_training_registers_a_challenger(platform) -> None:
+    """`crm train` outside Airflow: a second version becomes @challenger, the champion stays."""
+    _, crm, env = platform
+    crm("train", "--date", DAY2)
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    assert client.get_model_version_by_alias("churn", "champion").version == "1"
+    assert client.get_model_version_by_alias("churn", "challenger").version == "2"
+    run = client.get_run(client.get_model_version("churn", "2").run_id)
+    assert run.data.metrics["roc_auc"] > 0.6
+    assert run.data.tags["run_date"] == DAY2

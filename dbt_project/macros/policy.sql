@@ -1,14 +1,22 @@
 {#- Policy access (seed_spec section 7). Parameters live in the `policy_parameters` seed, one row per
-    (key, effective_from); the row in force on the run date wins. Values are read set-based as scalar
+    (key, effective_from); the row in force on the run date wins. A run date before a key's first
+    effective_from (a historic backfill) uses that first version: the baseline policy applies to
+    every earlier date, so any date with a landing folder can run. Values are read set-based as scalar
     subqueries so a policy change never needs a code change. An empty value means "unset" ([U]): the
     subquery returns null, and rules needing it must be disabled (see `require_rule_params`). -#}
+
+{#- ORDER BY that puts the version in force on the run date first (see above). -#}
+{% macro policy_in_force_order(alias) -%}
+    ({{ alias }}.effective_from <= {{ run_date() }}) desc,
+    case when {{ alias }}.effective_from <= {{ run_date() }} then {{ alias }}.effective_from end desc nulls last,
+    {{ alias }}.effective_from asc
+{%- endmacro %}
 
 {% macro policy_param(key, type='numeric') -%}
     (select nullif(trim(pp.value), '')::{{ type }}
        from {{ ref('policy_parameters') }} as pp
       where pp.key = '{{ key }}'
-        and pp.effective_from <= {{ run_date() }}
-      order by pp.effective_from desc
+      order by {{ policy_in_force_order('pp') }}
       limit 1)
 {%- endmacro %}
 
@@ -16,8 +24,7 @@
 {% macro policy_version() -%}
     (select pp.policy_version
        from {{ ref('policy_parameters') }} as pp
-      where pp.effective_from <= {{ run_date() }}
-      order by pp.effective_from desc, pp.policy_version desc
+      order by {{ policy_in_force_order('pp') }}, pp.policy_version desc
       limit 1)
 {%- endmacro %}
 
@@ -26,9 +33,8 @@
     (select *
        from (select s.*,
                     row_number() over (partition by {{ key_columns | join(', ') }}
-                                       order by s.effective_from desc) as _policy_rank
-               from {{ ref(seed_name) }} as s
-              where s.effective_from <= {{ run_date() }}) as ranked
+                                       order by {{ policy_in_force_order('s') }}) as _policy_rank
+               from {{ ref(seed_name) }} as s) as ranked
       where _policy_rank = 1)
 {%- endmacro %}
 
