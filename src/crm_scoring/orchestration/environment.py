@@ -7,6 +7,8 @@ a deployed Airflow gets `CRM_WAREHOUSE_URL` from its own environment or secrets 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 from crm_scoring import settings, warehouse
 
@@ -26,6 +28,8 @@ def platform_env(url: str) -> dict[str, str]:
     """Everything a child `airflow` process needs to run the platform's DAGs locally."""
     env = dict(os.environ)
     env.update(dbt_env_from_url(url))
+    # `airflow standalone` starts its components as `airflow ...` from PATH: put this venv first.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     home = settings.airflow_home()
     env.update(
         {
