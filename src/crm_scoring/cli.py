@@ -27,19 +27,7 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-class DateType(click.ParamType):
-    name = "DATE"
-
-    def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a date in YYYY-MM-DD form", param, ctx)
-
-
-DATE = DateType()
+from crm_scoring.cli_types import DATE  # noqa: E402
 
 
 @click.group()
@@ -154,36 +142,6 @@ def warehouse_url_cmd() -> None:
     click.echo(warehouse.warehouse_url())
 
 
-@main.group()
-def model() -> None:
-    """The churn model in MLflow."""
-
-
-@model.command("ensure-champion")
-@click.option("--date", "run_date", type=DATE, required=True)
-def ensure_champion(run_date: date) -> None:
-    """Train and promote a first model when no @champion exists yet (used by `make run`)."""
-    from crm_scoring.orchestration.training import ensure_champion_through
-
-    version = ensure_champion_through(warehouse.warehouse_url(), run_date)
-    click.echo(f"champion: churn version {version}")
-
-
-@main.group("lists")
-def lists_group() -> None:
-    """The published retention and compensation lists."""
-
-
-@lists_group.command("show")
-@click.option("--date", "run_date", type=DATE, required=True)
-@click.option("--limit", type=int, default=10, show_default=True)
-def lists_show(run_date: date, limit: int) -> None:
-    """Print the size of each list by rule and its top rows for DATE."""
-    from crm_scoring.lists.show import render
-
-    click.echo(render(run_date, limit))
-
-
 @main.command()
 @click.option("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", "100000")))
 @click.option("--out", "out_json", type=click.Path(path_type=Path), default=None)
@@ -193,6 +151,17 @@ def bench(customers: int, out_json: Path | None) -> None:
 
     run_bench(customers, out_json)
 
+
+def _register_groups() -> None:
+    """Command groups owned by their packages: `crm model ...` and `crm lists ...`."""
+    from crm_scoring.lists.cli import lists_group
+    from crm_scoring.model.cli import model_group
+
+    main.add_command(model_group)
+    main.add_command(lists_group)
+
+
+_register_groups()
 
 if __name__ == "__main__":
     main()
