@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from crm_scoring import settings, warehouse
+from crm_scoring.cli_types import DATE
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -25,9 +26,6 @@ def _setup_logging(verbose: bool) -> None:
     )
     for noisy in ("alembic", "urllib3", "matplotlib", "great_expectations"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-from crm_scoring.cli_types import DATE  # noqa: E402
 
 
 @click.group()
