@@ -12,7 +12,7 @@ from crm_scoring import settings
 from crm_scoring.orchestration.environment import platform_env
 
 SUMMARY = re.compile(
-    r"\[DAG TEST\] (?:starting|end) task|DagRun Finished|new_state=failed|ERROR|Error:|Traceback"
+    r"\[DAG TEST\] (?:starting|end) task|DagRun Finished|new_state=failed|ERROR(?!=0)|Error:|Traceback"
 )
 
 
