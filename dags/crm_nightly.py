@@ -1,6 +1,6 @@
 """crm_nightly: the night's export in, the day's retention and compensation lists out.
 
-ingest -> validate raw (GX) -> dbt marts (cosmos) -> score (@champion) -> dbt lists (cosmos)
+ingest -> validate raw (GX) -> enrich texts -> dbt marts (cosmos) -> score (@champion) -> dbt lists (cosmos)
 -> validate lists (GX) -> publish. The logical date is the run date; logic lives in crm_scoring.
 """
 
@@ -31,6 +31,10 @@ def crm_nightly() -> None:
     def validate_raw(ds: str | None = None) -> dict:
         return tasks.validate_raw(ds)
 
+    @task
+    def enrich_texts(ds: str | None = None) -> dict:
+        return tasks.enrich_texts(ds)
+
     marts = dbt_task_group("dbt_marts", select=[], exclude=["tag:lists", "tag:training"])
 
     @task(outlets=[assets.CHURN_SCORES])
@@ -47,7 +51,16 @@ def crm_nightly() -> None:
     def publish_lists(ds: str | None = None) -> dict:
         return tasks.publish_lists(ds)
 
-    ingest() >> validate_raw() >> marts >> score() >> lists >> validate_lists() >> publish_lists()
+    (
+        ingest()
+        >> validate_raw()
+        >> enrich_texts()
+        >> marts
+        >> score()
+        >> lists
+        >> validate_lists()
+        >> publish_lists()
+    )
 
 
 crm_nightly()

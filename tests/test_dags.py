@@ -28,7 +28,7 @@ def test_nightly_shape(dagbag) -> None:
     dag = dagbag.dags.get("crm_nightly")
     assert dag is not None
     ids = set(dag.task_ids)
-    for expected in ("ingest", "validate_raw", "score", "validate_lists", "publish_lists"):
+    for expected in ("ingest", "validate_raw", "enrich_texts", "score", "validate_lists", "publish_lists"):
         assert expected in ids
     assert any(t.startswith("dbt_marts.") for t in ids), "dbt marts rendered by cosmos"
     assert any(t.startswith("dbt_lists.") for t in ids), "dbt lists rendered by cosmos"

@@ -48,6 +48,13 @@ def validate_raw(ds: str) -> dict:
     return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
 
 
+def enrich_texts(ds: str) -> dict:
+    """Sentiment, emotion and PII redaction of ticket texts and survey comments, before dbt (ST-04..06)."""
+    from crm_scoring.enrich import enrich_texts as run
+
+    return run(warehouse.warehouse_url(), _date(ds))
+
+
 def score(ds: str) -> dict:
     from crm_scoring.model import score as run
 

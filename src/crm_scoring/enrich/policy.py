@@ -1,0 +1,90 @@
+"""Policy seeds as enrichment reads them: the dbt-loaded `policy` schema when it exists, else the CSVs.
+
+The Python task runs before dbt, so on a fresh warehouse the seeds are not loaded yet; the CSV files in
+dbt_project/seeds/policy are the same data. Rows in force on the run date win, like the dbt macro
+`policy_in_force_order` (a date before the first effective_from uses the first version).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
+
+from crm_scoring import settings
+
+
+def seeds_dir() -> Path:
+    return settings.dbt_project_dir() / "seeds" / "policy"
+
+
+def _table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (f"{schema}.{table}",)).fetchone()[0]
+
+
+def load_rows(conn: psycopg.Connection, seed: str) -> list[dict]:
+    """All rows of a policy seed, as text values (effective_from as date)."""
+    if _table_exists(conn, "policy", seed):
+        with conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(f"select * from policy.{seed}").fetchall()
+        return [{k: (v if isinstance(v, date) or v is None else str(v)) for k, v in r.items()} for r in rows]
+    with open(seeds_dir() / f"{seed}.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        r["effective_from"] = date.fromisoformat(r["effective_from"])
+    return rows
+
+
+def in_force(rows: list[dict], key_columns: tuple[str, ...], run_date: date) -> list[dict]:
+    """Per business key, the version in force on run_date (else the earliest version)."""
+
+    def rank(r: dict) -> tuple:
+        eff = r["effective_from"]
+        return (0, -eff.toordinal()) if eff <= run_date else (1, eff.toordinal())
+
+    best: dict[tuple, dict] = {}
+    for r in rows:
+        k = tuple(r[c] for c in key_columns)
+        if k not in best or rank(r) < rank(best[k]):
+            best[k] = r
+    return list(best.values())
+
+
+@dataclass(frozen=True)
+class EnrichPolicy:
+    negative_max_score: float
+    positive_min_score: float
+    negative_accuracy_min: float | None  # None = unset: the gate cannot pass (DQ-17 style, loud)
+    gate_fail_action: str  # flag | withhold
+    policy_version: str
+    keywords: dict[tuple[str, str], list[str]]  # (list_name, language) -> keywords
+
+
+def _num(params: dict[str, str | None], key: str) -> float | None:
+    value = params.get(key)
+    return None if value is None or str(value).strip() == "" else float(value)
+
+
+def load_policy(conn: psycopg.Connection, run_date: date) -> EnrichPolicy:
+    params_rows = in_force(load_rows(conn, "policy_parameters"), ("key",), run_date)
+    params = {r["key"]: r["value"] for r in params_rows}
+    required = ("sentiment_negative_max_score", "sentiment_positive_min_score")
+    missing = [k for k in required if _num(params, k) is None]
+    if missing:
+        raise ValueError(f"policy error: enrichment needs parameter(s) {missing} in policy_parameters")
+    versions = sorted({r["policy_version"] for r in params_rows if r["effective_from"] <= run_date})
+    keywords: dict[tuple[str, str], list[str]] = {}
+    for r in in_force(load_rows(conn, "keyword_lists"), ("list_name", "language", "keyword"), run_date):
+        keywords.setdefault((r["list_name"], r["language"]), []).append(r["keyword"])
+    return EnrichPolicy(
+        negative_max_score=_num(params, "sentiment_negative_max_score"),
+        positive_min_score=_num(params, "sentiment_positive_min_score"),
+        negative_accuracy_min=_num(params, "nlp_negative_accuracy_min"),
+        gate_fail_action=(params.get("nlp_gate_fail_action") or "withhold").strip(),
+        policy_version=versions[-1] if versions else min(r["policy_version"] for r in params_rows),
+        keywords={k: sorted(v) for k, v in keywords.items()},
+    )

@@ -1,0 +1,219 @@
+"""The nightly enrichment task (ST-04, ST-06, DQ-06): runs after validate_raw and before dbt.
+
+Incremental: one row per (source_table, source_id) in `enrichment.text_sentiment`, re-enriched only when
+the latest text as of the run date changes (sha256 of the raw text) or the model / gate status changes.
+Idempotent: a rerun of the same date finds nothing to do. Writes go through COPY into a temporary table
+and one set-based upsert, in one transaction.
+
+Quality gate (DQ-06): every run measures the English models on the human-labelled gate set
+(evaluate.py) against `nlp_negative_accuracy_min`. The first model that passes is used. When none passes
+(no "last good model" is available), an alert is recorded in `enrichment.quality_alerts`, and
+`nlp_gate_fail_action` decides: `flag` keeps the best model's labels with quality_gate_passed = false,
+`withhold` leaves polarity / emotion / triage empty. zh-CN (and other languages without a model) use the
+keyword-lexicon fallback, which has no labelled set and is therefore always quality_gate_passed = false.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+
+import psycopg
+
+from crm_scoring import warehouse
+from crm_scoring.enrich import store
+from crm_scoring.enrich.emotion import Bands, classify, triage
+from crm_scoring.enrich.evaluate import Evaluation, evaluate
+from crm_scoring.enrich.keywords import KeywordMatcher, base_language
+from crm_scoring.enrich.model import KeywordLexiconModel, SentimentModel, primary_models
+from crm_scoring.enrich.policy import EnrichPolicy, load_policy
+from crm_scoring.enrich.redact import redact
+
+log = logging.getLogger(__name__)
+
+GATE_ALERT_CODE = "DQ-06"
+GATE_ALERT_LEVEL = "important"  # 7.10 vocabulary (urgent / important / general)
+GATE_ACTIONS = ("flag", "withhold")
+
+
+@dataclass
+class GateDecision:
+    model: SentimentModel
+    passed: bool
+    withhold: bool
+    evaluations: list[tuple[Evaluation, bool, str]] = field(default_factory=list)
+
+
+@dataclass
+class EnrichResult:
+    run_date: str
+    candidates: int
+    enriched: int
+    deleted: int
+    model_name: str
+    model_version: str
+    gate_passed: bool
+    gate_action: str
+    accuracy: float
+    gate_threshold: float | None
+    seconds: float
+    texts_per_second: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _gate(policy: EnrichPolicy) -> GateDecision:
+    """Evaluate the English models; pick the first passing one, else apply nlp_gate_fail_action."""
+    if policy.gate_fail_action not in GATE_ACTIONS:
+        raise ValueError(f"policy error: nlp_gate_fail_action must be one of {GATE_ACTIONS}")
+    threshold = policy.negative_accuracy_min
+    models = primary_models()
+    chosen: SentimentModel | None = None
+    evaluations = []
+    for m in models:
+        ev = evaluate(m, policy.negative_max_score)
+        ok = threshold is not None and ev.accuracy >= threshold
+        evaluations.append((ev, ok, m))
+        if ok and chosen is None:
+            chosen = m
+    decided = []
+    for ev, ok, m in evaluations:
+        if m is chosen:
+            action = "use"
+        elif chosen is not None:
+            action = "not_used"
+        else:
+            action = policy.gate_fail_action if m is models[0] else "not_used"
+        decided.append((ev, ok, action))
+    if chosen is not None:
+        return GateDecision(chosen, True, False, decided)
+    return GateDecision(models[0], False, policy.gate_fail_action == "withhold", decided)
+
+
+def _write_quality(
+    conn: psycopg.Connection, run_date: date, policy: EnrichPolicy, gate: GateDecision
+) -> None:
+    now = datetime.now(UTC)
+    conn.execute("delete from enrichment.model_quality where run_date = %s", (run_date,))
+    conn.execute(
+        "delete from enrichment.quality_alerts where run_date = %s and alert_code = %s",
+        (run_date, GATE_ALERT_CODE),
+    )
+    cols = (
+        "run_date, model_name, model_version, eval_dataset, eval_items, accuracy, negative_f1,"
+        " majority_baseline, gate_threshold, passed_gate, action, texts_per_second, policy_version,"
+        " evaluated_at"
+    )
+    with conn.cursor() as cur, cur.copy(f"copy enrichment.model_quality ({cols}) from stdin") as copy:
+        for ev, ok, action in gate.evaluations:
+            copy.write_row(
+                (run_date, ev.model_name, ev.model_version, ev.eval_dataset, ev.items, ev.accuracy,
+                 ev.negative_f1, ev.majority_baseline, policy.negative_accuracy_min, ok, action,
+                 ev.texts_per_second, policy.policy_version, now)
+            )  # fmt: skip
+    if gate.passed:
+        return
+    best = gate.evaluations[0][0]
+    threshold = policy.negative_accuracy_min
+    message = (
+        f"NLP quality gate failed: {best.model_name} {best.model_version} negative-emotion tagging accuracy "
+        f"{best.accuracy:.4f} on {best.eval_dataset} "
+        + (f"< nlp_negative_accuracy_min {threshold}" if threshold is not None else "(threshold unset)")
+        + f"; no last good model available; action = {policy.gate_fail_action}"
+    )
+    log.warning(message)
+    conn.execute(
+        "insert into enrichment.quality_alerts (run_date, alert_code, level, scope, metric_value, threshold,"
+        " message, policy_version, raised_at) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (run_date, GATE_ALERT_CODE, GATE_ALERT_LEVEL, f"nlp_sentiment:{best.model_name}", best.accuracy,
+         threshold, message, policy.policy_version, now),
+    )  # fmt: skip
+
+
+def _enrich_rows(rows: list[tuple], run_date: date, policy: EnrichPolicy, gate: GateDecision) -> list[tuple]:
+    """Redact, score per language group in batches, classify; one output tuple per input row."""
+    kw = KeywordMatcher.build(policy.keywords)
+    bands = Bands(policy.negative_max_score, policy.positive_min_score)
+    redacted = [redact(r[5]) for r in rows]
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(base_language(r[4]), []).append(i)
+    scores: list[float] = [0.0] * len(rows)
+    models: dict[str, tuple[SentimentModel, bool, bool]] = {}
+    for lang, idx in groups.items():
+        if lang in gate.model.languages:
+            model, passed, withhold = gate.model, gate.passed, gate.withhold
+        else:
+            model, passed, withhold = KeywordLexiconModel(kw, lang, policy.policy_version), False, False
+        models[lang] = (model, passed, withhold)
+        for i, s in zip(idx, model.score([redacted[i] for i in idx]), strict=True):
+            scores[i] = max(-1.0, min(1.0, s))
+    now = datetime.now(UTC)
+    out = []
+    for i, (source_table, source_id, customer_id, text_ts, language, _body, sha) in enumerate(rows):
+        model, passed, withhold = models[base_language(language)]
+        text = redacted[i]
+        if withhold:
+            polarity = emotion = triage_class = score = None
+        else:
+            score = scores[i]
+            polarity, emotion = classify(score, text, language, bands, kw)
+            triage_class = triage(emotion)
+        out.append(
+            (source_table, source_id, customer_id, text_ts, language, text, polarity, score, emotion,
+             triage_class, kw.has("risk", language, text), kw.has("empathy", language, text), model.name,
+             model.version, run_date, sha, passed, policy.policy_version, now)
+        )  # fmt: skip
+    return out
+
+
+def enrich_texts(url: str, run_date: date) -> dict:
+    """Enrich every ticket text and survey comment not yet enriched for its current content."""
+    started = time.perf_counter()
+    with warehouse.connect(url) as conn:
+        conn.execute(store.DDL)
+        policy = load_policy(conn, run_date)
+        gate = _gate(policy)
+        _write_quality(conn, run_date, policy, gate)
+        conn.execute(store.SOURCE_TEXTS, {"run_date": run_date})
+        zh = KeywordLexiconModel(KeywordMatcher({}), "zh-CN", policy.policy_version)
+        params = {
+            "en_model": gate.model.name,
+            "en_version": gate.model.version,
+            "en_gate": gate.passed,
+            "zh_model": zh.name,
+            "zh_version": zh.version,
+            "zh_gate": False,
+        }
+        rows = conn.execute(store.CHANGED, params).fetchall()
+        t0 = time.perf_counter()
+        out = _enrich_rows(rows, run_date, policy, gate)
+        model_seconds = time.perf_counter() - t0
+        conn.execute(store.STAGE)
+        copy_sql = f"copy _enrich_new ({', '.join(store.COLUMNS)}) from stdin"
+        with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            for row in out:
+                copy.write_row(row)
+        conn.execute(store.UPSERT)
+        deleted = conn.execute(store.DELETE_STALE).rowcount
+        candidates = conn.execute("select count(*) from _enrich_source").fetchone()[0]
+    best = gate.evaluations[0][0]
+    result = EnrichResult(
+        run_date=run_date.isoformat(),
+        candidates=candidates,
+        enriched=len(out),
+        deleted=deleted,
+        model_name=gate.model.name,
+        model_version=gate.model.version,
+        gate_passed=gate.passed,
+        gate_action="use" if gate.passed else policy.gate_fail_action,
+        accuracy=best.accuracy,
+        gate_threshold=policy.negative_accuracy_min,
+        seconds=round(time.perf_counter() - started, 3),
+        texts_per_second=round(len(out) / model_seconds, 1) if out and model_seconds > 0 else 0.0,
+    )
+    log.info("text enrichment %s", result)
+    return result.as_dict()
