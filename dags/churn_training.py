@@ -1,7 +1,7 @@
 """churn_training: weekly (and on demand) retraining of the churn model in MLflow.
 
-load pending landing folders -> dbt training snapshots (cosmos) -> train, log, register.
-The promoted champion is an Asset the nightly scoring consumes.
+load pending landing folders -> dbt training snapshots (cosmos) -> train, log, register (@challenger)
+-> promotion gate (CH-04) -> announce the new @champion as an Asset event, only when promoted.
 """
 
 from __future__ import annotations
@@ -29,11 +29,28 @@ def churn_training() -> None:
 
     snapshots = dbt_task_group("dbt_training_set", select=["+tag:training"])
 
-    @task(outlets=[assets.CHAMPION_MODEL])
+    @task
     def train(ds: str | None = None) -> dict:
         return tasks.train(ds)
 
-    ingest_pending() >> snapshots >> train()
+    @task
+    def gate_promotion(ds: str | None = None) -> dict:
+        return tasks.gate_promotion(ds)
+
+    @task.short_circuit
+    def promoted(result: dict) -> bool:
+        return bool(result["promoted"])
+
+    @task(outlets=[assets.CHAMPION_MODEL])
+    def announce_champion(result: dict, outlet_events=None) -> str:
+        version = str(result["champion_version"])
+        if outlet_events is not None:
+            outlet_events[assets.CHAMPION_MODEL].extra = {"version": version}
+        return version
+
+    gate = gate_promotion()
+    ingest_pending() >> snapshots >> train() >> gate
+    promoted(gate) >> announce_champion(gate)
 
 
 churn_training()

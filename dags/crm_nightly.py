@@ -37,7 +37,8 @@ def crm_nightly() -> None:
 
     marts = dbt_task_group("dbt_marts", select=[], exclude=["tag:lists", "tag:training"])
 
-    @task(outlets=[assets.CHURN_SCORES])
+    # the champion model is an inlet: lineage from a promotion to the scores it produces
+    @task(inlets=[assets.CHAMPION_MODEL], outlets=[assets.CHURN_SCORES])
     def score(ds: str | None = None) -> dict:
         return tasks.score(ds)
 

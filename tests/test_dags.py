@@ -42,5 +42,7 @@ def test_training_shape(dagbag) -> None:
     dag = dagbag.dags.get("churn_training")
     assert dag is not None
     ids = set(dag.task_ids)
-    assert {"ingest_pending", "train"} <= ids
+    assert {"ingest_pending", "train", "gate_promotion", "promoted", "announce_champion"} <= ids
+    announce = dag.get_task("announce_champion")
+    assert [o.uri for o in announce.outlets] == ["crm://mlflow/models/churn@champion"]
     assert any(t.startswith("dbt_training_set.") for t in ids)

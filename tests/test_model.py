@@ -35,7 +35,7 @@ N_CUSTOMERS = 500
 FEATURE_DDL = """
     days_since_last_login integer, orders_90d integer, complaints_90d smallint,
     sentiment_mean_90d double precision, revenue_365d numeric(12,2), is_vip boolean,
-    age integer
+    age integer, recency_days integer, orders_365d integer
 """
 
 
@@ -62,6 +62,14 @@ def _synthetic(rng: np.random.Generator, n: int, as_of: date) -> pd.DataFrame:
             "revenue_365d": revenue,
             "is_vip": vip,
             "age": age,
+            "recency_days": np.array(
+                [
+                    int(r) if o else None
+                    for r, o in zip(silence + rng.integers(0, 30, n), orders, strict=True)
+                ],
+                dtype=object,
+            ),
+            "orders_365d": orders + rng.poisson(6, n),
             "churned": churned,
         }
     )
@@ -116,6 +124,16 @@ def _scores(url: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def _reasons(url: str) -> pd.DataFrame:
+    with warehouse.connect(url) as conn:
+        rows = conn.execute(
+            "select customer_id, reason_rank, feature, feature_value, contribution, reason_text, "
+            "model_version from scoring.churn_reasons"
+        ).fetchall()
+    cols = ["customer_id", "reason_rank", "feature", "feature_value", "contribution", "reason_text"]
+    return pd.DataFrame(rows, columns=[*cols, "model_version"])
+
+
 def test_load_training_set_types_and_feature_rule(churn_db: str) -> None:
     frame = load_training_set(churn_db, RUN_DATE)
     assert len(frame) == N_CUSTOMERS * len(CUTOFFS)
@@ -138,8 +156,12 @@ def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClien
 
     # the run: params, metrics, tags, artifacts
     run = mlflow_store.get_run(first.run_id)
-    for metric in ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile", "valid_roc_auc"):
-        assert metric in run.data.metrics
+    for metric in (
+        *("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile", "capture_top_decile"),
+        *("precision_at_capacity", "lift_at_capacity", "capture_at_capacity", "valid_roc_auc"),
+        *("baseline_rfm_roc_auc", "rfm_baseline_auc_gain", "beats_rfm_baseline"),
+    ):
+        assert metric in run.data.metrics, metric
     assert run.data.metrics["roc_auc"] > 0.75  # the synthetic signal is learnable
     assert 0.0 <= run.data.metrics["ece"] <= 1.0
     assert run.data.params["objective"] == "binary:logistic"
@@ -155,7 +177,13 @@ def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClien
     artifacts = {a.path for a in mlflow_store.list_artifacts(first.run_id)}
     assert {"features.json", "calibration.json", "feature_importance.json", "plots"} <= artifacts
     plots = {a.path for a in mlflow_store.list_artifacts(first.run_id, "plots")}
-    assert plots == {f"plots/{p}.png" for p in ("roc", "pr", "calibration", "feature_importance")}
+    assert plots == {
+        f"plots/{p}.png" for p in ("roc", "pr", "calibration", "feature_importance", "lift", "shap_summary")
+    }
+    assert "shap_mean_abs.json" in artifacts
+    assert tags["dbt_manifest_hash"] and tags["cutoffs"] == ",".join(str(c) for c in CUTOFFS)
+    assert tags["beats_rfm_baseline"] in ("true", "false")
+    assert run.data.params["list_capacity_rows"] == str(cfg.metrics.list_capacity_rows)
     trials = mlflow_store.search_runs(
         [run.info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{first.run_id}'"
     )
@@ -184,10 +212,22 @@ def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClien
     assert set(scores["model_name"]) == {"churn"} and set(scores["run_date"]) == {RUN_DATE}
     assert scores["scored_at"].nunique() == 1
 
+    # reason codes (CH-06): up to 3 per customer, written with the scores, risk-increasing, worded
+    reasons = _reasons(churn_db)
+    assert result.reason_rows == len(reasons) > 0
+    assert reasons["customer_id"].nunique() > 0.9 * N_CUSTOMERS
+    assert reasons["reason_rank"].between(1, cfg.reasons.top_k).all()
+    assert (reasons["contribution"] > 0).all() and set(reasons["model_version"]) == {"1"}
+    assert set(reasons["feature"]) <= set(first.features)
+    ranked = reasons.sort_values(["customer_id", "reason_rank"])
+    assert (ranked.groupby("customer_id")["contribution"].diff().dropna() <= 0).all()
+    complaint = reasons[reasons["feature"] == "complaints_90d"].iloc[0]
+    assert complaint["reason_text"] == f"{complaint['feature_value']:.0f} complaints in 90 days"
+
     # rerun: replaced, not duplicated, same probabilities
     score(churn_db, RUN_DATE)
     again = _scores(churn_db)
-    assert len(again) == N_CUSTOMERS
+    assert len(again) == N_CUSTOMERS and len(_reasons(churn_db)) == len(reasons)
     np.testing.assert_array_equal(again["p"].to_numpy(), scores["p"].to_numpy())
 
     # second training: challenger only, champion unchanged; same data + seed => same metrics

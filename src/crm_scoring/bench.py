@@ -112,6 +112,7 @@ def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) 
     from crm_scoring.model import promote, train
     from crm_scoring.model.config import load_config
     from crm_scoring.model.dataset import load_scoring_frame
+    from crm_scoring.model.reasons import compute_reason_codes
     from crm_scoring.model.score import load_champion, write_scores
     from crm_scoring.quality import validate_lists, validate_raw
 
@@ -186,8 +187,16 @@ def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) 
                 len,
             )
             ids = pa.array(frame["customer_id"].to_numpy(dtype=object), pa.string())
+            matrix = frame[model.features].to_numpy(dtype=np.float64)
+            reasons = timer.run(
+                "score: reason codes (top 3)",
+                lambda: compute_reason_codes(model, frame, day1, matrix=matrix),
+                len(frame),
+            )
             timer.run(
-                "score: write (COPY)", lambda: write_scores(url, day1, ids, probs, model, cfg), len(probs)
+                "score: write scores+reasons (COPY)",
+                lambda: write_scores(url, day1, ids, probs, model, cfg, reasons=reasons),
+                len(probs) + reasons.num_rows,
             )
             timer.run("score: naive read_sql + to_sql", lambda: _naive_scoring(url, day1), lambda n: n)
             timer.run(
@@ -206,7 +215,8 @@ def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) 
             shutil.rmtree(root / "landing", ignore_errors=True)
     by_name = {s.name: s for s in timer.stages}
     bulk = sum(
-        by_name[n].seconds for n in ("score: read features (COPY)", "score: predict", "score: write (COPY)")
+        by_name[n].seconds
+        for n in ("score: read features (COPY)", "score: predict", "score: write scores+reasons (COPY)")
     )
     naive = by_name["score: naive read_sql + to_sql"].seconds
     result = {

@@ -51,6 +51,30 @@ class MetricsConfig:
     lift_top_share: float = 0.10
     importance_top_k: int = 25
     input_example_rows: int = 5
+    list_capacity_rows: int = 500
+    shap_sample_rows: int = 2000
+    shap_top_k: int = 15
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """Column names of the recency / frequency / monetary features the logistic baseline uses."""
+
+    recency: str = "recency_days"
+    frequency: str = "orders_365d"
+    monetary: str = "revenue_365d"
+
+    @property
+    def columns(self) -> tuple[str, str, str]:
+        return (self.recency, self.frequency, self.monetary)
+
+
+@dataclass(frozen=True)
+class ReasonConfig:
+    top_k: int = 3
+    table: str = "scoring.churn_reasons"
+    catalogue: str = "feature_catalogue.yaml"
+    approximate: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +92,8 @@ class ModelConfig:
     search: SearchConfig
     calibration: str
     metrics: MetricsConfig
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    reasons: ReasonConfig = field(default_factory=ReasonConfig)
 
     @property
     def non_features(self) -> frozenset[str]:
@@ -107,6 +133,8 @@ def load_config(path: Path | None = None) -> ModelConfig:
         search=SearchConfig(**raw.get("search", {})),
         calibration=str(raw.get("calibration", "none")),
         metrics=MetricsConfig(**raw.get("metrics", {})),
+        baseline=BaselineConfig(**raw.get("baseline", {})),
+        reasons=ReasonConfig(**raw.get("reason_codes", {})),
     )
 
 

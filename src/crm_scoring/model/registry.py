@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import mlflow
 from mlflow import MlflowClient
@@ -72,11 +73,31 @@ def set_alias(alias: str, version: str, model_name: str | None = None) -> None:
     log.info("models:/%s@%s -> version %s", name, alias, version)
 
 
-def promote(version: str, model_name: str | None = None) -> None:
-    """Make `version` the champion (the previous champion keeps its version, only the alias moves)."""
+def promote(
+    version: str, model_name: str | None = None, *, mode: str = "manual", reason: str = ""
+) -> str | None:
+    """Make `version` the champion; the champion it replaces is recorded on it so rollback knows where to go.
+
+    Only the alias moves; every version stays registered. Returns the previous champion (or None).
+    """
     name = model_name or load_config().model_name
+    previous = champion_version(name)
+    c = client()
     set_alias(CHAMPION, version, name)
-    client().set_model_version_tag(name, str(version), "promoted", "true")
+    tags = {
+        "promoted": "true",
+        "promotion_mode": mode,
+        "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if reason:
+        tags["promotion_reason"] = reason[:4000]
+    if previous is not None and previous != str(version):
+        tags["previous_champion"] = previous
+    elif previous is None:
+        tags["previous_champion"] = "none"
+    for key, value in tags.items():
+        c.set_model_version_tag(name, str(version), key, value)
+    return previous
 
 
 def run_metrics(run_id: str) -> dict[str, float]:

@@ -1,7 +1,8 @@
 """Nightly scoring with models:/churn@champion: COPY features out, one vectorised predict, COPY scores in.
 
-The rows of `run_date` are deleted and rewritten in one transaction, so a rerun replaces a night's
-scores instead of duplicating them, and readers never see a half-written night.
+The rows of `run_date` are deleted and rewritten in one transaction, together with the reason codes
+(scoring.churn_reasons), so a rerun replaces a night's scores instead of duplicating them, and readers
+never see a half-written night or reasons from another model version than the scores.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from crm_scoring.model import registry
 from crm_scoring.model.calibration import apply_calibration
 from crm_scoring.model.config import ModelConfig, load_config
 from crm_scoring.model.dataset import load_scoring_frame
+from crm_scoring.model.reasons import REASON_COLUMNS, compute_reason_codes
 from crm_scoring.model.train import CALIBRATION_FILE, FEATURES_FILE
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class ScoreResult:
     model_version: str
     mlflow_run_id: str
     mean_probability: float
+    reason_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,13 @@ def load_champion(config: ModelConfig | None = None) -> LoadedModel:
             f"no @champion model registered for {cfg.model_name!r}: run `crm train --date ...` "
             "(or `crm model ensure-champion --date ...`)"
         )
+    return load_version(str(mv.version), cfg)
+
+
+def load_version(version: str, config: ModelConfig | None = None) -> LoadedModel:
+    """A registered version with its features and calibration (the gate re-scores champions with it)."""
+    cfg = config or load_config()
+    mv = registry.client().get_model_version(cfg.model_name, str(version))
     with tempfile.TemporaryDirectory() as tmp:
         # Pin the version found above, so a concurrent promotion cannot mix two versions.
         local = Path(
@@ -138,25 +148,61 @@ def _scores_table(
     return pa.table({c: columns[c] for c in SCORE_COLUMNS})
 
 
+def ensure_reasons_table(conn, table: str) -> None:
+    """scoring.churn_reasons: up to top_k rows per scored customer and night (CH-06)."""
+    schema, name = table.split(".")
+    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+    conn.execute(
+        sql.SQL(
+            """create table if not exists {} (
+             run_date date not null,
+             customer_id text not null,
+             reason_rank smallint not null check (reason_rank >= 1),
+             feature text not null,
+             feature_value double precision,
+             contribution double precision not null check (contribution > 0),
+             reason_text text not null,
+             model_version text not null,
+             primary key (run_date, customer_id, reason_rank))"""
+        ).format(sql.Identifier(schema, name))
+    )
+
+
+def _copy_table(conn, target: str, table: pa.Table, columns: tuple[str, ...]) -> None:
+    statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
+        sql.Identifier(*target.split(".")), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    options = pacsv.WriteOptions(include_header=False)
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for batch in table.select(list(columns)).to_batches(max_chunksize=_COPY_BATCH_ROWS):
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(pa.Table.from_batches([batch]), sink, options)
+            copy.write(sink.getvalue().to_pybytes())
+
+
 def write_scores(
-    url: str, run_date: date, ids: pa.Array, probs: np.ndarray, model: LoadedModel, cfg: ModelConfig
+    url: str,
+    run_date: date,
+    ids: pa.Array,
+    probs: np.ndarray,
+    model: LoadedModel,
+    cfg: ModelConfig,
+    reasons: pa.Table | None = None,
 ) -> None:
-    """Replace `run_date`'s scores in one transaction: delete, then COPY the new rows in."""
+    """Replace `run_date`'s scores (and reason codes, when given) in one transaction: delete, then COPY."""
     with warehouse.connect(url) as conn:
         ensure_scores_table(conn, cfg.scores_table)
         scored_at = conn.execute("select now()::text").fetchone()[0]
         target = sql.Identifier(*cfg.scores_table.split("."))
         conn.execute(sql.SQL("delete from {} where run_date = %s").format(target), (run_date,))
-        table = _scores_table(ids, probs, run_date, model, scored_at)
-        statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
-            target, sql.SQL(", ").join(map(sql.Identifier, SCORE_COLUMNS))
+        _copy_table(
+            conn, cfg.scores_table, _scores_table(ids, probs, run_date, model, scored_at), SCORE_COLUMNS
         )
-        options = pacsv.WriteOptions(include_header=False)
-        with conn.cursor() as cur, cur.copy(statement) as copy:
-            for batch in table.to_batches(max_chunksize=_COPY_BATCH_ROWS):
-                sink = pa.BufferOutputStream()
-                pacsv.write_csv(pa.Table.from_batches([batch]), sink, options)
-                copy.write(sink.getvalue().to_pybytes())
+        if reasons is not None:
+            ensure_reasons_table(conn, cfg.reasons.table)
+            reasons_target = sql.Identifier(*cfg.reasons.table.split("."))
+            conn.execute(sql.SQL("delete from {} where run_date = %s").format(reasons_target), (run_date,))
+            _copy_table(conn, cfg.reasons.table, reasons, REASON_COLUMNS)
 
 
 def score(url: str, run_date: date, *, config: ModelConfig | None = None) -> ScoreResult:
@@ -164,16 +210,27 @@ def score(url: str, run_date: date, *, config: ModelConfig | None = None) -> Sco
     cfg = config or load_config()
     model = load_champion(cfg)
     frame = load_scoring_frame(url, run_date, model.features, config=cfg)
-    probs = model.predict(frame[model.features].to_numpy(dtype=np.float64))
+    matrix = frame[model.features].to_numpy(dtype=np.float64)
+    probs = model.predict(matrix)
     ids = pa.array(frame["customer_id"].to_numpy(dtype=object), pa.string())
-    write_scores(url, run_date, ids, probs, model, cfg)
-    result = ScoreResult(run_date, len(frame), model.name, model.version, model.run_id, float(np.mean(probs)))
+    reasons = compute_reason_codes(model, frame, run_date, matrix=matrix)
+    write_scores(url, run_date, ids, probs, model, cfg, reasons)
+    result = ScoreResult(
+        run_date,
+        len(frame),
+        model.name,
+        model.version,
+        model.run_id,
+        float(np.mean(probs)) if len(probs) else float("nan"),
+        reasons.num_rows,
+    )
     log.info(
-        "scored %d customers for %s with %s v%s (mean p=%.4f)",
+        "scored %d customers for %s with %s v%s (mean p=%.4f), %d reason codes",
         result.rows,
         run_date,
         model.name,
         model.version,
         result.mean_probability,
+        result.reason_rows,
     )
     return result

@@ -8,6 +8,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 
 from crm_scoring import settings
 from crm_scoring.model import plots, registry
+from crm_scoring.model.baseline import fit_rfm_baseline, predict_rfm_baseline, rfm_columns
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import ModelConfig, load_config
 from crm_scoring.model.dataset import Split, feature_columns, load_training_set, split_out_of_time
@@ -133,6 +135,15 @@ def data_snapshot(frame: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
+def dbt_manifest_hash() -> str:
+    """sha256 (16 hex) of the dbt manifest the marts were built from, or 'absent' (data lineage tag)."""
+    target = Path(os.environ.get("DBT_TARGET_PATH", "target"))
+    path = (target if target.is_absolute() else settings.dbt_project_dir() / target) / "manifest.json"
+    if not path.is_file():
+        return "absent"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
 def _split_tags(split: Split, target: str) -> dict[str, str]:
     def dates(values: tuple[date, ...]) -> str:
         return ",".join(str(v) for v in values)
@@ -175,18 +186,65 @@ def _run_trials(
         params = {**fixed, **tuned}
         with mlflow.start_run(experiment_id=experiment_id, nested=True, run_name=f"trial-{i}"):
             booster = _fit(params, dtrain, dvalid, cfg)
-            valid = evaluate(
-                y_valid,
-                booster.predict(dvalid),
-                ece_bins=cfg.metrics.ece_bins,
-                lift_top_share=cfg.metrics.lift_top_share,
-            )
+            valid = evaluate(y_valid, booster.predict(dvalid), **_metric_kwargs(cfg))
             mlflow.log_params({**tuned, "best_iteration": booster.num_boosted_rounds() - 1})
             mlflow.log_metrics(_prefixed("valid_", valid))
         trials.append(_Trial(i, params, booster, valid))
     key = cfg.search.selection_metric
     best = max(trials, key=lambda t: (t.valid_metrics[key], -t.index))
     return best, trials
+
+
+def _metric_kwargs(cfg: ModelConfig) -> dict[str, Any]:
+    return {
+        "ece_bins": cfg.metrics.ece_bins,
+        "lift_top_share": cfg.metrics.lift_top_share,
+        "list_capacity": cfg.metrics.list_capacity_rows,
+    }
+
+
+def _rfm_baseline(
+    cfg: ModelConfig, split: Split, test_metrics: dict[str, float], seed: int
+) -> tuple[dict[str, str], dict[str, float]]:
+    """Logistic regression on recency/frequency/monetary, same split; the model must beat it on AUC."""
+    columns = rfm_columns(split.train, cfg.baseline)
+    if columns is None:
+        missing = [c for c in cfg.baseline.columns if c not in split.train.columns]
+        log.warning("RFM baseline skipped: training set lacks %s", ", ".join(missing))
+        return {"rfm_baseline": f"skipped: missing {','.join(missing)}"}, {}
+    model = fit_rfm_baseline(split.train, columns, cfg.target, seed)
+    base = evaluate(
+        split.test[cfg.target].to_numpy(),
+        predict_rfm_baseline(model, split.test, columns),
+        **_metric_kwargs(cfg),
+    )
+    gain = test_metrics["roc_auc"] - base["roc_auc"]
+    beats = gain > 0
+    tags = {
+        "rfm_baseline": "logistic_regression(" + ",".join(columns) + ")",
+        "beats_rfm_baseline": str(beats).lower(),
+    }
+    metrics = {
+        **_prefixed("baseline_rfm_", base),
+        "rfm_baseline_auc_gain": gain,
+        "beats_rfm_baseline": float(beats),
+    }
+    return tags, metrics
+
+
+def _log_shap_summary(
+    cfg: ModelConfig, booster: xgb.Booster, test: pd.DataFrame, features: list[str], seed: int
+) -> None:
+    """SHAP summary plot + mean |contribution| per feature, from XGBoost's exact tree contributions."""
+    n = min(cfg.metrics.shap_sample_rows, len(test))
+    rows = np.sort(np.random.default_rng(seed).choice(len(test), size=n, replace=False))
+    values = test[features].to_numpy(dtype=np.float64)[rows]
+    contrib = booster.predict(xgb.DMatrix(values, feature_names=features), pred_contribs=True)[:, :-1]
+    mean_abs = dict(zip(features, np.abs(contrib).mean(axis=0).astype(float).tolist(), strict=True))
+    mlflow.log_dict(dict(sorted(mean_abs.items(), key=lambda kv: -kv[1])), "shap_mean_abs.json")
+    mlflow.log_figure(
+        plots.shap_summary_figure(contrib, values, features, cfg.metrics.shap_top_k), "plots/shap_summary.png"
+    )
 
 
 def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | None = None) -> TrainResult:
@@ -209,7 +267,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         raw_valid, raw_test = booster.predict(dvalid), booster.predict(dtest)
         calibration = fit_calibration(cfg.calibration, raw_valid, y_valid)
         p_valid, p_test = apply_calibration(calibration, raw_valid), apply_calibration(calibration, raw_test)
-        kw = {"ece_bins": cfg.metrics.ece_bins, "lift_top_share": cfg.metrics.lift_top_share}
+        kw = _metric_kwargs(cfg)
         test_metrics = evaluate(y_test, p_test, **kw)
         metrics = {
             **test_metrics,
@@ -217,11 +275,14 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             **_prefixed("test_uncalibrated_", evaluate(y_test, raw_test, **kw)),
             "best_iteration": float(booster.num_boosted_rounds() - 1),
         }
+        baseline_tags, baseline_metrics = _rfm_baseline(cfg, split, test_metrics, seed)
+        metrics.update(baseline_metrics)
         params = {
             **best.params,
             "num_boost_round": cfg.xgboost.num_boost_round,
             "early_stopping_rounds": cfg.xgboost.early_stopping_rounds,
             "calibration": cfg.calibration,
+            "list_capacity_rows": cfg.metrics.list_capacity_rows,
             "search_trials": len(trials),
             "selected_trial": best.index,
             "n_features": len(features),
@@ -236,6 +297,10 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             "code_dirty": str(dirty).lower(),
             "data_source": cfg.training_table,
             "data_snapshot": data_snapshot(frame),
+            "dbt_manifest_hash": dbt_manifest_hash(),
+            "cutoffs": ",".join(str(c) for c in sorted(frame["as_of_date"].unique())),
+            "n_features": str(len(features)),
+            **baseline_tags,
             "rows_total": str(len(frame)),
             "churn_rate": f"{frame[cfg.target].mean():.6f}",
             "metrics_split": "test",
@@ -267,6 +332,8 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         mlflow.log_figure(
             plots.importance_figure(importance, cfg.metrics.importance_top_k), "plots/feature_importance.png"
         )
+        mlflow.log_figure(plots.lift_figure(y_test, p_test, cfg.metrics.list_capacity_rows), "plots/lift.png")
+        _log_shap_summary(cfg, booster, split.test, features, seed)
 
         version = _log_model(cfg, booster, features, calibration, split)
         run_id = run.info.run_id
@@ -334,7 +401,9 @@ def _assign_aliases(
     registry.set_alias(registry.CHALLENGER, version, cfg.model_name)
     aliases = [registry.CHALLENGER]
     if registry.champion_version(cfg.model_name) is None and _is_first_version(cfg.model_name, version):
-        registry.promote(version, cfg.model_name)
+        registry.promote(
+            version, cfg.model_name, mode="first_version", reason="first version: no champion to beat"
+        )
         aliases.insert(0, registry.CHAMPION)
     return tuple(aliases)
 
@@ -351,5 +420,5 @@ def ensure_champion(url: str, run_date: date, *, seed: int = 42) -> str:
         return current
     result = train(url, run_date, seed=seed)
     if registry.CHAMPION not in result.aliases:
-        registry.promote(result.version, result.model_name)
+        registry.promote(result.version, result.model_name, mode="bootstrap", reason="no champion existed")
     return result.version

@@ -59,7 +59,7 @@ def score(ds: str) -> dict:
     from crm_scoring.model import score as run
 
     result = run(warehouse.warehouse_url(), _date(ds))
-    return {"rows": result.rows, "model_version": result.model_version}
+    return {"rows": result.rows, "model_version": result.model_version, "reason_rows": result.reason_rows}
 
 
 def validate_lists(ds: str) -> dict:
@@ -80,3 +80,10 @@ def train(ds: str) -> dict:
 
     result = run(warehouse.warehouse_url(), _date(ds))
     return {"run_id": result.run_id, "version": result.version, "metrics": result.metrics}
+
+
+def gate_promotion(ds: str) -> dict:
+    """Compare @challenger with @champion on the same out-of-time holdout and promote if it passes."""
+    from crm_scoring.model import gate_and_promote
+
+    return gate_and_promote(warehouse.warehouse_url(), _date(ds))
