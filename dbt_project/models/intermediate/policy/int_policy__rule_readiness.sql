@@ -1,5 +1,5 @@
-{#- One row per retention (RL-xx) and compensation (CP-xx) rule in force on the run date: is it enabled,
-    and which of the parameters it needs are unset. `require_rule_params()` and the data test on this
+{#- One row per retention (RL-xx), compensation (CP-xx), complaint-mart (CM-xx) and alert (AL-xx) rule in
+    force on the run date: is it enabled, and which of the parameters it needs are unset (DQ-17). `require_rule_params()` and the data test on this
     model make an enabled rule with an unset [U] parameter fail loudly (seed_spec 0.3 / 7). -#}
 with retention as (
     select rule_code, enabled as is_enabled, coalesce(required_params, '') as required_params
@@ -15,10 +15,30 @@ compensation as (
     group by rule_code
 ),
 
+complaint as (
+    select rule_code, enabled as is_enabled, coalesce(required_params, '') as required_params
+    from {{ policy_rows('complaint_rules', ['rule_code']) }} as c
+),
+
+{#- An alert rule has one row per level; it is enabled when any level is, and needs every level's
+    parameters plus the threshold parameters themselves. -#}
+alert as (
+    select
+        alert_code as rule_code,
+        bool_or(enabled) as is_enabled,
+        coalesce(string_agg(distinct nullif(concat_ws('|', nullif(required_params, ''), nullif(threshold_param, '')), ''), '|'), '') as required_params
+    from {{ policy_rows('alert_rules', ['alert_code', 'level']) }} as a
+    group by alert_code
+),
+
 rules as (
     select rule_code, is_enabled, required_params, 'retention' as rule_family from retention
     union all
     select rule_code, is_enabled, required_params, 'compensation' as rule_family from compensation
+    union all
+    select rule_code, is_enabled, required_params, 'complaint' as rule_family from complaint
+    union all
+    select rule_code, is_enabled, required_params, 'alert' as rule_family from alert
 ),
 
 needs as (
@@ -33,7 +53,7 @@ params as (
 ),
 
 missing as (
-    select needs.rule_code, string_agg(needs.param_key, ', ' order by needs.param_key) as missing_params
+    select needs.rule_code, string_agg(distinct needs.param_key, ', ' order by needs.param_key) as missing_params
     from needs
     left join params on params.key = needs.param_key
     where params.value is null

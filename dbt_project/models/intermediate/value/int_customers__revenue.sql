@@ -1,6 +1,8 @@
 {#- Per customer registered by the run date: net paid revenue over the trailing value window (CV-01,
     2.1: cancelled orders excluded, net_amount is already after discounts and refunds), order counts
-    and last order, last activity. -#}
+    and last order, last activity; plus the spend history the value mart needs: revenue of the last 90
+    days and of the 90 days before (CV-07 spend trend), months of the last 12 with a purchase (CV-05
+    retention rate) and the median days between purchase days (CV-06 purchase cycle). -#}
 with params as (
     select {{ policy_param('value_revenue_window_days', 'integer') }} as window_days
 ),
@@ -26,10 +28,36 @@ order_stats as (
         count(*) filter (
             where o.order_ts >= {{ run_end() }} - make_interval(days => p.window_days)) as orders_window,
         count(*) as orders_lifetime,
-        max(o.order_ts) as last_order_at
+        max(o.order_ts) as last_order_at,
+        coalesce(sum(o.net_amount) filter (where o.order_ts >= {{ run_end() }} - interval '90 days'), 0) as revenue_90d,
+        coalesce(sum(o.net_amount) filter (
+            where o.order_ts >= {{ run_end() }} - interval '180 days'
+              and o.order_ts < {{ run_end() }} - interval '90 days'), 0) as revenue_prior_90d,
+        count(distinct (extract(year from age({{ run_end() }}, o.order_ts)) * 12
+                        + extract(month from age({{ run_end() }}, o.order_ts)))) filter (
+            where o.order_ts >= {{ run_end() }} - interval '12 months') as purchase_months_12m
     from paid_orders as o
     cross join params as p
     group by o.customer_id
+),
+
+purchase_days as (
+    select distinct customer_id, {{ utc_date('order_ts') }} as purchase_date
+    from paid_orders
+),
+
+purchase_gaps as (
+    select
+        customer_id,
+        purchase_date - lag(purchase_date) over (partition by customer_id order by purchase_date) as gap_days
+    from purchase_days
+),
+
+cycles as (
+    select customer_id, percentile_cont(0.5) within group (order by gap_days) as median_purchase_cycle_days
+    from purchase_gaps
+    where gap_days is not null
+    group by customer_id
 ),
 
 activity as (
@@ -47,7 +75,12 @@ select
     coalesce(s.orders_window, 0) as orders_window,
     coalesce(s.orders_lifetime, 0) as orders_lifetime,
     s.last_order_at,
-    a.last_activity_at
+    a.last_activity_at,
+    coalesce(s.revenue_90d, 0)::numeric(18, 2) as revenue_90d,
+    coalesce(s.revenue_prior_90d, 0)::numeric(18, 2) as revenue_prior_90d,
+    coalesce(s.purchase_months_12m, 0)::integer as purchase_months_12m,
+    cy.median_purchase_cycle_days::numeric(10, 1) as median_purchase_cycle_days
 from customers as c
 left join order_stats as s on s.customer_id = c.customer_id
+left join cycles as cy on cy.customer_id = c.customer_id
 left join activity as a on a.customer_id = c.customer_id

@@ -1,4 +1,4 @@
-{{ config(materialized='table', tags=['training']) }}
+{{ config(materialized='table', tags=['training'], pre_hook="set local enable_nestloop = off") }}
 {#- Churn training set (CH-01, CH-02): point-in-time features at every snapshot of
     int_churn__training_cutoffs (same macro as churn_features), population = customers not
     already lapsed at the cutoff, label churned = 1 when the customer has no activity in

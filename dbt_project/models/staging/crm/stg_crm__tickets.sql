@@ -16,6 +16,13 @@ renamed as (
         severity,
         category_l1,
         module_l2,
+        {#- Optional seed_spec 6.5 columns outside the landing contract: a source that sends them as
+            extra columns has them kept in _extra by the loader (CM-02 share, CM-05 L3 stack). -#}
+        nullif(trim(_extra ->> 'stack_l3'), '') as stack_l3,
+        case
+            when trim(_extra ->> 'affected_user_share') ~ '^[0-9]*\.?[0-9]+$'
+                then trim(_extra ->> 'affected_user_share')::numeric
+        end as affected_user_share,
         complaint_type,
         status as ticket_status,
         first_response_at,

@@ -1,0 +1,39 @@
+{#- Helpers of the complaint and alert marts (seed_spec 3.4 CM, 3.9 AL). -#}
+
+{#- True when a rule (CM-xx / AL-xx / RL-xx / CP-xx) is enabled with every parameter it needs set
+    (int_policy__rule_readiness.is_runnable); false when disabled or unknown. A scalar subquery, so a
+    policy change never needs a code change. -#}
+{% macro rule_enabled(rule_code) -%}
+    coalesce((select r.is_runnable
+                from {{ ref('int_policy__rule_readiness') }} as r
+               where r.rule_code = '{{ rule_code }}'), false)
+{%- endmacro %}
+
+{#- CM-05 (seed_spec 7.5): min(cap, summed tag weights) x manual correction coefficient. -#}
+{% macro capped_priority_weight(sum_expr) -%}
+    (least({{ policy_param('priority_weight_cap') }}, {{ sum_expr }})
+        * {{ policy_param('priority_weight_manual_coefficient') }})
+{%- endmacro %}
+
+{#- CM-03 breach flag of one SLA clock: true when the clock stopped after the target, or is still
+    running past it on the run date (overdue); false when it stopped in time; null when the clock is
+    still running inside its target (pending) or no target applies. -#}
+{% macro sla_breach(created_ts, stopped_ts, target_minutes) -%}
+    case
+        when {{ target_minutes }} is null then null
+        when {{ stopped_ts }} is not null
+            then {{ minutes_between(created_ts, stopped_ts) }} > {{ target_minutes }}
+        when {{ minutes_between(created_ts, run_end()) }} > {{ target_minutes }} then true
+    end
+{%- endmacro %}
+
+{#- Evaluate `value comparator threshold` for a comparator held as data (alert_rules.comparator). -#}
+{% macro compare_to_threshold(value_expr, comparator_expr, threshold_expr) -%}
+    case {{ comparator_expr }}
+        when 'always' then true
+        when '<' then {{ value_expr }} < {{ threshold_expr }}
+        when '<=' then {{ value_expr }} <= {{ threshold_expr }}
+        when '>' then {{ value_expr }} > {{ threshold_expr }}
+        when '>=' then {{ value_expr }} >= {{ threshold_expr }}
+    end
+{%- endmacro %}

@@ -1,0 +1,59 @@
+{{ config(materialized='table', indexes=[{'columns': ['activity_date']}, {'columns': ['customer_id', 'activity_date'], 'unique': true}]) }}
+{#- Daily activity per customer and UTC date (seed_spec 2.1, ST-08), as of run_date: the pre-aggregate
+    that makes the churn-feature macro cheap for several as-of dates (CF-01..CF-05 join days, not
+    events, to the cutoffs). Counts only what the landing contract carries: orders are required,
+    interactions / tickets / surveys are optional and simply add nothing when their files are empty.
+    A table, rebuilt each run from staging (so a rerun of a past run_date never sees later exports). -#}
+with events as (
+    select
+        customer_id,
+        {{ utc_date('order_ts') }} as activity_date,
+        1 as orders_placed,
+        case when order_status <> 'cancelled' then 1 else 0 end as paid_orders,
+        case when order_status <> 'cancelled' then net_amount else 0 end as paid_revenue,
+        0 as logins,
+        0 as app_events,
+        0 as tickets_raised,
+        0 as survey_responses
+    from {{ ref('stg_crm__orders') }}
+    where order_ts < {{ run_end() }}
+
+    union all
+
+    select
+        customer_id,
+        {{ utc_date('event_ts') }},
+        0, 0, 0,
+        case when event_type = 'login' then 1 else 0 end,
+        case when event_type <> 'login' then 1 else 0 end,
+        0, 0
+    from {{ ref('stg_crm__interactions') }}
+    where event_type <> 'login_failed'
+      and event_ts < {{ run_end() }}
+
+    union all
+
+    select customer_id, {{ utc_date('created_at') }}, 0, 0, 0, 0, 0, 1, 0
+    from {{ ref('stg_crm__tickets') }}
+    where customer_id is not null
+      and created_at < {{ run_end() }}
+
+    union all
+
+    select customer_id, {{ utc_date('responded_at') }}, 0, 0, 0, 0, 0, 0, 1
+    from {{ ref('stg_crm__surveys') }}
+    where responded_at < {{ run_end() }}
+)
+
+select
+    customer_id,
+    activity_date,
+    sum(orders_placed)::integer as orders_placed,
+    sum(paid_orders)::integer as paid_orders,
+    sum(paid_revenue)::numeric(18, 2) as paid_revenue,
+    sum(logins)::integer as logins,
+    sum(app_events)::integer as app_events,
+    sum(tickets_raised)::integer as tickets_raised,
+    sum(survey_responses)::integer as survey_responses
+from events
+group by customer_id, activity_date

@@ -1,0 +1,219 @@
+"""Customer-value and churn-feature marts (issue 3, CV / CF rules) against a real PostgreSQL.
+
+Reuses the hand-made landing history of test_dbt_project and adds an `enrichment.text_sentiment`
+table as the text-enrichment task would leave it, so CV-11/CV-12 and CF-07 have input.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from dbt.cli.main import dbtRunner
+from test_dbt_project import FIXTURE, _dbt, _load_raw, _rows, _table, dbt_env, project  # noqa: F401
+
+from crm_scoring import warehouse
+
+D1, D2, D3 = "2026-11-26", "2026-11-27", "2026-11-28"
+SELECT = [
+    "--select",
+    "+customer_value",
+    "+customer_complaints",
+    "+churn_features",
+    "--exclude",
+    "tag:lists",
+    "tag:training",
+    "--indirect-selection",
+    "cautious",
+]
+
+# Enriched texts (ST-04) for c5's complaint t1 and a survey comment, as the enrichment task writes them.
+SENTIMENT = [
+    ("tickets", "t1", "c5", "2026-11-20T10:00:00Z", "negative", -0.8, "angry"),
+    ("tickets", "t2", "c5", "2026-10-01T10:00:00Z", "negative", -0.6, "disappointed"),
+    ("surveys", "s1", "c5", "2026-11-21T00:00:00Z", "negative", -0.5, "angry"),
+    ("tickets", "t3", "c1", "2026-11-25T08:00:00Z", "neutral", 0.1, "neutral"),
+]
+
+# A third export: an order, a login and a new complaint on D3 (incremental vs full refresh).
+D3_ROWS = {
+    "orders": _table(
+        "order_id customer_id order_ts status net_amount",
+        (D3, "o20", "c3", "2026-11-28T09:00:00Z", "completed", 50),
+    ),
+    "interactions": _table(
+        "event_id customer_id event_ts event_type", (D3, "e9", "c4", "2026-11-28T07:00:00Z", "login")
+    ),
+    "tickets": _table(
+        "ticket_id customer_id created_at ticket_type status",
+        (D3, "t9", "c7", "2026-11-28T06:00:00Z", "complaint", "open"),
+    ),
+}
+
+
+def _create_enrichment(url: str) -> None:
+    with warehouse.connect(url) as conn:
+        conn.execute("create schema if not exists enrichment")
+        conn.execute(
+            "create table enrichment.text_sentiment (source_table text, source_id text, customer_id text,"
+            " text_ts timestamptz, language text, redacted_text text, polarity text, polarity_score float8,"
+            " emotion_class text, crisis_triage_class text, has_risk_keyword bool, has_empathy_keyword bool,"
+            " model_name text, model_version text, enriched_for_date date, text_sha256 text,"
+            " quality_gate_passed bool, policy_version text, primary key (source_table, source_id))"
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into enrichment.text_sentiment (source_table, source_id, customer_id, text_ts,"
+                " language, polarity, polarity_score, emotion_class, model_name, model_version,"
+                " quality_gate_passed)"
+                " values (%s, %s, %s, %s, 'en', %s, %s, %s, 'm', '1', true)",
+                SENTIMENT,
+            )
+
+
+def _load_d3(url: str) -> None:
+    from test_dbt_project import _insert
+
+    with warehouse.connect(url) as conn:
+        _insert(conn, D3_ROWS)
+
+
+def _by_customer(url: str, mart: str, run_date: str) -> dict[str, dict]:
+    return {
+        r["customer_id"]: r for r in _rows(url, f"select * from marts.{mart} where run_date = %s", run_date)
+    }
+
+
+def test_value_marts_follow_the_rules(project: Path, dbt_env: str) -> None:  # noqa: F811
+    url = dbt_env
+    _load_raw(url, FIXTURE)
+    _create_enrichment(url)
+    _dbt(project, "build", *SELECT, run_date=D1)
+
+    cv = _by_customer(url, "customer_value", D1)
+    # CV-11: c5 = 4 complaints (-4), t1/t2 answered within 4 h and resolved (+2), t4/t5 never answered
+    # (2 breaches, -2), compensation k1 (+1), NPS 3 = detractor (-1)
+    assert cv["c5"]["emotional_balance"] == pytest.approx(-4)
+    assert (cv["c5"]["emotional_deposits"], cv["c5"]["emotional_overdrafts"]) == (3, 7)
+    # CV-12 / CV-13
+    assert cv["c5"]["dominant_emotion_90d"] == "angry" and cv["c5"]["satisfaction_level"] == "low"
+    assert cv["c5"]["preferred_channel"] in ("chat", "phone") and cv["c1"]["preferred_channel"] == "email"
+    # CV-16: cr1 started 2026-11-23
+    assert cv["c7"]["affected_by_crisis"] and cv["c7"]["last_crisis_event_id"] == "cr1"
+    assert cv["c7"]["days_since_crisis_exposure"] == 3 and cv["c7"]["in_trust_repair_window"]
+    assert not cv["c2"]["affected_by_crisis"] and cv["c2"]["days_since_crisis_exposure"] is None
+    # CV-08 crisis_sensitive equals the complaint mart's CM-06 flag
+    cc = _by_customer(url, "customer_complaints", D1)
+    assert {c: r["is_crisis_sensitive"] for c, r in cv.items()} == {
+        c: r["is_crisis_sensitive"] for c, r in cc.items()
+    }
+    # CV-05, CV-06 (clv_horizon_months [U] -> null), lifecycle with [U] branches disabled
+    assert float(cv["c1"]["aov_365d"]) == 65000
+    assert float(cv["c1"]["retention_rate_12m"]) == pytest.approx(2 / 12, abs=1e-4)
+    assert all(r["clv_estimate"] is None and r["is_potential"] is None for r in cv.values())
+    assert {r["lifecycle_stage"] for r in cv.values()} <= {"active", "silent", "lapsed"}
+
+    cf = _by_customer(url, "churn_features", D1)
+    c5, c1 = cf["c5"], cf["c1"]
+    assert c5["is_crisis_sensitive"] == 1 and c5["open_complaints"] == 0 and c5["complaints_365d"] == 4
+    assert c5["angry_count_90d"] == 2 and c5["negative_share_90d"] == pytest.approx(1.0)
+    assert c5["sentiment_mean_30d"] == pytest.approx((-0.8 - 0.5) / 2) and c5["emotional_balance"] == -4
+    assert c5["compensations_365d"] == 1 and c5["mean_hours_to_compensation_365d"] == pytest.approx(
+        55 * 24 + 22
+    )
+    assert c5["last_nps_detractor"] == 1 and c5["days_since_last_survey"] == 5
+    assert c1["is_high_value"] == 1 and c1["open_tickets"] == 1 and c1["median_purchase_cycle_days"] == 264
+    assert cf["c4"]["current_no_login_streak_days"] == 7 and cf["c4"]["flag_no_login_streak"] == 1
+    assert cf["c4"]["flag_silence_day7"] == 1 and cf["c3"]["flag_inactive_90"] == 1
+    assert cf["c4"]["longest_no_login_streak_30d"] == 22  # 10-28..11-18 before the 11-19 login
+    assert (
+        cf["c2"]["current_no_login_streak_days"] is None and cf["c2"]["longest_no_login_streak_30d"] is None
+    )
+    assert cf["c7"]["in_trust_repair_window"] == 1 and cf["c7"]["crisis_affected"] == 1
+    for row in cf.values():  # the model treats every numeric column as a feature
+        assert all(
+            not isinstance(v, (bool, str))
+            for k, v in row.items()
+            if k not in ("customer_id", "policy_version")
+        )
+
+
+def _features_as_of(project_dir: Path, run_date: str, as_of: str, url: str) -> dict[str, dict]:
+    """The churn_features() macro as of a past date, compiled against the data known at run_date."""
+    inline = "{{ churn_features(\"(select date '" + as_of + "' as as_of_date)\") }}"
+    res = dbtRunner().invoke(
+        [
+            "compile",
+            "--inline",
+            inline,
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+            "--quiet",
+            "--vars",
+            f'{{"run_date": "{run_date}"}}',
+        ]
+    )
+    assert res.success, res.exception
+    sql = res.result.results[0].node.compiled_code
+    return {r["customer_id"]: r for r in _rows(url, sql)}
+
+
+def test_features_are_point_in_time(project: Path, dbt_env: str) -> None:  # noqa: F811
+    """Features as of D1 recomputed after the D2 export (t3 resolved, a new order, a new customer)
+    equal the ones the D1 run produced."""
+    url = dbt_env
+    _load_raw(url, FIXTURE)
+    _create_enrichment(url)
+    _dbt(project, "build", *SELECT, run_date=D1)
+    scored = _by_customer(url, "churn_features", D1)
+    _dbt(project, "run", *SELECT, run_date=D2)
+    replayed = _features_as_of(project, D2, D1, url)
+    assert set(replayed) == set(scored)
+    for cid, row in replayed.items():
+        for col, value in row.items():
+            if col == "customer_status":
+                continue
+            expected = scored[cid][col]
+            if isinstance(value, float) and expected is not None:
+                assert math.isclose(value, expected, rel_tol=1e-9), (cid, col)
+            else:
+                assert value == expected, (cid, col)
+
+
+def test_incremental_runs_equal_full_refresh(project: Path, dbt_env: str) -> None:  # noqa: F811
+    url = dbt_env
+    _load_raw(url, FIXTURE)
+    _load_d3(url)
+    _create_enrichment(url)
+    _dbt(project, "seed", run_date=D1)
+    for run_date in (D1, D2, D3):
+        _dbt(project, "run", *SELECT, run_date=run_date)
+    marts = ("customer_value", "churn_features")
+    incremental = {
+        m: _rows(url, f"select * from marts.{m} where run_date = %s order by customer_id", D3) for m in marts
+    }
+    assert len(_rows(url, "select distinct run_date from marts.customer_value")) == 3
+    _dbt(project, "run", *SELECT, "--full-refresh", run_date=D3)
+    for mart in marts:
+        full = _rows(url, f"select * from marts.{mart} where run_date = %s order by customer_id", D3)
+        assert full == incremental[mart], mart
+    cv = _by_customer(url, "customer_value", D3)
+    assert cv["c3"]["lifecycle_stage"] == "active"  # o20 on D3 brings c3 back
+
+
+def test_customers_and_orders_alone_are_enough(project: Path, dbt_env: str) -> None:  # noqa: F811
+    url = dbt_env
+    _load_raw(url, {k: v for k, v in FIXTURE.items() if k in ("customers", "orders")})
+    _dbt(project, "build", *SELECT, run_date=D1)
+    cf = _by_customer(url, "churn_features", D1)
+    cv = _by_customer(url, "customer_value", D1)
+    assert len(cf) == len(cv) == 7
+    assert all(
+        r["complaints_lifetime"] == 0 and r["texts_90d"] == 0 and r["emotional_balance"] == 0
+        for r in cf.values()
+    )
+    assert all(r["sentiment_mean_90d"] is None and r["logins_30d"] == 0 for r in cf.values())
+    assert cf["c1"]["orders_365d"] == 2 and cv["c1"]["dominant_emotion_90d"] is None
