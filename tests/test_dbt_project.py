@@ -202,6 +202,11 @@ FIXTURE: dict[str, list[tuple[str, dict]]] = {
         (D1, "cr1", "service_outage", "regional", "medium", "2026-11-23T00:00:00Z"),
     ),
     "crisis_affected_customers": _table("crisis_event_id customer_id", (D1, "cr1", "c7"), (D1, "cr1", "c1")),
+    "consents": _table(
+        "customer_id purpose channel status status_ts",
+        *[(D1, c, "service", "any", "granted", T0) for c in ("c1", "c2", "c3", "c4", "c5", "c6", "c7")],
+        *[(D1, c, "marketing", "any", "granted", T0) for c in ("c1", "c2", "c3", "c4", "c5", "c6", "c7")],
+    ),
     "compensations": _table(
         "compensation_id customer_id ticket_id round_no compensation_type amount issued_at",
         (D1, "k1", "c5", "t2", 1, "voucher", 20, "2026-11-26T08:00:00Z"),
@@ -384,8 +389,10 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     rl = {
         (r["customer_id"], r["rule_code"]): r for r in _rows(url, "select * from lists_build.retention_list")
     }
-    assert set(rl) == {("c3", "RL-01"), ("c4", "RL-02"), ("c1", "RL-03")}
+    # one action per customer: c4's RL-02 wake-up loses to RL-03; c5 / c7 are on the compensation list
+    assert set(rl) == {("c3", "RL-01"), ("c4", "RL-03"), ("c1", "RL-03")}
     assert rl[("c1", "RL-03")]["priority_rank"] == 1
+    assert rl[("c1", "RL-03")]["rule_codes"] == "RL-03|RL-09|RL-08"
     assert rl[("c1", "RL-03")]["channel"] == "phone" and rl[("c1", "RL-03")]["model_version"] == "3"
     assert rl[("c3", "RL-01")]["action_code"] == "CRISIS_COUPON"  # cr1 is active: crisis mode
     assert float(rl[("c1", "RL-03")]["expected_value_at_risk"]) == pytest.approx(130000 * 0.8)
@@ -457,7 +464,7 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     # --- an enabled rule whose parameter is unset fails loudly
     _set_csv(seeds / "policy_parameters.csv", "key", "churn_band_high_min", value="")
     _dbt(project, "seed", "--select", "policy_parameters", run_date=D2)
-    result = _dbt(project, "run", "--select", "retention_list", run_date=D2, expect_success=False)
+    result = _dbt(project, "run", "--select", "retention_candidates", run_date=D2, expect_success=False)
     assert not result.success
     messages = " ".join(str(r.message) for r in result.result.results)
     assert "RL-03" in messages and "churn_band_high_min" in messages

@@ -1,157 +1,79 @@
-{#- Compensation candidate list for var('run_date') (seed_spec 3.8), rebuilt each run in lists_build.
-      CP-01 complaint compensation: complaints resolved in the last complaint_comp_lookback_days (run date
-            included), package from compensation_matrix by the customer's value tier (the most specific
-            enabled row for severity / complaint type wins). Rows with an unset amount stay disabled.
-      CP-03 service-outage crisis: customers affected by a service_outage crisis that is active or was
-            resolved within post_crisis_offer_window_days get loyalty points so that points earned during
-            the crisis window are multiplied by outage_points_multiplier: points = (multiplier - 1) x earned
-            (basis [D]; customers with no points earned get no row).
-    Triggers already compensated in raw compensations (same ticket / crisis event, customer and round)
-    are excluded (CP-14). One row per (customer, rule, trigger, round). due_by = trigger date +
-    compensation_due_days (null while unset, CP-13). -#}
-with params as (
-    select
-        {{ policy_param('complaint_comp_lookback_days', 'integer') }} as lookback_days,
-        {{ policy_param('compensation_due_days', 'integer') }} as due_days,
-        {{ policy_param('outage_points_multiplier') }} as outage_points_multiplier,
-        {{ policy_param('post_crisis_offer_window_days', 'integer') }} as post_crisis_offer_window_days
+{#- Compensation list for var('run_date') (seed_spec 3.8 / 8): the candidates the ledger let through
+    (decision listed or over_cap), one row per (customer, ledger_key). Transparency (CP-11): content,
+    expected arrival (= due_by) and usage conditions on every row; due_by = trigger date +
+    compensation_due_days (CP-13; null while the [U] parameter is unset). CP-12: T1 complaint rows are
+    red-flagged with a closed-loop deadline. CP-16: script_template. notify_channel: the first channel of
+    channel_matrix segment compensation_notice the customer consents to for service contact (null = no
+    consented channel: notify at the next inbound contact). Over-cap rows stay, needing approval. -#}
+with p as (
+    select * from {{ ref('int_lists__params') }}
 ),
 
-matrix as (
-    select *
-    from {{ policy_rows('compensation_matrix', ['trigger', 'tier', 'severity', 'complaint_type']) }} as m
-    where enabled
+cand as (
+    select * from {{ ref('compensation_candidates') }}
+    where run_date = {{ run_date() }} and decision in ('listed', 'over_cap')
 ),
 
-customers as (
-    select customer_id, value_tier
-    from {{ ref('customer_value') }}
-    where run_date = {{ run_date() }}
+cust as (
+    select * from {{ ref('int_lists__customer_profile') }}
 ),
 
-granted as (
-    select customer_id, ticket_id, crisis_event_id, round_no
-    from {{ ref('stg_crm__compensations') }}
-    where issued_at < {{ run_end() }}
+rl05 as (
+    select exists (select 1 from {{ policy_rows('retention_rules', ['rule_code']) }} as r
+                   where r.rule_code = 'RL-05' and r.enabled) as tier_treatment
 ),
 
-run_model as (
-    select max(model_version) as model_version
-    from {{ ref('stg_scoring__churn_scores') }}
-    where run_date = {{ run_date() }}
+notice_options as (
+    select m.tier, m.channel, m.channel_rank, m.team
+    from {{ policy_rows('channel_matrix', ['segment', 'tier', 'channel']) }} as m
+    where m.segment = 'compensation_notice' and m.enabled
 ),
 
-resolved_complaints as (
-    select t.*
-    from {{ ref('fct_tickets') }} as t
-    cross join params as p
-    where t.run_date = {{ run_date() }}
-      and t.is_complaint
-      and t.customer_id is not null
-      and t.resolved_at is not null
-      and {{ utc_date('t.resolved_at') }} > {{ run_date() }} - p.lookback_days
-),
-
-cp01 as (
-    select
-        t.customer_id,
-        'CP-01' as rule_code,
-        'complaint' as trigger_type,
-        t.ticket_id,
-        t.crisis_event_id,
-        1 as round_no,
-        m.package_code,
-        m.amount,
-        m.points,
-        {{ utc_date('t.resolved_at') }} + p.due_days as due_by,
-        row_number() over (
-            partition by t.ticket_id
-            order by (m.severity <> 'any') desc, (m.complaint_type <> 'any') desc, m.package_code
-        ) as match_rank
-    from resolved_complaints as t
-    join customers as c on c.customer_id = t.customer_id
-    join matrix as m
-      on m.trigger = 'complaint'
-     and m.tier in (c.value_tier, 'any')
-     and m.severity in (coalesce(t.severity, 'any'), 'any')
-     and m.complaint_type in (coalesce(t.complaint_type, 'any'), 'any')
-    cross join params as p
-    where not exists (
-        select 1 from granted as g
-        where g.ticket_id = t.ticket_id and g.customer_id = t.customer_id and g.round_no = 1
-    )
-),
-
-outages as (
-    select ce.crisis_event_id, ce.started_at, coalesce(ce.resolved_at, {{ run_end() }}) as window_end_at
-    from {{ ref('stg_crm__crisis_events') }} as ce
-    cross join params as p
-    where ce.crisis_type = 'service_outage'
-      and ce.started_at < {{ run_end() }}
-      and (ce.resolved_at is null
-           or ce.resolved_at >= {{ run_end() }} - make_interval(days => p.post_crisis_offer_window_days))
-),
-
-outage_points as (
-    select
-        ac.customer_id,
-        o.crisis_event_id,
-        o.started_at,
-        coalesce(sum(ord.points_earned), 0) as points_earned_in_window
-    from outages as o
-    join {{ ref('stg_crm__crisis_affected_customers') }} as ac on ac.crisis_event_id = o.crisis_event_id
-    left join {{ ref('stg_crm__orders') }} as ord
-      on ord.customer_id = ac.customer_id
-     and ord.order_status <> 'cancelled'
-     and ord.order_ts >= o.started_at
-     and ord.order_ts < o.window_end_at
-     and ord.order_ts < {{ run_end() }}
-    group by ac.customer_id, o.crisis_event_id, o.started_at
-),
-
-cp03 as (
-    select
-        op.customer_id,
-        'CP-03' as rule_code,
-        'crisis:service_outage' as trigger_type,
-        null::text as ticket_id,
-        op.crisis_event_id,
-        1 as round_no,
-        m.package_code,
-        null::numeric as amount,
-        (op.points_earned_in_window * (p.outage_points_multiplier - 1))::bigint as points,
-        {{ run_date() }} + p.due_days as due_by,
-        1 as match_rank
-    from outage_points as op
-    join matrix as m on m.trigger = 'crisis:service_outage'
-    cross join params as p
-    where op.points_earned_in_window > 0
-      and not exists (
-          select 1 from granted as g
-          where g.crisis_event_id = op.crisis_event_id and g.customer_id = op.customer_id and g.round_no = 1
-      )
-),
-
-candidates as (
-    select * from cp01 where match_rank = 1
-    union all
-    select * from cp03
+notify as (
+    select distinct on (c.customer_id)
+        c.customer_id, o.channel
+    from (select distinct customer_id from cand) as c
+    join cust as cu on cu.customer_id = c.customer_id
+    cross join rl05
+    join notice_options as o
+      on o.tier = 'any' or (rl05.tier_treatment and o.tier = cu.value_tier)
+    join {{ ref('int_lists__consent') }} as cs
+      on cs.customer_id = c.customer_id and cs.purpose = 'service' and cs.channel = o.channel and cs.is_granted
+    order by c.customer_id, (o.tier = 'any'), o.channel_rank
 )
 
 select
-    {{ run_date() }} as run_date,
-    c.customer_id,
-    c.rule_code,
-    c.trigger_type,
-    c.ticket_id,
-    c.crisis_event_id,
-    c.round_no,
-    c.package_code,
+    c.run_date::date as run_date,
+    c.customer_id::text as customer_id,
+    c.rule_code::text as rule_code,
+    c.trigger_type::text as trigger_type,
+    c.ticket_id::text as ticket_id,
+    c.crisis_event_id::text as crisis_event_id,
+    c.round_no::integer as round_no,
+    c.ledger_key::text as ledger_key,
+    c.package_code::text as package_code,
+    c.content::text as content,
     c.amount::numeric(18, 2) as amount,
-    c.points,
-    c.due_by,
-    rm.model_version,
-    {{ policy_version() }} as policy_version
-from candidates as c
-cross join run_model as rm
-where {{ require_rule_params(['CP-01', 'CP-03']) }}
+    c.points::bigint as points,
+    c.benefit_days::integer as benefit_days,
+    p.reporting_currency::text as currency,
+    {{ utc_date('c.trigger_at') }}::date as trigger_date,
+    ({{ utc_date('c.trigger_at') }} + p.compensation_due_days)::date as due_by,
+    ({{ utc_date('c.trigger_at') }} + p.compensation_due_days)::date as expected_arrival_date,
+    c.usage_conditions_code::text as usage_conditions_code,
+    c.script_template::text as script_template,
+    n.channel::text as notify_channel,
+    (c.requires_approval or c.decision = 'over_cap')::boolean as requires_approval,
+    (case when c.decision = 'over_cap' then 'needs_approval' else 'ready' end)::text as status,
+    (cu.value_tier = 'T1_DIAMOND' and c.trigger_type in ('complaint', 'second_round', 'emotion_soothing'))::boolean
+        as red_flag,
+    (case when cu.value_tier = 'T1_DIAMOND' and c.trigger_type in ('complaint', 'second_round', 'emotion_soothing')
+          then c.trigger_at + make_interval(hours => p.high_value_red_flag_hours) end)::timestamptz as red_flag_due_at,
+    cu.value_tier::text as value_tier,
+    cu.model_version::text as model_version,
+    cu.mlflow_run_id::text as mlflow_run_id,
+    p.policy_version::text as policy_version
+from cand as c
+cross join p
+left join cust as cu on cu.customer_id = c.customer_id
+left join notify as n on n.customer_id = c.customer_id

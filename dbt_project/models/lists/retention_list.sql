@@ -1,131 +1,138 @@
-{#- Retention candidate list for var('run_date') (seed_spec 3.7), rebuilt each run in lists_build and
-    published by the platform after validation. One row per (customer, rule):
-      RL-01 win-back: days_inactive >= winback_min_inactive_days (and < winback_max_inactive_days when
-            set), >= 1 paid order; crisis mode (an active crisis event) switches to crisis_action_code.
-      RL-02 day-7 wake-up: silence_wakeup_day <= days_inactive <= silence_wakeup_day + wakeup_catchup_days,
-            unless a wake_up contact already happened since the last activity.
-      RL-03 high churn risk x high value: churn_probability >= churn_band_high_min and tier T1/T2
-            (disabled while churn_band_high_min is unset).
-    Only active customers, only enabled rules; an enabled rule with an unset parameter fails the build.
-    Channel: value_tiers.retention_channel when RL-05 (tier treatment) is enabled, else the rule's first
-    channel. Rank: expected value at risk = revenue_365d (CLV proxy) x churn_probability (lapsed customers
-    outside the scoring population count as fully at risk), then rule priority, then customer_id. -#}
-with customers as (
-    select *
-    from {{ ref('customer_value') }}
-    where run_date = {{ run_date() }}
-      and customer_status = 'active'
+{#- Retention list for var('run_date') (seed_spec 3.7 / 8): one row per customer (the winning action of
+    lists_build.retention_candidates). RL-20 ranking: value tier, then churn band, then expected value at
+    risk = clv_estimate x churn_probability (lapsed and unscored customers count as fully at risk; null for
+    other unscored customers), then rule priority, then customer_id. CH-08 hold-out: deterministic draw
+    u = md5(customer_id|rule_code|holdout_salt) in [0, 1) < holdout_share (per rule, else policy); hold-out
+    rows stay with holdout_flag and contact_status 'holdout' and are never exported for contact.
+    CH-09 capacity: non-hold-out rows in rank order count against capacity_per_day:<team>,
+    capacity_per_day:<team>:<channel> and list_capacity_per_day (unset = no cap); rows beyond a cap stay
+    with contact_status 'over_capacity'. RL-15 tone: emotion > satisfaction > crisis exposure (risk_levels),
+    else 'neutral'. -#}
+with p as (
+    select * from {{ ref('int_lists__params') }}
 ),
 
-scores as (
-    select customer_id, churn_probability, model_version
-    from {{ ref('stg_scoring__churn_scores') }}
-    where run_date = {{ run_date() }}
+winners as (
+    select * from {{ ref('retention_candidates') }}
+    where run_date = {{ run_date() }} and decision = 'selected'
 ),
 
-run_model as (
-    select max(model_version) as model_version from scores
+cust as (
+    select * from {{ ref('int_lists__customer_profile') }}
 ),
 
-rules as (
-    select *
-    from {{ policy_rows('retention_rules', ['rule_code']) }} as r
-    where enabled
+levels as (
+    select * from {{ policy_rows('risk_levels', ['dimension', 'level']) }} as r
 ),
 
-tiers as (
-    select * from {{ policy_rows('value_tiers', ['tier_code']) }} as t
+tone_on as (
+    select exists (select 1 from {{ policy_rows('retention_rules', ['rule_code']) }} as r
+                   where r.rule_code = 'RL-15' and r.enabled) as on_
 ),
 
-params as (
-    select
-        {{ policy_param('winback_min_inactive_days', 'integer') }} as winback_min_inactive_days,
-        {{ policy_param('winback_max_inactive_days', 'integer') }} as winback_max_inactive_days,
-        {{ policy_param('silence_wakeup_day', 'integer') }} as silence_wakeup_day,
-        {{ policy_param('wakeup_catchup_days', 'integer') }} as wakeup_catchup_days,
-        {{ policy_param('churn_band_high_min', 'double precision') }} as churn_band_high_min,
-        exists (
-            select 1 from {{ ref('stg_crm__crisis_events') }} as ce
-            where ce.started_at < {{ run_end() }}
-              and (ce.resolved_at is null or ce.resolved_at >= {{ run_end() }})
-        ) as is_crisis_mode,
-        exists (select 1 from rules where rule_code = 'RL-05') as tier_treatment_enabled
+affected as (
+    select distinct x.customer_id
+    from {{ ref('int_lists__crisis_exposure') }} as x
+    cross join p
+    where x.customer_id is not null
+      and (x.is_active or x.days_since_resolved <= p.post_crisis_offer_window_days)
 ),
 
-wakeup_contacted as (
-    select distinct c.customer_id
-    from {{ ref('stg_crm__contacts') }} as c
-    join customers as cv on cv.customer_id = c.customer_id
-    where c.purpose = 'wake_up'
-      and c.contact_ts < {{ run_end() }}
-      and c.contact_ts >= coalesce(cv.last_activity_at, cv.registered_at)
-),
-
-candidates as (
-    select cv.customer_id, 'RL-01' as rule_code
-    from customers as cv
-    cross join params as p
-    where cv.days_inactive >= p.winback_min_inactive_days
-      and (p.winback_max_inactive_days is null or cv.days_inactive < p.winback_max_inactive_days)
-      and cv.orders_lifetime >= 1
-
-    union all
-
-    select cv.customer_id, 'RL-02' as rule_code
-    from customers as cv
-    cross join params as p
-    where cv.days_inactive between p.silence_wakeup_day and p.silence_wakeup_day + p.wakeup_catchup_days
-      and cv.customer_id not in (select customer_id from wakeup_contacted)
-
-    union all
-
-    select cv.customer_id, 'RL-03' as rule_code
-    from customers as cv
-    cross join params as p
-    join scores as s on s.customer_id = cv.customer_id
-    where s.churn_probability >= p.churn_band_high_min
-      and cv.is_high_value
-      and cv.lifecycle_stage <> 'lapsed'
+caps as (
+    select split_part(pp.key, ':', 2) as team, nullif(split_part(pp.key, ':', 3), '') as channel,
+           nullif(trim(pp.value), '')::integer as capacity
+    from {{ policy_rows('policy_parameters', ['key']) }} as pp
+    where pp.key like 'capacity\_per\_day:%'
 ),
 
 enriched as (
     select
-        c.customer_id,
-        c.rule_code,
-        case when p.is_crisis_mode and r.crisis_action_code is not null
-             then r.crisis_action_code else r.action_code end as action_code,
-        case when p.tier_treatment_enabled and t.retention_channel is not null
-             then t.retention_channel else split_part(r.channels, '|', 1) end as channel,
-        r.priority as rule_priority,
-        s.churn_probability,
-        cv.value_tier,
-        cv.revenue_365d,
-        (cv.revenue_365d * coalesce(s.churn_probability,
-                                     case when cv.lifecycle_stage = 'lapsed' then 1.0 end))::numeric(18, 2)
+        w.*,
+        c.value_tier,
+        c.tier_rank,
+        c.lifecycle_stage,
+        c.churn_probability,
+        c.churn_band,
+        c.churn_band_rank,
+        c.clv_estimate,
+        c.reason_codes,
+        c.model_version,
+        c.mlflow_run_id,
+        (c.clv_estimate * coalesce(c.churn_probability,
+                                   case when c.lifecycle_stage = 'lapsed' then 1.0 end))::numeric(18, 2)
             as expected_value_at_risk,
-        coalesce(s.model_version, rm.model_version) as model_version
-    from candidates as c
-    join rules as r on r.rule_code = c.rule_code
-    join customers as cv on cv.customer_id = c.customer_id
-    left join scores as s on s.customer_id = c.customer_id
-    left join tiers as t on t.tier_code = cv.value_tier
-    cross join params as p
-    cross join run_model as rm
+        case when t.on_ then coalesce(le.tone, ls.tone, lc.tone, 'neutral') end as tone,
+        ('x' || substr(md5(w.customer_id || '|' || w.rule_code || '|' || p.holdout_salt), 1, 15))::bit(60)::bigint
+            / 1152921504606846976.0 as holdout_draw
+    from winners as w
+    cross join p
+    cross join tone_on as t
+    join cust as c on c.customer_id = w.customer_id
+    left join levels as le on le.dimension = 'emotion' and le.level = c.dominant_emotion
+    left join levels as ls on ls.dimension = 'satisfaction' and ls.level = c.satisfaction_level
+    left join affected as a on a.customer_id = w.customer_id
+    left join levels as lc on lc.dimension = 'crisis' and lc.level = 'affected' and a.customer_id is not null
+),
+
+ranked as (
+    select
+        e.*,
+        e.holdout_draw < e.holdout_share as holdout_flag,
+        row_number() over (
+            order by e.tier_rank, e.churn_band_rank nulls last, e.expected_value_at_risk desc nulls last,
+                     e.rule_priority, e.customer_id
+        ) as priority_rank
+    from enriched as e
+),
+
+queued as (
+    select
+        r.*,
+        case when not r.holdout_flag then
+            row_number() over (partition by r.holdout_flag, r.team order by r.priority_rank) end as team_position,
+        case when not r.holdout_flag then
+            row_number() over (partition by r.holdout_flag, r.team, r.channel order by r.priority_rank) end as team_channel_position,
+        case when not r.holdout_flag then
+            row_number() over (partition by r.holdout_flag order by r.priority_rank) end as list_position
+    from ranked as r
 )
 
 select
-    {{ run_date() }} as run_date,
-    customer_id,
-    rule_code,
-    action_code,
-    channel,
-    row_number() over (
-        order by expected_value_at_risk desc nulls last, rule_priority, revenue_365d desc, customer_id, rule_code
-    ) as priority_rank,
-    churn_probability,
-    value_tier,
-    expected_value_at_risk,
-    model_version,
-    {{ policy_version() }} as policy_version
-from enriched
-where {{ require_rule_params(['RL-01', 'RL-02', 'RL-03']) }}
+    q.run_date::date as run_date,
+    q.customer_id::text as customer_id,
+    q.rule_code::text as rule_code,
+    q.rule_codes::text as rule_codes,
+    q.action_code::text as action_code,
+    q.trigger_detail::text as trigger_detail,
+    q.crisis_event_id::text as crisis_event_id,
+    q.channel::text as channel,
+    q.team::text as team,
+    q.priority_rank::integer as priority_rank,
+    q.run_date::date as due_by,
+    q.tone::text as tone,
+    q.reason_codes::text as reason_codes,
+    q.churn_probability::double precision as churn_probability,
+    q.churn_band::text as churn_band,
+    q.value_tier::text as value_tier,
+    q.lifecycle_stage::text as lifecycle_stage,
+    q.clv_estimate::numeric(18, 2) as clv_estimate,
+    q.expected_value_at_risk::numeric(18, 2) as expected_value_at_risk,
+    q.holdout_flag::boolean as holdout_flag,
+    q.holdout_share::numeric(6, 4) as holdout_share,
+    (case
+        when q.holdout_flag then 'holdout'
+        when (ct.capacity is not null and q.team_position > ct.capacity)
+          or (cc.capacity is not null and q.team_channel_position > cc.capacity)
+          or (p.list_capacity_per_day is not null and q.list_position > p.list_capacity_per_day)
+            then 'over_capacity'
+        else 'ready'
+    end)::text as contact_status,
+    q.consent_purpose::text as consent_purpose,
+    q.consent_status_ts::timestamptz as consent_status_ts,
+    q.model_version::text as model_version,
+    q.mlflow_run_id::text as mlflow_run_id,
+    q.policy_version::text as policy_version
+from queued as q
+cross join p
+left join caps as ct on ct.team = q.team and ct.channel is null
+left join caps as cc on cc.team = q.team and cc.channel = q.channel

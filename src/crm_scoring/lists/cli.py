@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import click
 
@@ -22,3 +23,35 @@ def lists_show(run_date: date, limit: int) -> None:
     from crm_scoring.lists.show import render
 
     click.echo(render(run_date, limit))
+
+
+@lists_group.command("export")
+@click.option("--date", "run_date", type=DATE, required=True)
+@click.option("--list", "list_name", type=click.Choice(["retention", "compensation"]), required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--include-holdout", is_flag=True, help="Also export CH-08 hold-out rows (never for contact).")
+def lists_export(run_date: date, list_name: str, fmt: str, out: Path, include_holdout: bool) -> None:
+    """Write the published LIST of DATE to OUT (hold-out rows excluded unless --include-holdout)."""
+    from crm_scoring.lists.export import export_list
+
+    result = export_list(run_date, list_name, fmt, out, include_holdout)
+    click.echo(f"{result.rows} rows -> {result.path}")
+
+
+@click.command("grant-reader")
+@click.argument("name")
+@click.option(
+    "--password", default=None, help="Password of the new login (default: generated, printed once)."
+)
+def grant_reader_command(name: str, password: str | None) -> None:
+    """Create read-only login NAME that can read the lists schema and nothing else."""
+    from crm_scoring import warehouse
+    from crm_scoring.lists.roles import READER_GROUP, grant_reader
+
+    secret = grant_reader(warehouse.warehouse_url(), name, password)
+    click.echo(f"login {name} (member of {READER_GROUP}) can read schema lists")
+    if password is None:
+        click.echo(f"password: {secret}")
