@@ -39,7 +39,7 @@ run: demo-data
 
 test: $(STAMP)
 	$(BIN)/ruff check src dags tests
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src dags tests

@@ -14,6 +14,13 @@ import pytest
 from crm_scoring import warehouse
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_dbt_target(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """dbt's target/ and logs/ per test process, so parallel workers never share partial-parse state."""
+    os.environ.setdefault("DBT_TARGET_PATH", str(tmp_path_factory.mktemp("dbt_target")))
+    os.environ.setdefault("DBT_LOG_PATH", str(tmp_path_factory.mktemp("dbt_logs")))
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     return warehouse.warehouse_url()

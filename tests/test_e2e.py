@@ -135,9 +135,10 @@ def test_direct_training_registers_a_challenger(platform) -> None:
     crm("train", "--date", DAY2)
     from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
-    assert client.get_model_version_by_alias("churn", "champion").version == "1"
-    assert client.get_model_version_by_alias("churn", "challenger").version == "2"
+    uri = env["MLFLOW_TRACKING_URI"]
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # never the process-global registry
+    assert str(client.get_model_version_by_alias("churn", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("churn", "challenger").version) == "2"
     run = client.get_run(client.get_model_version("churn", "2").run_id)
     assert run.data.metrics["roc_auc"] > 0.6
     assert run.data.tags["run_date"] == DAY2

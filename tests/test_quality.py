@@ -22,13 +22,21 @@ RETENTION_DDL = """
 create table lists_build.retention_list (
     run_date date not null, customer_id text, rule_code text, action_code text, channel text,
     priority_rank integer, churn_probability double precision, value_tier text,
-    expected_value_at_risk numeric(18,2), model_version text, policy_version text
+    expected_value_at_risk numeric(18,2), model_version text, policy_version text,
+    rule_codes text, trigger_detail text, crisis_event_id text, team text, due_by date, tone text,
+    reason_codes text, churn_band text, lifecycle_stage text, clv_estimate numeric(18,2),
+    holdout_flag boolean, holdout_share numeric(6,4), contact_status text, consent_purpose text,
+    consent_status_ts timestamptz, mlflow_run_id text
 )"""
 COMPENSATION_DDL = """
 create table lists_build.compensation_list (
     run_date date not null, customer_id text, rule_code text, trigger_type text, ticket_id text,
     crisis_event_id text, round_no integer, package_code text, amount numeric(18,2), points bigint,
-    due_by date, model_version text, policy_version text
+    due_by date, model_version text, policy_version text,
+    ledger_key text, content text, benefit_days integer, currency text, trigger_date date,
+    expected_arrival_date date, usage_conditions_code text, script_template text, notify_channel text,
+    requires_approval boolean, status text, red_flag boolean, red_flag_due_at timestamptz,
+    value_tier text, mlflow_run_id text
 )"""
 
 
@@ -97,7 +105,9 @@ def good_raw(url: str, export_date: date) -> None:
 def retention_row(customer_id: str = "C1", rule_code: str = "RL-01", **kw: Any) -> dict[str, Any]:
     row = {"run_date": D, "customer_id": customer_id, "rule_code": rule_code, "action_code": "call",
            "channel": "phone", "priority_rank": 1, "churn_probability": 0.8, "value_tier": "high",
-           "expected_value_at_risk": 120, "model_version": "3", "policy_version": "v1"}
+           "expected_value_at_risk": 120, "model_version": "3", "policy_version": "v1",
+           "team": "vip_desk", "holdout_flag": False, "holdout_share": 0.1, "contact_status": "ready",
+           "consent_purpose": "service", "consent_status_ts": T0}
     return {**row, **kw}
 
 
@@ -105,7 +115,8 @@ def compensation_row(customer_id: str = "C1", **kw: Any) -> dict[str, Any]:
     row = {"run_date": D, "customer_id": customer_id, "rule_code": "CP-01", "trigger_type": "ticket",
            "ticket_id": "T1", "crisis_event_id": None, "round_no": 1, "package_code": "voucher_s",
            "amount": 20, "points": None, "due_by": D + timedelta(days=2), "model_version": None,
-           "policy_version": "v1"}
+           "policy_version": "v1", "ledger_key": "ticket:T1:1", "content": "voucher",
+           "usage_conditions_code": "VOUCHER_TERMS", "script_template": "COMPLAINT_APOLOGY_SOLUTION_OFFER"}
     return {**row, **kw}
 
 
@@ -247,12 +258,12 @@ def test_missing_optional_raw_tables_are_skipped(fresh_db: str, tmp_path: Path) 
 def test_empty_and_good_lists_pass(lists_db: str, tmp_path: Path) -> None:
     assert validate_lists(lists_db, D, tmp_path).success  # an empty list is a valid list
     insert(lists_db, "lists_build.retention_list", [
-        retention_row("C1"), retention_row("C2", churn_probability=1.0), retention_row("C1", "RL-02"),
+        retention_row("C1"), retention_row("C2", churn_probability=1.0), retention_row("C3", "RL-02"),
     ])
     insert(lists_db, "lists_build.compensation_list", [
-        compensation_row("C1"), compensation_row("C1", round_no=2),
+        compensation_row("C1"), compensation_row("C1", round_no=2, ledger_key="ticket:T1:2"),
         compensation_row("C2", trigger_type="crisis", ticket_id=None, crisis_event_id="E1",
-                         amount=None, points=50),
+                         amount=None, points=50, ledger_key="crisis:E1:1"),
     ])
     report = validate_lists(lists_db, D, tmp_path)
     assert report.success and not report.warnings
@@ -288,7 +299,7 @@ def test_list_duplicates_and_pii_columns_are_critical(lists_db: str, tmp_path: P
     failed = {(o.table, o.expectation) for o in info.value.report.critical_failures}
     assert failed == {
         ("lists_build.retention_list", "expect_table_columns_to_not_include"),
-        ("lists_build.retention_list", "expect_compound_columns_to_be_unique"),
+        ("lists_build.retention_list", "expect_column_values_to_be_unique"),
         ("lists_build.compensation_list", "unexpected_rows_expectation"),
         ("lists_build.compensation_list", "expect_column_values_to_be_between"),
     }

@@ -152,11 +152,12 @@ def bench(customers: int, out_json: Path | None) -> None:
 
 def _register_groups() -> None:
     """Command groups owned by their packages: `crm model ...` and `crm lists ...`."""
-    from crm_scoring.lists.cli import lists_group
+    from crm_scoring.lists.cli import grant_reader_command, lists_group
     from crm_scoring.model.cli import model_group
 
     main.add_command(model_group)
     main.add_command(lists_group)
+    warehouse_group.add_command(grant_reader_command)
 
 
 _register_groups()

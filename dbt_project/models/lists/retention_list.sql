@@ -1,6 +1,7 @@
 {#- Retention list for var('run_date') (seed_spec 3.7 / 8): one row per customer (the winning action of
-    lists_build.retention_candidates). RL-20 ranking: value tier, then churn band, then expected value at
-    risk = clv_estimate x churn_probability (lapsed and unscored customers count as fully at risk; null for
+    lists_build.retention_candidates). RL-20 ranking: value tier, then churn band, then the highest tag
+    priority weight of the customer's open tickets (CM-05), then SLA timeout risk (overdue open tickets,
+    CM-04), then expected value at risk = clv_estimate x churn_probability (lapsed and unscored customers count as fully at risk; null for
     other unscored customers), then rule priority, then customer_id. CH-08 hold-out: deterministic draw
     u = md5(customer_id|rule_code|holdout_salt) in [0, 1) < holdout_share (per rule, else policy); hold-out
     rows stay with holdout_flag and contact_status 'holdout' and are never exported for contact.
@@ -38,6 +39,17 @@ affected as (
       and (x.is_active or x.days_since_resolved <= p.post_crisis_offer_window_days)
 ),
 
+ticket_pressure as (
+    -- RL-20's issue-type and timeout-risk keys, from the complaint mart of the run date
+    select
+        t.customer_id,
+        max(t.tag_priority_weight) filter (where t.is_open) as open_ticket_weight,
+        count(*) filter (where t.is_open and t.is_overdue) as overdue_open_tickets
+    from {{ ref('fct_tickets') }} as t
+    where t.run_date = {{ run_date() }} and t.customer_id is not null
+    group by t.customer_id
+),
+
 caps as (
     select split_part(pp.key, ':', 2) as team, nullif(split_part(pp.key, ':', 3), '') as channel,
            nullif(trim(pp.value), '')::integer as capacity
@@ -56,6 +68,8 @@ enriched as (
         c.churn_band_rank,
         c.clv_estimate,
         c.reason_codes,
+        tp.open_ticket_weight,
+        coalesce(tp.overdue_open_tickets, 0) as overdue_open_tickets,
         c.model_version,
         c.mlflow_run_id,
         (c.clv_estimate * coalesce(c.churn_probability,
@@ -68,6 +82,7 @@ enriched as (
     cross join p
     cross join tone_on as t
     join cust as c on c.customer_id = w.customer_id
+    left join ticket_pressure as tp on tp.customer_id = w.customer_id
     left join levels as le on le.dimension = 'emotion' and le.level = c.dominant_emotion
     left join levels as ls on ls.dimension = 'satisfaction' and ls.level = c.satisfaction_level
     left join affected as a on a.customer_id = w.customer_id
@@ -79,7 +94,8 @@ ranked as (
         e.*,
         e.holdout_draw < e.holdout_share as holdout_flag,
         row_number() over (
-            order by e.tier_rank, e.churn_band_rank nulls last, e.expected_value_at_risk desc nulls last,
+            order by e.tier_rank, e.churn_band_rank nulls last, e.open_ticket_weight desc nulls last,
+                     e.overdue_open_tickets desc, e.expected_value_at_risk desc nulls last,
                      e.rule_priority, e.customer_id
         ) as priority_rank
     from enriched as e

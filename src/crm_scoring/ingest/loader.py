@@ -188,6 +188,10 @@ def load_export_date(url: str, landing_root: Path, export_date: date) -> LoadRes
             _validate_and_insert(conn, item, export_date)
         for res in results:
             _audit(conn, export_date, res)
+        # Fresh planner statistics: dbt's set-based queries over raw are planned badly without them.
+        for item in staged:
+            if item.result.rows_loaded:
+                conn.execute(f"analyze raw.{item.result.table}")
         # psycopg's context manager commits here; an exception anywhere above rolled everything back.
     for res in results:
         _log(export_date, res)

@@ -6,6 +6,8 @@ secret is ever written into the repository or the rendered DAG.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from cosmos import (
@@ -23,7 +25,8 @@ from crm_scoring.orchestration.environment import ensure_dbt_env
 ensure_dbt_env()
 
 DBT_PROJECT_DIR = settings.dbt_project_dir()
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+TARGET_DIR = Path(os.environ.get("DBT_TARGET_PATH", DBT_PROJECT_DIR / "target"))
+MANIFEST_PATH = TARGET_DIR / "manifest.json"
 PROJECT_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
 
 profile_config = ProfileConfig(
@@ -32,8 +35,13 @@ profile_config = ProfileConfig(
     profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
 )
 
+# LOCAL runs one dbt process per model: every model is its own retryable Airflow task. cosmos'
+# WATCHER mode (one `dbt build`, sensors per model) is faster on a real scheduler, but its deferred
+# sensors wait forever under `airflow dags test`, which runs tasks one at a time; so it is opt-in.
+EXECUTION_MODE = ExecutionMode(os.environ.get("CRM_COSMOS_EXECUTION_MODE", ExecutionMode.LOCAL.value))
+
 execution_config = ExecutionConfig(
-    execution_mode=ExecutionMode.LOCAL,
+    execution_mode=EXECUTION_MODE,
     invocation_mode=InvocationMode.DBT_RUNNER,
     # a relationships test runs with the later of its two models, never before both exist
     test_indirect_selection=TestIndirectSelection.CAUTIOUS,
@@ -45,9 +53,10 @@ def manifest_is_fresh() -> bool:
     if not MANIFEST_PATH.exists():
         return False
     built = MANIFEST_PATH.stat().st_mtime
-    target = DBT_PROJECT_DIR / "target"
     sources = (
-        p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in PROJECT_SUFFIXES and not p.is_relative_to(target)
+        p
+        for p in DBT_PROJECT_DIR.rglob("*")
+        if p.suffix in PROJECT_SUFFIXES and not p.is_relative_to(DBT_PROJECT_DIR / "target")
     )
     return all(p.stat().st_mtime <= built for p in sources)
 
@@ -71,7 +80,10 @@ def dbt_task_group(group_id: str, select: list[str], exclude: list[str] | None =
             load_method=LoadMode.AUTOMATIC,
             select=select,
             exclude=exclude or [],
-            test_behavior=TestBehavior.BUILD,
+            # watcher: the producer's `dbt build` runs the tests, each shown as a sensor after its model
+            test_behavior=TestBehavior.AFTER_EACH
+            if EXECUTION_MODE == ExecutionMode.WATCHER
+            else TestBehavior.BUILD,
             emit_datasets=False,
         ),
         operator_args={

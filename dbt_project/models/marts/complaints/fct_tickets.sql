@@ -150,6 +150,7 @@ select
         when {{ run_end() }} > t.resolution_at + make_interval(days => p.revisit_days::integer) then false
     end as revisit_done_within_7d,
     case when t.is_complaint then f.revisit_score end as revisit_score,
+    case when t.is_complaint then f.revisit_responded_at end as revisit_responded_at,
     case
         when not t.is_complaint or f.revisit_responded_at is null then null
         else coalesce(f.revisit_score <= p.nps_detractor_max, false) or coalesce(f.revisit_comment_polarity = 'negative', false)

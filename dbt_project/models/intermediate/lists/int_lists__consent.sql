@@ -1,0 +1,48 @@
+{{ config(tags=["lists"], materialized="table", post_hook="analyze {{ this }}") }}
+{#- Consent per customer, purpose and concrete channel as of the run date (PS-07, RL-19). Consent
+    events: the consents file plus contacts whose outcome was `opted_out` (a marketing withdrawal on that
+    channel). For (purpose, channel) the latest event among that channel's rows and the purpose's 'any'
+    rows wins (landing contract: the latest status_ts wins). No event = no consent (opt-in).
+    is_do_not_contact: the latest service/'any' status is withdrawn - nobody may contact the customer. -#}
+with events as (
+    select customer_id, purpose, consent_channel as channel, consent_status as status, status_ts
+    from {{ ref('stg_crm__consents') }}
+    where status_ts < {{ run_end() }}
+    union all
+    select customer_id, 'marketing', contact_channel, 'withdrawn', contact_ts
+    from {{ ref('stg_crm__contacts') }}
+    where outcome = 'opted_out' and contact_ts < {{ run_end() }}
+),
+
+channels as (
+    select distinct channel from {{ ref('channel_matrix') }}
+    union
+    select distinct channel from events where channel <> 'any'
+),
+
+expanded as (
+    select e.customer_id, e.purpose, ch.channel, e.status, e.status_ts,
+           row_number() over (partition by e.customer_id, e.purpose, ch.channel
+                              order by e.status_ts desc, (e.channel <> 'any') desc, (e.status = 'withdrawn') desc) as rn
+    from events as e
+    join channels as ch on e.channel in (ch.channel, 'any')
+),
+
+dnc as (
+    select customer_id,
+           (array_agg(status order by status_ts desc, (status = 'withdrawn') desc))[1] = 'withdrawn' as is_do_not_contact
+    from events
+    where purpose = 'service' and channel = 'any'
+    group by customer_id
+)
+
+select
+    x.customer_id,
+    x.purpose,
+    x.channel,
+    x.status = 'granted' and not coalesce(d.is_do_not_contact, false) as is_granted,
+    x.status_ts,
+    coalesce(d.is_do_not_contact, false) as is_do_not_contact
+from expanded as x
+left join dnc as d on d.customer_id = x.customer_id
+where x.rn = 1

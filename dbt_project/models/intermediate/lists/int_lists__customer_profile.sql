@@ -1,0 +1,138 @@
+{{ config(tags=["lists"], materialized="table", post_hook="analyze {{ this }}") }}
+{#- One row per customer as of var('run_date') with everything the list rules read: value (CV), complaints
+    (CM-06), churn score, band (CH-05 via risk_levels) and reason codes (CH-06), emotion and satisfaction
+    (RL-14/15). Adapter over columns other helpers add to marts.customer_value / marts.fct_tickets: while a
+    column is missing the fallback in brackets is used, so nothing here needs a change when they land:
+      clv_estimate [revenue_365d], dominant_emotion_90d [mode of enrichment.text_sentiment.emotion_class
+      over emotion_lookback_days, else null], satisfaction_level [null], preferred_channel [null]. -#}
+{%- set cv_cols = [] -%}
+{%- set sentiment = none -%}
+{%- if execute -%}
+    {%- set cv_cols = adapter.get_columns_in_relation(ref('customer_value')) | map(attribute='name') | list -%}
+    {%- set sentiment = adapter.get_relation(database=target.database, schema='enrichment', identifier='text_sentiment') -%}
+{%- endif %}
+with p as (
+    select * from {{ ref('int_lists__params') }}
+),
+
+cv as (
+    select *
+    from {{ ref('customer_value') }}
+    where run_date = {{ run_date() }}
+),
+
+tiers as (
+    select tier_code, tier_rank from {{ policy_rows('value_tiers', ['tier_code']) }} as t
+),
+
+complaints as (
+    select customer_id, is_crisis_sensitive
+    from {{ ref('customer_complaints') }}
+    where run_date = {{ run_date() }}
+),
+
+scores as (
+    select customer_id, churn_probability, model_version, mlflow_run_id
+    from {{ ref('stg_scoring__churn_scores') }}
+    where run_date = {{ run_date() }}
+),
+
+reasons as (
+    select customer_id, string_agg(feature, '|' order by reason_rank) as reason_codes
+    from {{ ref('stg_scoring__churn_reasons') }}
+    where run_date = {{ run_date() }}
+    group by customer_id
+),
+
+band_levels as (
+    select r.level, r.level_rank, r.threshold_param,
+           nullif(trim(pp.value), '')::double precision as threshold
+    from {{ policy_rows('risk_levels', ['dimension', 'level']) }} as r
+    left join {{ policy_rows('policy_parameters', ['key']) }} as pp on pp.key = r.threshold_param
+    where r.dimension = 'churn'
+),
+
+first_orders as (
+    select customer_id, min(order_ts) as first_order_at
+    from {{ ref('stg_crm__orders') }}
+    where order_status <> 'cancelled' and order_ts < {{ run_end() }}
+    group by customer_id
+),
+
+{% if 'dominant_emotion_90d' not in cv_cols and sentiment is not none -%}
+emotions as (
+    select customer_id, emotion_class as dominant_emotion
+    from (
+        select s.customer_id, s.emotion_class,
+               row_number() over (partition by s.customer_id
+                                  order by count(*) desc, max(s.text_ts) desc, s.emotion_class) as rn
+        from {{ sentiment }} as s
+        cross join p
+        where s.customer_id is not null
+          and s.text_ts < {{ run_end() }}
+          and s.text_ts >= {{ run_end() }} - make_interval(days => p.emotion_lookback_days)
+        group by s.customer_id, s.emotion_class
+    ) as ranked
+    where rn = 1
+),
+{%- else -%}
+emotions as (
+    select null::text as customer_id, null::text as dominant_emotion where false
+),
+{%- endif %}
+
+run_model as (
+    select max(model_version) as model_version, max(mlflow_run_id) as mlflow_run_id from scores
+),
+
+profile as (
+select
+    cv.customer_id,
+    cv.customer_status,
+    cv.value_tier,
+    t.tier_rank,
+    cv.is_high_value,
+    cv.revenue_365d,
+    {{ 'coalesce(cv.clv_estimate, cv.revenue_365d)' if 'clv_estimate' in cv_cols else 'cv.revenue_365d' }}::numeric(18, 2) as clv_estimate,
+    cv.lifecycle_stage,
+    cv.days_inactive,
+    cv.tenure_days,
+    cv.orders_lifetime,
+    cv.last_activity_at,
+    cv.registered_at,
+    c.birth_month_day,
+    fo.first_order_at,
+    coalesce(cc.is_crisis_sensitive, false) as is_crisis_sensitive,
+    s.churn_probability,
+    (select b.level from band_levels as b
+      where b.threshold is not null and s.churn_probability >= b.threshold
+      order by b.level_rank limit 1) as matched_band,
+    r.reason_codes,
+    {{ 'cv.dominant_emotion_90d' if 'dominant_emotion_90d' in cv_cols else 'e.dominant_emotion' }}::text as dominant_emotion,
+    {{ 'cv.satisfaction_level' if 'satisfaction_level' in cv_cols else 'null' }}::text as satisfaction_level,
+    {{ 'cv.preferred_channel' if 'preferred_channel' in cv_cols else 'null' }}::text as preferred_channel,
+    coalesce(s.model_version, rm.model_version) as model_version,
+    coalesce(s.mlflow_run_id, rm.mlflow_run_id) as mlflow_run_id,
+    exists (select 1 from band_levels where threshold is not null) as bands_configured
+from cv
+left join tiers as t on t.tier_code = cv.value_tier
+left join {{ ref('stg_crm__customers') }} as c on c.customer_id = cv.customer_id
+left join complaints as cc on cc.customer_id = cv.customer_id
+left join scores as s on s.customer_id = cv.customer_id
+left join reasons as r on r.customer_id = cv.customer_id
+left join first_orders as fo on fo.customer_id = cv.customer_id
+left join emotions as e on e.customer_id = cv.customer_id
+cross join run_model as rm
+)
+
+select
+    pr.*,
+    b.level as churn_band,
+    b.level_rank as churn_band_rank
+from profile as pr
+left join band_levels as b
+  on b.level = coalesce(
+        pr.matched_band,
+        case when pr.bands_configured and pr.churn_probability is not null
+             then (select bl.level from band_levels as bl where bl.threshold_param is null
+                   order by bl.level_rank limit 1) end)

@@ -1,0 +1,112 @@
+{{ config(tags=["lists"]) }}
+{#- RP-15 / CH-08 list outcomes, per run_date: for each published retention list of the last
+    outcome_window_days (list_date < run_date) and each rule, treated (contact_status ready) vs hold-out:
+      reactivation = any activity (int_customers__activity_events) after the list date, up to
+                     min(list_date + outcome_window_days, run_date); churn = 1 - reactivation (final once
+                     is_mature, i.e. the whole window has passed);
+      uptake       = treated customers with a contact of that list (contacts.list_run_date) responded/accepted;
+      uplift       = reactivation(treated) - reactivation(hold-out), normal-approximation interval with
+                     z = outcome_ci_z when both groups have >= outcome_min_group_size customers;
+      cost         = treated x contact_unit_cost (when set) + compensations issued to treated customers in
+                     the window; cost_per_retained = cost / (uplift x treated) when the uplift is positive.
+    Tagged `lists`: it reads the published lists, so it runs after scoring with the list models. -#}
+{%- set ret = none -%}
+{%- if execute -%}
+    {%- set ret = adapter.get_relation(database=target.database, schema='lists', identifier='retention_list') -%}
+    {%- if ret is not none and 'contact_status' not in (adapter.get_columns_in_relation(ret) | map(attribute='name') | list) -%}
+        {%- set ret = none -%}  {#- published before hold-outs existed: nothing to compare yet -#}
+    {%- endif -%}
+{%- endif %}
+with p as (
+    select * from {{ ref('int_lists__params') }}
+),
+
+{% if ret is not none -%}
+cohort as (
+    select l.run_date as list_date, l.rule_code, l.customer_id,
+           case when l.contact_status = 'holdout' then 'holdout' else 'treated' end as arm
+    from {{ ret }} as l
+    cross join p
+    where l.run_date < {{ run_date() }}
+      and l.run_date >= {{ run_date() }} - p.outcome_window_days
+      and l.contact_status in ('ready', 'holdout')
+),
+{%- else -%}
+cohort as (
+    select null::date as list_date, null::text as rule_code, null::text as customer_id, null::text as arm
+    where false
+),
+{%- endif %}
+
+measured as (
+    select
+        c.*,
+        least(c.list_date + p.outcome_window_days, {{ run_date() }}) as window_end,
+        exists (
+            select 1 from {{ ref('int_customers__activity_events') }} as a
+            where a.customer_id = c.customer_id
+              and a.activity_ts >= {{ day_end('c.list_date') }}
+              and a.activity_ts < {{ day_end('least(c.list_date + p.outcome_window_days, ' ~ run_date() ~ ')') }}
+        ) as reactivated,
+        exists (
+            select 1 from {{ ref('stg_crm__contacts') }} as ct
+            where ct.customer_id = c.customer_id and ct.list_run_date = c.list_date
+              and ct.outcome in ('responded', 'accepted')
+        ) as took_up,
+        (select coalesce(sum(k.amount), 0) from {{ ref('stg_crm__compensations') }} as k
+          where k.customer_id = c.customer_id
+            and k.issued_at >= {{ day_end('c.list_date') }}
+            and k.issued_at < {{ day_end('least(c.list_date + p.outcome_window_days, ' ~ run_date() ~ ')') }}
+        ) as compensation_cost
+    from cohort as c
+    cross join p
+),
+
+grouped as (
+    select
+        list_date,
+        rule_code,
+        count(*) filter (where arm = 'treated') as n_treated,
+        count(*) filter (where arm = 'holdout') as n_holdout,
+        avg(reactivated::int) filter (where arm = 'treated') as reactivation_treated,
+        avg(reactivated::int) filter (where arm = 'holdout') as reactivation_holdout,
+        avg(took_up::int) filter (where arm = 'treated') as uptake_treated,
+        coalesce(sum(compensation_cost) filter (where arm = 'treated'), 0) as compensation_cost_treated
+    from measured
+    group by list_date, rule_code
+),
+
+stats as (
+    select
+        g.*,
+        g.reactivation_treated - g.reactivation_holdout as uplift,
+        case when g.n_treated >= p.outcome_min_group_size and g.n_holdout >= p.outcome_min_group_size
+             then sqrt(g.reactivation_treated * (1 - g.reactivation_treated) / g.n_treated
+                       + g.reactivation_holdout * (1 - g.reactivation_holdout) / g.n_holdout) end as uplift_se,
+        g.n_treated * coalesce(p.contact_unit_cost, 0) + g.compensation_cost_treated as total_cost,
+        p.outcome_ci_z,
+        p.outcome_window_days,
+        p.policy_version
+    from grouped as g
+    cross join p
+)
+
+select
+    {{ run_date() }} as run_date,
+    list_date,
+    rule_code,
+    ({{ run_date() }} - list_date) >= outcome_window_days as is_mature,
+    n_treated,
+    n_holdout,
+    uptake_treated::double precision as uptake_treated,
+    reactivation_treated::double precision as reactivation_treated,
+    reactivation_holdout::double precision as reactivation_holdout,
+    (1 - reactivation_treated)::double precision as churn_treated,
+    (1 - reactivation_holdout)::double precision as churn_holdout,
+    uplift::double precision as reactivation_uplift,
+    (uplift - outcome_ci_z * uplift_se)::double precision as uplift_ci_low,
+    (uplift + outcome_ci_z * uplift_se)::double precision as uplift_ci_high,
+    total_cost::numeric(18, 2) as total_cost,
+    case when uplift > 0 then (total_cost / (uplift * n_treated))::numeric(18, 2) end as cost_per_retained,
+    policy_version
+from stats
