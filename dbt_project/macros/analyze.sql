@@ -1,0 +1,28 @@
+{#- Planner statistics. PostgreSQL plans the set-based marts badly on freshly written tables that have
+    no statistics yet (minutes instead of seconds), and autovacuum runs too late for a nightly batch. -#}
+
+{#- post-hook: analyze what this model just wrote (tables and incrementals; views have nothing to analyze) -#}
+{% macro analyze_this() -%}
+    {%- if config.get('materialized') in ('table', 'incremental') -%}
+        analyze {{ this }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- on-run-start: analyze raw tables changed since their last analyze (cheap when nothing changed) -#}
+{% macro analyze_stale_raw() -%}
+    do $$
+    declare t record;
+    begin
+        for t in
+            select schemaname, relname
+            from pg_stat_user_tables
+            where schemaname in ('raw', 'enrichment', 'scoring')
+              and (last_analyze is null and last_autoanalyze is null or n_mod_since_analyze > 0)
+        loop
+            execute format('analyze %I.%I', t.schemaname, t.relname);
+        end loop;
+    end
+    $$
+{%- endmacro %}
