@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 from psycopg.rows import dict_row
+from test_dbt_project import _set_csv
 
 from crm_scoring import contract, dbt_invoke, settings, warehouse
 from crm_scoring.lists.export import export_list
@@ -262,19 +263,6 @@ def _load(url: str) -> None:
             " '2026-11-26', '2026.1' from (values ('surveys', 'x10', 'a10', '2026-11-20T10:00:00Z'),"
             " ('tickets', 't11', 'a11', '2026-11-26T08:00:00Z')) as v(s, i, c, ts)"
         )
-
-
-def _set_csv(path: Path, key_col: str, key: str, **values: str) -> None:
-    with path.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    hits = [r for r in rows if r[key_col] == key]
-    assert hits, f"{key} not in {path.name}"
-    for row in hits:
-        row.update(values)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _configure(project: Path) -> None:
