@@ -1,6 +1,6 @@
 """Retention and compensation lists end to end on a real PostgreSQL (issue 5).
 
-A hand-made landing history (customers a1..a19 that each exercise one rule or guard, plus 2,000 synthetic
+A hand-made landing history (customers a1..a24 that each exercise one rule or guard, plus 2,000 synthetic
 lapsed customers for the hold-out and capacity checks) is written into raw.*, with churn scores and reason
 codes, and the list models are built with dbt for two consecutive run dates. Day 1 is published with
 `publish()` in between, so day 2 sees it (ledger, cooldowns). The project is copied so policy seeds can be
@@ -10,6 +10,7 @@ set without touching the repository.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import uuid
@@ -29,8 +30,18 @@ from crm_scoring.lists.export import export_list
 from crm_scoring.lists.publish import publish
 from crm_scoring.lists.roles import READER_GROUP, grant_reader
 
-D1, D2 = date(2026, 11, 26), date(2026, 11, 27)
+D1, D2, D3 = date(2026, 11, 26), date(2026, 11, 27), date(2026, 11, 28)
 T0 = "2024-01-01T00:00:00Z"
+# RL-16 holidays on D1: a20 (US, Thanksgiving: a movable holiday row added by _configure), a21 (DE, a
+# fixed-date test row greeted one day early), a22 (CN: no holiday), a23 (US, no marketing consent), a24 (US,
+# lapsed). RL-15 expertise_hint arrives outside the landing contract, in raw customers._extra.
+HOLIDAY_COUNTRIES = {"a20": "US", "a21": "DE", "a22": "CN", "a23": "US", "a24": "US"}
+EXTRA = {
+    "a10": {"expertise_hint": " Expert "},
+    "a20": {"expertise_hint": "novice"},
+    "a21": {"expertise_hint": "guru"},
+    "a2": {"coupon_code": "X1"},
+}
 N_SYNTH = 2000
 AUTOMATED_CAPACITY = 1000
 
@@ -41,7 +52,7 @@ def _rows(export_date: date, columns: str, *rows: tuple) -> list[tuple[date, dic
 
 
 def _fixture() -> dict[str, list[tuple[date, dict]]]:
-    cust = "customer_id registered_at status"
+    cust = "customer_id registered_at status country"
     order = "order_id customer_id order_ts status net_amount points_earned"
     ticket = "ticket_id customer_id created_at ticket_type status severity resolved_at updated_at"
     consent = "customer_id purpose channel status status_ts"
@@ -51,7 +62,8 @@ def _fixture() -> dict[str, list[tuple[date, dict]]]:
         "customers": _rows(
             D1,
             cust,
-            *[(c, "2026-11-19T09:00:00Z" if c == "a9" else T0, "active") for c in ids + synth],
+            *[(c, "2026-11-19T09:00:00Z" if c == "a9" else T0, "active", None) for c in ids + synth],
+            *[(c, T0, "active", country) for c, country in HOLIDAY_COUNTRIES.items()],
         ),
         "orders": _rows(
             D1,
@@ -73,6 +85,12 @@ def _fixture() -> dict[str, list[tuple[date, dict]]]:
             ("o18", "a18", "2026-11-01T10:00:00Z", "completed", 200000, None),  # T1
             ("o19", "a19", "2026-08-29T10:00:00Z", "completed", 30, None),  # lapsed from D2 on
             *[(f"oh{c}", c, "2026-06-01T10:00:00Z", "completed", 10, None) for c in synth],
+            *[
+                (f"o{c}", c, "2026-11-25T10:00:00Z", "completed", 30, None)
+                for c in HOLIDAY_COUNTRIES
+                if c != "a24"
+            ],
+            ("oa24", "a24", "2026-08-01T10:00:00Z", "completed", 30, None),  # lapsed
         ),
         "tickets": _rows(
             D1,
@@ -198,6 +216,13 @@ def _fixture() -> dict[str, list[tuple[date, dict]]]:
             "contact_id customer_id contact_ts channel purpose outcome",
             ("k81", "a8", "2026-11-21T10:00:00Z", "email", "marketing", "delivered"),
             ("k82", "a8", "2026-11-24T10:00:00Z", "email", "marketing", "opened"),
+            # CP-11: a notice before a16's list date does not count for it
+            ("kn16", "a16", "2026-11-25T12:00:00Z", "sms", "compensation_notice", "delivered"),
+        )
+        + _rows(  # the CRM notifies a6 of its day-1 compensation on day 2
+            D2,
+            "contact_id customer_id contact_ts channel purpose outcome",
+            ("kn6", "a6", "2026-11-27T08:00:00Z", "sms", "compensation_notice", "delivered"),
         ),
         "compensations": _rows(
             D1,
@@ -214,6 +239,8 @@ def _fixture() -> dict[str, list[tuple[date, dict]]]:
             ("a3", "marketing", "sms", "granted", T0),
             ("a9", "marketing", "app_push", "granted", "2026-11-19T09:00:00Z"),
             ("a5", "service", "any", "withdrawn", "2026-10-01T00:00:00Z"),  # do-not-contact
+            *[(c, "service", "any", "granted", T0) for c in HOLIDAY_COUNTRIES],
+            *[(c, "marketing", "email", "granted", T0) for c in HOLIDAY_COUNTRIES if c != "a23"],
         ),
     }
     return fx
@@ -244,10 +271,15 @@ def _load(url: str) -> None:
         for name, rows in _fixture().items():
             cols = contract.TABLES[name].column_names
             with conn.cursor().copy(
-                f"copy raw.{name} ({', '.join(cols)}, _export_date, _source_file, _line_no) from stdin"
+                f"copy raw.{name} ({', '.join(cols)}, _export_date, _source_file, _line_no, _extra)"
+                " from stdin"
             ) as cp:
                 for line_no, (export_date, row) in enumerate(rows, start=2):
-                    cp.write_row([row.get(c) for c in cols] + [export_date, f"{name}.csv", line_no])
+                    extra = EXTRA.get(row["customer_id"]) if name == "customers" else None
+                    cp.write_row(
+                        [row.get(c) for c in cols]
+                        + [export_date, f"{name}.csv", line_no, json.dumps(extra) if extra else None]
+                    )
         probs = {"a1": 0.9, "a3": 0.2, "a4": 0.5, "a6": 0.1, "a7": 0.1, "a18": 0.1}
         with conn.cursor().copy("copy scoring.churn_scores from stdin") as cp:
             for day in (D1, D2):
@@ -265,10 +297,33 @@ def _load(url: str) -> None:
         )
 
 
+def _append_csv(path: Path, **values: str) -> None:
+    """Add one row to a policy seed in the temporary project copy (unnamed columns stay empty)."""
+    with path.open(newline="") as fh:
+        fields = next(csv.reader(fh))
+    with path.open("a", newline="") as fh:
+        csv.DictWriter(fh, fieldnames=fields, lineterminator="\n").writerow(values)
+
+
 def _configure(project: Path) -> None:
     """Set the [U] values the fixture needs and enable the rules that ship disabled for lack of them."""
     seeds = project / "seeds" / "policy"
     params = seeds / "policy_parameters.csv"
+    # CH-08: a new salt only through a new policy version, in force from D2 (D1 keeps drawing with 2026.1)
+    _append_csv(
+        params, key="holdout_salt", value="2026.2", unit="text", tag="D", policy_version="2026.2",
+        effective_from=D2.isoformat(), approved_by="test", notes="re-draw the hold-out groups",
+    )  # fmt: skip
+    calendar = seeds / "holiday_calendar.csv"
+    _append_csv(
+        calendar, country="US", holiday_code="us_thanksgiving", holiday_name="Thanksgiving Day",
+        holiday_date=D1.isoformat(), greeting_offset_days="0", enabled="true", policy_version="2026.1",
+        effective_from="2026-01-01",
+    )  # fmt: skip
+    _append_csv(
+        calendar, country="DE", holiday_code="de_test_day", holiday_name="Test day", month_day="11-27",
+        greeting_offset_days="-1", enabled="true", policy_version="2026.1", effective_from="2026-01-01",
+    )  # fmt: skip
     for key, value in {
         "churn_band_high_min": "0.7",
         "churn_band_medium_min": "0.4",
@@ -278,6 +333,7 @@ def _configure(project: Path) -> None:
         "capacity_per_day:automated": str(AUTOMATED_CAPACITY),
         "compensation_cap_per_customer_365d": "150",
         "compensation_due_days": "3",
+        "compensation_notice_max_days": "1",
     }.items():
         _set_csv(params, "key", key, value=value)
     rules = seeds / "retention_rules.csv"
@@ -286,7 +342,7 @@ def _configure(project: Path) -> None:
     matrix = seeds / "compensation_matrix.csv"
     for package, values in {
         "CMP_T1": {"amount": "100"},
-        "CMP_T2": {"amount": "20"},
+        "CMP_T2": {"amount": "20", "cap": "20"},  # DQ-11: capped at exactly its amount
         "CMP_T3": {"amount": "20"},
         "CMP_ROUND2": {"amount": "30"},
         "SAFETY_REFUND": {"amount": "10"},
@@ -296,20 +352,29 @@ def _configure(project: Path) -> None:
 
 
 def _build(
-    url: str, project: Path, run_date: date, monkeypatch: pytest.MonkeyPatch, upstream: bool = True
+    url: str,
+    project: Path,
+    run_date: date,
+    monkeypatch: pytest.MonkeyPatch,
+    upstream: bool = True,
+    extra: tuple[str, ...] = (),
 ) -> None:
+    """Build the lists (and the `extra` models, e.g. the notification mart and alerts) for run_date."""
     monkeypatch.setattr(settings, "dbt_project_dir", lambda: project)
-    # Upstream models run without their tests (they have their own suites); the list models are built
-    # with their data tests and contracts.
+    # Upstream models run without their tests (they have their own suites); the list models and `extra`
+    # are built with their data tests and contracts.
     if upstream:
-        dbt_invoke.invoke(["seed", "--select", "+tag:lists", "--quiet"], url, run_date)
+        wanted = ["+tag:lists", *(f"+{m}" for m in extra)]
+        dbt_invoke.invoke(["seed", "--select", *wanted, "--quiet"], url, run_date)
         dbt_invoke.invoke(
-            ["run", "--select", "+tag:lists", "--exclude", "tag:lists", "--quiet"], url, run_date
+            ["run", "--select", *wanted, "--exclude", "tag:lists", *extra, "--quiet"], url, run_date
         )
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("analyze")  # fresh tables: give the planner statistics, as autovacuum would
     dbt_invoke.invoke(
-        ["build", "--select", "tag:lists", "--exclude-resource-type", "unit_test", "--quiet"], url, run_date
+        ["build", "--select", "tag:lists", *extra, "--exclude-resource-type", "unit_test", "--quiet"],
+        url,
+        run_date,
     )
 
 
@@ -321,7 +386,7 @@ def _q(url: str, query: str, *params) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """Day 1 built and published, day 2 built (not published)."""
+    """Day 1 built and published, day 2 built (not published) with the notification mart and alerts."""
     mp = pytest.MonkeyPatch()
     name = warehouse.create_database(server_url, "crm_lists")
     url = warehouse.with_database(server_url, name)
@@ -332,15 +397,21 @@ def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     _configure(project)
     _load(url)
     _build(url, project, D1, mp)
+
+    def snapshot(table: str) -> list[dict]:  # every row, in a total order (a customer has several rules)
+        return sorted(
+            _q(url, f"select * from lists_build.{table}"), key=lambda r: [str(v) for v in r.values()]
+        )
+
     day1 = {
-        t: _q(url, f"select * from lists_build.{t} order by 1, 2")
+        t: snapshot(t)
         for t in ("retention_list", "compensation_list", "retention_candidates", "compensation_candidates")
     }
     _build(url, project, D1, mp, upstream=False)  # a rerun of the same date changes nothing
-    rerun = {t: _q(url, f"select * from lists_build.{t} order by 1, 2") for t in day1}
+    rerun = {t: snapshot(t) for t in day1}
     assert rerun == day1
     publish(D1, url)
-    _build(url, project, D2, mp)
+    _build(url, project, D2, mp, extra=("compensation_notifications", "alerts"))
     yield url, project
     mp.undo()
     if not os.environ.get("CRM_KEEP_TEST_DB"):
@@ -436,25 +507,71 @@ def test_holdout_share_stability_and_capacity(built) -> None:
     assert all(r["contact_status"] == "holdout" for r in synth if r["holdout_flag"])
 
 
+def _draw_mismatches(url: str, table: str, day: date, salt: str) -> int:
+    """Rows of `table` on `day` whose holdout_flag differs from the CH-08 draw recomputed with `salt`."""
+    return _q(
+        url,
+        f"select count(*) as n from {table} where run_date = %s and holdout_flag <>"
+        " ((('x' || substr(md5(customer_id || '|' || rule_code || '|' || %s), 1, 15))::bit(60)::bigint"
+        "   / 1152921504606846976.0) < holdout_share)",
+        day,
+        salt,
+    )[0]["n"]
+
+
 def test_holdout_is_stable_across_days_and_redrawn_by_salt(built) -> None:
     url, _ = built
-    # the draw is a pure function of (customer, rule, salt): recompute it in SQL and compare
-    mismatch = _q(
-        url,
-        "select count(*) as n from lists.retention_list l where run_date = %s and holdout_flag <>"
-        " ((('x' || substr(md5(customer_id || '|' || rule_code || '|2026.1'), 1, 15))::bit(60)::bigint"
-        "   / 1152921504606846976.0) < holdout_share)",
-        D1,
-    )[0]["n"]
-    assert mismatch == 0
-    other_salt = _q(
-        url,
-        "select count(*) filter (where holdout_flag <> ((('x' || substr(md5(customer_id || '|' || rule_code"
-        " || '|2027.1'), 1, 15))::bit(60)::bigint / 1152921504606846976.0) < holdout_share)) as n"
-        " from lists.retention_list where run_date = %s",
-        D1,
-    )[0]["n"]
-    assert other_salt > 0  # a new salt re-draws the groups
+    # the draw is a pure function of (customer, rule, salt): recompute it in SQL and compare. The seed already
+    # held the 2026.2 salt (effective from D2) when D1 was built and rebuilt: D1 keeps the salt in force then.
+    assert _draw_mismatches(url, "lists.retention_list", D1, "2026.1") == 0
+    assert _draw_mismatches(url, "lists.retention_list", D1, "2026.2") > 0  # the salt matters
+    # from D2 on the new policy version's salt re-draws the groups (~2,000 RL-17 rows on D2)
+    d2 = _q(url, "select count(*) as n, min(policy_version) as v from lists_build.retention_list")[0]
+    assert d2["n"] > 1000 and d2["v"] == "2026.2"
+    assert _draw_mismatches(url, "lists_build.retention_list", D2, "2026.2") == 0
+    assert _draw_mismatches(url, "lists_build.retention_list", D2, "2026.1") > 0
+
+
+def test_rl15_tone_style_and_expertise(built) -> None:
+    url, _ = built
+    by = {r["customer_id"]: r for r in _q(url, "select * from lists.retention_list where run_date = %s", D1)}
+    cols = ("tone", "style", "expertise", "wording_level", "script_hint")
+    # angry (CV-12 dominant emotion) -> empathetic + sensitive; hint ' Expert ' -> professional wording
+    assert tuple(by["a10"][c] for c in cols) == (
+        "empathetic", "sensitive", "expert", "professional",
+        "EMOTION_HUMAN_CONTACT.empathetic.sensitive.professional",
+    )  # fmt: skip
+    # no emotion, no survey: neutral tone, the default style; novice -> simplified guidance
+    assert tuple(by["a20"][c] for c in cols) == (
+        "neutral", "rational", "novice", "simplified", "LIFECYCLE_TOUCH.neutral.rational.simplified",
+    )  # fmt: skip
+    # no emotion but a low CSAT: the satisfaction level decides the style
+    assert (by["a12"]["tone"], by["a12"]["style"]) == ("empathetic", "sensitive")
+    # hint absent or unrecognised: the row says 'unknown' and gets the standard wording
+    for c in ("a3", "a21", "a2"):
+        assert (by[c]["expertise"], by[c]["wording_level"]) == ("unknown", "standard"), c
+    hints = {
+        r["customer_id"]: r["expertise_hint"]
+        for r in _q(url, "select customer_id, expertise_hint from staging.stg_crm__customers"
+                    " where customer_id in ('a2', 'a3', 'a10', 'a20', 'a21')")
+    }  # fmt: skip
+    assert hints == {"a2": None, "a3": None, "a10": "expert", "a20": "novice", "a21": "guru"}
+
+
+def test_rl16_holiday_greetings(built) -> None:
+    url, _ = built
+    by = {r["customer_id"]: r for r in _q(url, "select * from lists.retention_list where run_date = %s", D1)}
+    cand1, cand2 = _candidates(url, D1), _candidates(url, D2)
+    # a movable holiday (exact date) and a fixed MM-DD holiday greeted one day early, each in its country
+    assert (by["a20"]["rule_code"], by["a20"]["trigger_detail"]) == ("RL-16", "holiday_us_thanksgiving")
+    assert by["a20"]["channel"] == "email" and by["a20"]["consent_purpose"] == "marketing"
+    assert (by["a21"]["rule_code"], by["a21"]["trigger_detail"]) == ("RL-16", "holiday_de_test_day")
+    # wrong country: nothing; no marketing consent: suppressed; lapsed: no greeting (win-back instead)
+    assert "a22" not in by and not any(c == "a22" for c, _ in cand1)
+    assert "a23" not in by and cand1[("a23", "RL-16")]["suppression_reason"] == "no_consented_channel"
+    assert ("a24", "RL-16") not in cand1 and by["a24"]["rule_code"] == "RL-01"
+    # not a holiday the next day
+    assert not any(c in ("a20", "a21") and r == "RL-16" for c, r in cand2)
 
 
 def test_day2_crisis_off_cooldown_and_ledger(built) -> None:
@@ -588,3 +705,58 @@ def test_great_expectations_pass_on_built_lists(built, tmp_path: Path) -> None:
     url, _ = built
     report = validate_lists(url, D2, tmp_path)
     assert report.success, [o for o in report.outcomes if not o.success]
+
+
+def test_compensation_notifications_and_dq11_alert(built) -> None:
+    url, _ = built
+    sql = "select * from marts.compensation_notifications where run_date = %s"
+    day2 = {r["customer_id"]: r for r in _q(url, sql, D2)}
+    published = _q(url, "select count(*) as n from lists.compensation_list where run_date = %s", D1)[0]["n"]
+    assert len(day2) == published > 5 and {r["list_run_date"] for r in day2.values()} == {D1}
+    a6 = day2["a6"]  # notified on day 2, 32 h after the start of the list date
+    assert (a6["status"], a6["notified_channel"], float(a6["hours_to_notify"])) == ("notified", "sms", 32.0)
+    # a notice sent before the list date does not count; due dates not passed yet: pending
+    assert day2["a16"]["status"] == "pending" and day2["a16"]["notified_at"] is None
+    assert day2["a13"]["status"] == "pending" and day2["a13"]["due_by"] == D3
+    # due_by (trigger + 3 days) passed before day 2: overdue
+    assert (day2["a17"]["status"], day2["a17"]["days_overdue"]) == ("overdue", 1)
+    assert (day2["a14"]["status"], day2["a14"]["days_overdue"]) == ("overdue", 23)
+    alerts = {
+        r["scope"]: r
+        for r in _q(url, "select * from marts.alerts where run_date = %s and alert_code = 'DQ-11'", D2)
+    }
+    assert set(alerts) == {"compensation:a14:crisis:cr3:1", "compensation:a17:crisis:cr1:1"}
+    assert alerts["compensation:a14:crisis:cr3:1"]["metric_value"] == 23
+    assert alerts["compensation:a17:crisis:cr1:1"]["level"] == "yellow"
+    # day 3: list date + compensation_notice_max_days (1) has passed, before a13's due_by (day 3) does
+    dbt_invoke.invoke(
+        ["run", "--select", "stg_crm__contacts", "compensation_notifications", "--quiet"], url, D3
+    )
+    day3 = {r["customer_id"]: r for r in _q(url, sql, D3)}
+    assert (day3["a13"]["status"], day3["a13"]["notice_due_date"]) == ("overdue", D2)
+    assert day3["a16"]["status"] == "overdue" and day3["a6"]["status"] == "notified"
+
+
+def test_dq11_compensation_cap_check_fails_over_the_cap(built) -> None:
+    url, _ = built
+    rows = _q(
+        url, "select customer_id, amount, amount_cap from lists.compensation_list where run_date = %s", D1
+    )
+    caps = {r["customer_id"]: r["amount_cap"] for r in rows}
+    assert caps["a6"] == 20 and caps["a13"] is None  # CMP_T2 capped at its amount (allowed); SEVERE_3X no cap
+    # a row over its package cap fails the DQ-11 test on the list (at the cap it passed the fixture's builds)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "insert into lists_build.compensation_list select * from lists.compensation_list"
+            " where run_date = %s and customer_id = 'a6'",
+            (D1,),
+        )
+        conn.execute("update lists_build.compensation_list set amount = 21 where run_date = %s", (D1,))
+    try:
+        with pytest.raises(dbt_invoke.DbtError):
+            dbt_invoke.invoke(
+                ["test", "--select", "compensation_list,test_name:crm_expression_is_true", "--quiet"], url, D2
+            )
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("delete from lists_build.compensation_list where run_date = %s", (D1,))

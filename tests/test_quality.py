@@ -26,7 +26,8 @@ create table lists_build.retention_list (
     rule_codes text, trigger_detail text, crisis_event_id text, team text, due_by date, tone text,
     reason_codes text, churn_band text, lifecycle_stage text, clv_estimate numeric(18,2),
     holdout_flag boolean, holdout_share numeric(6,4), contact_status text, consent_purpose text,
-    consent_status_ts timestamptz, mlflow_run_id text
+    consent_status_ts timestamptz, mlflow_run_id text, style text, expertise text, wording_level text,
+    script_hint text
 )"""
 COMPENSATION_DDL = """
 create table lists_build.compensation_list (
@@ -36,7 +37,7 @@ create table lists_build.compensation_list (
     ledger_key text, content text, benefit_days integer, currency text, trigger_date date,
     expected_arrival_date date, usage_conditions_code text, script_template text, notify_channel text,
     requires_approval boolean, status text, red_flag boolean, red_flag_due_at timestamptz,
-    value_tier text, mlflow_run_id text
+    value_tier text, mlflow_run_id text, amount_cap numeric(18,2)
 )"""
 
 
@@ -116,7 +117,8 @@ def compensation_row(customer_id: str = "C1", **kw: Any) -> dict[str, Any]:
            "ticket_id": "T1", "crisis_event_id": None, "round_no": 1, "package_code": "voucher_s",
            "amount": 20, "points": None, "due_by": D + timedelta(days=2), "model_version": None,
            "policy_version": "v1", "ledger_key": "ticket:T1:1", "content": "voucher",
-           "usage_conditions_code": "VOUCHER_TERMS", "script_template": "COMPLAINT_APOLOGY_SOLUTION_OFFER"}
+           "usage_conditions_code": "VOUCHER_TERMS", "script_template": "COMPLAINT_APOLOGY_SOLUTION_OFFER",
+           "amount_cap": None}
     return {**row, **kw}
 
 
@@ -264,6 +266,7 @@ def test_empty_and_good_lists_pass(lists_db: str, tmp_path: Path) -> None:
         compensation_row("C1"), compensation_row("C1", round_no=2, ledger_key="ticket:T1:2"),
         compensation_row("C2", trigger_type="crisis", ticket_id=None, crisis_event_id="E1",
                          amount=None, points=50, ledger_key="crisis:E1:1"),
+        compensation_row("C3", ticket_id="T3", ledger_key="ticket:T3:1", amount=20, amount_cap=20),
     ])
     report = validate_lists(lists_db, D, tmp_path)
     assert report.success and not report.warnings
@@ -293,9 +296,13 @@ def test_list_duplicates_and_pii_columns_are_critical(lists_db: str, tmp_path: P
         compensation_row("C1", ticket_id=None, trigger_type="crisis"),
         compensation_row("C1", ticket_id=None, trigger_type="crisis"),
         compensation_row("C2", amount=-5),
+        compensation_row("C3", amount=30, amount_cap=20, ledger_key="ticket:T3:1"),  # over its cap (DQ-11)
     ])
     with pytest.raises(ValidationFailed) as info:
         validate_lists(lists_db, D, tmp_path)
+    assert {o.column for o in info.value.report.critical_failures} >= {
+        "customer_id, trigger_type, round_no", "amount, amount_cap",
+    }
     failed = {(o.table, o.expectation) for o in info.value.report.critical_failures}
     assert failed == {
         ("lists_build.retention_list", "expect_table_columns_to_not_include"),

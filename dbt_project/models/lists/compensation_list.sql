@@ -4,7 +4,10 @@
     compensation_due_days (CP-13; null while the [U] parameter is unset). CP-12: T1 complaint rows are
     red-flagged with a closed-loop deadline. CP-16: script_template. notify_channel: the first channel of
     channel_matrix segment compensation_notice the customer consents to for service contact (null = no
-    consented channel: notify at the next inbound contact). Over-cap rows stay, needing approval. -#}
+    consented channel: notify at the next inbound contact). Over-cap rows stay, needing approval.
+    amount_cap: the cap of the row's compensation_matrix package (its tier x severity row; DQ-11 checks
+    amount <= amount_cap when set). The CP-11 progress notification is tracked after publication in
+    marts.compensation_notifications (DQ-11 alert when overdue). -#}
 with p as (
     select * from {{ ref('int_lists__params') }}
 ),
@@ -21,6 +24,11 @@ cust as (
 rl05 as (
     select exists (select 1 from {{ policy_rows('retention_rules', ['rule_code']) }} as r
                    where r.rule_code = 'RL-05' and r.enabled) as tier_treatment
+),
+
+packages as (
+    select m.package_code, m.cap
+    from {{ policy_rows('compensation_matrix', ['trigger', 'tier', 'severity', 'complaint_type']) }} as m
 ),
 
 notice_options as (
@@ -72,8 +80,10 @@ select
     cu.value_tier::text as value_tier,
     cu.model_version::text as model_version,
     cu.mlflow_run_id::text as mlflow_run_id,
-    p.policy_version::text as policy_version
+    p.policy_version::text as policy_version,
+    pk.cap::numeric(18, 2) as amount_cap
 from cand as c
 cross join p
 left join cust as cu on cu.customer_id = c.customer_id
 left join notify as n on n.customer_id = c.customer_id
+left join packages as pk on pk.package_code = c.package_code

@@ -16,7 +16,12 @@
       RL-12 affected by a crisis that is active or resolved less than care_content_duration_months ago.
       RL-14 dominant emotion with an action in risk_levels.
       RL-16 onboarding touch (tenure_days = k x onboarding_touch_interval_days, k < onboarding_touch_count),
-            purchase anniversary, birthday (only once birthday_offset_days is set).
+            birthday (only once birthday_offset_days is set), purchase anniversary, holiday greeting (an
+            enabled holiday_calendar row for 'any' or the customer's country whose date - fixed month_day or
+            movable holiday_date - equals run_date - greeting_offset_days; not for lapsed customers; marketing
+            consent via the rule's consent_purpose). One RL-16 row per customer: the first of these in this
+            order is the trigger_detail (onboarding_<k> | birthday | purchase_anniversary | holiday_<code>,
+            country-specific holidays before 'any').
       RL-17 lapsed (days_inactive >= winback_min_inactive_days), any purchase history.
     Governance (RL-19), first reason wins: do_not_contact, no_consented_channel (channel_matrix segment
     options, RL-05 tier rows first, RL-06; consent for the rule's consent_purpose), rule_cooldown (the rule
@@ -57,6 +62,33 @@ active_crisis as (
 
 load as (
     select * from {{ ref('int_lists__contact_load') }}
+),
+
+holidays_today as (
+    select h.country, h.holiday_code
+    from {{ policy_rows('holiday_calendar', ['country', 'holiday_code', 'month_day', 'holiday_date']) }} as h
+    where h.enabled
+      and (h.holiday_date = {{ run_date() }} - h.greeting_offset_days
+           or h.month_day = to_char({{ run_date() }} - h.greeting_offset_days, 'MM-DD'))
+),
+
+lifecycle as (
+    select
+        c.customer_id,
+        c.tenure_days % p.onboarding_touch_interval_days = 0
+            and c.tenure_days / p.onboarding_touch_interval_days < p.onboarding_touch_count as is_onboarding,
+        c.tenure_days / p.onboarding_touch_interval_days + 1 as onboarding_touch,
+        coalesce(p.birthday_offset_days is not null
+                 and c.birth_month_day = to_char({{ run_date() }} - p.birthday_offset_days, 'MM-DD'), false)
+            as is_birthday,
+        coalesce(to_char({{ utc_date('c.first_order_at') }}, 'MM-DD') = to_char({{ run_date() }}, 'MM-DD')
+                 and {{ utc_date('c.first_order_at') }} < {{ run_date() }}, false) as is_anniversary,
+        (select h.holiday_code from holidays_today as h
+          where c.lifecycle_stage <> 'lapsed' and h.country in (c.country, 'any')
+          order by (h.country = 'any'), h.holiday_code
+          limit 1) as holiday_code
+    from cust as c
+    cross join p
 ),
 
 hits as (
@@ -143,24 +175,14 @@ hits as (
       on r.dimension = 'emotion' and r.level = c.dominant_emotion and r.action_code is not null
 
     union all
-    select c.customer_id, 'RL-16', null,
-           case
-               when c.tenure_days % p.onboarding_touch_interval_days = 0
-                and c.tenure_days / p.onboarding_touch_interval_days < p.onboarding_touch_count
-                   then 'onboarding_' || (c.tenure_days / p.onboarding_touch_interval_days + 1)
-               when p.birthday_offset_days is not null
-                and c.birth_month_day = to_char({{ run_date() }} - p.birthday_offset_days, 'MM-DD')
-                   then 'birthday'
-               else 'purchase_anniversary'
+    select l.customer_id, 'RL-16', null,
+           case when l.is_onboarding then 'onboarding_' || l.onboarding_touch
+                when l.is_birthday then 'birthday'
+                when l.is_anniversary then 'purchase_anniversary'
+                else 'holiday_' || l.holiday_code
            end
-    from cust as c cross join p
-    where (c.tenure_days % p.onboarding_touch_interval_days = 0
-           and c.tenure_days / p.onboarding_touch_interval_days < p.onboarding_touch_count)
-       or (p.birthday_offset_days is not null
-           and c.birth_month_day = to_char({{ run_date() }} - p.birthday_offset_days, 'MM-DD'))
-       or (c.first_order_at is not null
-           and to_char({{ utc_date('c.first_order_at') }}, 'MM-DD') = to_char({{ run_date() }}, 'MM-DD')
-           and {{ utc_date('c.first_order_at') }} < {{ run_date() }})
+    from lifecycle as l
+    where l.is_onboarding or l.is_birthday or l.is_anniversary or l.holiday_code is not null
 
     union all
     select c.customer_id, 'RL-17', null, 'lapsed_' || c.value_tier

@@ -7,8 +7,12 @@
     rows stay with holdout_flag and contact_status 'holdout' and are never exported for contact.
     CH-09 capacity: non-hold-out rows in rank order count against capacity_per_day:<team>,
     capacity_per_day:<team>:<channel> and list_capacity_per_day (unset = no cap); rows beyond a cap stay
-    with contact_status 'over_capacity'. RL-15 tone: emotion > satisfaction > crisis exposure (risk_levels),
-    else 'neutral'. -#}
+    with contact_status 'over_capacity'. RL-15 (while enabled): tone = emotion > satisfaction > crisis
+    exposure (risk_levels), else 'neutral'; style (sensitive | rational, tone_styles) = the CV-12 dominant
+    emotion's row, else the satisfaction level's row, else the emotion 'unknown' row; expertise = the
+    customer's expertise_hint when tone_styles knows it, else 'unknown' (the hint is outside the landing
+    contract); wording_level = that expertise row's wording (professional | simplified | standard);
+    script_hint = action_code.tone.style.wording_level, the key the CRM maps to its script templates. -#}
 with p as (
     select * from {{ ref('int_lists__params') }}
 ),
@@ -24,6 +28,10 @@ cust as (
 
 levels as (
     select * from {{ policy_rows('risk_levels', ['dimension', 'level']) }} as r
+),
+
+styles as (
+    select * from {{ policy_rows('tone_styles', ['dimension', 'level']) }} as s
 ),
 
 tone_on as (
@@ -76,6 +84,9 @@ enriched as (
                                    case when c.lifecycle_stage = 'lapsed' then 1.0 end))::numeric(18, 2)
             as expected_value_at_risk,
         case when t.on_ then coalesce(le.tone, ls.tone, lc.tone, 'neutral') end as tone,
+        case when t.on_ then coalesce(se.style, ss.style, sd.style) end as style,
+        coalesce(sx.level, su.level) as expertise,
+        case when t.on_ then coalesce(sx.wording_level, su.wording_level) end as wording_level,
         ('x' || substr(md5(w.customer_id || '|' || w.rule_code || '|' || p.holdout_salt), 1, 15))::bit(60)::bigint
             / 1152921504606846976.0 as holdout_draw
     from winners as w
@@ -87,6 +98,11 @@ enriched as (
     left join levels as ls on ls.dimension = 'satisfaction' and ls.level = c.satisfaction_level
     left join affected as a on a.customer_id = w.customer_id
     left join levels as lc on lc.dimension = 'crisis' and lc.level = 'affected' and a.customer_id is not null
+    left join styles as se on se.dimension = 'emotion' and se.level = c.dominant_emotion
+    left join styles as ss on ss.dimension = 'satisfaction' and ss.level = c.satisfaction_level
+    left join styles as sd on sd.dimension = 'emotion' and sd.level = 'unknown'
+    left join styles as sx on sx.dimension = 'expertise' and sx.level = c.expertise_hint
+    left join styles as su on su.dimension = 'expertise' and su.level = 'unknown'
 ),
 
 ranked as (
@@ -147,7 +163,12 @@ select
     q.consent_status_ts::timestamptz as consent_status_ts,
     q.model_version::text as model_version,
     q.mlflow_run_id::text as mlflow_run_id,
-    q.policy_version::text as policy_version
+    q.policy_version::text as policy_version,
+    q.style::text as style,
+    q.expertise::text as expertise,
+    q.wording_level::text as wording_level,
+    (case when q.tone is not null
+          then concat_ws('.', q.action_code, q.tone, q.style, q.wording_level) end)::text as script_hint
 from queued as q
 cross join p
 left join caps as ct on ct.team = q.team and ct.channel is null

@@ -1,7 +1,7 @@
 {{ config(tags=["lists"], materialized="table", post_hook="analyze {{ this }}") }}
 {#- One row per customer as of var('run_date') with everything the list rules read: value (CV), complaints
     (CM-06), churn score, band (CH-05 via risk_levels) and reason codes (CH-06), emotion and satisfaction
-    (RL-14/15). Adapter over columns other helpers add to marts.customer_value / marts.fct_tickets: while a
+    (RL-14/15), country (RL-16 holidays) and the optional expertise_hint (RL-15 wording). Adapter over columns other helpers add to marts.customer_value / marts.fct_tickets: while a
     column is missing the fallback in brackets is used, so nothing here needs a change when they land:
       clv_estimate [revenue_365d], dominant_emotion_90d [mode of enrichment.text_sentiment.emotion_class
       over emotion_lookback_days, else null], satisfaction_level [null], preferred_channel [null]. -#}
@@ -101,6 +101,8 @@ select
     cv.last_activity_at,
     cv.registered_at,
     c.birth_month_day,
+    c.country,
+    c.expertise_hint,
     fo.first_order_at,
     coalesce(cc.is_crisis_sensitive, false) as is_crisis_sensitive,
     s.churn_probability,

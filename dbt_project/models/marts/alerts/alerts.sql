@@ -1,7 +1,8 @@
 {#- Daily alerts (seed_spec 3.9 AL-01..AL-12, 7.10), one row per (run_date, alert_code, scope): the rule,
     its level and class (AL-07), the metric value and the threshold that was met, and the policy version.
     Alerts are data: notification is a later step. Enabled rules whose parameters are unset fail this
-    model (require_rule_params); disabled rules raise nothing. -#}
+    model (require_rule_params); disabled rules raise nothing. Unioned below: DQ-06 (NLP quality gate) and
+    DQ-11 (overdue CP-11 compensation progress notifications, marts.compensation_notifications). -#}
 select
     {{ run_date() }} as run_date,
     e.alert_code,
@@ -44,3 +45,30 @@ select
     q.message,
     coalesce(q.policy_version, {{ policy_version() }}) as policy_version
 from {{ ref('stg_enrichment__quality_alerts') }} as q
+
+union all
+
+-- DQ-11 / CP-11: published compensation rows whose progress notification is overdue (the rule's level,
+-- class and recipients come from its alert_rules row; disabled there = no rows)
+select
+    n.run_date,
+    r.alert_code,
+    r.level,
+    r.level_rank,
+    r.alert_class,
+    r.rule_name,
+    'compensation:' || n.customer_id || ':' || n.ledger_key as scope,
+    r.metric,
+    n.days_overdue::double precision as metric_value,
+    r.comparator,
+    r.threshold,
+    1::bigint as items,
+    r.recipients,
+    r.alert_code || ' ' || r.rule_name || ' [' || r.level || '] customer ' || n.customer_id || ', '
+        || n.ledger_key || ' (list of ' || n.list_run_date::text || '): no compensation_notice contact, due '
+        || n.notice_due_date::text || ', ' || n.days_overdue::text || ' day(s) overdue' as message,
+    n.policy_version
+from {{ ref('compensation_notifications') }} as n
+join {{ policy_rows('alert_rules', ['alert_code', 'level']) }} as r
+  on r.alert_code = 'DQ-11' and r.enabled
+where n.status = 'overdue'

@@ -1,0 +1,96 @@
+{{ config(materialized='table') }}
+{#- CP-11 / DQ-11 progress notification, as of var('run_date'): one row per published compensation list row
+    (lists.compensation_list, list dates before the run date; written by crm_scoring.lists.publish, so the
+    model is empty until a list was published) with the first `compensation_notice` contact of the CRM
+    (contacts.csv) for that customer on or after the list date and before the end of the run date.
+      notice_due_date = the earlier of the row's due_by (CP-13) and list date + compensation_notice_max_days
+                        (either may be unset [U]; both unset = no deadline);
+      status          = notified (a notice was recorded) | overdue (no notice and notice_due_date < run date) |
+                        pending;
+      hours_to_notify = hours from the start (00:00 UTC) of the list date to the notice.
+    A table (state as of the run date, restated each run): overdue rows raise DQ-11 in marts.alerts. -#}
+{%- set comp = none -%}
+{%- set cols = [] -%}
+{%- if execute -%}
+    {%- set comp = adapter.get_relation(database=target.database, schema='lists', identifier='compensation_list') -%}
+    {%- if comp is not none -%}
+        {%- set cols = adapter.get_columns_in_relation(comp) | map(attribute='name') | list -%}
+    {%- endif -%}
+{%- endif %}
+with p as (
+    select {{ policy_param('compensation_notice_max_days', 'integer') }} as notice_max_days
+),
+
+{% if comp is not none -%}
+published as (
+    select
+        run_date::date as list_run_date,
+        customer_id::text as customer_id,
+        rule_code::text as rule_code,
+        trigger_type::text as trigger_type,
+        {%- if 'ledger_key' in cols %}
+        ledger_key::text as ledger_key,
+        {%- else %}
+        (case when ticket_id is not null then 'ticket:' || ticket_id else 'crisis:' || crisis_event_id end
+            || ':' || round_no)::text as ledger_key,
+        {%- endif %}
+        {{ 'status' if 'status' in cols else 'null' }}::text as list_status,
+        {{ 'notify_channel' if 'notify_channel' in cols else 'null' }}::text as planned_channel,
+        {{ 'due_by' if 'due_by' in cols else 'null' }}::date as due_by
+    from {{ comp }}
+    where run_date < {{ run_date() }}
+),
+{%- else -%}
+published as (
+    select null::date as list_run_date, null::text as customer_id, null::text as rule_code,
+           null::text as trigger_type, null::text as ledger_key, null::text as list_status,
+           null::text as planned_channel, null::date as due_by
+    where false
+),
+{%- endif %}
+
+notices as (
+    select
+        pb.*,
+        least(pb.due_by, pb.list_run_date + p.notice_max_days) as notice_due_date,
+        n.contact_id,
+        n.contact_ts,
+        n.contact_channel
+    from published as pb
+    cross join p
+    left join lateral (
+        select ct.contact_id, ct.contact_ts, ct.contact_channel
+        from {{ ref('stg_crm__contacts') }} as ct
+        where ct.customer_id = pb.customer_id
+          and ct.purpose = 'compensation_notice'
+          and ct.contact_ts >= (pb.list_run_date::timestamp at time zone 'UTC')
+          and ct.contact_ts < {{ run_end() }}
+        order by ct.contact_ts, ct.contact_id
+        limit 1
+    ) as n on true
+)
+
+select
+    {{ run_date() }} as run_date,
+    n.list_run_date,
+    n.customer_id,
+    n.rule_code,
+    n.trigger_type,
+    n.ledger_key,
+    n.list_status,
+    n.planned_channel,
+    n.due_by,
+    n.notice_due_date,
+    n.contact_id as notice_contact_id,
+    n.contact_ts as notified_at,
+    n.contact_channel as notified_channel,
+    round((extract(epoch from n.contact_ts - (n.list_run_date::timestamp at time zone 'UTC')) / 3600.0)::numeric, 2)
+        as hours_to_notify,
+    coalesce(n.contact_ts >= {{ day_end('n.notice_due_date') }}, false) as notified_late,
+    case when n.contact_ts is null and n.notice_due_date < {{ run_date() }}
+         then {{ run_date() }} - n.notice_due_date end as days_overdue,
+    case when n.contact_ts is not null then 'notified'
+         when n.notice_due_date < {{ run_date() }} then 'overdue'
+         else 'pending' end as status,
+    {{ policy_version() }} as policy_version
+from notices as n
