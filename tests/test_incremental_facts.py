@@ -32,13 +32,15 @@ SELECT = [
     "cautious",
 ]
 
-TICKET_COLS = "ticket_id customer_id created_at ticket_type status first_response_at resolved_at closed_at updated_at"
+TICKET_COLS = (
+    "ticket_id customer_id created_at ticket_type status first_response_at resolved_at closed_at updated_at"
+)
 # t7: open on D1, resolved on D2, closed on D3. o30: completed on D1, returned on D2. o31: re-exported on D2
 # with an older updated_at (a stale version never replaces a newer one).
 CHANGES = {
     "tickets": _table(
         TICKET_COLS,
-        (D1, "t7", "c2", "2026-11-26T08:00:00Z", "complaint", "open", None, None, None, "2026-11-26T08:00:00Z"),
+        (D1, "t7", "c2", "2026-11-26T08:00:00Z", "complaint", "open", None, None, None, "2026-11-26T08:00Z"),
         (
             D2,
             "t7",
