@@ -148,3 +148,10 @@ def test_facts_are_incremental_and_rewind(project: Path, dbt_env: str) -> None: 
     incremental = _state(url)
     _dbt(project, "run", *SELECT, "--full-refresh", run_date=D3)
     assert _state(url) == incremental
+
+    # --- a stored table whose columns no longer match staging asks for a rebuild instead of merging
+    with warehouse.connect(url) as conn:
+        conn.execute("alter table marts.fct_interactions add column stray integer")
+    result = _dbt(project, "run", "--select", "fct_interactions", run_date="2026-11-29", expect_success=False)
+    assert not result.success
+    assert "--full-refresh" in " ".join(str(r.message) for r in result.result.results)

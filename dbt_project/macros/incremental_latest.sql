@@ -49,6 +49,16 @@
         {%- set column_list = '*' -%}
     {%- endif -%}
     {%- set forward_from = incremental_latest_forward_from() -%}
+    {%- if forward_from is not none -%}
+        {#- stored rows are merged by column name: a staging column change needs a rebuild (on_schema_change
+            'fail' would only say so after the batch failed on the missing column) -#}
+        {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- if (stored | sort) != (columns | sort) -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ ": the columns of " ~ staged ~ " changed (" ~ (columns | reject('in', stored) | list)
+                ~ " new, " ~ (stored | reject('in', columns) | list) ~ " gone); rebuild it with --full-refresh") }}
+        {%- endif -%}
+    {%- endif %}
 with
 {% if forward_from is not none -%}
 delta as (
