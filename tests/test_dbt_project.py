@@ -319,9 +319,11 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
 
     _dbt(project, "build", run_date=D1)
 
-    # --- staging: latest version as of the run date, PII masked
+    # --- staging: every version exported by the run date, PII masked; the ticket base: the latest one
     t3 = _rows(url, "select ticket_status from staging.stg_crm__tickets where ticket_id = 't3'")
-    assert t3 == [{"ticket_status": "open"}]
+    assert t3 == [{"ticket_status": "open"}]  # the 11-27 export is not visible on D1
+    t3 = _rows(url, "select * from intermediate.int_complaints__tickets_latest where ticket_id = 't3'")
+    assert [(r["ticket_status"], r["exported_on"].isoformat()) for r in t3] == [("open", "2026-11-25")]
     cust = _rows(url, "select * from staging.stg_crm__customers where customer_id = 'c1'")[0]
     assert "email" not in cust and len(cust["email_hash"]) == 32 and len(cust["phone_hash"]) == 32
     text = _rows(url, "select text_redacted from staging.stg_crm__tickets where ticket_id = 't1'")[0]
@@ -436,6 +438,12 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
 
     # --- next run date: incremental marts keep one row per key per run_date
     _dbt(project, "build", run_date=D2)
+    versions = _rows(url, "select ticket_status from staging.stg_crm__tickets where ticket_id = 't3'")
+    assert sorted(r["ticket_status"] for r in versions) == ["open", "resolved"]
+    t3 = _rows(
+        url, "select ticket_status from intermediate.int_complaints__tickets_latest where ticket_id = 't3'"
+    )
+    assert t3 == [{"ticket_status": "resolved"}]  # the 11-27 re-export replaces the 11-25 version
     assert _rows(url, "select * from marts.late_arriving_customers where run_date = %s", D2) == []
     for mart, key in [
         ("customer_value", "customer_id"),

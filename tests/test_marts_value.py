@@ -36,19 +36,47 @@ SENTIMENT = [
     ("tickets", "t3", "c1", "2026-11-25T08:00:00Z", "neutral", 0.1, "neutral"),
 ]
 
-# A third export: an order, a login and a new complaint on D3 (incremental vs full refresh).
+# A third export: an order, a login and a new complaint on D3, plus re-exported versions that replace
+# earlier ones: o3 returned, t3 closed (incremental vs full refresh).
 D3_ROWS = {
     "orders": _table(
-        "order_id customer_id order_ts status net_amount",
-        (D3, "o20", "c3", "2026-11-28T09:00:00Z", "completed", 50),
+        "order_id customer_id order_ts status net_amount updated_at",
+        (D3, "o20", "c3", "2026-11-28T09:00:00Z", "completed", 50, None),
+        (D3, "o3", "c2", "2026-10-01T10:00:00Z", "returned", 0, "2026-11-28T08:00:00Z"),
     ),
     "interactions": _table(
         "event_id customer_id event_ts event_type", (D3, "e9", "c4", "2026-11-28T07:00:00Z", "login")
     ),
     "tickets": _table(
-        "ticket_id customer_id created_at ticket_type status",
-        (D3, "t9", "c7", "2026-11-28T06:00:00Z", "complaint", "open"),
+        "ticket_id customer_id created_at ticket_type status first_response_at resolved_at closed_at"
+        " updated_at crisis_event_id",
+        (D3, "t9", "c7", "2026-11-28T06:00:00Z", "complaint", "open", None, None, None, None, None),
+        (
+            D3,
+            "t3",
+            "c1",
+            "2026-11-25T08:00:00Z",
+            "inquiry",
+            "closed",
+            "2026-11-27T08:00:00Z",
+            "2026-11-27T10:00:00Z",
+            "2026-11-28T09:00:00Z",
+            "2026-11-28T09:00:00Z",
+            "cr1",
+        ),
     ),
+}
+# Incremental current-state facts (key) and per-run marts (key) compared with a full refresh.
+FACTS = {
+    "marts.fct_orders": "order_id",
+    "marts.fct_interactions": "event_id",
+    "intermediate.int_complaints__tickets_latest": "ticket_id",
+}
+RUN_MARTS = {
+    "customer_value": "customer_id",
+    "churn_features": "customer_id",
+    "customer_complaints": "customer_id",
+    "fct_tickets": "ticket_id",
 }
 
 
@@ -184,6 +212,7 @@ def test_features_are_point_in_time(project: Path, dbt_env: str) -> None:  # noq
 
 
 def test_incremental_runs_equal_full_refresh(project: Path, dbt_env: str) -> None:  # noqa: F811
+    """Runs D1, D2, D3 (incremental facts and marts) give the same D3 state as a full refresh at D3."""
     url = dbt_env
     _load_raw(url, FIXTURE)
     _load_d3(url)
@@ -191,17 +220,30 @@ def test_incremental_runs_equal_full_refresh(project: Path, dbt_env: str) -> Non
     _dbt(project, "seed", run_date=D1)
     for run_date in (D1, D2, D3):
         _dbt(project, "run", *SELECT, run_date=run_date)
-    marts = ("customer_value", "churn_features")
-    incremental = {
-        m: _rows(url, f"select * from marts.{m} where run_date = %s order by customer_id", D3) for m in marts
-    }
+
+    def state() -> dict[str, list[dict]]:
+        facts = {t: _rows(url, f"select * from {t} order by {k}") for t, k in FACTS.items()}
+        marts = {
+            m: _rows(url, f"select * from marts.{m} where run_date = %s order by {k}", D3)
+            for m, k in RUN_MARTS.items()
+        }
+        return facts | marts
+
+    incremental = state()
     assert len(_rows(url, "select distinct run_date from marts.customer_value")) == 3
     _dbt(project, "run", *SELECT, "--full-refresh", run_date=D3)
-    for mart in marts:
-        full = _rows(url, f"select * from marts.{mart} where run_date = %s order by customer_id", D3)
-        assert full == incremental[mart], mart
+    full = state()
+    for name, rows in incremental.items():
+        assert rows, name
+        assert full[name] == rows, name
     cv = _by_customer(url, "customer_value", D3)
     assert cv["c3"]["lifecycle_stage"] == "active"  # o20 on D3 brings c3 back
+    # the re-exported versions replaced the earlier ones: one row each, in the D3 state
+    o3 = [r for r in incremental["marts.fct_orders"] if r["order_id"] == "o3"]
+    assert [(r["order_status"], r["exported_on"].isoformat()) for r in o3] == [("returned", D3)]
+    t3 = [r for r in incremental["fct_tickets"] if r["ticket_id"] == "t3"]
+    assert [r["ticket_status"] for r in t3] == ["closed"]
+    assert float(cv["c2"]["revenue_365d"]) == 10  # o3 returned: only o11 (D2) is revenue
 
 
 def test_customers_and_orders_alone_are_enough(project: Path, dbt_env: str) -> None:  # noqa: F811

@@ -2,9 +2,10 @@
     each as-of date of `as_of_dates_relation` (any relation or parenthesised subquery with an
     `as_of_date` column). Only events strictly before the end of the as-of date (UTC) are used, so the
     same SQL serves scoring (as_of_date = run_date) and training snapshots without leakage.
-    Rows are the latest staged version as of run_date; timestamps, not statuses, decide what was known at
-    the cutoff (a ticket resolved after the cutoff counts as open at it; a reopen counts only when the
-    ticket's latest version was already exported before the cutoff).
+    Rows are the latest version as of run_date (fct_orders, fct_interactions,
+    int_complaints__tickets_latest); timestamps, not statuses, decide what was known at the cutoff (a
+    ticket resolved after the cutoff counts as open at it; a reopen counts only when the ticket's latest
+    version was already exported before the cutoff).
     Scales with several cutoffs: daily pre-aggregates (int_activity__customer_days) are joined to the
     cutoffs on date ranges (<= 365 days back); lifetime values are summed per cutoff bucket and carried
     forward with a running window instead of re-joining the whole history to every cutoff.
@@ -240,7 +241,7 @@ f_tickets as (
               and t.reopened_count > 0
               and t.updated_at < a.as_of_end
         ) as reopened_tickets_90d
-    from {{ ref('stg_crm__tickets') }} as t
+    from {{ ref('int_complaints__tickets_latest') }} as t
     join as_of as a on t.created_at < a.as_of_end
     cross join feature_params as p
     where t.customer_id is not null
@@ -312,7 +313,7 @@ f_compensations as (
     join as_of as a
       on c.issued_at < a.as_of_end
      and c.issued_at >= a.as_of_end - interval '365 days'
-    left join {{ ref('stg_crm__tickets') }} as t on t.ticket_id = c.ticket_id
+    left join {{ ref('int_complaints__tickets_latest') }} as t on t.ticket_id = c.ticket_id
     group by c.customer_id, a.as_of_date
 ),
 

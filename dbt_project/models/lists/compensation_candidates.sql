@@ -125,7 +125,7 @@ outage_points as (
     select x.customer_id, x.crisis_event_id, x.started_at,
            coalesce(sum(o.points_earned), 0) as points_earned_in_window
     from crises as x
-    left join {{ ref('stg_crm__orders') }} as o
+    left join {{ ref('fct_orders') }} as o
       on o.customer_id = x.customer_id
      and o.order_status <> 'cancelled'
      and o.order_ts >= x.started_at

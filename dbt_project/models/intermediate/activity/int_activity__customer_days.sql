@@ -3,7 +3,10 @@
     that makes the churn-feature macro cheap for several as-of dates (CF-01..CF-05 join days, not
     events, to the cutoffs). Counts only what the landing contract carries: orders are required,
     interactions / tickets / surveys are optional and simply add nothing when their files are empty.
-    A table, rebuilt each run from staging (so a rerun of a past run_date never sees later exports). -#}
+    A table, rebuilt each run from the incremental current-state facts (fct_orders, fct_interactions,
+    int_complaints__tickets_latest): a hash aggregate over tables, no version sort. Not incremental itself:
+    a replaced order / ticket version moves or removes activity on past days, so an update would have to
+    re-aggregate the old and new days of every changed key; the rebuild is simple and as of run_date. -#}
 with events as (
     select
         customer_id,
@@ -15,7 +18,7 @@ with events as (
         0 as app_events,
         0 as tickets_raised,
         0 as survey_responses
-    from {{ ref('stg_crm__orders') }}
+    from {{ ref('fct_orders') }}
     where order_ts < {{ run_end() }}
 
     union all
@@ -27,14 +30,14 @@ with events as (
         case when event_type = 'login' then 1 else 0 end,
         case when event_type <> 'login' then 1 else 0 end,
         0, 0
-    from {{ ref('stg_crm__interactions') }}
+    from {{ ref('fct_interactions') }}
     where event_type <> 'login_failed'
       and event_ts < {{ run_end() }}
 
     union all
 
     select customer_id, {{ utc_date('created_at') }}, 0, 0, 0, 0, 0, 1, 0
-    from {{ ref('stg_crm__tickets') }}
+    from {{ ref('int_complaints__tickets_latest') }}
     where customer_id is not null
       and created_at < {{ run_end() }}
 

@@ -34,7 +34,7 @@ tickets as (
         t.first_response_at,
         t.resolved_at,
         t.created_at + make_interval(mins => p.sla_minutes::integer) as sla_due_at
-    from {{ ref('stg_crm__tickets') }} as t
+    from {{ ref('int_complaints__tickets_latest') }} as t
     cross join params as p
     where t.customer_id is not null
 ),

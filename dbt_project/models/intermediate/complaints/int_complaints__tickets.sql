@@ -1,12 +1,12 @@
 {{ config(materialized='table') }}
-{#- Every ticket created by the run date in its latest staged state (a re-exported ticket replaces its
-    earlier version in staging), with the derived attributes the complaint marts share:
+{#- Every ticket created by the run date in its latest state as of the run date (the incremental
+    int_complaints__tickets_latest: a re-exported ticket replaces its earlier version), with the derived attributes the complaint marts share:
     CM-02 priority validation / derivation, 2.5 urgency and complexity, customer tier (CM-01), CM-09
     emotion from the text enrichment (ST-04), CM-15 crisis linkage. A table: fct_tickets, the SLA
     targets, the priority weight and the alerts all read it. -#}
 with tickets as (
     select *
-    from {{ ref('stg_crm__tickets') }}
+    from {{ ref('int_complaints__tickets_latest') }}
     where created_at < {{ run_end() }}
 ),
 

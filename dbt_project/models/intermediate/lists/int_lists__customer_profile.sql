@@ -54,7 +54,7 @@ band_levels as (
 
 first_orders as (
     select customer_id, min(order_ts) as first_order_at
-    from {{ ref('stg_crm__orders') }}
+    from {{ ref('fct_orders') }}
     where order_status <> 'cancelled' and order_ts < {{ run_end() }}
     group by customer_id
 ),

@@ -93,7 +93,7 @@ ticket_channels as (
         row_number() over (
             partition by t.customer_id order by count(*) desc, max(t.created_at) desc, t.ticket_channel
         ) as channel_rank
-    from {{ ref('stg_crm__tickets') }} as t
+    from {{ ref('int_complaints__tickets_latest') }} as t
     cross join params as p
     where t.customer_id is not null
       and t.ticket_channel is not null
@@ -106,7 +106,7 @@ text_languages as (
     select distinct on (customer_id) customer_id, language
     from (
         select customer_id, created_at as ts, language
-        from {{ ref('stg_crm__tickets') }}
+        from {{ ref('int_complaints__tickets_latest') }}
         where customer_id is not null and nullif(language, '') is not null and created_at < {{ run_end() }}
         union all
         select customer_id, text_ts, language
@@ -130,7 +130,7 @@ exposures as (
 
 complaints as (
     select t.customer_id, count(*) >= max(p.sensitive_min_complaints) as is_crisis_sensitive
-    from {{ ref('stg_crm__tickets') }} as t
+    from {{ ref('int_complaints__tickets_latest') }} as t
     cross join params as p
     where t.customer_id is not null
       and t.ticket_type = 'complaint'

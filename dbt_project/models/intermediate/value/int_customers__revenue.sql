@@ -15,7 +15,7 @@ customers as (
 
 paid_orders as (
     select o.customer_id, o.order_id, o.order_ts, o.net_amount
-    from {{ ref('stg_crm__orders') }} as o
+    from {{ ref('fct_orders') }} as o
     where o.order_status <> 'cancelled'
       and o.order_ts < {{ run_end() }}
 ),

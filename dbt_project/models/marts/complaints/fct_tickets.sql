@@ -1,5 +1,6 @@
 {#- Ticket fact (CM-01), one row per ticket created by the run date, in its latest state as of the run
-    date (staging keeps the latest re-exported version; a later run date restates the ticket). Derived
+    date (int_complaints__tickets_latest keeps the latest re-exported version; a later run date restates
+    the ticket). Derived
     attributes come from int_complaints__tickets (CM-02, 2.5, CM-09, CM-15); the effective SLA target per
     clock and its breach flag from int_complaints__ticket_sla_targets (CM-03); the tag weight (CM-05);
     post-closure survey tracking (CM-12); secondary contacts (CM-08, only while the rule is runnable). -#}

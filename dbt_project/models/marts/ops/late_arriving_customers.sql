@@ -3,9 +3,9 @@
     One row per (source table, customer_id) still unmatched as of run_date; a row disappears on the
     first run date after the customer record arrives. -#}
 {%- set sources = [
-    ('orders', 'stg_crm__orders'),
-    ('tickets', 'stg_crm__tickets'),
-    ('interactions', 'stg_crm__interactions'),
+    ('orders', 'fct_orders'),
+    ('tickets', 'int_complaints__tickets_latest'),
+    ('interactions', 'fct_interactions'),
     ('surveys', 'stg_crm__surveys'),
     ('contacts', 'stg_crm__contacts'),
     ('compensations', 'stg_crm__compensations'),

@@ -1,6 +1,10 @@
-{#- Staging: latest version per key as of var('run_date'), renamed and masked (ST-06). Only renames/casts. -#}
+{#- Staging: every version of an order exported on or before var('run_date') (the landing exports are
+    deltas; the raw layer keeps each export's version), renamed and masked (ST-06). Only renames / casts:
+    the latest version per key is resolved by the incremental fct_orders (macro incremental_latest). -#}
 with source as (
-    {{ latest_version(source('raw', 'orders'), ['order_id'], version_column='updated_at') }}
+    select *
+    from {{ source('raw', 'orders') }}
+    where _export_date <= {{ run_date() }}
 ),
 
 renamed as (
@@ -18,7 +22,8 @@ renamed as (
         points_earned,
         coalesce(updated_at, _export_date::timestamp at time zone 'UTC') as updated_at,
         _export_date as exported_on,
-        _source_file as source_file
+        _source_file as source_file,
+        _line_no as source_line_no
     from source
 )
 

@@ -1,6 +1,11 @@
-{#- Staging: latest version per key as of var('run_date'), renamed and masked (ST-06). Only renames/casts. -#}
+{#- Staging: every version of a ticket exported on or before var('run_date') (the landing exports are
+    deltas; the raw layer keeps each export's version), renamed and masked (ST-06). Only renames / casts:
+    the latest version per key is resolved by the incremental int_complaints__tickets_latest (macro
+    incremental_latest). The ticket text is redacted here, so no later layer sees it unmasked. -#}
 with source as (
-    {{ latest_version(source('raw', 'tickets'), ['ticket_id'], version_column='updated_at') }}
+    select *
+    from {{ source('raw', 'tickets') }}
+    where _export_date <= {{ run_date() }}
 ),
 
 renamed as (
@@ -34,7 +39,8 @@ renamed as (
         {{ redact_text('"text"') }} as text_redacted,
         coalesce(updated_at, _export_date::timestamp at time zone 'UTC') as updated_at,
         _export_date as exported_on,
-        _source_file as source_file
+        _source_file as source_file,
+        _line_no as source_line_no
     from source
 )
 
