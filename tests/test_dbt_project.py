@@ -404,6 +404,27 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     assert cc["c5"]["has_technical_complaint_90d"] and cc["c5"]["complaints_30d"] == 1
     assert not cc["c1"]["is_crisis_sensitive"] and cc["c1"]["open_tickets"] == 1
 
+    # --- rule activity (issue 3): one row per rule of the policy seeds, what it produced, why not
+    ra = {r["rule_code"]: r for r in _rows(url, "select * from marts.rule_activity where run_date = %s", D1)}
+    ready = _rows(url, "select rule_code from intermediate.int_policy__rule_readiness")
+    assert set(ra) == {r["rule_code"] for r in ready}
+    assert (ra["CM-01"]["fired_rows"], ra["CM-01"]["fired_customers"]) == (
+        len(tk),
+        len({t["customer_id"] for t in tk.values() if t["customer_id"]}),
+    )
+    hits = _rows(
+        url,
+        "select rule_code, count(*) as n from lists_build.retention_candidates "
+        "where run_date = %s group by 1",
+        D1,
+    )
+    assert hits and all(ra[h["rule_code"]]["fired_rows"] == h["n"] for h in hits)
+    assert not ra["RL-03"]["runnable"] and ra["RL-03"]["fired_rows"] == 0
+    assert ra["RL-03"]["blocked_reason"] == "disabled; missing parameter churn_band_high_min"
+    assert ra["CP-01"]["blocked_reason"] == "disabled" and not ra["CP-01"]["enabled"]
+    # no DQ-06 gate failure in this warehouse: the emotion rules are not blocked
+    assert ra["RL-14"]["runnable"] and ra["RL-14"]["blocked_reason"] is None
+
     # --- churn features: every customer registered by D1 is scored (lapsed c3, closed c6 included)
     cf = {
         r["customer_id"]: r for r in _rows(url, "select * from marts.churn_features where run_date = %s", D1)
