@@ -419,9 +419,11 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
         D1,
     )
     assert hits and all(ra[h["rule_code"]]["fired_rows"] == h["n"] for h in hits)
-    assert not ra["RL-03"]["runnable"] and ra["RL-03"]["fired_rows"] == 0
-    assert ra["RL-03"]["blocked_reason"] == "disabled; missing parameter churn_band_high_min"
-    assert ra["CP-01"]["blocked_reason"] == "disabled" and not ra["CP-01"]["enabled"]
+    # RL-03 was switched on above with its parameter; RL-04 still ships disabled without one
+    assert ra["RL-03"]["runnable"] and ra["RL-03"]["blocked_reason"] is None and ra["RL-03"]["has_fired"]
+    assert not ra["RL-04"]["runnable"] and ra["RL-04"]["fired_rows"] == 0
+    assert ra["RL-04"]["blocked_reason"] == "disabled; missing parameter churn_band_medium_min"
+    assert ra["CP-02"]["blocked_reason"] == "disabled" and not ra["CP-02"]["enabled"]
     # no DQ-06 gate failure in this warehouse: the emotion rules are not blocked
     assert ra["RL-14"]["runnable"] and ra["RL-14"]["blocked_reason"] is None
 
