@@ -525,6 +525,12 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
         r["run_date"].isoformat() for r in _rows(url, "select run_date from lists_build.retention_list")
     } <= {D2}
 
+    # --- issue 3: every column a mart or list produces is described (the catalog lists the built columns)
+    _dbt(project, "docs", "generate", run_date=D2)
+    target = Path(os.environ.get("DBT_TARGET_PATH", project / "target"))
+    catalog = json.loads((target / "catalog.json").read_text())
+    assert undocumented(json.loads((target / "manifest.json").read_text()), catalog) == []
+
     # --- an enabled rule whose parameter is unset fails loudly
     _set_csv(seeds / "policy_parameters.csv", "key", "churn_band_high_min", value="")
     _dbt(project, "seed", "--select", "policy_parameters", run_date=D2)
