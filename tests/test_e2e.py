@@ -103,6 +103,32 @@ def test_marts_scores_and_lists_for_both_dates(platform) -> None:
     assert complaints > 0
 
 
+def test_every_runnable_rule_fires_on_demo_data(platform) -> None:
+    """Issue 3: on the demo data every enabled rule that can run fires on at least one of the run dates,
+    and every rule that cannot says why (marts.rule_activity, built by the nightly dbt_lists step)."""
+    url, _, _ = platform
+    rows = _dump(
+        url,
+        "select rule_code, run_date, enabled, runnable, blocked_reason, fired_rows "
+        f"from marts.rule_activity where run_date in ('{DAY1}', '{DAY2}') order by rule_code, run_date",
+    )
+    rules = {r[0] for r in rows}
+    assert {"RL-01", "CP-03", "CM-01", "AL-08"} <= rules and len(rows) == 2 * len(rules)
+    fired: dict[str, int] = {}
+    for code, _, _, runnable, reason, n in rows:
+        if runnable and reason is None:
+            fired[code] = fired.get(code, 0) + n
+    silent = sorted(code for code, n in fired.items() if n == 0)
+    assert not silent, f"runnable rules that fired on neither {DAY1} nor {DAY2}: {silent}"
+    unexplained = [(r[0], r[1]) for r in rows if not r[3] and not r[4]]
+    assert not unexplained, f"rules that cannot run but give no blocked_reason: {unexplained}"
+    reasons = {r[0]: r[4] for r in rows}
+    assert reasons["RL-03"].startswith("disabled") and "churn_band_high_min" in reasons["RL-03"]
+    assert reasons["CP-01"] == "disabled"
+    # the shipped policy withholds the labels of a sentiment model below the DQ-06 gate
+    assert reasons["RL-14"] == "DQ-06 gate withheld emotion labels"
+
+
 def test_load_audit_balances(platform) -> None:
     url, _, _ = platform
     unbalanced = _dump(

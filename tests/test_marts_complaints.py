@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_dbt_project import _dbt, _rows, _set_csv, _table, dbt_env, project  # noqa: F401
+from test_dbt_project import _dbt, _rows, _set_csv, _table, dbt_env, project, undocumented  # noqa: F401
 
 from crm_scoring import contract, warehouse
 from crm_scoring.enrich.store import DDL as ENRICH_DDL
@@ -576,3 +576,7 @@ def test_enabled_rule_without_parameter_fails_loudly(project: Path, dbt_env: str
     _dbt(project, "docs", "generate", run_date=D1)
     target = Path(os.environ.get("DBT_TARGET_PATH", project / "target"))
     assert (target / "catalog.json").exists()
+    # issue 3: every built mart column a user reads is described (the catalog lists what the SQL produces)
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    assert undocumented(manifest, catalog) == []

@@ -131,4 +131,3 @@ def orders_block(
             "updated_at": fmt.ts(upd),
         },
     )
-

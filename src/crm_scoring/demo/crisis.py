@@ -1,5 +1,7 @@
-"""Crisis events: one old regional logistics crisis, one small data incident, and a current
-network-wide service outage that is still active during the last daily folders.
+"""Crisis events: one old regional logistics crisis, one small data incident, a local product-quality
+recall resolved a couple of weeks before the first daily folder (post-crisis follow-ups such as the
+RL-11 health check run in its aftermath), and a current network-wide service outage that is still
+active during the last daily folders.
 
 Affected customers file extra complaints (linked by crisis_event_id), suffer slower service and
 carry a higher churn hazard for a while after the event.
@@ -63,6 +65,7 @@ def design_crises(tl: Timeline) -> list[Crisis]:
     h = tl.start_day
     old = max(5, h - min(210, int(h * 0.45)))
     breach = max(3, h - min(90, int(h * 0.2)))
+    recall = max(2, h - 20)
     outage = max(1, tl.end_day - 3)
     return [
         Crisis(
@@ -121,6 +124,25 @@ def design_crises(tl: Timeline) -> list[Crisis]:
             "service_unavailable",
             True,
             "App and payment platform outage: log-in and checkout failing for a large share of users.",
+        ),
+        Crisis(
+            4,
+            "product_quality",
+            "local",
+            "light",
+            recall,
+            10 * 3600,
+            8,
+            0.05,
+            (7, 8, 9, 10, 11, 14),
+            0.04,
+            ("product_quality", "after_sales"),
+            ("orders",),
+            1.6,
+            90,
+            "defective_item",
+            False,
+            "Faulty batch of a best-selling kettle sold in Asia: recall, replacement or refund.",
         ),
     ]
 

@@ -1,5 +1,6 @@
-"""Surveys (CSAT after tickets, NPS revisits after complaints and crises, periodic NPS) and
-compensations the CRM already granted (complaints, second rounds, crises).
+"""Surveys (CSAT after tickets, NPS revisits after complaints and crises, periodic NPS, a daily CSAT
+pulse during network-wide crises) and compensations the CRM already granted (complaints, second
+rounds, crises).
 
 Scores follow the ticket experience: harsh tone, SLA breaches and reopens lower CSAT, and the
 complaints flagged as still dissatisfied in the simulation answer the revisit with NPS 0-6.
@@ -24,6 +25,9 @@ from crm_scoring.demo.writer import Block
 
 NA = fmt.NA_TS
 TONE_CSAT = np.array([-1.6, -1.0, -0.5, 0.0, 0.3])
+# crisis pulse: share of the affected asked each day, answer rate, and the unhappy share on the first
+# day and its growth per day the crisis lasts (patience wears thin: the AL-03 bad-review jump)
+PULSE_SHARE, PULSE_ANSWER, PULSE_UNHAPPY, PULSE_UNHAPPY_GROWTH = 0.5, 0.55, 0.2, 1.5
 
 
 @dataclass
@@ -95,6 +99,18 @@ def draw_surveys(
         ok, resp = _answer(rng, sim, tl, aff, sent, 0.5)
         unhappy = rng.random(len(aff)) < 0.45
         parts.append((aff, 1, 2, -1, ci, sent, resp, np.where(ok, _nps(rng, unhappy), -1)))
+    # daily CSAT pulse (periodic) to a sample of the customers hit by a network-wide crisis while it lasts
+    for ci, cr in enumerate(crises):
+        if cr.scope != "network_wide":
+            continue
+        aff = sim.affected[ci]
+        for k in range(cr.duration_days):
+            asked = aff[rng.random(len(aff)) < PULSE_SHARE]
+            sent = tl.ts(np.full(len(asked), cr.start_day + k), rng.integers(9 * 3600, 12 * 3600, len(asked)))
+            ok, resp = _answer(rng, sim, tl, asked, sent, PULSE_ANSWER)
+            unhappy = rng.random(len(asked)) < min(0.9, PULSE_UNHAPPY * PULSE_UNHAPPY_GROWTH**k)
+            csat = np.where(unhappy, rng.integers(1, 4, len(asked)), rng.integers(4, 6, len(asked)))
+            parts.append((asked, 0, 3, -1, ci, sent, resp, np.where(ok, csat, -1)))
     # periodic relationship NPS
     n = len(pop)
     k = rng.poisson(tl.n_days / 180 * 0.4, n)

@@ -7,6 +7,10 @@ resolved, reopened, still dissatisfied at the revisit; compensation lowers it) a
 half-life; `log_engagement` is a slow random walk (falling activity raises the hazard). When the
 hazard fires the customer enters a decline phase (activity fades to zero over 1-7 weeks), then
 stops all activity (churned).
+
+Key accounts: the top KEY_ACCOUNT_SHARE of live customers by spend over the past year transact every
+day, so a network-wide crisis always reaches them, and they escalate with a complaint on every day it
+lasts (the high-value complaints AL-08 watches).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ ENG_COEF = 0.9
 PAIN_HALF_LIFE_DAYS = 60
 NEWCOMER_DAYS, NEWCOMER_MULT = 60, 1.8
 ENG_PHI_WEEK, ENG_SD = 0.87, 0.5  # weekly persistence ~ 0.98 per day
+KEY_ACCOUNT_SHARE = 0.001  # at least one key account per chunk
 
 # tones of the customer's text, in contract-independent codes
 TONES = ("angry", "disappointed", "worried", "neutral", "satisfied")
@@ -83,6 +88,7 @@ def simulate(rng: np.random.Generator, pop: Population, crises: list[Crisis], tl
     pain_keep = 0.5 ** (1 / PAIN_HALF_LIFE_DAYS)
     region_of = [np.isin(pop.region, c.regions) if c.regions else np.ones(n, bool) for c in crises]
     affected = [np.zeros(n, bool) for _ in crises]
+    key_accounts = [np.zeros(0, np.int64) for _ in crises]
     impact: list[np.ndarray] = [np.zeros(0, np.int64) for _ in crises]
 
     inter, orders, tickets = [], [], []
@@ -107,6 +113,9 @@ def simulate(rng: np.random.Generator, pop: Population, crises: list[Crisis], tl
                     * np.where(pop.channel_pref == 0, 1.2, 0.8)
                 )
                 affected[ci] = alive & region_of[ci] & (rng.random(n) < p)
+                if c.scope == "network_wide":
+                    key_accounts[ci] = _key_accounts(pop, orders, d, alive)
+                    affected[ci][key_accounts[ci]] = True
                 impact[ci] = _impact(rng, c, pop, np.flatnonzero(affected[ci]))
             if c.raises_hazard_on(d):
                 cmult *= np.where(affected[ci], c.hazard_mult, 1.0)
@@ -153,6 +162,8 @@ def simulate(rng: np.random.Generator, pop: Population, crises: list[Crisis], tl
         for ci, c in crisis_lam:
             hit = np.flatnonzero(affected[ci] & alive)
             parts.append((hit[rng.random(len(hit)) < c.complaint_rate], True, ci))
+            keys = key_accounts[ci]
+            parts.append((keys[alive[keys]], True, ci))
         for tc, is_complaint, ci in parts:
             if len(tc):
                 t = _ticket_day(rng, tc, d, is_complaint, ci, pop, pain)
@@ -248,10 +259,23 @@ def _stack(parts: list[dict[str, np.ndarray]]) -> Tickets:
     return Tickets(**{f: v[order] for f, v in cat.items()})
 
 
+def _key_accounts(
+    pop: Population, orders: list[tuple[np.ndarray, np.ndarray]], d: int, alive: np.ndarray
+) -> np.ndarray:
+    """Live customers with the highest expected spend (orders x median basket) in the year before day d."""
+    n = len(pop)
+    recent = [oc[od >= d - 365] for oc, od in orders[-365:]]
+    cust = np.concatenate(recent) if recent else np.zeros(0, np.int32)
+    spend = np.bincount(cust, weights=pop.basket[cust], minlength=n) * alive
+    k = max(1, int(round(n * KEY_ACCOUNT_SHARE)))
+    top = np.argsort(-spend, kind="stable")[:k]
+    return top[spend[top] > 0].astype(np.int64)
+
+
 def _impact(rng: np.random.Generator, c: Crisis, pop: Population, idx: np.ndarray) -> np.ndarray:
     """impact_value in cents: delayed order value, exposed fields, or hours without service."""
     m = len(idx)
-    if c.impact_type == "delayed_delivery":
+    if c.impact_type in ("delayed_delivery", "defective_item"):
         return np.round(pop.basket[idx] * rng.lognormal(0, 0.4, m) * 100).astype(np.int64)
     if c.impact_type == "data_exposed":
         return rng.integers(2, 6, m).astype(np.int64) * 100

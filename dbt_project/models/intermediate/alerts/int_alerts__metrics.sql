@@ -9,7 +9,9 @@
       csat_satisfied_min or NPS <= nps_detractor_max (no review feed in the landing contract).
     AL-05 complaints today / daily baseline (all modules); AL-06 the same per module (CM-14).
     AL-08 T1 complaints created today or still unacknowledged; AL-09 FRT compliance of today's tickets;
-    AL-10 complaint-escalation risk points per customer; AL-12 risk-keyword texts in the window. -#}
+    AL-10 complaint-escalation risk points per customer; AL-12 risk-keyword texts in the window (the keyword
+    flag does not depend on the sentiment model, so AL-12 also counts texts whose labels the DQ-06 gate
+    withheld; AL-01 / AL-02 count classified texts only). -#}
 with params as (
     select
         {{ policy_param('neg_share_window_hours') }} as window_hours,
@@ -47,7 +49,6 @@ texts as (
     left join tickets as t on e.source_table = 'tickets' and t.ticket_id = e.source_id
     where e.text_ts < {{ run_end() }}
       and e.text_ts >= b.baseline_start
-      and e.polarity is not null
 ),
 
 text_scopes as (
@@ -57,6 +58,7 @@ text_scopes as (
         values ('all'), ('channel:' || x.channel), ('module:' || x.module_l2)
     ) as s (scope)
     where s.scope is not null
+      and x.polarity is not null
 ),
 
 text_counts as (
