@@ -353,10 +353,14 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
             "insert into scoring.churn_scores values (%s, %s, %s, 'crm_churn', '3', 'run-1', now())", SCORES
         )
     seeds = project / "seeds" / "policy"
-    # Turn on what ships disabled for lack of a business value ([U]): RL-03 and the T3 complaint package.
+    # Turn on what ships disabled for lack of a business value ([U]): RL-03 and the T3 complaint package
+    # (every compensation rule needs its due date, CP-13).
     _set_csv(seeds / "policy_parameters.csv", "key", "churn_band_high_min", value="0.5")
     _set_csv(seeds / "retention_rules.csv", "rule_code", "RL-03", enabled="true")
+    _set_csv(seeds / "policy_parameters.csv", "key", "compensation_due_days", value="5")
     _set_csv(seeds / "compensation_matrix.csv", "package_code", "CMP_T3", amount="20", enabled="true")
+    for package in ("OUTAGE_POINTS", "SEVERE_3X"):
+        _set_csv(seeds / "compensation_matrix.csv", "package_code", package, enabled="true")
 
     _dbt(project, "build", run_date=D1)
 

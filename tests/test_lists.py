@@ -347,6 +347,8 @@ def _configure(project: Path) -> None:
         "CMP_ROUND2": {"amount": "30"},
         "SAFETY_REFUND": {"amount": "10"},
         "SOOTHING": {"points": "50"},
+        "OUTAGE_POINTS": {},  # seeded in full; ship disabled only for compensation_due_days (CP-13)
+        "SEVERE_3X": {},
     }.items():
         _set_csv(matrix, "package_code", package, enabled="true", **values)
 

@@ -20,7 +20,8 @@
     blocked_reason: 'disabled' (and the unset parameters), 'missing parameter ...', or the DQ-06 NLP gate:
     when no sentiment model passed the gate on the run date (stg_enrichment__quality_alerts) the rules that
     need sentiment / emotion labels get nothing to work on (nlp_gate_fail_action withhold: labels empty;
-    flag: labels kept but quality_gate_passed = false). -#}
+    flag: labels kept but quality_gate_passed = false); DQ-11 'no notice deadline' while neither
+    compensation_due_days nor compensation_notice_max_days is set. -#}
 with readiness as (
     select * from {{ ref('int_policy__rule_readiness') }}
 ),
@@ -48,7 +49,10 @@ gate as (
     select
         exists (select 1 from {{ ref('stg_enrichment__quality_alerts') }} as q where q.alert_code = 'DQ-06')
             as failed,
-        {{ policy_param('nlp_gate_fail_action', 'text') }} as fail_action
+        {{ policy_param('nlp_gate_fail_action', 'text') }} as fail_action,
+        {#- DQ-11 flags overdue progress notifications: with neither deadline set nothing can be overdue. -#}
+        {{ policy_param('compensation_due_days', 'integer') }} is null
+            and {{ policy_param('compensation_notice_max_days', 'integer') }} is null as no_notice_deadline
 ),
 
 tickets as (
@@ -200,6 +204,8 @@ select
         when l.rule_code is not null and g.failed and g.fail_action = 'flag'
             then 'DQ-06 gate failed: emotion labels flagged quality_gate_passed = false'
         when l.rule_code is not null and g.failed then 'DQ-06 gate withheld emotion labels'
+        when r.rule_code = 'DQ-11' and g.no_notice_deadline
+            then 'no notice deadline: compensation_due_days and compensation_notice_max_days unset'
     end as blocked_reason,
     coalesce(f.fired_rows, 0)::bigint as fired_rows,
     (case when f.rule_code is null then 0 else f.fired_customers end)::bigint as fired_customers,
