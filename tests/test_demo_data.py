@@ -231,8 +231,10 @@ def test_structure(rows: dict[str, list[dict[str, str]]]) -> None:
     assert linked and all(t["crisis_event_id"] in events for t in linked)
     # follow-ups exist for the business rules to work on
     surveys = rows["surveys"]
-    assert any(s["trigger_type"] == "post_resolution_revisit" and s["score"] and int(s["score"]) <= 6
-               for s in surveys)
+    assert any(
+        s["trigger_type"] == "post_resolution_revisit" and s["score"] and int(s["score"]) <= 6
+        for s in surveys
+    )
     assert any(s["trigger_type"] == "post_crisis_revisit" for s in surveys)
     assert any(c["round_no"] == "2" for c in rows["compensations"])
     assert {"granted", "withdrawn"} <= {c["status"] for c in rows["consents"]}

@@ -75,50 +75,130 @@ def lists_db(fresh_db: str) -> str:
 
 def good_raw(url: str, export_date: date) -> None:
     """A small, valid export: every check passes on it."""
-    insert(url, "raw.customers", [
-        {"customer_id": "C1", "registered_at": T0, "status": "active", "email": "a@example.com"},
-        {"customer_id": "C2", "registered_at": T0, "status": "closed"},
-    ], export_date)
-    insert(url, "raw.orders", [
-        {"order_id": "O1", "customer_id": "C1", "order_ts": T0, "status": "completed", "net_amount": 10},
-        {"order_id": "O2", "customer_id": "C2", "order_ts": T0, "status": "returned", "net_amount": 0},
-    ], export_date)
-    insert(url, "raw.tickets", [
-        {"ticket_id": "T1", "customer_id": "C1", "created_at": T0, "ticket_type": "complaint",
-         "status": "resolved", "priority": "P1", "first_response_at": T0 + timedelta(hours=1),
-         "resolved_at": T0 + timedelta(hours=5)},
-        {"ticket_id": "T2", "created_at": T0, "ticket_type": "inquiry", "status": "open"},
-    ], export_date)
-    insert(url, "raw.surveys", [
-        {"survey_id": "S1", "customer_id": "C1", "survey_type": "CSAT", "trigger_type": "post_ticket",
-         "sent_at": T0, "responded_at": T0 + timedelta(hours=2), "score": 4},
-        {"survey_id": "S2", "customer_id": "C2", "survey_type": "NPS", "trigger_type": "periodic",
-         "sent_at": T0, "score": 0},
-    ], export_date)
-    insert(url, "raw.crisis_events", [
-        {"crisis_event_id": "E1", "crisis_type": "service_outage", "scope_level": "regional",
-         "opinion_level": "medium", "started_at": T0, "resolved_at": T0 + timedelta(days=1)},
-    ], export_date)
+    insert(
+        url,
+        "raw.customers",
+        [
+            {"customer_id": "C1", "registered_at": T0, "status": "active", "email": "a@example.com"},
+            {"customer_id": "C2", "registered_at": T0, "status": "closed"},
+        ],
+        export_date,
+    )
+    insert(
+        url,
+        "raw.orders",
+        [
+            {"order_id": "O1", "customer_id": "C1", "order_ts": T0, "status": "completed", "net_amount": 10},
+            {"order_id": "O2", "customer_id": "C2", "order_ts": T0, "status": "returned", "net_amount": 0},
+        ],
+        export_date,
+    )
+    insert(
+        url,
+        "raw.tickets",
+        [
+            {
+                "ticket_id": "T1",
+                "customer_id": "C1",
+                "created_at": T0,
+                "ticket_type": "complaint",
+                "status": "resolved",
+                "priority": "P1",
+                "first_response_at": T0 + timedelta(hours=1),
+                "resolved_at": T0 + timedelta(hours=5),
+            },
+            {"ticket_id": "T2", "created_at": T0, "ticket_type": "inquiry", "status": "open"},
+        ],
+        export_date,
+    )
+    insert(
+        url,
+        "raw.surveys",
+        [
+            {
+                "survey_id": "S1",
+                "customer_id": "C1",
+                "survey_type": "CSAT",
+                "trigger_type": "post_ticket",
+                "sent_at": T0,
+                "responded_at": T0 + timedelta(hours=2),
+                "score": 4,
+            },
+            {
+                "survey_id": "S2",
+                "customer_id": "C2",
+                "survey_type": "NPS",
+                "trigger_type": "periodic",
+                "sent_at": T0,
+                "score": 0,
+            },
+        ],
+        export_date,
+    )
+    insert(
+        url,
+        "raw.crisis_events",
+        [
+            {
+                "crisis_event_id": "E1",
+                "crisis_type": "service_outage",
+                "scope_level": "regional",
+                "opinion_level": "medium",
+                "started_at": T0,
+                "resolved_at": T0 + timedelta(days=1),
+            },
+        ],
+        export_date,
+    )
     affected = [{"crisis_event_id": "E1", "customer_id": "C1"}]
     insert(url, "raw.crisis_affected_customers", affected, export_date)
 
 
 def retention_row(customer_id: str = "C1", rule_code: str = "RL-01", **kw: Any) -> dict[str, Any]:
-    row = {"run_date": D, "customer_id": customer_id, "rule_code": rule_code, "action_code": "call",
-           "channel": "phone", "priority_rank": 1, "churn_probability": 0.8, "value_tier": "high",
-           "expected_value_at_risk": 120, "model_version": "3", "policy_version": "v1",
-           "team": "vip_desk", "holdout_flag": False, "holdout_share": 0.1, "contact_status": "ready",
-           "consent_purpose": "service", "consent_status_ts": T0}
+    row = {
+        "run_date": D,
+        "customer_id": customer_id,
+        "rule_code": rule_code,
+        "action_code": "call",
+        "channel": "phone",
+        "priority_rank": 1,
+        "churn_probability": 0.8,
+        "value_tier": "high",
+        "expected_value_at_risk": 120,
+        "model_version": "3",
+        "policy_version": "v1",
+        "team": "vip_desk",
+        "holdout_flag": False,
+        "holdout_share": 0.1,
+        "contact_status": "ready",
+        "consent_purpose": "service",
+        "consent_status_ts": T0,
+    }
     return {**row, **kw}
 
 
 def compensation_row(customer_id: str = "C1", **kw: Any) -> dict[str, Any]:
-    row = {"run_date": D, "customer_id": customer_id, "rule_code": "CP-01", "trigger_type": "ticket",
-           "ticket_id": "T1", "crisis_event_id": None, "round_no": 1, "package_code": "voucher_s",
-           "amount": 20, "points": None, "due_by": D + timedelta(days=2), "model_version": None,
-           "policy_version": "v1", "ledger_key": "ticket:T1:1", "content": "voucher",
-           "usage_conditions_code": "VOUCHER_TERMS", "script_template": "COMPLAINT_APOLOGY_SOLUTION_OFFER",
-           "amount_cap": None}
+    row = {
+        "run_date": D,
+        "customer_id": customer_id,
+        "rule_code": "CP-01",
+        "trigger_type": "ticket",
+        "ticket_id": "T1",
+        "crisis_event_id": None,
+        "round_no": 1,
+        "package_code": "voucher_s",
+        "amount": 20,
+        "points": None,
+        "due_by": D + timedelta(days=2),
+        "expected_arrival_date": D + timedelta(days=2),
+        "model_version": None,
+        "policy_version": "v1",
+        "ledger_key": "ticket:T1:1",
+        "content": "voucher",
+        "usage_conditions_code": "VOUCHER_TERMS",
+        "script_template": "COMPLAINT_APOLOGY_SOLUTION_OFFER",
+        "amount_cap": None,
+    }
     return {**row, **kw}
 
 
@@ -152,11 +232,21 @@ def test_suite_files_are_valid_and_match_the_contract() -> None:
 
 def test_suite_without_severity_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "orders.json"
-    path.write_text(json.dumps({
-        "name": "raw.orders", "meta": {"table": "orders", "date_column": "_export_date"},
-        "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "order_id"},
-                          "meta": {"rule": "DQ-10"}}],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "name": "raw.orders",
+                "meta": {"table": "orders", "date_column": "_export_date"},
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_not_be_null",
+                        "kwargs": {"column": "order_id"},
+                        "meta": {"rule": "DQ-10"},
+                    }
+                ],
+            }
+        )
+    )
     with pytest.raises(SuiteError, match="severity"):
         load_suite(path)
 
@@ -182,10 +272,15 @@ def test_good_raw_export_passes_and_writes_both_reports(raw_db: str, tmp_path: P
 
 def test_critical_raw_violations_fail_with_a_precise_message(raw_db: str, tmp_path: Path) -> None:
     good_raw(raw_db, D)
-    insert(raw_db, "raw.orders", [
-        {"order_id": "O1", "customer_id": "C2", "order_ts": T0, "status": "completed", "net_amount": 5},
-        {"order_id": "O9", "customer_id": "C2", "order_ts": T0, "status": "completed", "net_amount": -3},
-    ], D)
+    insert(
+        raw_db,
+        "raw.orders",
+        [
+            {"order_id": "O1", "customer_id": "C2", "order_ts": T0, "status": "completed", "net_amount": 5},
+            {"order_id": "O9", "customer_id": "C2", "order_ts": T0, "status": "completed", "net_amount": -3},
+        ],
+        D,
+    )
     with pytest.raises(ValidationFailed) as info:
         validate_raw(raw_db, D, tmp_path)
     message = str(info.value)
@@ -201,14 +296,35 @@ def test_critical_raw_violations_fail_with_a_precise_message(raw_db: str, tmp_pa
 
 def test_warning_only_violations_pass_with_warnings(raw_db: str, tmp_path: Path) -> None:
     good_raw(raw_db, D)
-    insert(raw_db, "raw.tickets", [
-        {"ticket_id": "T3", "created_at": T0, "ticket_type": "complaint", "status": "open",
-         "first_response_at": T0 - timedelta(hours=1)},  # answered before it was created (DQ-02)
-    ], D)
-    insert(raw_db, "raw.surveys", [
-        {"survey_id": "S3", "customer_id": "C1", "survey_type": "CSAT", "trigger_type": "periodic",
-         "sent_at": T0, "score": 7},  # CSAT is 1-5 (DQ-09)
-    ], D)
+    insert(
+        raw_db,
+        "raw.tickets",
+        [
+            {
+                "ticket_id": "T3",
+                "created_at": T0,
+                "ticket_type": "complaint",
+                "status": "open",
+                "first_response_at": T0 - timedelta(hours=1),
+            },  # answered before it was created (DQ-02)
+        ],
+        D,
+    )
+    insert(
+        raw_db,
+        "raw.surveys",
+        [
+            {
+                "survey_id": "S3",
+                "customer_id": "C1",
+                "survey_type": "CSAT",
+                "trigger_type": "periodic",
+                "sent_at": T0,
+                "score": 7,
+            },  # CSAT is 1-5 (DQ-09)
+        ],
+        D,
+    )
     report = validate_raw(raw_db, D, tmp_path)
     assert report.success and not report.critical_failures
     warned = {(o.table, o.column, o.rule) for o in report.warnings}
@@ -220,13 +336,29 @@ def test_warning_only_violations_pass_with_warnings(raw_db: str, tmp_path: Path)
 def test_rows_of_other_export_dates_are_ignored(raw_db: str, tmp_path: Path) -> None:
     good_raw(raw_db, D)
     good_raw(raw_db, PREV)
-    insert(raw_db, "raw.orders", [
-        {"order_id": "O1", "customer_id": "C1", "order_ts": T0, "status": "completed", "net_amount": -1},
-    ], PREV)
-    insert(raw_db, "raw.crisis_events", [
-        {"crisis_event_id": "E2", "crisis_type": "logistics", "scope_level": "local",
-         "opinion_level": "light", "started_at": T0, "resolved_at": T0 - timedelta(days=1)},
-    ], PREV)
+    insert(
+        raw_db,
+        "raw.orders",
+        [
+            {"order_id": "O1", "customer_id": "C1", "order_ts": T0, "status": "completed", "net_amount": -1},
+        ],
+        PREV,
+    )
+    insert(
+        raw_db,
+        "raw.crisis_events",
+        [
+            {
+                "crisis_event_id": "E2",
+                "crisis_type": "logistics",
+                "scope_level": "local",
+                "opinion_level": "light",
+                "started_at": T0,
+                "resolved_at": T0 - timedelta(days=1),
+            },
+        ],
+        PREV,
+    )
     assert validate_raw(raw_db, D, tmp_path).success
     with pytest.raises(ValidationFailed, match="raw.crisis_events.resolved_at, started_at"):
         validate_raw(raw_db, PREV, tmp_path)
@@ -245,9 +377,14 @@ def test_missing_optional_raw_tables_are_skipped(fresh_db: str, tmp_path: Path) 
     ddl = [contract.raw_table_ddl(contract.TABLES[name]) for name in ("customers", "orders")]
     execute(fresh_db, "create schema raw", *ddl)
     insert(fresh_db, "raw.customers", [{"customer_id": "C1", "registered_at": T0, "status": "active"}], D)
-    insert(fresh_db, "raw.orders", [
-        {"order_id": "O1", "customer_id": "C1", "order_ts": T0, "status": "completed", "net_amount": 1},
-    ], D)
+    insert(
+        fresh_db,
+        "raw.orders",
+        [
+            {"order_id": "O1", "customer_id": "C1", "order_ts": T0, "status": "completed", "net_amount": 1},
+        ],
+        D,
+    )
     report = validate_raw(fresh_db, D, tmp_path)
     assert report.success
     assert any("raw.tickets does not exist" in note for note in report.notes)
@@ -259,26 +396,48 @@ def test_missing_optional_raw_tables_are_skipped(fresh_db: str, tmp_path: Path) 
 
 def test_empty_and_good_lists_pass(lists_db: str, tmp_path: Path) -> None:
     assert validate_lists(lists_db, D, tmp_path).success  # an empty list is a valid list
-    insert(lists_db, "lists_build.retention_list", [
-        retention_row("C1"), retention_row("C2", churn_probability=1.0), retention_row("C3", "RL-02"),
-    ])
-    insert(lists_db, "lists_build.compensation_list", [
-        compensation_row("C1"), compensation_row("C1", round_no=2, ledger_key="ticket:T1:2"),
-        compensation_row("C2", trigger_type="crisis", ticket_id=None, crisis_event_id="E1",
-                         amount=None, points=50, ledger_key="crisis:E1:1"),
-        compensation_row("C3", ticket_id="T3", ledger_key="ticket:T3:1", amount=20, amount_cap=20),
-    ])
+    insert(
+        lists_db,
+        "lists_build.retention_list",
+        [
+            retention_row("C1"),
+            retention_row("C2", churn_probability=1.0),
+            retention_row("C3", "RL-02"),
+        ],
+    )
+    insert(
+        lists_db,
+        "lists_build.compensation_list",
+        [
+            compensation_row("C1"),
+            compensation_row("C1", round_no=2, ledger_key="ticket:T1:2"),
+            compensation_row(
+                "C2",
+                trigger_type="crisis",
+                ticket_id=None,
+                crisis_event_id="E1",
+                amount=None,
+                points=50,
+                ledger_key="crisis:E1:1",
+            ),
+            compensation_row("C3", ticket_id="T3", ledger_key="ticket:T3:1", amount=20, amount_cap=20),
+        ],
+    )
     report = validate_lists(lists_db, D, tmp_path)
     assert report.success and not report.warnings
     assert (tmp_path / "lists_2026-11-26.md").exists() and (tmp_path / "lists_2026-11-26.json").exists()
 
 
 def test_list_probability_and_email_are_critical(lists_db: str, tmp_path: Path) -> None:
-    insert(lists_db, "lists_build.retention_list", [
-        retention_row("C1", churn_probability=1.5),
-        retention_row("C2", channel="jane.doe@example.com"),
-        retention_row("x@y.z", run_date=PREV, churn_probability=7),  # another run_date: not checked
-    ])
+    insert(
+        lists_db,
+        "lists_build.retention_list",
+        [
+            retention_row("C1", churn_probability=1.5),
+            retention_row("C2", channel="jane.doe@example.com"),
+            retention_row("x@y.z", run_date=PREV, churn_probability=7),  # another run_date: not checked
+        ],
+    )
     with pytest.raises(ValidationFailed) as info:
         validate_lists(lists_db, D, tmp_path)
     message = str(info.value)
@@ -292,16 +451,23 @@ def test_list_probability_and_email_are_critical(lists_db: str, tmp_path: Path) 
 def test_list_duplicates_and_pii_columns_are_critical(lists_db: str, tmp_path: Path) -> None:
     execute(lists_db, "alter table lists_build.retention_list add column email text")
     insert(lists_db, "lists_build.retention_list", [retention_row("C1"), retention_row("C1")])
-    insert(lists_db, "lists_build.compensation_list", [  # same trigger twice, nullable key parts null
-        compensation_row("C1", ticket_id=None, trigger_type="crisis"),
-        compensation_row("C1", ticket_id=None, trigger_type="crisis"),
-        compensation_row("C2", amount=-5),
-        compensation_row("C3", amount=30, amount_cap=20, ledger_key="ticket:T3:1"),  # over its cap (DQ-11)
-    ])
+    insert(
+        lists_db,
+        "lists_build.compensation_list",
+        [  # same trigger twice, nullable key parts null
+            compensation_row("C1", ticket_id=None, trigger_type="crisis"),
+            compensation_row("C1", ticket_id=None, trigger_type="crisis"),
+            compensation_row("C2", amount=-5),
+            compensation_row(
+                "C3", amount=30, amount_cap=20, ledger_key="ticket:T3:1"
+            ),  # over its cap (DQ-11)
+        ],
+    )
     with pytest.raises(ValidationFailed) as info:
         validate_lists(lists_db, D, tmp_path)
     assert {o.column for o in info.value.report.critical_failures} >= {
-        "customer_id, trigger_type, round_no", "amount, amount_cap",
+        "customer_id, trigger_type, round_no",
+        "amount, amount_cap",
     }
     failed = {(o.table, o.expectation) for o in info.value.report.critical_failures}
     assert failed == {

@@ -86,8 +86,12 @@ def _label(export_date: date, path: Path) -> str:
 
 
 def _stage_file(
-    conn: psycopg.Connection, table: contract.Table, path: Path, export_date: date,
-    manifest: dict[str, ManifestEntry] | None, digest: str | None,
+    conn: psycopg.Connection,
+    table: contract.Table,
+    path: Path,
+    export_date: date,
+    manifest: dict[str, ManifestEntry] | None,
+    digest: str | None,
 ) -> _Staged:
     label = _label(export_date, path)
     landing = open_file(path, label)
@@ -101,8 +105,12 @@ def _stage_file(
     if manifest is not None:
         verify_rows(label, manifest.get(path.name), rows)
     result = FileResult(
-        table=table.name, source_file=label, status="loaded", rows_read=rows,
-        extra_columns=list(layout.extras), sha256=digest or sha256_of(path),
+        table=table.name,
+        source_file=label,
+        status="loaded",
+        rows_read=rows,
+        extra_columns=list(layout.extras),
+        sha256=digest or sha256_of(path),
     )
     return _Staged(layout, result)
 
@@ -128,8 +136,17 @@ def _audit(conn: psycopg.Connection, export_date: date, res: FileResult) -> None
     conn.execute(
         "insert into ops.load_audit (export_date, table_name, source_file, status, rows_read, rows_loaded,"
         " rows_quarantined, extra_columns, sha256) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (export_date, res.table, res.source_file, res.status, res.rows_read, res.rows_loaded,
-         res.rows_quarantined, res.extra_columns, res.sha256),
+        (
+            export_date,
+            res.table,
+            res.source_file,
+            res.status,
+            res.rows_read,
+            res.rows_loaded,
+            res.rows_quarantined,
+            res.extra_columns,
+            res.sha256,
+        ),
     )
 
 
@@ -137,12 +154,22 @@ def _log(export_date: date, res: FileResult) -> None:
     """One line per file; counts and column names only, never values (they may be PII)."""
     log.info(
         "ingest %s %s: %s file=%s read=%d loaded=%d quarantined=%d extra_columns=%s",
-        export_date, res.table, res.status, res.source_file or "-", res.rows_read, res.rows_loaded,
-        res.rows_quarantined, ",".join(res.extra_columns) or "-",
+        export_date,
+        res.table,
+        res.status,
+        res.source_file or "-",
+        res.rows_read,
+        res.rows_loaded,
+        res.rows_quarantined,
+        ",".join(res.extra_columns) or "-",
     )
     if res.extra_columns:
-        log.warning("ingest %s: unknown extra column(s) kept in raw.%s._extra: %s",
-                    res.source_file, res.table, ", ".join(res.extra_columns))
+        log.warning(
+            "ingest %s: unknown extra column(s) kept in raw.%s._extra: %s",
+            res.source_file,
+            res.table,
+            ", ".join(res.extra_columns),
+        )
 
 
 def load_export_date(url: str, landing_root: Path, export_date: date) -> LoadResult:
@@ -162,8 +189,9 @@ def load_export_date(url: str, landing_root: Path, export_date: date) -> LoadRes
     if manifest is not None:
         unlisted = [p.name for p in paths.values() if p is not None and p.name not in manifest]
         if unlisted:
-            log.warning("ingest %s: file(s) not listed in %s: %s", export_date, contract.MANIFEST,
-                        ", ".join(unlisted))
+            log.warning(
+                "ingest %s: file(s) not listed in %s: %s", export_date, contract.MANIFEST, ", ".join(unlisted)
+            )
 
     with psycopg.connect(url) as conn:
         conn.execute("set local timezone to 'UTC'")

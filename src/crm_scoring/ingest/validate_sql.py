@@ -73,8 +73,10 @@ def plan_layout(table: contract.Table, header: list[str], label: str) -> Layout:
     layout = Layout(table, header, label)
     known = set(table.column_names)
     if not any(name.lower() in known for name in header):
-        raise IngestError(f"{label}: line 1: no contract column in the first row; is the header row missing? "
-                          f"(missing required column(s) {', '.join(table.required_columns)})")
+        raise IngestError(
+            f"{label}: line 1: no contract column in the first row; is the header row missing? "
+            f"(missing required column(s) {', '.join(table.required_columns)})"
+        )
     seen: set[str] = set()
     for pos, name in enumerate(header, 1):
         if not name:
@@ -110,7 +112,7 @@ def _json_object(pairs: list[tuple[str, str]]) -> str:
     per_call = JSONB_ARGS // 2
     chunks = []
     for start in range(0, len(pairs), per_call):
-        args = ", ".join(f"{lit(k)}, {v}" for k, v in pairs[start:start + per_call])
+        args = ", ".join(f"{lit(k)}, {v}" for k, v in pairs[start : start + per_call])
         chunks.append(f"jsonb_build_object({args})")
     return " || ".join(chunks)
 
@@ -133,20 +135,32 @@ def _ok_expr(col: contract.Column, pg_major: int) -> str | None:
         pg_type = "timestamptz" if col.type == "timestamp" else "date"
         shape = TS_LIKE if col.type == "timestamp" else DATE_LIKE
         sure = TS_SURE_RE if col.type == "timestamp" else DATE_SURE_RE
-        exact = (f"pg_input_is_valid({v}, '{pg_type}')" if modern
-                 else f"case when {v} ~ {lit(sure)} then true else ops.ingest_input_ok({v}, '{pg_type}') end")
-        return (f"case when {v} is null then true when {v} not like {lit(shape)} or upper({v}) like '%BC%' "
-                f"then false else {exact} end")
+        exact = (
+            f"pg_input_is_valid({v}, '{pg_type}')"
+            if modern
+            else f"case when {v} ~ {lit(sure)} then true else ops.ingest_input_ok({v}, '{pg_type}') end"
+        )
+        return (
+            f"case when {v} is null then true when {v} not like {lit(shape)} or upper({v}) like '%BC%' "
+            f"then false else {exact} end"
+        )
     if col.type == "decimal":
         n = f"{v}::numeric"
-        shape = (f"ltrim({v}, {lit(DECIMAL_CHARS)}) <> '' or not pg_input_is_valid({v}, 'numeric')" if modern
-                 else f"{v} !~ {lit(DECIMAL_RE)}")
-        return (f"case when {v} is null then true when {shape} then false "
-                f"else abs({n}) < {DECIMAL_LIMIT} and {n} = round({n}, {DECIMAL_SCALE}) end")
+        shape = (
+            f"ltrim({v}, {lit(DECIMAL_CHARS)}) <> '' or not pg_input_is_valid({v}, 'numeric')"
+            if modern
+            else f"{v} !~ {lit(DECIMAL_RE)}"
+        )
+        return (
+            f"case when {v} is null then true when {shape} then false "
+            f"else abs({n}) < {DECIMAL_LIMIT} and {n} = round({n}, {DECIMAL_SCALE}) end"
+        )
     if col.type == "integer":
         if modern:
-            return (f"case when {v} is null then true when ltrim({v}, {lit(INTEGER_CHARS)}) <> '' then false "
-                    f"else pg_input_is_valid({v}, 'bigint') end")
+            return (
+                f"case when {v} is null then true when ltrim({v}, {lit(INTEGER_CHARS)}) <> '' then false "
+                f"else pg_input_is_valid({v}, 'bigint') end"
+            )
         return f"({v} is null or {v} ~ {lit(INTEGER_RE)})"
     if col.type == "boolean":
         values = ", ".join(lit(k) for k in BOOLEANS)
@@ -186,11 +200,15 @@ def _field_reasons(col: contract.Column) -> list[str]:
     if col.allowed:
         values = ", ".join(lit(a) for a in col.allowed)
         allowed = "{" + ", ".join(col.allowed) + "}"
-        out.append(f"case when {v} <> all(array[{values}]) then "
-                   f"format({lit(col.name + ': %s not in ' + allowed)}, {_shown(col)}) end")
+        out.append(
+            f"case when {v} <> all(array[{values}]) then "
+            f"format({lit(col.name + ': %s not in ' + allowed)}, {_shown(col)}) end"
+        )
     if col.pattern:
-        out.append(f"case when {v} !~ {lit(col.pattern)} then "
-                   f"format({lit(col.name + ': %s does not match ' + col.pattern)}, {_shown(col)}) end")
+        out.append(
+            f"case when {v} !~ {lit(col.pattern)} then "
+            f"format({lit(col.name + ': %s does not match ' + col.pattern)}, {_shown(col)}) end"
+        )
     return out
 
 
@@ -220,18 +238,18 @@ def typed_sql(layout: Layout, export_date: date, pg_major: int) -> str:
     row_reasons = _row_reasons(layout, export_date)
     return f"""
 create temp table {layout.typed} on commit drop as
-select line_no, extra, {', '.join(names)}, reasons,
+select line_no, extra, {", ".join(names)}, reasons,
     case when cardinality(reasons) > 0 then {_raw_record(layout)} end as raw_record
 from (
-    select line_no, extra, {fields}, {', '.join(names)},
-        field_reasons || array_remove(array[{', '.join(row_reasons) or 'null'}]::text[], null) as reasons
+    select line_no, extra, {fields}, {", ".join(names)},
+        field_reasons || array_remove(array[{", ".join(row_reasons) or "null"}]::text[], null) as reasons
     from (
-        select line_no, extra, {fields}, {', '.join(typed)},
-            array_remove(array[{', '.join(field_reasons) or 'null'}]::text[], null) as field_reasons
+        select line_no, extra, {fields}, {", ".join(typed)},
+            array_remove(array[{", ".join(field_reasons) or "null"}]::text[], null) as field_reasons
         from (
-            select s1.*{''.join(', ' + o for o in oks)}
+            select s1.*{"".join(", " + o for o in oks)}
             from (
-                select line_no, {fields}, {', '.join(values)}, {extra} as extra
+                select line_no, {fields}, {", ".join(values)}, {extra} as extra
                 from {layout.land} offset 0
             ) s1
             offset 0
@@ -255,12 +273,15 @@ def _row_reasons(layout: Layout, export_date: date) -> list[str]:
     for col in table.columns:
         if col.non_negative:
             what = "negative amount" if col.type == "decimal" else "negative value"
-            out.append(f"case when {col.name} < 0 then format({lit(col.name + ': ' + what + ' (%s)')}, "
-                       f"{col.name}) end")
+            out.append(
+                f"case when {col.name} < 0 then format({lit(col.name + ': ' + what + ' (%s)')}, "
+                f"{col.name}) end"
+            )
         if col.not_future and col.type == "timestamp":
             msg = f"{col.name}: %s is after the end of the export date {export_date.isoformat()}"
-            out.append(f"case when {col.name} >= {end}::timestamptz then format({lit(msg)}, "
-                       f"{_shown_typed(col)}) end")
+            out.append(
+                f"case when {col.name} >= {end}::timestamptz then format({lit(msg)}, {_shown_typed(col)}) end"
+            )
     for reason, condition in contract.ROW_CHECKS.get(table.name, []):
         out.append(f"case when {condition} then {lit(reason)} end")
     return out

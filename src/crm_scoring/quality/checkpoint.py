@@ -135,8 +135,16 @@ def run_suites(
             runnable.append(spec)
         elif spec.table in required_tables:
             outcomes.append(
-                Outcome(spec.name, f"{schema}.{spec.table}", _MISSING_TABLE, "(table)", "critical",
-                        "DQ-12", False, "table does not exist")
+                Outcome(
+                    spec.name,
+                    f"{schema}.{spec.table}",
+                    _MISSING_TABLE,
+                    "(table)",
+                    "critical",
+                    "DQ-12",
+                    False,
+                    "table does not exist",
+                )
             )
         else:
             notes.append(f"{schema}.{spec.table} does not exist (optional): not checked")
@@ -164,8 +172,14 @@ def run_suites(
     )
     log.info(
         "data quality %s %s: %s, %d expectations, %d critical failures, %d warnings in %.1fs; report %s",
-        name, run_date, "passed" if success else "FAILED", len(outcomes), len(critical), len(warned),
-        time.monotonic() - started, md_path,
+        name,
+        run_date,
+        "passed" if success else "FAILED",
+        len(outcomes),
+        len(critical),
+        len(warned),
+        time.monotonic() - started,
+        md_path,
     )
     for o in warned:
         log.warning("data quality warning: %s", o.describe())

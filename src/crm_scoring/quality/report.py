@@ -139,8 +139,7 @@ def render_markdown(
         lines.append(
             "| "
             + " | ".join(
-                _md_cell(x)
-                for x in (o.suite, o.expectation, o.column, o.rule, o.severity, mark, o.observed)
+                _md_cell(x) for x in (o.suite, o.expectation, o.column, o.rule, o.severity, mark, o.observed)
             )
             + " |"
         )
