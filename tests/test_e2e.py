@@ -124,7 +124,10 @@ def test_every_runnable_rule_fires_on_demo_data(platform) -> None:
     assert not unexplained, f"rules that cannot run but give no blocked_reason: {unexplained}"
     reasons = {r[0]: r[4] for r in rows}
     assert reasons["RL-03"].startswith("disabled") and "churn_band_high_min" in reasons["RL-03"]
-    assert reasons["CP-01"] == "disabled"
+    # every compensation rule waits for its due date (CP-13, [U]); DQ-11 has no deadline to check then
+    assert reasons["CP-03"] == "disabled; missing parameter compensation_due_days"
+    assert reasons["CP-01"].startswith("disabled") and "compensation_due_days" in reasons["CP-01"]
+    assert reasons["DQ-11"].startswith("no notice deadline")
     # the shipped policy withholds the labels of a sentiment model below the DQ-06 gate
     assert reasons["RL-14"] == "DQ-06 gate withheld emotion labels"
 
