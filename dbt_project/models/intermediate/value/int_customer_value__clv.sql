@@ -1,3 +1,4 @@
+{{ config(materialized='table', indexes=[{'columns': ['customer_id'], 'unique': true}]) }}
 {#- CLV estimate (CV-06), one row per customer registered by run_date. Method (documented in the yml):
     "simple retention CLV" = average monthly net revenue of the trailing 12 months x expected active
     months over the horizon, where a month is kept with the monthly retention probability of the

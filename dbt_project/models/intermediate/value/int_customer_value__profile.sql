@@ -1,3 +1,4 @@
+{{ config(materialized='table', indexes=[{'columns': ['customer_id'], 'unique': true}]) }}
 {#- Per customer registered by run_date, the non-monetary profile of the value mart:
       CV-11 emotional account balance: sum of int_activity__emotional_events weights up to run_date;
       CV-12 emotion profile: dominant emotion class of the customer's enriched texts in the last

@@ -1,3 +1,4 @@
+{{ config(materialized='table', indexes=[{'columns': ['customer_id'], 'unique': true}]) }}
 {#- Per customer registered by the run date: net paid revenue over the trailing value window (CV-01,
     2.1: cancelled orders excluded, net_amount is already after discounts and refunds), order counts
     and last order, last activity; plus the spend history the value mart needs: revenue of the last 90
