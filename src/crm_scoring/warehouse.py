@@ -6,6 +6,7 @@ variable moves the whole platform to another server.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 from collections.abc import Iterator
@@ -36,7 +37,11 @@ def start_embedded() -> str:
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
-    server = pgserver.get_server(embedded_pgdata(), cleanup_mode=None)
+    # Parallel processes (pytest-xdist workers, a DAG run beside a CLI call) may all be first on a fresh
+    # clone: pgserver's initdb / start is not safe to race, so one process at a time does it.
+    with open(settings.state_dir() / "pgserver.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server = pgserver.get_server(embedded_pgdata(), cleanup_mode=None)
     url = server.get_uri()
     # pgserver's URL has an empty password component; normalise to a plain libpq URL.
     return url.replace("postgres:@", "postgres@")
