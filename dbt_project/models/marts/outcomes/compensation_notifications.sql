@@ -49,6 +49,24 @@ published as (
 ),
 {%- endif %}
 
+{#- set-based: the first notice per (customer, list date); a lateral subquery would re-evaluate the
+    contacts staging view (a window over every version) once per published row -#}
+first_notices as (
+    select distinct on (pb.customer_id, pb.list_run_date)
+        pb.customer_id,
+        pb.list_run_date,
+        ct.contact_id,
+        ct.contact_ts,
+        ct.contact_channel
+    from (select distinct customer_id, list_run_date from published) as pb
+    inner join {{ ref('stg_crm__contacts') }} as ct
+        on ct.customer_id = pb.customer_id
+       and ct.contact_ts >= (pb.list_run_date::timestamp at time zone 'UTC')
+    where ct.purpose = 'compensation_notice'
+      and ct.contact_ts < {{ run_end() }}
+    order by pb.customer_id, pb.list_run_date, ct.contact_ts, ct.contact_id
+),
+
 notices as (
     select
         pb.*,
@@ -58,16 +76,9 @@ notices as (
         n.contact_channel
     from published as pb
     cross join p
-    left join lateral (
-        select ct.contact_id, ct.contact_ts, ct.contact_channel
-        from {{ ref('stg_crm__contacts') }} as ct
-        where ct.customer_id = pb.customer_id
-          and ct.purpose = 'compensation_notice'
-          and ct.contact_ts >= (pb.list_run_date::timestamp at time zone 'UTC')
-          and ct.contact_ts < {{ run_end() }}
-        order by ct.contact_ts, ct.contact_id
-        limit 1
-    ) as n on true
+    left join first_notices as n
+        on n.customer_id = pb.customer_id
+       and n.list_run_date = pb.list_run_date
 )
 
 select
