@@ -41,28 +41,71 @@ cohort as (
 ),
 {%- endif %}
 
-measured as (
+{#- set-based: each source is read once, for the cohort's customers inside the cohort's overall window,
+    and joined on (customer, window); a correlated subquery per cohort row over the activity view (a
+    union of views, no statistics) was a nested loop per listed customer -#}
+windows as (
     select
         c.*,
-        least(c.list_date + p.outcome_window_days, {{ run_date() }}) as window_end,
-        exists (
-            select 1 from {{ ref('int_customers__activity_events') }} as a
-            where a.customer_id = c.customer_id
-              and a.activity_ts >= {{ day_end('c.list_date') }}
-              and a.activity_ts < {{ day_end('least(c.list_date + p.outcome_window_days, ' ~ run_date() ~ ')') }}
-        ) as reactivated,
-        exists (
-            select 1 from {{ ref('stg_crm__contacts') }} as ct
-            where ct.customer_id = c.customer_id and ct.list_run_date = c.list_date
-              and ct.outcome in ('responded', 'accepted')
-        ) as took_up,
-        (select coalesce(sum(k.amount), 0) from {{ ref('stg_crm__compensations') }} as k
-          where k.customer_id = c.customer_id
-            and k.issued_at >= {{ day_end('c.list_date') }}
-            and k.issued_at < {{ day_end('least(c.list_date + p.outcome_window_days, ' ~ run_date() ~ ')') }}
-        ) as compensation_cost
+        {{ day_end('c.list_date') }} as window_start,
+        {{ day_end('least(c.list_date + p.outcome_window_days, ' ~ run_date() ~ ')') }} as window_end
     from cohort as c
     cross join p
+),
+
+span as (
+    select min(window_start) as span_start, max(window_end) as span_end from windows
+),
+
+cohort_customers as (
+    select distinct customer_id from cohort
+),
+
+activity as (
+    select a.customer_id, a.activity_ts
+    from {{ ref('int_customers__activity_events') }} as a
+    cross join span as s
+    where a.activity_ts >= s.span_start and a.activity_ts < s.span_end
+      and a.customer_id in (select customer_id from cohort_customers)
+),
+
+reactivated as (
+    select distinct w.list_date, w.rule_code, w.customer_id
+    from windows as w
+    inner join activity as a
+        on a.customer_id = w.customer_id
+       and a.activity_ts >= w.window_start and a.activity_ts < w.window_end
+),
+
+took_up as (
+    select distinct ct.customer_id, ct.list_run_date
+    from {{ ref('stg_crm__contacts') }} as ct
+    where ct.outcome in ('responded', 'accepted')
+      and ct.list_run_date in (select distinct list_date from cohort)
+),
+
+granted as (
+    select w.list_date, w.rule_code, w.customer_id, sum(k.amount) as amount
+    from windows as w
+    inner join {{ ref('stg_crm__compensations') }} as k
+        on k.customer_id = w.customer_id
+       and k.issued_at >= w.window_start and k.issued_at < w.window_end
+    group by w.list_date, w.rule_code, w.customer_id
+),
+
+measured as (
+    select
+        w.*,
+        r.customer_id is not null as reactivated,
+        t.customer_id is not null as took_up,
+        coalesce(g.amount, 0) as compensation_cost
+    from windows as w
+    left join reactivated as r
+        on r.list_date = w.list_date and r.rule_code = w.rule_code and r.customer_id = w.customer_id
+    left join took_up as t
+        on t.customer_id = w.customer_id and t.list_run_date = w.list_date
+    left join granted as g
+        on g.list_date = w.list_date and g.rule_code = w.rule_code and g.customer_id = w.customer_id
 ),
 
 grouped as (
