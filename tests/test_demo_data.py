@@ -239,3 +239,45 @@ def test_structure(rows: dict[str, list[dict[str, str]]]) -> None:
     assert any(c["round_no"] == "2" for c in rows["compensations"])
     assert {"granted", "withdrawn"} <= {c["status"] for c in rows["consents"]}
     assert any(c["outcome"] == "opted_out" for c in rows["contacts"])
+
+
+def _list_rows(n: int, rule: str, holdout_every: int = 10) -> list[dict]:
+    return [
+        {
+            "customer_id": f"{rule}-{i:07d}",
+            "rule_code": rule,
+            "channel": "email",
+            "contact_status": "holdout" if i % holdout_every == 0 else "ready",
+        }
+        for i in range(n)
+    ]
+
+
+def test_execution_plan_contacts_ready_rows_with_the_planted_effect() -> None:
+    """demo.execute.plan: hold-outs never contacted, draws per customer (not per position), effect rate."""
+    from crm_scoring.demo import effects
+    from crm_scoring.demo.execute import plan
+
+    day = date(2026, 11, 20)
+    rows = _list_rows(10_000, "RL-01") + _list_rows(1_000, "RL-17")
+    planned = plan(day, rows, [], seed=42)
+    contacts = [r for _, r in planned["contacts"]]
+    ready = {(r["customer_id"], r["rule_code"]) for r in rows if r["contact_status"] == "ready"}
+    assert {(c["customer_id"], c["campaign_id"][-5:]) for c in contacts} == ready
+    assert all(c["list_run_date"] == "2026-11-20" for c in contacts)
+    assert {d for d, _ in planned["contacts"]} == {day + timedelta(days=effects.CONTACT_DELAY_DAYS)}
+    orders = [r for _, r in planned["orders"]]
+    treated_rl01 = sum(1 for c, r in ready if r == "RL-01")
+    assert abs(len(orders) / treated_rl01 - effects.effect_of("RL-01")) < 0.01
+    assert effects.effect_of("RL-17") == 0 and all(o["customer_id"].startswith("RL-01") for o in orders)
+    converted = {o["customer_id"] for o in orders}
+    assert all(c["outcome"] == "accepted" for c in contacts if c["customer_id"] in converted)
+    lags = {(d - day).days for d, _ in planned["orders"]}
+    assert lags == set(range(1, 1 + effects.RESPONSE_DAYS))
+    assert all(o["order_ts"] > "2026-11-21T" for o in orders)
+    # a customer's draws do not depend on who else is listed
+    alone = plan(day, [rows[1]], [], seed=42)
+    assert alone["contacts"][0][1]["outcome"] == next(
+        c["outcome"] for c in contacts if c["customer_id"] == rows[1]["customer_id"]
+    )
+    assert plan(day, rows, [], seed=42) == planned
