@@ -281,3 +281,32 @@ def test_execution_plan_contacts_ready_rows_with_the_planted_effect() -> None:
         c["outcome"] for c in contacts if c["customer_id"] == rows[1]["customer_id"]
     )
     assert plan(day, rows, [], seed=42) == planned
+
+
+def test_execution_plan_grants_ready_compensations_with_a_notice() -> None:
+    """demo.execute.plan: a grant (compensations.csv) and a CP-11 notice per `ready` compensation row."""
+    from crm_scoring.contract import COMPENSATION_TYPE
+    from crm_scoring.demo.execute import plan
+
+    day = date(2026, 11, 20)
+    base = {"rule_code": "CP-01", "ticket_id": "T1", "crisis_event_id": None, "notify_channel": "email"}
+    comp = [
+        base | {"customer_id": "C1", "ledger_key": "k1", "round_no": 1, "amount": Decimal("20"),
+                "points": None, "status": "ready"},
+        base | {"customer_id": "C2", "ledger_key": "k2", "round_no": 2, "amount": None, "points": 50,
+                "status": "ready", "notify_channel": None},
+        base | {"customer_id": "C3", "ledger_key": "k3", "round_no": 1, "amount": Decimal("900"),
+                "points": None, "status": "needs_approval"},
+    ]  # fmt: skip
+    planned = plan(day, [], comp, seed=1)
+    grants = [r for _, r in planned["compensations"]]
+    assert [g["customer_id"] for g in grants] == ["C1", "C2"]  # needs_approval waits
+    assert grants[0]["amount"] == "20.00" and grants[0]["compensation_type"] == "voucher"
+    assert grants[1]["points"] == "50" and grants[1]["round_no"] == "2"
+    assert all(g["compensation_type"] in COMPENSATION_TYPE and g["ticket_id"] == "T1" for g in grants)
+    notices = [r for _, r in planned["contacts"]]
+    assert [(n["customer_id"], n["purpose"], n["channel"]) for n in notices] == [
+        ("C1", "compensation_notice", "email"),
+        ("C2", "compensation_notice", "sms"),  # no consented channel on the row: the CRM's fallback
+    ]
+    assert all(n["contact_ts"] > g["issued_at"] for n, g in zip(notices, grants, strict=True))
