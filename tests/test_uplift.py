@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -113,7 +114,8 @@ def measured(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         }
     finally:
         mp.undo()
-        warehouse.drop_database(server_url, name)
+        if not os.environ.get("CRM_KEEP_TEST_DB"):
+            warehouse.drop_database(server_url, name)
 
 
 def _outcome(url: str, rule: str) -> dict:
