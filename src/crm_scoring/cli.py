@@ -65,10 +65,18 @@ def demo_group() -> None:
 
 @demo_group.command("nightly")
 @click.option("--date", "run_date", type=DATE, required=True)
-def demo_nightly(run_date: date) -> None:
-    """Run the crm_nightly steps for DATE in this process (no Airflow): an earlier night for the demo."""
-    from crm_scoring.demo.replay import nightly_in_process
+@click.option("--force", is_flag=True, help="Run even when the lists of DATE are already published.")
+def demo_nightly(run_date: date, force: bool) -> None:
+    """Run the crm_nightly steps for DATE in this process (no Airflow): an earlier night for the demo.
 
+    The demo's earlier night happens once: when DATE's lists are already published (a second `make
+    run`) it is skipped, so the executed contacts keep referring to the same list.
+    """
+    from crm_scoring.demo.replay import is_published, nightly_in_process
+
+    if not force and is_published(run_date):
+        click.echo(f"nightly {run_date}: lists already published, skipped (--force to run it again)")
+        return
     out = nightly_in_process(run_date)
     click.echo(f"nightly {run_date} (in process): published {out['publish_lists']}")
 

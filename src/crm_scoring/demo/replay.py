@@ -47,6 +47,18 @@ def nightly_in_process(run_date: date, url: str | None = None) -> dict[str, obje
     return out
 
 
+def is_published(run_date: date, url: str | None = None) -> bool:
+    """True when the retention list of `run_date` has been published."""
+    with warehouse.connect(url) as conn:
+        if conn.execute("select to_regclass('lists.retention_list')").fetchone()[0] is None:
+            return False
+        return bool(
+            conn.execute(
+                "select exists (select 1 from lists.retention_list where run_date = %s)", (run_date,)
+            ).fetchone()[0]
+        )
+
+
 OUTCOME_COLUMNS = (
     "list_date",
     "rule_code",
