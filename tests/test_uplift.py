@@ -7,9 +7,10 @@ no Airflow. Two choices keep it cheap and sharp:
 
 - the test's experiment design gives RL-01 and RL-17 a 50 % hold-out (a policy seed of the copied
   project; the shipped 10 % needs a larger population for the same power);
-- the churn scores are written by a stand-in (one constant probability, model name `stand-in`) instead
-  of a trained model: RL-01 and RL-17 select on inactivity, not on the model, and training would cost
-  more than the whole test. Scoring itself has its own tests.
+- the churn scores are written by a stand-in (one constant, low probability, model name `stand-in`)
+  instead of a trained model: RL-01 and RL-17 select on inactivity, not on the model, and training would
+  cost more than the whole test. Scoring itself has its own tests. The team capacities (CH-09) are set
+  out of reach, so the treated groups are every non-hold-out row.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ D0 = date(2025, 3, 3)  # a historic date on purpose
 MEASURE = D0 + timedelta(days=3)
 CUSTOMERS, SEED, HISTORY_DAYS = 3000, 7, 400
 TEST_HOLDOUT_SHARE = "0.5"
+NO_CAP = "1000000"
+CAPACITY_KEYS = (
+    "list_capacity_per_day",
+    "capacity_per_day:vip_desk",
+    "capacity_per_day:senior_cs",
+    "capacity_per_day:cs_callback",
+    "capacity_per_day:automated",
+)
+STAND_IN_PROBABILITY = 0.001  # below any churn band: band rules (RL-03/RL-04) never take the customers
 
 
 def _q(url: str, query: str, *params) -> list[dict]:
@@ -65,9 +75,9 @@ def _stand_in_scores(url: str, run_date: date) -> None:
         ensure_reasons_table(conn, cfg.reasons.table)
         conn.execute(
             f"insert into {cfg.scores_table} (run_date, customer_id, churn_probability, model_name,"
-            " model_version) select %s, customer_id, 0.5, 'stand-in', '0' from marts.customer_value"
+            " model_version) select %s, customer_id, %s, 'stand-in', '0' from marts.customer_value"
             " where run_date = %s",
-            (run_date, run_date),
+            (run_date, STAND_IN_PROBABILITY, run_date),
         )
         conn.execute("analyze")
 
@@ -80,9 +90,11 @@ def measured(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     shutil.copytree(
         settings.dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
     )
+    seeds = project / "seeds" / "policy"
     for rule in effects.PLANTED_EFFECTS:
-        _set_csv(project / "seeds" / "policy" / "retention_rules.csv", "rule_code", rule,
-                 holdout_share=TEST_HOLDOUT_SHARE)  # fmt: skip
+        _set_csv(seeds / "retention_rules.csv", "rule_code", rule, holdout_share=TEST_HOLDOUT_SHARE)
+    for key in CAPACITY_KEYS:  # no CH-09 cap: every non-hold-out row is contacted
+        _set_csv(seeds / "policy_parameters.csv", "key", key, value=NO_CAP)
     mp.setattr(settings, "dbt_project_dir", lambda: project)
     landing = root / "landing"
     generate(landing, D0, MEASURE, CUSTOMERS, SEED, history_days=HISTORY_DAYS, progress=False)
