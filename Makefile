@@ -32,10 +32,15 @@ demo-data: $(STAMP)
 train: demo-data
 	$(BIN)/crm train --date $(RUN_DATE)
 
+# An earlier night (the first demo date) runs in process and the demo CRM executes its lists into the
+# following landing folders, so the run date's marts.list_outcomes measures their uplift (RP-15).
 run: demo-data
 	$(BIN)/crm model ensure-champion --date $(RUN_DATE)
+	$(BIN)/crm demo nightly --date $(DEMO_START)
+	$(BIN)/crm demo execute-lists --date $(DEMO_START)
 	$(BIN)/crm run --date $(RUN_DATE)
 	$(BIN)/crm lists show --date $(RUN_DATE)
+	$(BIN)/crm demo outcomes --date $(RUN_DATE)
 
 test: $(STAMP)
 	$(BIN)/ruff check src dags tests

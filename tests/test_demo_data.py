@@ -239,3 +239,74 @@ def test_structure(rows: dict[str, list[dict[str, str]]]) -> None:
     assert any(c["round_no"] == "2" for c in rows["compensations"])
     assert {"granted", "withdrawn"} <= {c["status"] for c in rows["consents"]}
     assert any(c["outcome"] == "opted_out" for c in rows["contacts"])
+
+
+def _list_rows(n: int, rule: str, holdout_every: int = 10) -> list[dict]:
+    return [
+        {
+            "customer_id": f"{rule}-{i:07d}",
+            "rule_code": rule,
+            "channel": "email",
+            "contact_status": "holdout" if i % holdout_every == 0 else "ready",
+        }
+        for i in range(n)
+    ]
+
+
+def test_execution_plan_contacts_ready_rows_with_the_planted_effect() -> None:
+    """demo.execute.plan: hold-outs never contacted, draws per customer (not per position), effect rate."""
+    from crm_scoring.demo import effects
+    from crm_scoring.demo.execute import plan
+
+    day = date(2026, 11, 20)
+    rows = _list_rows(10_000, "RL-01") + _list_rows(1_000, "RL-17")
+    planned = plan(day, rows, [], seed=42)
+    contacts = [r for _, r in planned["contacts"]]
+    ready = {(r["customer_id"], r["rule_code"]) for r in rows if r["contact_status"] == "ready"}
+    assert {(c["customer_id"], c["campaign_id"][-5:]) for c in contacts} == ready
+    assert all(c["list_run_date"] == "2026-11-20" for c in contacts)
+    assert {d for d, _ in planned["contacts"]} == {day + timedelta(days=effects.CONTACT_DELAY_DAYS)}
+    orders = [r for _, r in planned["orders"]]
+    treated_rl01 = sum(1 for c, r in ready if r == "RL-01")
+    assert abs(len(orders) / treated_rl01 - effects.effect_of("RL-01")) < 0.01
+    assert effects.effect_of("RL-17") == 0 and all(o["customer_id"].startswith("RL-01") for o in orders)
+    converted = {o["customer_id"] for o in orders}
+    assert all(c["outcome"] == "accepted" for c in contacts if c["customer_id"] in converted)
+    lags = {(d - day).days for d, _ in planned["orders"]}
+    assert lags == set(range(1, 1 + effects.RESPONSE_DAYS))
+    assert all(o["order_ts"] > "2026-11-21T" for o in orders)
+    # a customer's draws do not depend on who else is listed
+    alone = plan(day, [rows[1]], [], seed=42)
+    assert alone["contacts"][0][1]["outcome"] == next(
+        c["outcome"] for c in contacts if c["customer_id"] == rows[1]["customer_id"]
+    )
+    assert plan(day, rows, [], seed=42) == planned
+
+
+def test_execution_plan_grants_ready_compensations_with_a_notice() -> None:
+    """demo.execute.plan: a grant (compensations.csv) and a CP-11 notice per `ready` compensation row."""
+    from crm_scoring.contract import COMPENSATION_TYPE
+    from crm_scoring.demo.execute import plan
+
+    day = date(2026, 11, 20)
+    base = {"rule_code": "CP-01", "ticket_id": "T1", "crisis_event_id": None, "notify_channel": "email"}
+    comp = [
+        base | {"customer_id": "C1", "ledger_key": "k1", "round_no": 1, "amount": Decimal("20"),
+                "points": None, "status": "ready"},
+        base | {"customer_id": "C2", "ledger_key": "k2", "round_no": 2, "amount": None, "points": 50,
+                "status": "ready", "notify_channel": None},
+        base | {"customer_id": "C3", "ledger_key": "k3", "round_no": 1, "amount": Decimal("900"),
+                "points": None, "status": "needs_approval"},
+    ]  # fmt: skip
+    planned = plan(day, [], comp, seed=1)
+    grants = [r for _, r in planned["compensations"]]
+    assert [g["customer_id"] for g in grants] == ["C1", "C2"]  # needs_approval waits
+    assert grants[0]["amount"] == "20.00" and grants[0]["compensation_type"] == "voucher"
+    assert grants[1]["points"] == "50" and grants[1]["round_no"] == "2"
+    assert all(g["compensation_type"] in COMPENSATION_TYPE and g["ticket_id"] == "T1" for g in grants)
+    notices = [r for _, r in planned["contacts"]]
+    assert [(n["customer_id"], n["purpose"], n["channel"]) for n in notices] == [
+        ("C1", "compensation_notice", "email"),
+        ("C2", "compensation_notice", "sms"),  # no consented channel on the row: the CRM's fallback
+    ]
+    assert all(n["contact_ts"] > g["issued_at"] for n, g in zip(notices, grants, strict=True))

@@ -653,7 +653,7 @@ def test_export_excludes_holdouts(built, tmp_path: Path, fmt: str) -> None:
     if fmt == "csv":
         with out.open() as fh:
             lines = list(csv.DictReader(fh))
-        assert len(lines) == counts["contactable"] and all(r["holdout_flag"] == "f" for r in lines)
+        assert len(lines) == counts["contactable"] and all(r["holdout_flag"] == "false" for r in lines)
     elif fmt == "parquet":
         assert pq.read_table(out).num_rows == counts["contactable"]
     else:

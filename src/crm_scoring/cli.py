@@ -58,6 +58,52 @@ def demo_data(
     click.echo(f"wrote {len(folders)} landing folders under {out_dir or settings.landing_dir()}")
 
 
+@main.group("demo")
+def demo_group() -> None:
+    """The demo CRM: earlier nights in process, lists worked by the CRM, and their measured outcomes."""
+
+
+@demo_group.command("nightly")
+@click.option("--date", "run_date", type=DATE, required=True)
+@click.option("--force", is_flag=True, help="Run even when the lists of DATE are already published.")
+def demo_nightly(run_date: date, force: bool) -> None:
+    """Run the crm_nightly steps for DATE in this process (no Airflow): an earlier night for the demo.
+
+    The demo's earlier night happens once: when DATE's lists are already published (a second `make
+    run`) it is skipped, so the executed contacts keep referring to the same list.
+    """
+    from crm_scoring.demo.replay import is_published, nightly_in_process
+
+    if not force and is_published(run_date):
+        click.echo(f"nightly {run_date}: lists already published, skipped (--force to run it again)")
+        return
+    out = nightly_in_process(run_date)
+    click.echo(f"nightly {run_date} (in process): published {out['publish_lists']}")
+
+
+@demo_group.command("execute-lists")
+@click.option("--date", "list_date", type=DATE, required=True, help="Run date of the published lists.")
+@click.option("--landing", type=click.Path(path_type=Path), default=None, help="Landing root.")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--no-reload", is_flag=True, help="Do not reload touched folders the warehouse already loaded.")
+def demo_execute_lists(list_date: date, landing: Path | None, seed: int, no_reload: bool) -> None:
+    """The CRM works the lists published for DATE: contacts, notices, grants and the planted effects
+    go into the following landing folders (hold-outs never contacted; re-running rewrites the same rows)."""
+    from crm_scoring.demo.execute import execute_lists
+
+    result = execute_lists(list_date, landing, seed=seed, reload=not no_reload)
+    click.echo(result.summary())
+
+
+@demo_group.command("outcomes")
+@click.option("--date", "run_date", type=DATE, required=True)
+def demo_outcomes(run_date: date) -> None:
+    """Print marts.list_outcomes for DATE: each rule's reactivation uplift and interval (RP-15)."""
+    from crm_scoring.demo.replay import render_outcomes
+
+    click.echo(render_outcomes(run_date))
+
+
 @main.command()
 @click.option("--date", "run_date", type=DATE, required=True)
 def run(run_date: date) -> None:

@@ -34,7 +34,11 @@ def lists_show(run_date: date, limit: int) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--include-holdout", is_flag=True, help="Also export CH-08 hold-out rows (never for contact).")
 def lists_export(run_date: date, list_name: str, fmt: str, out: Path, include_holdout: bool) -> None:
-    """Write the published LIST of DATE to OUT (hold-out rows excluded unless --include-holdout)."""
+    """Write the published LIST of DATE to OUT with the warehouse's types (hold-outs excluded).
+
+    Parquet keeps dates, integers, decimals, doubles, booleans and timestamps; XLSX has typed cells, a
+    frozen header and a `columns` sheet from the dbt docs; CSV is UTF-8 with ISO dates and a dot decimal.
+    """
     from crm_scoring.lists.export import export_list
 
     result = export_list(run_date, list_name, fmt, out, include_holdout)

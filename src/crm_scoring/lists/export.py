@@ -1,26 +1,54 @@
 """`crm lists export`: a published list of one run date as CSV, Parquet or Excel for the CRM teams.
 
-Rows are read in bulk with COPY (CSV text) and parsed by Arrow, never row by row. Hold-out rows (CH-08
-control group) are excluded unless asked for: a hold-out customer must never be contacted.
+CRM tools sort and filter by number and date, so an export keeps the warehouse's types: the Arrow
+type of every column is derived from the published table's own catalogue (`pg_attribute`), never
+from a hand-written list, because list models gain columns as the rules grow. Rows are read in bulk
+with COPY (CSV text) and parsed by Arrow with those types, never row by row.
+
+- Parquet: the Arrow table as it is (date32, int, decimal128(p, s), float64, bool, timestamp[UTC]).
+- XLSX: typed cells (dates, numbers, booleans; timestamps in UTC, since Excel has no time zones), a
+  frozen header row, column widths from the content, and a `columns` sheet describing every column
+  from the dbt docs of the list model (its YAML: the one source of column descriptions).
+- CSV: UTF-8 with a header, ISO 8601 dates and timestamps, `.` as the decimal separator,
+  booleans `true` / `false` (the landing contract's own conventions).
+
+Hold-out rows (CH-08 control group) are excluded unless asked for: a hold-out customer must never
+be contacted.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+import yaml
 from psycopg import sql
 
-from crm_scoring import warehouse
+from crm_scoring import settings, warehouse
 from crm_scoring.lists.publish import PUBLISH_SCHEMA
 
 LISTS = {"retention": "retention_list", "compensation": "compensation_list"}
 FORMATS = ("csv", "parquet", "xlsx")
+DESCRIPTION_SHEET = "columns"
+MAX_DECIMAL_PRECISION = 38  # decimal128
+MIN_WIDTH, MAX_WIDTH = 8, 60  # XLSX column widths, in characters
+WIDTH_SAMPLE_ROWS = 1000  # widths are measured on the header and the first rows
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a published list: its name, warehouse type and Arrow type."""
+
+    name: str
+    pg_type: str
+    arrow_type: pa.DataType
 
 
 @dataclass(frozen=True)
@@ -30,55 +58,171 @@ class ExportResult:
     columns: list[str]
 
 
-def _query(table: str, run_date: date, include_holdout: bool, columns: list[str]) -> sql.Composed:
+_SIMPLE = {
+    "date": pa.date32(),
+    "smallint": pa.int16(),
+    "integer": pa.int32(),
+    "bigint": pa.int64(),
+    "real": pa.float32(),
+    "double precision": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp with time zone": pa.timestamp("us", tz="UTC"),
+    "timestamp without time zone": pa.timestamp("us"),
+}
+_NUMERIC = re.compile(r"numeric\((\d+),(\d+)\)")
+
+
+def arrow_type(pg_type: str, scale: int | None = None) -> pa.DataType:
+    """The Arrow type of a PostgreSQL type as `format_type` spells it; text for anything else.
+
+    An unconstrained `numeric` has no declared scale: `scale` is the largest one in the data.
+    """
+    if pg_type in _SIMPLE:
+        return _SIMPLE[pg_type]
+    m = _NUMERIC.fullmatch(pg_type.replace(" ", ""))
+    if m:
+        return pa.decimal128(int(m.group(1)), int(m.group(2)))
+    if pg_type == "numeric":
+        s = min(scale or 0, MAX_DECIMAL_PRECISION // 2)
+        return pa.decimal128(MAX_DECIMAL_PRECISION, s)
+    return pa.string()
+
+
+def _catalogue(conn, table: str) -> list[tuple[str, str]]:
+    return conn.execute(
+        """
+        select a.attname, format_type(a.atttypid, a.atttypmod)
+        from pg_attribute a
+        join pg_class c on c.oid = a.attrelid
+        join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped
+        order by a.attnum
+        """,
+        (PUBLISH_SCHEMA, table),
+    ).fetchall()
+
+
+def _where(run_date: date, include_holdout: bool, names: list[str]) -> sql.Composed:
     where = sql.SQL("run_date = {}").format(sql.Literal(run_date))
-    if not include_holdout and "holdout_flag" in columns:
+    if not include_holdout and "holdout_flag" in names:
         where = sql.SQL("{} and not coalesce(holdout_flag, false)").format(where)
-    order = "priority_rank" if "priority_rank" in columns else "customer_id"
-    return sql.SQL("select * from {} where {} order by {}, customer_id").format(
-        sql.Identifier(PUBLISH_SCHEMA, table), where, sql.Identifier(order)
-    )
+    return where
+
+
+def _columns(conn, table: str, where: sql.Composed) -> list[Column]:
+    cat = _catalogue(conn, table)
+    if not cat:
+        raise RuntimeError(f"{PUBLISH_SCHEMA}.{table} is not published yet")
+    loose = [name for name, t in cat if t == "numeric"]
+    scales: dict[str, int | None] = {}
+    if loose:  # unconstrained numeric: the scale the data needs
+        q = sql.SQL("select {} from {} where {}").format(
+            sql.SQL(", ").join(sql.SQL("max(scale({}))").format(sql.Identifier(n)) for n in loose),
+            sql.Identifier(PUBLISH_SCHEMA, table),
+            where,
+        )
+        scales = dict(zip(loose, conn.execute(q).fetchone(), strict=True))
+    return [Column(name, t, arrow_type(t, scales.get(name))) for name, t in cat]
 
 
 def read_list(
     run_date: date, list_name: str, include_holdout: bool = False, url: str | None = None
 ) -> pa.Table:
-    """The published rows of `list_name` for `run_date` as an Arrow table (COPY -> Arrow CSV reader)."""
+    """The published rows of `list_name` for `run_date` as a typed Arrow table (COPY -> Arrow CSV)."""
     table = LISTS[list_name]
     with warehouse.connect(url) as conn:
-        cols = [
-            r[0]
-            for r in conn.execute(
-                "select column_name from information_schema.columns where table_schema = %s "
-                "and table_name = %s order by ordinal_position",
-                (PUBLISH_SCHEMA, table),
-            ).fetchall()
-        ]
-        if not cols:
-            raise RuntimeError(f"{PUBLISH_SCHEMA}.{table} is not published yet")
-        query = _query(table, run_date, include_holdout, cols)
+        conn.execute("set timezone to 'UTC'")
+        conn.execute("set datestyle to 'ISO, YMD'")
+        conn.execute("set extra_float_digits to 3")  # doubles round-trip exactly
+        names = [n for n, _ in _catalogue(conn, table)]
+        where = _where(run_date, include_holdout, names)
+        cols = _columns(conn, table, where)
+        order = "priority_rank" if "priority_rank" in names else "customer_id"
+        query = sql.SQL("select * from {} where {} order by {}, customer_id").format(
+            sql.Identifier(PUBLISH_SCHEMA, table), where, sql.Identifier(order)
+        )
         buf = io.BytesIO()
         copy_sql = sql.SQL("copy ({}) to stdout with (format csv, header true)").format(query)
         with conn.cursor().copy(copy_sql) as copy:
             for chunk in copy:
                 buf.write(chunk)
-    if buf.tell() == 0:
-        return pa.table({c: pa.array([], pa.string()) for c in cols})
+    schema = pa.schema([pa.field(c.name, c.arrow_type) for c in cols])
     buf.seek(0)
-    # Every column as text: ids like '007' keep their zeros and the file shows what the table holds.
-    opts = pa_csv.ConvertOptions(column_types={c: pa.string() for c in cols}, strings_can_be_null=True)
-    return pa_csv.read_csv(buf, convert_options=opts)
+    opts = pa_csv.ConvertOptions(
+        column_types=schema,
+        true_values=["t"],
+        false_values=["f"],
+        strings_can_be_null=True,  # COPY writes NULL as an empty, unquoted field ...
+        quoted_strings_can_be_null=False,  # ... and an empty text as "" (kept as '')
+    )
+    tbl = pa_csv.read_csv(buf, convert_options=opts)
+    return tbl.cast(schema)
 
 
-def _write_xlsx(tbl: pa.Table, out: Path) -> None:
+def column_descriptions(list_name: str) -> dict[str, str]:
+    """Column descriptions of the list model, from its dbt YAML (kept complete by the docs-coverage test)."""
+    model = LISTS[list_name]
+    for path in sorted((settings.dbt_project_dir() / "models").rglob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for m in doc.get("models") or []:
+            if m.get("name") == model:
+                return {
+                    c["name"]: " ".join(str(c.get("description") or "").split())
+                    for c in m.get("columns") or []
+                }
+    return {}
+
+
+def _csv_table(tbl: pa.Table) -> pa.Table:
+    """Timestamps as ISO 8601 text (`2026-11-26T03:00:00Z`); everything else as Arrow writes it."""
+    cols = []
+    for field, col in zip(tbl.schema, tbl.columns, strict=True):
+        if pa.types.is_timestamp(field.type):
+            suffix = "Z" if field.type.tz else ""
+            col = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S" + suffix)
+        cols.append(col)
+    return pa.table(cols, names=tbl.column_names)
+
+
+def _excel_column(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Excel has no time zones: timestamps are written as UTC wall-clock time (said in the columns sheet)."""
+    if pa.types.is_timestamp(col.type) and col.type.tz:
+        return col.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+    return col
+
+
+def _width(values: list, header: str) -> int:
+    longest = max([len(header), *(len(str(v)) for v in values if v is not None)])
+    return max(MIN_WIDTH, min(MAX_WIDTH, longest + 2))
+
+
+def _write_xlsx(tbl: pa.Table, out: Path, descriptions: dict[str, str], pg_types: dict[str, str]) -> None:
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("list")
+    ws.freeze_panes = "A2"
+    cols = [_excel_column(c) for c in tbl.columns]
+    sample = [c.slice(0, WIDTH_SAMPLE_ROWS).to_pylist() for c in cols]
+    for i, (name, values) in enumerate(zip(tbl.column_names, sample, strict=True), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = _width(values, name)
     ws.append(tbl.column_names)
-    for batch in tbl.to_batches(max_chunksize=10_000):
-        for row in zip(*(col.to_pylist() for col in batch.columns), strict=True):
+    typed = pa.table(cols, names=tbl.column_names)
+    for batch in typed.to_batches(max_chunksize=10_000):
+        for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
             ws.append(list(row))
+
+    doc = wb.create_sheet(DESCRIPTION_SHEET)
+    doc.freeze_panes = "A2"
+    for letter, width in zip("ABCD", (28, 28, 18, 100), strict=True):
+        doc.column_dimensions[letter].width = width
+    doc.append(["column", "warehouse type", "file type", "description"])
+    for field in tbl.schema:
+        ftype = str(field.type)
+        if pa.types.is_timestamp(field.type) and field.type.tz:
+            ftype = "timestamp (UTC)"
+        doc.append([field.name, pg_types.get(field.name, ""), ftype, descriptions.get(field.name, "")])
     wb.save(out)
 
 
@@ -90,15 +234,17 @@ def export_list(
     include_holdout: bool = False,
     url: str | None = None,
 ) -> ExportResult:
-    """Write one published list of `run_date` to `out` in `fmt` (csv | parquet | xlsx)."""
+    """Write one published list of `run_date` to `out` in `fmt` (csv | parquet | xlsx), typed."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     tbl = read_list(run_date, list_name, include_holdout, url)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        pa_csv.write_csv(tbl, out)
+        pa_csv.write_csv(_csv_table(tbl), out, pa_csv.WriteOptions(quoting_style="needed"))
     elif fmt == "parquet":
         pq.write_table(tbl, out)
     else:
-        _write_xlsx(tbl, out)
+        with warehouse.connect(url) as conn:
+            pg_types = dict(_catalogue(conn, LISTS[list_name]))
+        _write_xlsx(tbl, out, column_descriptions(list_name), pg_types)
     return ExportResult(out, tbl.num_rows, tbl.column_names)

@@ -5,8 +5,11 @@
                      min(list_date + outcome_window_days, run_date); churn = 1 - reactivation (final once
                      is_mature, i.e. the whole window has passed);
       uptake       = treated customers with a contact of that list (contacts.list_run_date) responded/accepted;
-      uplift       = reactivation(treated) - reactivation(hold-out), normal-approximation interval with
-                     z = outcome_ci_z when both groups have >= outcome_min_group_size customers;
+      uplift       = reactivation(treated) - reactivation(hold-out), with Newcombe's hybrid score interval
+                     (Wilson bounds of each group, z = outcome_ci_z) when both groups have >=
+                     outcome_min_group_size customers: unlike the plain normal (Wald) interval it stays honest
+                     when a group's rate is 0 or 1, as it is for lapsed customers' hold-outs;
+                     uplift_significant = the interval excludes 0;
       cost         = treated x contact_unit_cost (when set) + compensations issued to treated customers in
                      the window; cost_per_retained = cost / (uplift x treated) when the uplift is positive.
     Tagged `lists`: it reads the published lists, so it runs after scoring with the list models. -#}
@@ -38,28 +41,71 @@ cohort as (
 ),
 {%- endif %}
 
-measured as (
+{#- set-based: each source is read once, for the cohort's customers inside the cohort's overall window,
+    and joined on (customer, window); a correlated subquery per cohort row over the activity view (a
+    union of views, no statistics) was a nested loop per listed customer -#}
+windows as (
     select
         c.*,
-        least(c.list_date + p.outcome_window_days, {{ run_date() }}) as window_end,
-        exists (
-            select 1 from {{ ref('int_customers__activity_events') }} as a
-            where a.customer_id = c.customer_id
-              and a.activity_ts >= {{ day_end('c.list_date') }}
-              and a.activity_ts < {{ day_end('least(c.list_date + p.outcome_window_days, ' ~ run_date() ~ ')') }}
-        ) as reactivated,
-        exists (
-            select 1 from {{ ref('stg_crm__contacts') }} as ct
-            where ct.customer_id = c.customer_id and ct.list_run_date = c.list_date
-              and ct.outcome in ('responded', 'accepted')
-        ) as took_up,
-        (select coalesce(sum(k.amount), 0) from {{ ref('stg_crm__compensations') }} as k
-          where k.customer_id = c.customer_id
-            and k.issued_at >= {{ day_end('c.list_date') }}
-            and k.issued_at < {{ day_end('least(c.list_date + p.outcome_window_days, ' ~ run_date() ~ ')') }}
-        ) as compensation_cost
+        {{ day_end('c.list_date') }} as window_start,
+        {{ day_end('least(c.list_date + p.outcome_window_days, ' ~ run_date() ~ ')') }} as window_end
     from cohort as c
     cross join p
+),
+
+span as (
+    select min(window_start) as span_start, max(window_end) as span_end from windows
+),
+
+cohort_customers as (
+    select distinct customer_id from cohort
+),
+
+activity as (
+    select a.customer_id, a.activity_ts
+    from {{ ref('int_customers__activity_events') }} as a
+    cross join span as s
+    where a.activity_ts >= s.span_start and a.activity_ts < s.span_end
+      and a.customer_id in (select customer_id from cohort_customers)
+),
+
+reactivated as (
+    select distinct w.list_date, w.rule_code, w.customer_id
+    from windows as w
+    inner join activity as a
+        on a.customer_id = w.customer_id
+       and a.activity_ts >= w.window_start and a.activity_ts < w.window_end
+),
+
+took_up as (
+    select distinct ct.customer_id, ct.list_run_date
+    from {{ ref('stg_crm__contacts') }} as ct
+    where ct.outcome in ('responded', 'accepted')
+      and ct.list_run_date in (select distinct list_date from cohort)
+),
+
+granted as (
+    select w.list_date, w.rule_code, w.customer_id, sum(k.amount) as amount
+    from windows as w
+    inner join {{ ref('stg_crm__compensations') }} as k
+        on k.customer_id = w.customer_id
+       and k.issued_at >= w.window_start and k.issued_at < w.window_end
+    group by w.list_date, w.rule_code, w.customer_id
+),
+
+measured as (
+    select
+        w.*,
+        r.customer_id is not null as reactivated,
+        t.customer_id is not null as took_up,
+        coalesce(g.amount, 0) as compensation_cost
+    from windows as w
+    left join reactivated as r
+        on r.list_date = w.list_date and r.rule_code = w.rule_code and r.customer_id = w.customer_id
+    left join took_up as t
+        on t.customer_id = w.customer_id and t.list_run_date = w.list_date
+    left join granted as g
+        on g.list_date = w.list_date and g.rule_code = w.rule_code and g.customer_id = w.customer_id
 ),
 
 grouped as (
@@ -76,19 +122,53 @@ grouped as (
     group by list_date, rule_code
 ),
 
-stats as (
+wilson as (
     select
         g.*,
-        g.reactivation_treated - g.reactivation_holdout as uplift,
-        case when g.n_treated >= p.outcome_min_group_size and g.n_holdout >= p.outcome_min_group_size
-             then sqrt(g.reactivation_treated * (1 - g.reactivation_treated) / g.n_treated
-                       + g.reactivation_holdout * (1 - g.reactivation_holdout) / g.n_holdout) end as uplift_se,
+        p.outcome_ci_z as z,
+        g.n_treated >= p.outcome_min_group_size and g.n_holdout >= p.outcome_min_group_size as has_interval,
         g.n_treated * coalesce(p.contact_unit_cost, 0) + g.compensation_cost_treated as total_cost,
-        p.outcome_ci_z,
         p.outcome_window_days,
         p.policy_version
     from grouped as g
     cross join p
+),
+
+bounds as (
+    select
+        w.*,
+        w.reactivation_treated - w.reactivation_holdout as uplift,
+        case when w.has_interval then
+            ((w.reactivation_treated + w.z * w.z / (2 * w.n_treated))
+             - w.z * sqrt(w.reactivation_treated * (1 - w.reactivation_treated) / w.n_treated
+                          + w.z * w.z / (4.0 * w.n_treated * w.n_treated)))
+            / (1 + w.z * w.z / w.n_treated) end as treated_low,
+        case when w.has_interval then
+            ((w.reactivation_treated + w.z * w.z / (2 * w.n_treated))
+             + w.z * sqrt(w.reactivation_treated * (1 - w.reactivation_treated) / w.n_treated
+                          + w.z * w.z / (4.0 * w.n_treated * w.n_treated)))
+            / (1 + w.z * w.z / w.n_treated) end as treated_high,
+        case when w.has_interval then
+            ((w.reactivation_holdout + w.z * w.z / (2 * w.n_holdout))
+             - w.z * sqrt(w.reactivation_holdout * (1 - w.reactivation_holdout) / w.n_holdout
+                          + w.z * w.z / (4.0 * w.n_holdout * w.n_holdout)))
+            / (1 + w.z * w.z / w.n_holdout) end as holdout_low,
+        case when w.has_interval then
+            ((w.reactivation_holdout + w.z * w.z / (2 * w.n_holdout))
+             + w.z * sqrt(w.reactivation_holdout * (1 - w.reactivation_holdout) / w.n_holdout
+                          + w.z * w.z / (4.0 * w.n_holdout * w.n_holdout)))
+            / (1 + w.z * w.z / w.n_holdout) end as holdout_high
+    from wilson as w
+),
+
+stats as (
+    select
+        b.*,
+        b.uplift - sqrt(power(b.reactivation_treated - b.treated_low, 2)
+                        + power(b.holdout_high - b.reactivation_holdout, 2)) as ci_low,
+        b.uplift + sqrt(power(b.treated_high - b.reactivation_treated, 2)
+                        + power(b.reactivation_holdout - b.holdout_low, 2)) as ci_high
+    from bounds as b
 )
 
 select
@@ -104,8 +184,9 @@ select
     (1 - reactivation_treated)::double precision as churn_treated,
     (1 - reactivation_holdout)::double precision as churn_holdout,
     uplift::double precision as reactivation_uplift,
-    (uplift - outcome_ci_z * uplift_se)::double precision as uplift_ci_low,
-    (uplift + outcome_ci_z * uplift_se)::double precision as uplift_ci_high,
+    ci_low::double precision as uplift_ci_low,
+    ci_high::double precision as uplift_ci_high,
+    (ci_low > 0 or ci_high < 0) as uplift_significant,
     total_cost::numeric(18, 2) as total_cost,
     case when uplift > 0 then (total_cost / (uplift * n_treated))::numeric(18, 2) end as cost_per_retained,
     policy_version
