@@ -138,8 +138,8 @@ def evaluate_promotion(
     reasons: list[str] = []
     metric = policy.primary_metric
     value = challenger.get(metric, float("nan"))
-    if not value >= policy.min_auc:
-        reasons.append(f"{metric} {value:.4f} < min {policy.min_auc}")
+    if policy.min_auc is not None and not value >= policy.min_auc:
+        reasons.append(f"{metric} {value:.4f} < model_min_auc {policy.min_auc}")
     ece = challenger.get("ece", float("nan"))
     if not ece <= policy.max_calibration_error:
         reasons.append(f"ece {ece:.4f} > max {policy.max_calibration_error}")
