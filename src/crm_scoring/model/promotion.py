@@ -197,6 +197,28 @@ def record_decision(result: GateResult, *, decision: str | None = None) -> None:
     c.update_model_version(
         result.model_name, result.challenger_version, description=f"[{now}] {verdict}\n{result.summary()}"
     )
+    _note_gate_on_run(c, result, verdict, now)
+
+
+def _note_gate_on_run(c, result: GateResult, verdict: str, now: str) -> None:  # noqa: ANN001 - MlflowClient
+    """The training run's name and description say the gate's outcome too (what mlflow ui lists first)."""
+    run_id = c.get_model_version(result.model_name, result.challenger_version).run_id
+    if not run_id:
+        return
+    run = c.get_run(run_id)
+    note = run.data.tags.get("mlflow.note.content", "")
+    marker = "Promotion gate: "
+    head = note.split(marker)[0] if marker in note else note + " "
+    c.set_tag(
+        run_id,
+        "mlflow.note.content",
+        f"{head}{marker}{verdict} at {now} ({'; '.join(result.reasons) or 'all gates passed'}). "
+        "Search trials are the nested runs below.",
+    )
+    c.set_tag(run_id, "gate_decision", verdict)
+    name = run.data.tags.get("mlflow.runName", "")
+    if name and not name.endswith(("-promote", "-reject", "-forced")):
+        c.set_tag(run_id, "mlflow.runName", f"{name}-{verdict}")
 
 
 def promote(
