@@ -7,6 +7,7 @@ select
     model_name,
     model_version,
     mlflow_run_id,
-    scored_at
+    scored_at,
+    clv_estimate::double precision as clv_estimate
 from {{ source('scoring', 'churn_scores') }}
 where run_date <= {{ run_date() }}
