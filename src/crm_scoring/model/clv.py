@@ -178,9 +178,13 @@ group by customer_id
 """
 
 
-def purchase_summary(url: str, run_date: date) -> pd.DataFrame:
+ACTIVITY_TABLE = "intermediate.int_activity__customer_days"
+
+
+def purchase_summary(url: str, run_date: date) -> pd.DataFrame | None:
     """(x, t_x, t_age, mean_spend) per customer with a paid purchase day up to `run_date`: one set-based
-    aggregate over the daily activity table, streamed through COPY into Arrow."""
+    aggregate over the daily activity table, streamed through COPY into Arrow. None when the dbt table
+    does not exist (a warehouse without the marts: scoring still works, CLV stays null)."""
     import pyarrow as pa
     from psycopg import sql
 
@@ -190,6 +194,9 @@ def purchase_summary(url: str, run_date: date) -> pd.DataFrame:
     query = sql.SQL(SUMMARY_SQL).format(run_date=sql.Literal(run_date))
     schema = {"customer_id": pa.string(), **{c: pa.float64() for c in ("x", "t_x", "t_age", "mean_spend")}}
     with warehouse.connect(url) as conn:
+        if conn.execute("select to_regclass(%s)", (ACTIVITY_TABLE,)).fetchone()[0] is None:
+            log.warning("%s does not exist: no CLV", ACTIVITY_TABLE)
+            return None
         return _to_pandas(copy_to_arrow(conn, query, schema))
 
 

@@ -233,8 +233,10 @@ def customer_clv(url: str, run_date: date, customer_ids: pd.Series) -> np.ndarra
     if months is None:
         log.warning("clv_horizon_months is unset: clv_estimate stays null (CV-06)")
         return None
-    summary = clv_model.purchase_summary(url, run_date).set_index("customer_id")
-    values = clv_model.clv(summary, months)
+    summary = clv_model.purchase_summary(url, run_date)
+    if summary is None:
+        return None
+    values = clv_model.clv(summary.set_index("customer_id"), months)
     return values.reindex(customer_ids.to_numpy()).to_numpy(dtype=np.float64)
 
 
