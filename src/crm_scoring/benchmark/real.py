@@ -29,7 +29,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +156,7 @@ def run_as_of(
     from crm_scoring import dbt_invoke
     from crm_scoring.ingest import load_export_date
     from crm_scoring.model import promote, score, train
+    from crm_scoring.model.backtest import backtest
     from crm_scoring.model.baseline import fit_rfm_baseline, predict_rfm_baseline, rfm_columns
     from crm_scoring.model.config import load_config
     from crm_scoring.model.dataset import load_training_set, split_out_of_time
@@ -187,6 +188,14 @@ def run_as_of(
             trained = train(url, r, seed=seed)
             promote(trained.version, reason="bench-real")
             score(url, a)
+            # CH-07: once A's label matured (on R), the champion that scored A is backtested; the figure
+            # must equal the benchmark's own non-lapsed model AUC (same customers, same labels).
+            backtests = backtest(url, r)
+            dbt_invoke.invoke(
+                ["build", "--select", "+model_performance", "--indirect-selection", "cautious", "--quiet"],
+                url,
+                r,
+            )
             cfg = load_config()
             columns = list(cfg.baseline.columns)
             frame = _scores_frame(url, a, columns)
@@ -224,6 +233,14 @@ def run_as_of(
                 },
             }
             rows = {"scored": len(frame), "training_rows": len(training)}
+            model["backtest"] = [
+                {k: (str(v) if isinstance(v, (date, datetime)) else v) for k, v in b.items()}
+                for b in backtests
+            ]
+            with warehouse.connect(url) as conn:
+                model["model_performance_rows"] = conn.execute(
+                    "select count(*) from marts.model_performance"
+                ).fetchone()[0]
     finally:
         warehouse.drop_database(server, dbname)
         shutil.rmtree(work / "landing", ignore_errors=True)
