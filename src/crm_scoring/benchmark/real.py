@@ -304,11 +304,12 @@ def run_bench_real(
     seed: int = 42,
     log_to_mlflow: bool = True,
     dump_dir: Path | None = None,
+    work_root: Path | None = None,
 ) -> dict[str, Any]:
     """Run every as-of date, print the comparison table, write JSON and (optionally) the MLflow run."""
     tracking_uri = settings.mlflow_tracking_uri()
     tx = cdnow.load(variant)
-    root = settings.state_dir() / "bench-real"
+    root = work_root or settings.state_dir() / "bench-real"
     server = warehouse.warehouse_url()
     results = []
     for as_of in sorted(as_of_dates):
