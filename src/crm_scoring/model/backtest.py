@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from psycopg import sql
 
 from crm_scoring import warehouse
 from crm_scoring.model.config import ModelConfig, load_config
+from crm_scoring.model.dataset import copy_to_arrow
 from crm_scoring.model.metrics import evaluate
 
 log = logging.getLogger(__name__)
@@ -107,17 +108,20 @@ order by s.run_date, s.model_version
 """
 
 _LABELLED = """
-select s.customer_id, s.churn_probability,
-       case when exists (
-           select 1 from intermediate.int_customers__activity_events as ev
-           where ev.customer_id = s.customer_id
-             and ev.activity_ts >= ({as_of}::date + 1)::timestamp at time zone 'UTC'
-             and ev.activity_ts < ({as_of}::date + 1 + {horizon})::timestamp at time zone 'UTC'
-             and (ev.activity_type = 'order' or ({interactions} and ev.activity_type = 'interaction'))
-       ) then 0 else 1 end as churned
+with active as (
+    select distinct ev.customer_id
+    from intermediate.int_customers__activity_events as ev
+    where ev.activity_ts >= ({as_of}::date + 1)::timestamp at time zone 'UTC'
+      and ev.activity_ts < ({as_of}::date + 1 + {horizon})::timestamp at time zone 'UTC'
+      and (ev.activity_type = 'order' or ({interactions} and ev.activity_type = 'interaction'))
+)
+select s.customer_id::text as customer_id,
+       s.churn_probability::float8 as p,
+       (case when a.customer_id is null then 1 else 0 end)::float8 as churned
 from scoring.churn_scores as s
 join marts.churn_features as f
   on f.run_date = s.run_date and f.customer_id = s.customer_id and f.days_inactive < {winback}
+left join active as a on a.customer_id = s.customer_id
 where s.run_date = {as_of} and s.model_name = {model_name} and s.model_version = {version}
 """
 
@@ -189,7 +193,8 @@ def backtest(
                 model_name=sql.Literal(model_name),
                 version=sql.Literal(version),
             )
-            frame = pd.DataFrame(conn.execute(query).fetchall(), columns=["customer_id", "p", "churned"])
+            schema = {"customer_id": pa.string(), "p": pa.float64(), "churned": pa.float64()}
+            frame = copy_to_arrow(conn, query, schema).to_pandas()
         y = frame["churned"].to_numpy(dtype=float)
         if len(frame) == 0 or len(np.unique(y)) < 2:
             log.warning(
