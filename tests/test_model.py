@@ -223,7 +223,7 @@ def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClien
     ranked = reasons.sort_values(["customer_id", "reason_rank"])
     assert (ranked.groupby("customer_id")["contribution"].diff().dropna() <= 0).all()
     complaint = reasons[reasons["feature"] == "complaints_90d"].iloc[0]
-    assert complaint["reason_text"] == f"{complaint['feature_value']:.0f} complaints in 90 days"
+    assert complaint["reason_text"] == f"{complaint['feature_value']:.0f} complaints in the last 90 days"
 
     # rerun: replaced, not duplicated, same probabilities
     score(churn_db, RUN_DATE)
