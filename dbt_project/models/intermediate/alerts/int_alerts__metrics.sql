@@ -11,7 +11,9 @@
     AL-08 T1 complaints created today or still unacknowledged; AL-09 FRT compliance of today's tickets;
     AL-10 complaint-escalation risk points per customer; AL-12 risk-keyword texts in the window (the keyword
     flag does not depend on the sentiment model, so AL-12 also counts texts whose labels the DQ-06 gate
-    withheld; AL-01 / AL-02 count classified texts only). -#}
+    withheld; AL-01 / AL-02 count classified texts only).
+    AL-14 model monitoring: the backtests evaluated on the run date (marts.model_performance), metric
+    roc_auc (red level: below model_min_auc) and roc_auc_drop (yellow level: above model_max_auc_drop). -#}
 with params as (
     select
         {{ policy_param('neg_share_window_hours') }} as window_hours,
