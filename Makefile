@@ -10,7 +10,7 @@ DEMO_CUSTOMERS ?= 5000
 DEMO_SEED ?= 42
 BENCH_CUSTOMERS ?= 100000
 
-.PHONY: run test lint bench venv clean lock demo-data train airflow-ui mlflow-ui
+.PHONY: run test lint bench bench-real venv clean lock demo-data train airflow-ui mlflow-ui
 
 venv: $(STAMP)
 
@@ -52,6 +52,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/crm bench --customers $(BENCH_CUSTOMERS)
+
+# The churn model vs RFM logistic regression and recency on the real CDNOW log (docs/benchmark_real.md).
+bench-real: $(STAMP)
+	$(BIN)/crm evaluate real $(BENCH_REAL_ARGS)
 
 airflow-ui: $(STAMP)
 	$(BIN)/crm airflow standalone

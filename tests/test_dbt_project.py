@@ -233,6 +233,30 @@ def _load_raw(url: str, fixture: dict[str, list[tuple[str, dict]]]) -> None:
         _insert(conn, fixture)
 
 
+def _insert_backtests(url: str) -> None:
+    """Two rows as `crm model backtest` writes them: v2 healthy, v3 (evaluated on D1) degraded."""
+    from datetime import UTC, datetime
+
+    from crm_scoring.model.backtest import COLUMNS, ensure_table
+
+    base = {"model_name": "churn", "rows_evaluated": 500, "churned": 100, "pr_auc": 0.5, "ece": 0.02}
+    base |= {"lift_at_capacity": 2.0, "capture_at_capacity": 0.4, "positive_rate": 0.2, "capacity_rows": 50}
+    base |= {"mlflow_run_id": "r", "evaluated_at": datetime.now(UTC), "reference_roc_auc": 0.8}
+    rows = [
+        base
+        | {"model_version": "2", "as_of_date": "2026-07-29", "label_matured_on": "2026-10-27"}
+        | {"evaluated_on": "2026-10-27", "roc_auc": 0.79},
+        base
+        | {"model_version": "3", "as_of_date": "2026-08-28", "label_matured_on": "2026-11-26"}
+        | {"evaluated_on": D1, "roc_auc": 0.65},
+    ]
+    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    insert = f"insert into scoring.model_performance ({', '.join(COLUMNS)}) values ({placeholders})"
+    with warehouse.connect(url) as conn:
+        ensure_table(conn)
+        conn.cursor().executemany(insert, [tuple(r[c] for c in COLUMNS) for r in rows])
+
+
 def _insert(conn: psycopg.Connection, fixture: dict[str, list[tuple[str, dict]]]) -> None:
     for name, rows in fixture.items():
         cols = contract.TABLES[name].column_names
@@ -361,8 +385,23 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     _set_csv(seeds / "compensation_matrix.csv", "package_code", "CMP_T3", amount="20", enabled="true")
     for package in ("OUTAGE_POINTS", "SEVERE_3X"):
         _set_csv(seeds / "compensation_matrix.csv", "package_code", package, enabled="true")
+    # AL-14 (CH-07): a backtest evaluated on D1 below model_min_auc and far below its training AUC
+    _set_csv(seeds / "policy_parameters.csv", "key", "model_min_auc", value="0.7")
+    _set_csv(seeds / "alert_rules.csv", "alert_code", "AL-14", enabled="true")
+    _insert_backtests(url)
 
     _dbt(project, "build", run_date=D1)
+
+    perf = _rows(url, "select * from marts.model_performance order by as_of_date")
+    assert [(r["model_version"], r["below_min_auc"], r["auc_drop_exceeded"]) for r in perf] == [
+        ("2", False, False),
+        ("3", True, True),
+    ]
+    al14 = _rows(
+        url, "select level, metric, scope from marts.alerts where alert_code = 'AL-14' order by level"
+    )
+    assert [(r["level"], r["metric"]) for r in al14] == [("red", "roc_auc"), ("yellow", "roc_auc_drop")]
+    assert all(":v3:2026-08-28:" in r["scope"] for r in al14)  # the healthy v2 backtest raises nothing
 
     # --- staging: every version exported by the run date, PII masked; the ticket base: the latest one
     t3 = _rows(url, "select ticket_status from staging.stg_crm__tickets where ticket_id = 't3'")

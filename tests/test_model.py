@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import mlflow
@@ -222,7 +223,7 @@ def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClien
     ranked = reasons.sort_values(["customer_id", "reason_rank"])
     assert (ranked.groupby("customer_id")["contribution"].diff().dropna() <= 0).all()
     complaint = reasons[reasons["feature"] == "complaints_90d"].iloc[0]
-    assert complaint["reason_text"] == f"{complaint['feature_value']:.0f} complaints in 90 days"
+    assert complaint["reason_text"] == f"{complaint['feature_value']:.0f} complaints in the last 90 days"
 
     # rerun: replaced, not duplicated, same probabilities
     score(churn_db, RUN_DATE)
@@ -328,7 +329,7 @@ def test_candidate_params_bounded_and_seeded() -> None:
 
 
 def test_promotion_policy_gates() -> None:
-    policy = load_promotion_policy()
+    policy = dataclasses.replace(load_promotion_policy(), min_auc=0.7)  # model_min_auc, from the policy seed
     assert isinstance(policy, PromotionPolicy)
     good = {"roc_auc": policy.min_auc + 0.1, "ece": policy.max_calibration_error / 2}
     assert evaluate_promotion(good, None, policy).promote
@@ -336,3 +337,5 @@ def test_promotion_policy_gates() -> None:
     weak = {"roc_auc": policy.min_auc - 0.01, "ece": policy.max_calibration_error * 2}
     decision = evaluate_promotion(weak, None, policy)
     assert not decision.promote and len(decision.reasons) == 2
+    unset = dataclasses.replace(policy, min_auc=None)  # model_min_auc unset: no floor, other gates apply
+    assert evaluate_promotion({**weak, "ece": good["ece"]}, None, unset).promote

@@ -36,14 +36,42 @@ def test_reason_wording_from_the_catalogue() -> None:
     values = np.array([3.0, np.nan, 1.0, 2.5, 3.0])
     texts = _render_texts(idx, values, features, catalogue).tolist()
     assert texts == [
-        "3 complaints in 90 days",
+        "3 complaints in the last 90 days",
         "has never purchased",
         "affected by a service crisis",
-        "brand_new_feature = 2.5",  # not catalogued yet: still readable
-        "3 complaints in 90 days",
+        "brand new feature: 2.5",  # not catalogued (the test below forbids that for mart features)
+        "3 complaints in the last 90 days",
     ]
     assert Wording("{value:.0f} logins", zero="no login").render("x", 0.0) == "no login"
-    assert Wording("{missing_key}").render("x", 1.0) == "x = 1"  # a broken template never fails scoring
+    assert Wording("{missing_key}").render("x_y", 1.0) == "x y: 1"  # a broken template never fails scoring
+
+
+def _mart_features() -> list[str]:
+    """The feature columns of marts.churn_features / churn_training_set, from the one dbt macro."""
+    import re
+
+    from crm_scoring import settings
+
+    macro = (settings.dbt_project_dir() / "macros" / "churn_features.sql").read_text()
+    body = re.search(r"churn_feature_columns\(\) -%\}\s*\{\{ return\(\[(.*?)\]\) \}\}", macro, re.S)
+    assert body, "churn_feature_columns() not found in macros/churn_features.sql"
+    return re.findall(r"'(\w+)'", body.group(1))
+
+
+def test_every_model_feature_has_business_wording() -> None:
+    """CH-06: no list row may show a raw feature name or `x = 0`; every feature needs a catalogue entry."""
+    catalogue = load_catalogue()
+    features = _mart_features()
+    assert len(features) > 50
+    missing = [f for f in features if f not in catalogue]
+    assert not missing, f"features without a wording in models/churn/feature_catalogue.yaml: {missing}"
+    for feature in features:
+        wording = catalogue[feature]
+        values = [0.0, 1.0, 2.5, 310.0] + ([float("nan")] if wording.missing else [])
+        for value in values:
+            text = wording.render(feature, value)
+            assert feature not in text and " = " not in text and "no data" not in text, (feature, value, text)
+            assert text and text[0].islower() or text[0].isdigit() or text[0] in "+-", (feature, text)
 
 
 def test_contributions_sum_to_the_booster_margin() -> None:

@@ -196,6 +196,46 @@ def bench(customers: int, out_json: Path | None) -> None:
     run_bench(customers, out_json)
 
 
+@main.group("evaluate")
+def evaluate_group() -> None:
+    """Benchmarks of the churn model on real data."""
+
+
+@evaluate_group.command("real")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=DATE,
+    multiple=True,
+    help="As-of date (repeatable; <= 1997-06-30). Default: 3 dates.",
+)
+@click.option(
+    "--sample", is_flag=True, help="The 1/10 CDNOW sample (2,357 customers) instead of the full log."
+)
+@click.option("--out", "out_json", type=click.Path(path_type=Path), default=None)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--dump-frames",
+    "dump_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the training set and the labelled features as of each date as Parquet (model work).",
+)
+def evaluate_real(
+    as_of: tuple[date, ...], sample: bool, out_json: Path | None, seed: int, dump_dir: Path | None
+) -> None:
+    """Whole platform on the CDNOW log vs RFM logistic regression and recency (see `make bench-real`)."""
+    from crm_scoring.benchmark.real import DEFAULT_AS_OF, run_bench_real
+
+    run_bench_real(
+        tuple(as_of) or DEFAULT_AS_OF,
+        variant="sample" if sample else "full",
+        out_json=out_json,
+        seed=seed,
+        dump_dir=dump_dir,
+    )
+
+
 def _register_groups() -> None:
     """Command groups owned by their packages: `crm model ...` and `crm lists ...`."""
     from crm_scoring.lists.cli import grant_reader_command, lists_group

@@ -101,3 +101,26 @@ def status_cmd(limit: int) -> None:
             f"{row['version']:>7}  {','.join(row['aliases']):22} {row.get('run_date', '-'):10} "
             f"{row.get('roc_auc', '-')[:8]:>8} {row.get('ece', '-')[:7]:>7}  {gate}"
         )
+
+
+@model_group.command("backtest")
+@click.option("--date", "run_date", type=DATE, required=True, help="Evaluate cutoffs matured by this date.")
+@click.option("--force", is_flag=True, help="Re-evaluate (version, cutoff) pairs evaluated before.")
+def backtest_cmd(run_date: date, force: bool) -> None:
+    """CH-07 / AL-14: evaluate the champion that scored each matured night on its labels.
+
+    Rows go to scoring.model_performance (dbt: marts.model_performance, AL-14 alerts) and MLflow
+    experiment crm-churn-backtests. Run it before the night's dbt build so AL-14 fires that night.
+    """
+    from crm_scoring.model.backtest import backtest
+
+    rows = backtest(warehouse.warehouse_url(), run_date, force=force)
+    if not rows:
+        click.echo("no matured scored night left to evaluate")
+    for r in rows:
+        drop = "" if r["reference_roc_auc"] is None else f" (trained at {r['reference_roc_auc']:.4f})"
+        head = f"{r['model_name']} v{r['model_version']} scored {r['as_of_date']}"
+        click.echo(
+            f"{head}: roc_auc {r['roc_auc']:.4f}{drop}, ece {r['ece']:.4f}, "
+            f"lift@{r['capacity_rows']} {r['lift_at_capacity']:.2f}, {r['rows_evaluated']} rows"
+        )

@@ -103,8 +103,12 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class PromotionPolicy:
+    """The gate's thresholds. `min_auc` is the policy parameter `model_min_auc` (CH-04, AL-14), read from
+    the warehouse's policy seed by the gate (one source for the gate and the AL-14 backtest alert);
+    None = unset, and the gate then applies no absolute floor and says so."""
+
     primary_metric: str
-    min_auc: float
+    min_auc: float | None
     min_gain: float
     max_calibration_error: float
 
@@ -138,11 +142,17 @@ def load_config(path: Path | None = None) -> ModelConfig:
     )
 
 
-def load_promotion_policy(path: Path | None = None) -> PromotionPolicy:
+def load_promotion_policy(path: Path | None = None, *, min_auc: float | None = None) -> PromotionPolicy:
+    """promotion.yaml plus `min_auc` (from policy parameter model_min_auc, see `policy_min_auc`)."""
     raw = _read_yaml(path or churn_dir() / "promotion.yaml")
+    if "min_auc" in raw:
+        raise ValueError(
+            "promotion.yaml must not set min_auc: the floor is policy parameter model_min_auc "
+            "(dbt_project/seeds/policy/policy_parameters.csv)"
+        )
     return PromotionPolicy(
         primary_metric=raw.get("primary_metric", "roc_auc"),
-        min_auc=float(raw["min_auc"]),
+        min_auc=min_auc,
         min_gain=float(raw["min_gain"]),
         max_calibration_error=float(raw["max_calibration_error"]),
     )

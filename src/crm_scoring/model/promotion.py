@@ -8,6 +8,7 @@ description); promotions record the champion they replace, which is where a roll
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from crm_scoring import warehouse
 from crm_scoring.model import registry
 from crm_scoring.model.config import ModelConfig, PromotionPolicy, load_config, load_promotion_policy
 from crm_scoring.model.dataset import load_training_set, split_out_of_time
@@ -61,6 +63,16 @@ class GateResult:
         return "\n".join(lines)
 
 
+def policy_min_auc(url: str, run_date: date | None) -> float | None:
+    """Policy parameter `model_min_auc` in force on `run_date` (latest version when None); None if unset."""
+    from crm_scoring.enrich.policy import in_force, load_rows
+
+    with warehouse.connect(url) as conn:
+        rows = in_force(load_rows(conn, "policy_parameters"), ("key",), run_date or date.max)
+    value = next((r["value"] for r in rows if r["key"] == "model_min_auc"), None)
+    return None if value is None or str(value).strip() == "" else float(value)
+
+
 def decide(
     challenger: dict[str, float], champion: dict[str, float] | None, policy: PromotionPolicy
 ) -> registry.PromotionDecision:
@@ -101,6 +113,8 @@ def evaluate_gate(
 
     cfg = config or load_config()
     pol = policy or load_promotion_policy()
+    if pol.min_auc is None:
+        pol = dataclasses.replace(pol, min_auc=policy_min_auc(url, run_date))
     if version is None:
         version = _alias_version(registry.CHALLENGER, cfg)
         if version is None:
@@ -117,6 +131,8 @@ def evaluate_gate(
         )
     challenger_metrics = _metrics_on(challenger_model, test, cfg)
     notes = [f"holdout split strategy {strategy}"]
+    if pol.min_auc is None:
+        notes.append("policy parameter model_min_auc is unset: no absolute AUC floor applied")
     champion_metrics: dict[str, float] | None = None
     rescored = False
     if champion is not None and champion != str(version):
@@ -181,6 +197,28 @@ def record_decision(result: GateResult, *, decision: str | None = None) -> None:
     c.update_model_version(
         result.model_name, result.challenger_version, description=f"[{now}] {verdict}\n{result.summary()}"
     )
+    _note_gate_on_run(c, result, verdict, now)
+
+
+def _note_gate_on_run(c, result: GateResult, verdict: str, now: str) -> None:  # noqa: ANN001 - MlflowClient
+    """The training run's name and description say the gate's outcome too (what mlflow ui lists first)."""
+    run_id = c.get_model_version(result.model_name, result.challenger_version).run_id
+    if not run_id:
+        return
+    run = c.get_run(run_id)
+    note = run.data.tags.get("mlflow.note.content", "")
+    marker = "Promotion gate: "
+    head = note.split(marker)[0] if marker in note else note + " "
+    c.set_tag(
+        run_id,
+        "mlflow.note.content",
+        f"{head}{marker}{verdict} at {now} ({'; '.join(result.reasons) or 'all gates passed'}). "
+        "Search trials are the nested runs below.",
+    )
+    c.set_tag(run_id, "gate_decision", verdict)
+    name = run.data.tags.get("mlflow.runName", "")
+    if name and not name.endswith(("-promote", "-reject", "-forced")):
+        c.set_tag(run_id, "mlflow.runName", f"{name}-{verdict}")
 
 
 def promote(

@@ -46,19 +46,26 @@ class Wording:
     missing: str | None = None
 
     def render(self, feature: str, value: float) -> str:
+        label = humanise(feature)
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            return self.missing or f"{feature}: no data"
+            return self.missing or f"no data on {label}"
         if value == 0 and self.zero is not None:
             return self.zero
         try:
-            return self.template.format(value=value, feature=feature)
+            return self.template.format(value=value, feature=label)
         except (ValueError, KeyError, IndexError):
-            return f"{feature} = {value:g}"
+            return f"{label}: {value:g}"
+
+
+def humanise(feature: str) -> str:
+    """A column name as words ("visit_days_30d" -> "visit days 30d"): the last resort, never shown for a
+    catalogued feature (tests/test_model_reasons.py requires an entry for every mart feature)."""
+    return feature.replace("_", " ").strip()
 
 
 def _fallback(feature: str) -> Wording:
     """Features the catalogue does not know yet still get a readable, honest reason."""
-    return Wording(template="{feature} = {value:g}", missing=f"{feature}: no data")
+    return Wording(template="{feature}: {value:g}")
 
 
 def load_catalogue(path: Path | None = None, config: ModelConfig | None = None) -> dict[str, Wording]:

@@ -36,19 +36,40 @@ def client() -> MlflowClient:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def ensure_experiment(name: str) -> str:
-    """The experiment id, creating it with the project's artifact root when it does not exist."""
+# MLflow 3's UI opens an experiment on its GenAI overview (traces, latency, tokens) unless the
+# experiment says it is classic model development; the UI reads this tag.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+PURPOSE_TAG = "crm.purpose"
+
+
+def ensure_experiment(name: str, purpose: str = "training") -> str:
+    """The experiment id, creating it with the project's artifact root when it does not exist; tagged
+    as a model-training experiment with its purpose (training / benchmark / backtest)."""
     c = client()
     exp = c.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
-    try:
-        return c.create_experiment(name, artifact_location=settings.mlflow_artifact_root())
-    except MlflowException:  # created concurrently by another task
-        exp = c.get_experiment_by_name(name)
-        if exp is None:
-            raise
-        return exp.experiment_id
+    if exp is None:
+        try:
+            experiment_id = c.create_experiment(name, artifact_location=settings.mlflow_artifact_root())
+        except MlflowException:  # created concurrently by another task
+            exp = c.get_experiment_by_name(name)
+            if exp is None:
+                raise
+            experiment_id = exp.experiment_id
+    else:
+        experiment_id = exp.experiment_id
+    tag_experiment(experiment_id, purpose=purpose)
+    return experiment_id
+
+
+def tag_experiment(experiment_id: str, *, purpose: str) -> None:
+    """Idempotent: the UI kind (model development, not GenAI) and the project's purpose tag."""
+    c = client()
+    tags = c.get_experiment(experiment_id).tags
+    wanted = {EXPERIMENT_KIND_TAG: EXPERIMENT_KIND, PURPOSE_TAG: purpose}
+    for key, value in wanted.items():
+        if tags.get(key) != value:
+            c.set_experiment_tag(experiment_id, key, value)
 
 
 def version_by_alias(alias: str, model_name: str | None = None) -> ModelVersion | None:
@@ -117,8 +138,8 @@ def evaluate_promotion(
     reasons: list[str] = []
     metric = policy.primary_metric
     value = challenger.get(metric, float("nan"))
-    if not value >= policy.min_auc:
-        reasons.append(f"{metric} {value:.4f} < min {policy.min_auc}")
+    if policy.min_auc is not None and not value >= policy.min_auc:
+        reasons.append(f"{metric} {value:.4f} < model_min_auc {policy.min_auc}")
     ece = challenger.get("ece", float("nan"))
     if not ece <= policy.max_calibration_error:
         reasons.append(f"ece {ece:.4f} > max {policy.max_calibration_error}")

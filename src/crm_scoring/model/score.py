@@ -17,6 +17,7 @@ from typing import Any
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import xgboost as xgb
@@ -24,6 +25,7 @@ from mlflow.models import Model
 from psycopg import sql
 
 from crm_scoring import warehouse
+from crm_scoring.model import clv as clv_model
 from crm_scoring.model import registry
 from crm_scoring.model.calibration import apply_calibration
 from crm_scoring.model.config import ModelConfig, load_config
@@ -42,6 +44,7 @@ SCORE_COLUMNS = (
     "model_version",
     "mlflow_run_id",
     "scored_at",
+    "clv_estimate",
 )
 
 
@@ -126,13 +129,25 @@ def ensure_scores_table(conn, table: str) -> None:
              model_version text not null,
              mlflow_run_id text,
              scored_at timestamptz not null default now(),
+             clv_estimate double precision,
              primary key (run_date, customer_id))"""
         ).format(sql.Identifier(schema, name))
+    )
+    # CV-06: added after the first release; nullable (unset clv_horizon_months, no purchase history).
+    conn.execute(
+        sql.SQL("alter table {} add column if not exists clv_estimate double precision").format(
+            sql.Identifier(schema, name)
+        )
     )
 
 
 def _scores_table(
-    frame_ids: pa.Array, probs: np.ndarray, run_date: date, model: LoadedModel, scored_at: str
+    frame_ids: pa.Array,
+    probs: np.ndarray,
+    run_date: date,
+    model: LoadedModel,
+    scored_at: str,
+    clv: np.ndarray | None = None,
 ) -> pa.Table:
     n = len(probs)
     constant = {
@@ -145,6 +160,8 @@ def _scores_table(
     columns = {c: pa.repeat(pa.scalar(v, pa.string()), n) for c, v in constant.items()}
     columns["customer_id"] = frame_ids
     columns["churn_probability"] = pa.array(probs, pa.float64())
+    values = np.full(n, np.nan) if clv is None else np.asarray(clv, dtype=np.float64)
+    columns["clv_estimate"] = pa.array(values, pa.float64(), mask=np.isnan(values))
     return pa.table({c: columns[c] for c in SCORE_COLUMNS})
 
 
@@ -188,21 +205,39 @@ def write_scores(
     model: LoadedModel,
     cfg: ModelConfig,
     reasons: pa.Table | None = None,
+    clv: np.ndarray | None = None,
 ) -> None:
-    """Replace `run_date`'s scores (and reason codes, when given) in one transaction: delete, then COPY."""
+    """Replace `run_date`'s scores (and reason codes, when given) in one transaction: delete, then COPY.
+    `clv` (aligned with `ids`, NaN = unknown) fills the nullable clv_estimate column (CV-06)."""
     with warehouse.connect(url) as conn:
         ensure_scores_table(conn, cfg.scores_table)
         scored_at = conn.execute("select now()::text").fetchone()[0]
         target = sql.Identifier(*cfg.scores_table.split("."))
         conn.execute(sql.SQL("delete from {} where run_date = %s").format(target), (run_date,))
         _copy_table(
-            conn, cfg.scores_table, _scores_table(ids, probs, run_date, model, scored_at), SCORE_COLUMNS
+            conn,
+            cfg.scores_table,
+            _scores_table(ids, probs, run_date, model, scored_at, clv),
+            SCORE_COLUMNS,
         )
         if reasons is not None:
             ensure_reasons_table(conn, cfg.reasons.table)
             reasons_target = sql.Identifier(*cfg.reasons.table.split("."))
             conn.execute(sql.SQL("delete from {} where run_date = %s").format(reasons_target), (run_date,))
             _copy_table(conn, cfg.reasons.table, reasons, REASON_COLUMNS)
+
+
+def customer_clv(url: str, run_date: date, customer_ids: pd.Series) -> np.ndarray | None:
+    """CV-06 CLV per scored customer (NaN without purchases); None when clv_horizon_months is unset."""
+    months = clv_model.horizon_months(url, run_date)
+    if months is None:
+        log.warning("clv_horizon_months is unset: clv_estimate stays null (CV-06)")
+        return None
+    summary = clv_model.purchase_summary(url, run_date)
+    if summary is None:
+        return None
+    values = clv_model.clv(summary.set_index("customer_id"), months)
+    return values.reindex(customer_ids.to_numpy()).to_numpy(dtype=np.float64)
 
 
 def score(url: str, run_date: date, *, config: ModelConfig | None = None) -> ScoreResult:
@@ -214,7 +249,8 @@ def score(url: str, run_date: date, *, config: ModelConfig | None = None) -> Sco
     probs = model.predict(matrix)
     ids = pa.array(frame["customer_id"].to_numpy(dtype=object), pa.string())
     reasons = compute_reason_codes(model, frame, run_date, matrix=matrix)
-    write_scores(url, run_date, ids, probs, model, cfg, reasons)
+    clv = customer_clv(url, run_date, frame["customer_id"])
+    write_scores(url, run_date, ids, probs, model, cfg, reasons, clv)
     result = ScoreResult(
         run_date,
         len(frame),

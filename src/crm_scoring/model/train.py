@@ -184,7 +184,12 @@ def _run_trials(
     trials: list[_Trial] = []
     for i, tuned in enumerate(candidate_params(cfg, seed)):
         params = {**fixed, **tuned}
-        with mlflow.start_run(experiment_id=experiment_id, nested=True, run_name=f"trial-{i}"):
+        with mlflow.start_run(
+            experiment_id=experiment_id,
+            nested=True,
+            run_name=f"trial-{i}",
+            tags={"run_kind": "search_trial", "crm.purpose": "training"},
+        ):
             booster = _fit(params, dtrain, dvalid, cfg)
             valid = evaluate(y_valid, booster.predict(dvalid), **_metric_kwargs(cfg))
             mlflow.log_params({**tuned, "best_iteration": booster.num_boosted_rounds() - 1})
@@ -257,7 +262,9 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
     experiment_id = registry.ensure_experiment(cfg.experiment_name)
     commit, dirty = _git_commit()
 
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"churn-{run_date.isoformat()}") as run:
+    n_cutoffs = frame["as_of_date"].nunique()
+    run_name = f"churn-train-{run_date.isoformat()}"
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
         best, trials = _run_trials(cfg, split, features, seed, spw, experiment_id)
         booster = best.booster
         y_valid = split.valid[cfg.target].to_numpy()
@@ -310,6 +317,17 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             tags["policy_version"] = ",".join(sorted(frame["policy_version"].dropna().astype(str).unique()))
         if commit != "unknown":
             tags["mlflow.source.git.commit"] = commit
+        tags["crm.purpose"] = "training"
+        tags["run_kind"] = "parent"
+        tags["mlflow.note.content"] = describe_training_run(
+            run_date,
+            tags["data_snapshot"],
+            n_cutoffs,
+            len(frame),
+            metrics,
+            len(features),
+            gate="not evaluated yet",
+        )
         mlflow.set_tags(tags)
         mlflow.log_input(
             mlflow.data.from_pandas(
@@ -348,6 +366,27 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         aliases,
     )
     return TrainResult(run_id, cfg.model_name, version, metrics, params, features, aliases)
+
+
+def describe_training_run(
+    run_date: date,
+    snapshot: str,
+    n_cutoffs: int,
+    rows: int,
+    metrics: dict[str, float],
+    n_features: int,
+    *,
+    gate: str,
+) -> str:
+    """The parent run's description in mlflow ui: what was trained on which data, and the gate's outcome."""
+    base = metrics.get("baseline_rfm_roc_auc")
+    vs = f" (RFM logistic regression {base:.4f})" if base is not None else ""
+    return (
+        f"Churn model trained on {run_date.isoformat()}: data snapshot {snapshot}, {rows:,} labelled rows "
+        f"over {n_cutoffs} cutoffs, {n_features} features. Test (latest matured cutoff) ROC AUC "
+        f"{metrics['roc_auc']:.4f}{vs}, ECE {metrics['ece']:.4f}. Promotion gate: {gate}. "
+        "Search trials are the nested runs below."
+    )
 
 
 def _log_model(

@@ -36,7 +36,10 @@ matched as (
         r.recipients,
         row_number() over (partition by m.alert_code, m.scope order by r.level_rank desc, r.level) as level_order
     from {{ ref('int_alerts__metrics') }} as m
-    join rules as r on r.alert_code = m.alert_code
+    join rules as r
+      on r.alert_code = m.alert_code
+     -- metrics that name themselves (AL-14: roc_auc, roc_auc_drop) meet only their own rule levels
+     and (m.metric is null or m.metric = r.metric)
     where {{ compare_to_threshold('m.metric_value', 'r.comparator', 'r.threshold') }}
 )
 

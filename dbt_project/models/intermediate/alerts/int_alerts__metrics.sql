@@ -11,7 +11,9 @@
     AL-08 T1 complaints created today or still unacknowledged; AL-09 FRT compliance of today's tickets;
     AL-10 complaint-escalation risk points per customer; AL-12 risk-keyword texts in the window (the keyword
     flag does not depend on the sentiment model, so AL-12 also counts texts whose labels the DQ-06 gate
-    withheld; AL-01 / AL-02 count classified texts only). -#}
+    withheld; AL-01 / AL-02 count classified texts only).
+    AL-14 model monitoring: the backtests evaluated on the run date (marts.model_performance), metric
+    roc_auc (red level: below model_min_auc) and roc_auc_drop (yellow level: above model_max_auc_drop). -#}
 with params as (
     select
         {{ policy_param('neg_share_window_hours') }} as window_hours,
@@ -168,13 +170,30 @@ al12 as (
            1::double precision as metric_value, 1::bigint as items
     from texts as x
     where x.in_window and x.has_risk_keyword
+),
+
+-- AL-14 model monitoring (CH-07): backtests evaluated tonight, two metrics per (version, cutoff); the
+-- rule level is chosen by metric (roc_auc -> red below model_min_auc, roc_auc_drop -> yellow).
+al14 as (
+    select 'AL-14' as alert_code,
+           'model:' || b.model_name || ':v' || b.model_version || ':' || b.as_of_date || ':' || x.metric as scope,
+           x.metric,
+           x.metric_value,
+           b.rows_evaluated::bigint as items
+    from {{ ref('model_performance') }} as b
+    cross join lateral (
+        values ('roc_auc', b.roc_auc), ('roc_auc_drop', b.roc_auc_drop)
+    ) as x (metric, metric_value)
+    where b.evaluated_on = {{ run_date() }}
+      and x.metric_value is not null
 )
 
-select alert_code, scope, metric_value, items::bigint as items from al01
-union all select alert_code, scope, metric_value, items::bigint from al02
-union all select alert_code, scope, metric_value, items::bigint from al03
-union all select alert_code, scope, metric_value, items::bigint from al05_06
-union all select alert_code, scope, metric_value, items::bigint from al08
-union all select alert_code, scope, metric_value, items::bigint from al09
-union all select alert_code, scope, metric_value, items::bigint from al10
-union all select alert_code, scope, metric_value, items::bigint from al12
+select alert_code, scope, null::text as metric, metric_value, items::bigint as items from al01
+union all select alert_code, scope, null::text, metric_value, items::bigint from al02
+union all select alert_code, scope, null::text, metric_value, items::bigint from al03
+union all select alert_code, scope, null::text, metric_value, items::bigint from al05_06
+union all select alert_code, scope, null::text, metric_value, items::bigint from al08
+union all select alert_code, scope, null::text, metric_value, items::bigint from al09
+union all select alert_code, scope, null::text, metric_value, items::bigint from al10
+union all select alert_code, scope, null::text, metric_value, items::bigint from al12
+union all select alert_code, scope, metric, metric_value, items from al14

@@ -1,0 +1,367 @@
+"""`make bench-real` / `crm evaluate real`: the whole platform on CDNOW, against the classical baselines.
+
+For each as-of date A (never later than 1997-06-30, see `cdnow.MAX_AS_OF`), in a throw-away database
+and a throw-away MLflow store:
+
+1. the CDNOW log is exported into the landing contract as two folders, A (history) and
+   R = A + churn horizon (the delta that holds the labels);
+2. both are ingested; dbt builds the scoring features as of A and the training snapshots as of R,
+   whose latest matured cutoff is A itself;
+3. the model is trained (`crm train` path: search, calibration, MLflow, registry), promoted, and
+   scores every customer as of A (`scoring.churn_scores`);
+4. the scores are compared with the truth from the source file (churned = no purchase in
+   (A, A + horizon]) and with (a) a logistic regression on recency, frequency and monetary value and
+   (b) recency alone, both fitted on the model's own training split: same cutoffs, same rows.
+
+Figures: ROC AUC, PR AUC, ECE, lift and capture at the top decile, for all customers and for the
+non-lapsed ones (last purchase < winback_min_inactive_days before A, the CH-02 scoring population).
+They go to a JSON file and to one MLflow run per benchmark (tag crm.purpose = benchmark) in the
+project's tracking store, experiment `crm-churn-benchmark`, with the same metric names per
+(population, scorer): `<population>.<scorer>.<metric>` keyed by as-of date.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crm_scoring import settings, warehouse
+from crm_scoring.benchmark import cdnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_AS_OF = (date(1997, 4, 30), date(1997, 5, 31), date(1997, 6, 30))
+BENCHMARK_EXPERIMENT = "crm-churn-benchmark"
+REPORTED = ("roc_auc", "pr_auc", "ece", "lift_top_decile", "capture_top_decile", "positive_rate")
+SCORERS = ("model", "rfm_lr", "recency")
+POPULATIONS = ("all", "non_lapsed")
+
+
+@contextmanager
+def _isolated(root: Path):
+    """Landing and MLflow inside the benchmark folder; restored afterwards."""
+    keys = ("CRM_LANDING_DIR", "MLFLOW_TRACKING_URI", "CRM_MLFLOW_ARTIFACT_ROOT")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ["CRM_LANDING_DIR"] = str(root / "landing")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    os.environ["CRM_MLFLOW_ARTIFACT_ROOT"] = (root / "artifacts").as_uri()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _policy_int(url: str, key: str) -> int:
+    with warehouse.connect(url) as conn:
+        row = conn.execute(
+            "select value from policy.policy_parameters where key = %s limit 1", (key,)
+        ).fetchone()
+    if row is None or row[0] in (None, ""):
+        raise RuntimeError(f"policy parameter {key} is unset")
+    return int(float(row[0]))
+
+
+def _seed_horizon() -> int:
+    """churn_label_horizon_days from the policy seed file (needed before any database exists)."""
+    seeds = settings.dbt_project_dir() / "seeds" / "policy" / "policy_parameters.csv"
+    frame = pd.read_csv(seeds, dtype=str)
+    rows = frame[frame["key"] == "churn_label_horizon_days"].sort_values("effective_from")
+    return int(float(rows["value"].iloc[-1]))
+
+
+@dataclass(frozen=True)
+class AsOfResult:
+    as_of: date
+    run_date: date
+    figures: dict[str, dict[str, dict[str, float]]]  # population -> scorer -> metric -> value
+    rows: dict[str, int]
+    model: dict[str, Any]
+    seconds: float
+
+
+def _scores_frame(url: str, as_of: date, columns: list[str]) -> pd.DataFrame:
+    from crm_scoring.model.config import load_config
+    from crm_scoring.model.dataset import load_scoring_frame
+
+    cfg = load_config()
+    features = load_scoring_frame(url, as_of, columns, config=cfg)
+    with warehouse.connect(url) as conn:
+        rows = conn.execute(
+            f"select customer_id::text, churn_probability from {cfg.scores_table} where run_date = %s",
+            (as_of,),
+        ).fetchall()
+    scores = pd.DataFrame(rows, columns=["customer_id", "model"])
+    return features.merge(scores, on="customer_id", how="inner", validate="one_to_one")
+
+
+def _recency_fit(train: pd.DataFrame, target: str, seed: int):  # noqa: ANN202 - sklearn pipeline
+    """Recency alone as a probability (one-feature logistic regression: same ranking as recency)."""
+    from crm_scoring.model.baseline import fit_rfm_baseline
+
+    return fit_rfm_baseline(train, ["recency_days"], target, seed)
+
+
+def evaluate_scorers(
+    frame: pd.DataFrame, lapsed_days: int, *, ece_bins: int, top_share: float
+) -> dict[str, dict[str, dict[str, float]]]:
+    """population -> scorer -> metric, for every scorer column present in `frame` (label `churned`)."""
+    from crm_scoring.model.metrics import evaluate
+
+    populations = {"all": frame, "non_lapsed": frame[frame["recency_days"] < lapsed_days]}
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for pop, part in populations.items():
+        y = part["churned"].to_numpy()
+        out[pop] = {}
+        for scorer in SCORERS:
+            if scorer not in part or len(np.unique(y)) < 2:
+                continue
+            m = evaluate(y, part[scorer].to_numpy(), ece_bins=ece_bins, lift_top_share=top_share)
+            out[pop][scorer] = {k: m[k] for k in REPORTED} | {"rows": float(len(part))}
+    return out
+
+
+def _dump_frames(url: str, as_of: date, training: pd.DataFrame, truth: pd.DataFrame, out: Path) -> None:
+    """For model development: the training set and every feature as of A with its label, as Parquet."""
+    from crm_scoring.model.config import load_config
+    from crm_scoring.model.dataset import load_scoring_frame, numeric_features, table_columns
+
+    cfg = load_config()
+    with warehouse.connect(url) as conn:
+        columns = numeric_features(table_columns(conn, cfg.features_table), cfg)
+    scoring = load_scoring_frame(url, as_of, columns, config=cfg).merge(truth, on="customer_id")
+    out.mkdir(parents=True, exist_ok=True)
+    training.to_parquet(out / f"training_{as_of}.parquet")
+    scoring.to_parquet(out / f"scoring_{as_of}.parquet")
+
+
+def run_as_of(
+    tx: cdnow.Transactions, as_of: date, root: Path, server: str, seed: int, dump_dir: Path | None = None
+) -> AsOfResult:
+    """One as-of date end to end in its own database and MLflow store (see the module docstring)."""
+    from crm_scoring import dbt_invoke
+    from crm_scoring.ingest import load_export_date
+    from crm_scoring.model import promote, score, train
+    from crm_scoring.model.backtest import backtest
+    from crm_scoring.model.baseline import fit_rfm_baseline, predict_rfm_baseline, rfm_columns
+    from crm_scoring.model.config import load_config
+    from crm_scoring.model.dataset import load_training_set, split_out_of_time
+
+    if as_of > cdnow.MAX_AS_OF:
+        raise ValueError(f"as-of {as_of} is after {cdnow.MAX_AS_OF}: later cutoffs are kept unseen")
+    start = time.perf_counter()
+    horizon = _seed_horizon()
+    work = root / as_of.isoformat()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    dbname = warehouse.create_database(server, "crm_bench_real")
+    url = warehouse.with_database(server, dbname)
+    try:
+        with _isolated(work):
+            landing = work / "landing"
+            a, r = cdnow.write_landing(tx, landing, as_of, horizon)
+            load_export_date(url, landing, a)
+            load_export_date(url, landing, r)
+            dbt_invoke.invoke(
+                ["build", "--select", "+churn_features", "--indirect-selection", "cautious", "--quiet"],
+                url,
+                a,
+            )
+            dbt_invoke.invoke(
+                ["build", "--select", "+tag:training", "--indirect-selection", "cautious", "--quiet"], url, r
+            )
+            lapsed_days = _policy_int(url, "winback_min_inactive_days")
+            trained = train(url, r, seed=seed)
+            promote(trained.version, reason="bench-real")
+            score(url, a)
+            # CH-07: once A's label matured (on R), the champion that scored A is backtested; the figure
+            # must equal the benchmark's own non-lapsed model AUC (same customers, same labels).
+            backtests = backtest(url, r)
+            dbt_invoke.invoke(
+                ["build", "--select", "+model_performance", "--indirect-selection", "cautious", "--quiet"],
+                url,
+                r,
+            )
+            cfg = load_config()
+            columns = list(cfg.baseline.columns)
+            frame = _scores_frame(url, a, columns)
+            truth = cdnow.labels(tx, a, horizon)
+            frame = frame.merge(truth[["customer_id", "churned"]], on="customer_id", how="inner")
+            training = load_training_set(url, r, config=cfg)
+            split = split_out_of_time(training, cfg.split, cfg.target)
+            if dump_dir is not None:
+                _dump_frames(url, a, training, truth, dump_dir)
+            if split.test_cutoffs != (a,):
+                raise RuntimeError(f"test cutoff {split.test_cutoffs} is not the as-of date {a}")
+            rfm_cols = rfm_columns(split.train, cfg.baseline)
+            if rfm_cols is None:
+                raise RuntimeError("the training set lacks the RFM columns")
+            rfm = fit_rfm_baseline(split.train, rfm_cols, cfg.target, seed)
+            frame["rfm_lr"] = predict_rfm_baseline(rfm, frame, rfm_cols)
+            rec = _recency_fit(split.train, cfg.target, seed)
+            frame["recency"] = predict_rfm_baseline(rec, frame, ["recency_days"])
+            figures = evaluate_scorers(
+                frame, lapsed_days, ece_bins=cfg.metrics.ece_bins, top_share=cfg.metrics.lift_top_share
+            )
+            model = {
+                "version": trained.version,
+                "n_features": len(trained.features),
+                "features": trained.features,
+                "selected_params": {
+                    k: v for k, v in trained.params.items() if not isinstance(v, (list, dict))
+                },
+                "split": {
+                    "train_cutoffs": [str(c) for c in split.train_cutoffs],
+                    "valid_cutoffs": [str(c) for c in split.valid_cutoffs],
+                    "test_cutoffs": [str(c) for c in split.test_cutoffs],
+                    "rows_train": len(split.train),
+                    "rows_valid": len(split.valid),
+                },
+            }
+            rows = {"scored": len(frame), "training_rows": len(training)}
+            model["backtest"] = [
+                {k: (str(v) if isinstance(v, (date, datetime)) else v) for k, v in b.items()}
+                for b in backtests
+            ]
+            with warehouse.connect(url) as conn:
+                model["model_performance_rows"] = conn.execute(
+                    "select count(*) from marts.model_performance"
+                ).fetchone()[0]
+    finally:
+        warehouse.drop_database(server, dbname)
+        shutil.rmtree(work / "landing", ignore_errors=True)
+    return AsOfResult(a, r, figures, rows, model, time.perf_counter() - start)
+
+
+def _gains(figures: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:
+    out = {}
+    for pop, by in figures.items():
+        if "model" in by:
+            for base in ("rfm_lr", "recency"):
+                if base in by:
+                    out[f"{pop}.model_minus_{base}.roc_auc"] = by["model"]["roc_auc"] - by[base]["roc_auc"]
+    return out
+
+
+def _log_mlflow(result: dict[str, Any], tracking_uri: str) -> str:
+    """One run in the benchmark experiment; metrics `<population>.<scorer>.<metric>` stepped by as-of."""
+    import mlflow
+
+    from crm_scoring.model import registry
+
+    os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
+    experiment_id = registry.ensure_experiment(BENCHMARK_EXPERIMENT, purpose="benchmark")
+    name = f"bench-real-{result['variant']}-" + "_".join(r["as_of"] for r in result["as_of_dates"])
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
+        mlflow.set_tags(
+            {
+                "crm.purpose": "benchmark",
+                "benchmark": "cdnow",
+                "data_variant": result["variant"],
+                "data_source": result["data"]["shipped_in"],
+                "data_licence": result["data"]["licence"],
+                "as_of_dates": ",".join(r["as_of"] for r in result["as_of_dates"]),
+                "mlflow.note.content": (
+                    "Real-data benchmark (CDNOW): the platform's churn model vs an RFM logistic regression "
+                    "and recency alone, same out-of-time split; metrics <population>.<scorer>.<metric>, "
+                    "one step per as-of date (step = yyyymmdd)."
+                ),
+            }
+        )
+        for r in result["as_of_dates"]:
+            step = int(r["as_of"].replace("-", ""))
+            metrics = {
+                f"{pop}.{scorer}.{k}": v
+                for pop, by in r["figures"].items()
+                for scorer, m in by.items()
+                for k, v in m.items()
+            }
+            metrics.update(r["gains"])
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)}, step=step)
+        mlflow.log_dict(result, "bench_real.json")
+        return run.info.run_id
+
+
+def run_bench_real(
+    as_of_dates: tuple[date, ...] = DEFAULT_AS_OF,
+    *,
+    variant: str = "full",
+    out_json: Path | None = None,
+    seed: int = 42,
+    log_to_mlflow: bool = True,
+    dump_dir: Path | None = None,
+    work_root: Path | None = None,
+) -> dict[str, Any]:
+    """Run every as-of date, print the comparison table, write JSON and (optionally) the MLflow run."""
+    tracking_uri = settings.mlflow_tracking_uri()
+    tx = cdnow.load(variant)
+    root = work_root or settings.state_dir() / "bench-real"
+    server = warehouse.warehouse_url()
+    results = []
+    for as_of in sorted(as_of_dates):
+        print(f"bench-real: CDNOW ({variant}), as-of {as_of} ...", flush=True)
+        r = run_as_of(tx, as_of, root, server, seed, dump_dir)
+        results.append(
+            {
+                "as_of": r.as_of.isoformat(),
+                "label_matured_on": r.run_date.isoformat(),
+                "figures": r.figures,
+                "gains": _gains(r.figures),
+                "rows": r.rows,
+                "model": r.model,
+                "seconds": round(r.seconds, 1),
+            }
+        )
+        print(format_table(results[-1]), flush=True)
+    result = {
+        "benchmark": "cdnow",
+        "variant": variant,
+        "data": {
+            **cdnow.SOURCE,
+            "file": str(tx.path),
+            "transactions": len(tx.frame),
+            "customers": int(tx.frame["customer_id"].nunique()),
+        },
+        "seed": seed,
+        "as_of_dates": results,
+    }
+    target = out_json or settings.reports_dir() / f"bench_real_{variant}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(result, indent=2, default=str))
+    print(f"figures written to {target}")
+    if log_to_mlflow:
+        run_id = _log_mlflow(result, tracking_uri)
+        print(f"MLflow run {run_id} in experiment {BENCHMARK_EXPERIMENT} ({tracking_uri})")
+        result["mlflow_run_id"] = run_id
+    return result
+
+
+def format_table(r: dict[str, Any]) -> str:
+    lines = [f"as-of {r['as_of']} (labels matured {r['label_matured_on']}, {r['seconds']} s)"]
+    lines.append(
+        f"  {'population':11} {'scorer':8} {'rows':>7} {'roc_auc':>8} {'pr_auc':>7} {'ece':>6} "
+        f"{'lift@10%':>8} {'capt@10%':>8}"
+    )
+    for pop, by in r["figures"].items():
+        for scorer, m in by.items():
+            lines.append(
+                f"  {pop:11} {scorer:8} {int(m['rows']):7d} {m['roc_auc']:8.4f} {m['pr_auc']:7.4f} "
+                f"{m['ece']:6.3f} {m['lift_top_decile']:8.3f} {m['capture_top_decile']:8.3f}"
+            )
+    gains = ", ".join(f"{k} {v:+.4f}" for k, v in r["gains"].items())
+    lines.append(f"  gains: {gains}")
+    return "\n".join(lines)

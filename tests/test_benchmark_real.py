@@ -1,0 +1,60 @@
+"""Smoke test of `make bench-real` on the CDNOW 1/10 sample (real data from the `lifetimes` package), one
+as-of date: landing contract -> ingest -> dbt -> train -> score -> backtest, JSON and MLflow run.
+
+The full benchmark (23,570 customers, three dates) runs in `make bench-real`, not in CI.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from crm_scoring.benchmark import cdnow
+from crm_scoring.benchmark.real import BENCHMARK_EXPERIMENT, POPULATIONS, SCORERS, run_bench_real
+
+AS_OF = date(1997, 6, 30)
+
+
+def test_cdnow_maps_into_the_landing_contract(tmp_path: Path) -> None:
+    tx = cdnow.load("sample")
+    assert tx.frame["customer_id"].nunique() == 2357 and len(tx.frame) == 6919
+    a, r = cdnow.write_landing(tx, tmp_path, AS_OF, 90)
+    first = (tmp_path / a.isoformat() / "orders.csv").read_text().splitlines()
+    second = (tmp_path / r.isoformat() / "orders.csv").read_text().splitlines()
+    assert first[0] == "order_id,customer_id,order_ts,status,net_amount,currency,channel"
+    assert max(line.split(",")[2] for line in first[1:]) < f"{AS_OF}T23"  # nothing after the as-of date
+    assert min(line.split(",")[2] for line in second[1:]) > f"{AS_OF}T23"
+    with pytest.raises(ValueError, match="kept unseen"):
+        from crm_scoring.benchmark.real import run_as_of
+
+        run_as_of(tx, date(1997, 7, 1), tmp_path, "postgresql://unused", 42)
+
+
+def test_bench_real_sample_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    uri = f"sqlite:///{tmp_path}/project-mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("CRM_MLFLOW_ARTIFACT_ROOT", (tmp_path / "artifacts").as_uri())
+    out = tmp_path / "bench.json"
+    result = run_bench_real((AS_OF,), variant="sample", out_json=out, work_root=tmp_path / "work")
+    assert json.loads(out.read_text())["as_of_dates"][0]["as_of"] == "1997-06-30"
+    r = result["as_of_dates"][0]
+    for population in POPULATIONS:
+        for scorer in SCORERS:
+            m = r["figures"][population][scorer]
+            assert 0.5 < m["roc_auc"] < 1 and 0 <= m["ece"] <= 1 and m["rows"] > 100, (population, scorer, m)
+    assert r["rows"]["scored"] == 2357
+    # CH-07: the backtest of the champion on the matured cutoff is the benchmark's non-lapsed figure
+    backtest = r["model"]["backtest"]
+    assert len(backtest) == 1 and r["model"]["model_performance_rows"] == 1
+    assert backtest[0]["roc_auc"] == pytest.approx(r["figures"]["non_lapsed"]["model"]["roc_auc"], abs=1e-9)
+    assert result["data"]["licence"] and "lifetimes" in result["data"]["shipped_in"]
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(BENCHMARK_EXPERIMENT)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    run = client.get_run(result["mlflow_run_id"])
+    assert run.data.tags["crm.purpose"] == "benchmark"
+    assert "non_lapsed.model.roc_auc" in run.data.metrics and "all.rfm_lr.roc_auc" in run.data.metrics
