@@ -97,10 +97,13 @@ class LexiconLogitModel:
         texts, labels = training_data()
         self._vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, dtype=np.float64)
         x = self._features(texts, fit=True)
-        self._clf = LogisticRegression(C=self.C, max_iter=5000).fit(x, labels)
+        # newton-cg reaches the same optimum as lbfgs here, ~10x faster (1 s), deterministically
+        self._clf = LogisticRegression(C=self.C, solver="newton-cg", max_iter=1000).fit(x, labels)
         classes = list(self._clf.classes_)
         self._neg, self._pos = classes.index("negative"), classes.index("positive")
-        digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:8]
+        # the version names the exact recipe + training data: a change of either re-enriches every text
+        recipe = f"tfidf12-mindf2-vader4-C{self.C}-newtoncg"
+        digest = hashlib.sha256("\n".join([recipe, *texts]).encode()).hexdigest()[:8]
         self.version = f"{self._vader.version}+{'-'.join(TRAIN_CORPORA)}-{len(texts)}-{digest}"
 
     def _features(self, texts: Sequence[str], fit: bool = False):  # noqa: ANN202 - scipy sparse
