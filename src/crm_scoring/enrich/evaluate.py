@@ -195,17 +195,23 @@ def format_table(rows: Sequence[Evaluation]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    """Print every figure for the configured models, thresholds from the policy CSV (no warehouse)."""
+def csv_policy() -> tuple[float, float, str]:
+    """(negative band, positive band, gate or 'unset') from the policy CSV (reports without a warehouse)."""
     import csv
 
-    from crm_scoring.enrich.model import primary_models
     from crm_scoring.enrich.policy import seeds_dir
 
     with open(seeds_dir() / "policy_parameters.csv", encoding="utf-8", newline="") as f:
         params = {r["key"]: r["value"] for r in csv.DictReader(f)}
     neg, pos = float(params["sentiment_negative_max_score"]), float(params["sentiment_positive_min_score"])
-    gate = params.get("nlp_negative_accuracy_min") or "unset"
+    return neg, pos, params.get("nlp_negative_accuracy_min") or "unset"
+
+
+def main() -> None:
+    """Print every figure for the configured models, thresholds from the policy CSV (no warehouse)."""
+    from crm_scoring.enrich.model import primary_models
+
+    neg, pos, gate = csv_policy()
     rows: list[Evaluation] = []
     for model in primary_models():
         evs = evaluate_all(model, neg, pos)

