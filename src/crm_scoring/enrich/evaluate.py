@@ -207,6 +207,50 @@ def csv_policy() -> tuple[float, float, str]:
     return neg, pos, params.get("nlp_negative_accuracy_min") or "unset"
 
 
+def emotion_sample() -> tuple[list[str], list[str]]:
+    """(texts, hand-checked emotion) of the 200-text sample committed with docs/text_enrichment.md."""
+    import csv
+
+    from crm_scoring import settings
+
+    path = settings.dbt_project_dir() / "docs" / "text_enrichment_emotion_sample.tsv"
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [r["text"] for r in rows], [r["human_emotion"] for r in rows]
+
+
+def emotion_agreement(model: SentimentModel, negative_max: float, positive_min: float) -> dict:
+    """Agreement of the pipeline's emotion class (model score + policy cue lists) with the hand-checked
+    sample: accuracy, macro-F1 and per-class F1 over the six classes, and agreement of the polarity group."""
+    import csv
+
+    from crm_scoring.enrich.emotion import EMOTIONS, Bands, classify
+    from crm_scoring.enrich.keywords import KeywordMatcher
+    from crm_scoring.enrich.policy import seeds_dir
+
+    keywords: dict[tuple[str, str], list[str]] = {}
+    with open(seeds_dir() / "keyword_lists.csv", encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            keywords.setdefault((r["list_name"], r["language"]), []).append(r["keyword"])
+    kw, bands = KeywordMatcher.build(keywords), Bands(negative_max, positive_min)
+    texts, gold = emotion_sample()
+    pred = [classify(s, t, "en", bands, kw)[1] for s, t in zip(model.score(texts), texts, strict=True)]
+    group = {e: ("negative" if e in ("angry", "disappointed", "worried") else e) for e in EMOTIONS}
+    group |= {"satisfied": "positive", "excited": "positive"}
+    per_class = {e: round(_f1(gold, pred, e), 3) for e in EMOTIONS}
+    return {
+        "model": model.name,
+        "items": len(texts),
+        "agreement": round(sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold), 3),
+        "macro_f1": round(sum(per_class.values()) / len(per_class), 3),
+        "polarity_group_agreement": round(
+            sum(group[g] == group[p] for g, p in zip(gold, pred, strict=True)) / len(gold), 3
+        ),
+        "majority_baseline": round(max(gold.count(e) for e in EMOTIONS) / len(gold), 3),
+        "per_class_f1": per_class,
+    }
+
+
 def main() -> None:
     """Print every figure for the configured models, thresholds from the policy CSV (no warehouse)."""
     from crm_scoring.enrich.model import primary_models
@@ -220,6 +264,8 @@ def main() -> None:
         print(f"DQ-06 {model.name} {model.version}: {g.accuracy:.4f} vs gate {gate} -> {verdict}")
         rows.extend(evs)
     print(format_table(rows))
+    for model in primary_models():
+        print("emotion (hand-checked sample):", emotion_agreement(model, neg, pos))
 
 
 if __name__ == "__main__":
