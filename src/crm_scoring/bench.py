@@ -159,7 +159,7 @@ def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) 
             timer.stages[-1].rows = _count(
                 url, "select count(*) from raw.orders where _export_date = %s", day1
             )
-            timer.run("enrich: train text model + DQ-06 report", lambda: _text_gate(url, day1), 1)
+            timer.run("enrich: text model + DQ-06 report", lambda: _text_gate(url, day1), 1)
             text_backfill = timer.run(
                 "enrich texts: backfill (all texts)",
                 lambda: enrich_texts(url, day0),
