@@ -133,9 +133,16 @@ def test_enrich_idempotent_incremental_and_pii_free(fresh_db: str) -> None:
     assert rows["t3"][4] is True and rows["t3"][2] == "angry"  # 投诉 / 冻结账户 are risk keywords
     assert not any(contains_pii(r[5]) for r in rows.values())
     with psycopg.connect(fresh_db) as conn:
-        quality = conn.execute("select model_name, accuracy, passed_gate from enrichment.model_quality")
-        quality = quality.fetchall()
-    assert [q[0] for q in quality] == ["vader"] and quality[0][2] == (quality[0][1] >= 0.5)
+        quality = conn.execute(
+            "select model_name, accuracy, passed_gate, action from enrichment.model_quality"
+            " where role = 'gate' and task = 'negative_tagging' order by action desc"
+        ).fetchall()
+        report = conn.execute("select count(distinct eval_dataset), count(*) from enrichment.model_quality")
+        report = report.fetchone()
+    # the trained model is preferred and passes the lowered gate; VADER is measured but not used
+    assert [(q[0], q[3]) for q in quality] == [("vader_tfidf_logit", "use"), ("vader", "not_used")]
+    assert all(q[2] == (q[1] >= 0.5) for q in quality)
+    assert report == (8, 16)  # 4 labelled sets x 2 tasks x 2 models
 
     again = enrich_texts(fresh_db, D1)  # idempotent rerun: nothing to do, no duplicates
     assert again["enriched"] == 0 and _rows(fresh_db) == rows
@@ -174,8 +181,11 @@ def test_gate_failure_records_alert(fresh_db: str, action: str) -> None:
     with psycopg.connect(fresh_db) as conn:
         alert = conn.execute("select alert_code, threshold, metric_value, policy_version"
                              " from enrichment.quality_alerts").fetchall()  # fmt: skip
-        quality = conn.execute("select passed_gate, action from enrichment.model_quality").fetchall()
-    assert alert == [("DQ-06", 0.999, result["accuracy"], "test.1")] and quality == [(False, action)]
+        quality = conn.execute("select passed_gate, action from enrichment.model_quality"
+                               " where role = 'gate' and task = 'negative_tagging'"
+                               " order by model_name desc").fetchall()  # fmt: skip
+    assert alert == [("DQ-06", 0.999, result["accuracy"], "test.1")]
+    assert quality == [(False, action), (False, "not_used")]
     rows = _rows(fresh_db)
     assert rows["t2"][8] is False  # English rows carry the failed gate
     if action == "withhold":

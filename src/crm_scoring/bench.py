@@ -104,9 +104,19 @@ def _naive_scoring(url: str, run_date: date) -> int:
     return len(out)
 
 
+def _text_gate(url: str, run_date: date) -> None:
+    """Train the text model(s) and measure them on every labelled set (cached for the enrich stages)."""
+    from crm_scoring.enrich.policy import load_policy
+    from crm_scoring.enrich.task import _gate
+
+    with warehouse.connect(url) as conn:
+        _gate(load_policy(conn, run_date))
+
+
 def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) -> dict:
     from crm_scoring import dbt_invoke
     from crm_scoring.demo import generate
+    from crm_scoring.enrich import enrich_texts
     from crm_scoring.ingest import load_export_date
     from crm_scoring.lists.publish import publish
     from crm_scoring.model import promote, train
@@ -148,6 +158,15 @@ def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) 
             timer.run("validate raw: nightly delta (GX)", lambda: validate_raw(url, day1, reports), 0)
             timer.stages[-1].rows = _count(
                 url, "select count(*) from raw.orders where _export_date = %s", day1
+            )
+            timer.run("enrich: text model + DQ-06 report", lambda: _text_gate(url, day1), 1)
+            text_backfill = timer.run(
+                "enrich texts: backfill (all texts)",
+                lambda: enrich_texts(url, day0),
+                lambda r: r["enriched"],
+            )
+            text_delta = timer.run(
+                "enrich texts: nightly delta", lambda: enrich_texts(url, day1), lambda r: r["enriched"]
             )
             timer.run(
                 "dbt build: marts",
@@ -232,6 +251,10 @@ def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) 
         "scoring_naive_seconds": naive,
         "naive_over_bulk": naive / bulk if bulk else None,
         "published_rows": published.rows,
+        # text model throughput inside the task (redaction + scoring + emotion), one process = one core
+        "text_backfill_texts_per_second": text_backfill["texts_per_second"],
+        "text_delta_texts": text_delta["enriched"],
+        "text_delta_seconds": text_delta["seconds"],
     }
     print()
     print(f"{'stage':36} {'seconds':>9} {'rows':>12} {'rows/s':>12}")
@@ -240,6 +263,10 @@ def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) 
     print(
         f"\nscoring: bulk {bulk:.2f} s, naive {naive:.2f} s: "
         f"the naive path is {result['naive_over_bulk']:.1f}x slower"
+    )
+    print(
+        f"text model: {result['text_backfill_texts_per_second']:,.0f} texts/s on one core (backfill);"
+        f" nightly delta {result['text_delta_texts']:,} texts in {result['text_delta_seconds']:.2f} s"
     )
     target = out_json or settings.reports_dir() / "bench.json"
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,10 @@ Emotion (documented mapping):
   about 0, "Is my account safe?" +0.44 because of "safe") and turns the polarity negative, as 2.4 maps
   those emotions to negative polarity; otherwise neutral, or for a positive score excited if an
   excitement cue is present, else satisfied.
-Crisis triage (000-1f): angry and disappointed -> immediate_intervention (sentiment_actions 7.6),
-worried -> transparent_communication, neutral / positive -> continued_observation.
+Crisis triage (000-1f): read from the `sentiment_actions` policy seed (emotion_class -> crisis_triage),
+never from code; the seed ships angry / disappointed -> immediate_intervention, worried ->
+transparent_communication, neutral / satisfied / excited -> continued_observation. An emotion the seed
+does not map is a policy error (loud), not a silent default.
 """
 
 from __future__ import annotations
@@ -21,14 +23,6 @@ from dataclasses import dataclass
 from crm_scoring.enrich.keywords import KeywordMatcher
 
 EMOTIONS = ("angry", "disappointed", "worried", "neutral", "satisfied", "excited")
-TRIAGE = {
-    "angry": "immediate_intervention",
-    "disappointed": "immediate_intervention",
-    "worried": "transparent_communication",
-    "neutral": "continued_observation",
-    "satisfied": "continued_observation",
-    "excited": "continued_observation",
-}
 NEGATIVE_EMOTIONS = ("angry", "disappointed", "worried")
 
 
@@ -66,5 +60,10 @@ def classify(score: float, text: str, language: str, bands: Bands, kw: KeywordMa
     return polarity, "excited" if kw.has("excitement", language, text) else "satisfied"
 
 
-def triage(emotion: str) -> str:
-    return TRIAGE[emotion]
+def triage(emotion: str, mapping: dict[str, str]) -> str:
+    """Crisis-triage class of an emotion from the sentiment_actions seed rows in force."""
+    try:
+        return mapping[emotion]
+    except KeyError:
+        msg = f"policy error: sentiment_actions has no crisis_triage for emotion {emotion!r}"
+        raise ValueError(msg) from None

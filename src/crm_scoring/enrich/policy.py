@@ -8,7 +8,7 @@ dbt_project/seeds/policy are the same data. Rows in force on the run date win, l
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -62,6 +62,7 @@ class EnrichPolicy:
     gate_fail_action: str  # flag | withhold
     policy_version: str
     keywords: dict[tuple[str, str], list[str]]  # (list_name, language) -> keywords
+    triage: dict[str, str] = field(default_factory=dict)  # emotion_class -> crisis_triage (sentiment_actions)
 
 
 def _num(params: dict[str, str | None], key: str) -> float | None:
@@ -80,6 +81,10 @@ def load_policy(conn: psycopg.Connection, run_date: date) -> EnrichPolicy:
     keywords: dict[tuple[str, str], list[str]] = {}
     for r in in_force(load_rows(conn, "keyword_lists"), ("list_name", "language", "keyword"), run_date):
         keywords.setdefault((r["list_name"], r["language"]), []).append(r["keyword"])
+    triage = {
+        r["emotion_class"]: r["crisis_triage"]
+        for r in in_force(load_rows(conn, "sentiment_actions"), ("emotion_class",), run_date)
+    }
     return EnrichPolicy(
         negative_max_score=_num(params, "sentiment_negative_max_score"),
         positive_min_score=_num(params, "sentiment_positive_min_score"),
@@ -87,4 +92,5 @@ def load_policy(conn: psycopg.Connection, run_date: date) -> EnrichPolicy:
         gate_fail_action=(params.get("nlp_gate_fail_action") or "withhold").strip(),
         policy_version=versions[-1] if versions else min(r["policy_version"] for r in params_rows),
         keywords={k: sorted(v) for k, v in keywords.items()},
+        triage=triage,
     )

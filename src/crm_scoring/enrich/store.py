@@ -44,6 +44,12 @@ create table if not exists enrichment.model_quality (
     evaluated_at timestamptz not null,
     primary key (run_date, model_name, model_version, eval_dataset)
 );
+-- per-set report columns (issue 10): one row per model x eval_dataset (x task), the gate row has role 'gate'
+alter table enrichment.model_quality add column if not exists task text;
+alter table enrichment.model_quality add column if not exists domain text;
+alter table enrichment.model_quality add column if not exists role text;
+alter table enrichment.model_quality add column if not exists macro_f1 double precision;
+alter table enrichment.model_quality add column if not exists roc_auc double precision;
 create table if not exists enrichment.quality_alerts (
     run_date date not null,
     alert_code text not null,

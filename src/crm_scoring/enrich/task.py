@@ -19,13 +19,14 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 
 import psycopg
 
 from crm_scoring import warehouse
 from crm_scoring.enrich import store
 from crm_scoring.enrich.emotion import Bands, classify, triage
-from crm_scoring.enrich.evaluate import Evaluation, evaluate
+from crm_scoring.enrich.evaluate import Evaluation, evaluate_all
 from crm_scoring.enrich.keywords import KeywordMatcher, base_language
 from crm_scoring.enrich.model import KeywordLexiconModel, SentimentModel, primary_models
 from crm_scoring.enrich.policy import EnrichPolicy, load_policy
@@ -43,7 +44,15 @@ class GateDecision:
     model: SentimentModel
     passed: bool
     withhold: bool
-    evaluations: list[tuple[Evaluation, bool, str]] = field(default_factory=list)
+    evaluations: list[tuple[Evaluation, bool, str]] = field(default_factory=list)  # gate rows
+    report: list[tuple[Evaluation, bool]] = field(default_factory=list)  # every set, every task
+
+
+@cache
+def _evaluations(model_name: str, model_version: str, negative_max: float, positive_min: float) -> list:
+    """evaluate_all for one model, once per process (the sets and the model are fixed within a process)."""
+    model = next(m for m in primary_models() if (m.name, m.version) == (model_name, model_version))
+    return evaluate_all(model, negative_max, positive_min)
 
 
 @dataclass
@@ -73,10 +82,13 @@ def _gate(policy: EnrichPolicy) -> GateDecision:
     models = primary_models()
     chosen: SentimentModel | None = None
     evaluations = []
+    report = []
     for m in models:
-        ev = evaluate(m, policy.negative_max_score)
+        evs = _evaluations(m.name, m.version, policy.negative_max_score, policy.positive_min_score)
+        ev = evs[0]  # the DQ-06 gate row: negative tagging on the polar Amazon snippets
         ok = threshold is not None and ev.accuracy >= threshold
         evaluations.append((ev, ok, m))
+        report.extend((e, ok) for e in evs[1:])
         if ok and chosen is None:
             chosen = m
     decided = []
@@ -89,8 +101,8 @@ def _gate(policy: EnrichPolicy) -> GateDecision:
             action = policy.gate_fail_action if m is models[0] else "not_used"
         decided.append((ev, ok, action))
     if chosen is not None:
-        return GateDecision(chosen, True, False, decided)
-    return GateDecision(models[0], False, policy.gate_fail_action == "withhold", decided)
+        return GateDecision(chosen, True, False, decided, report)
+    return GateDecision(models[0], False, policy.gate_fail_action == "withhold", decided, report)
 
 
 def _write_quality(
@@ -105,14 +117,17 @@ def _write_quality(
     cols = (
         "run_date, model_name, model_version, eval_dataset, eval_items, accuracy, negative_f1,"
         " majority_baseline, gate_threshold, passed_gate, action, texts_per_second, policy_version,"
-        " evaluated_at"
+        " evaluated_at, task, domain, role, macro_f1, roc_auc"
     )
+    rows = [(ev, ok, action, policy.negative_accuracy_min) for ev, ok, action in gate.evaluations]
+    rows += [(ev, ok, "report", None) for ev, ok in gate.report]
     with conn.cursor() as cur, cur.copy(f"copy enrichment.model_quality ({cols}) from stdin") as copy:
-        for ev, ok, action in gate.evaluations:
+        for ev, ok, action, threshold in rows:
             copy.write_row(
                 (run_date, ev.model_name, ev.model_version, ev.eval_dataset, ev.items, ev.accuracy,
-                 ev.negative_f1, ev.majority_baseline, policy.negative_accuracy_min, ok, action,
-                 ev.texts_per_second, policy.policy_version, now)
+                 ev.negative_f1, ev.majority_baseline, threshold, ok, action,
+                 ev.texts_per_second, policy.policy_version, now, ev.task, ev.domain, ev.role, ev.macro_f1,
+                 ev.roc_auc)
             )  # fmt: skip
     if gate.passed:
         return
@@ -161,7 +176,7 @@ def _enrich_rows(rows: list[tuple], run_date: date, policy: EnrichPolicy, gate: 
         else:
             score = scores[i]
             polarity, emotion = classify(score, text, language, bands, kw)
-            triage_class = triage(emotion)
+            triage_class = triage(emotion, policy.triage)
         out.append(
             (source_table, source_id, customer_id, text_ts, language, text, polarity, score, emotion,
              triage_class, kw.has("risk", language, text), kw.has("empathy", language, text), model.name,

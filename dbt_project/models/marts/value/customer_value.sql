@@ -1,4 +1,4 @@
-{#- Customer-value mart (CV-01..CV-08, CV-11, CV-12, CV-13, CV-16): one row per customer per run_date.
+{#- Customer-value mart (CV-01..CV-08, CV-10, CV-11, CV-12, CV-13, CV-16): one row per customer per run_date.
     Tiers (2.2 / CV-03): T1_DIAMOND when annual_spend > value_tiers.min_annual_spend; T2_GOLD when not
     T1 and revenue_rank_pct <= value_tiers.top_revenue_share; T3_REGULAR otherwise.
     Lifecycle (2.3 / CV-07), first match wins: new (only when new_customer_days is set) > lapsed
@@ -17,6 +17,10 @@ clv as (
 
 profile as (
     select * from {{ ref('int_customer_value__profile') }}
+),
+
+emotional as (
+    select * from {{ ref('int_customer_value__emotional') }}
 ),
 
 tiers as (
@@ -152,6 +156,10 @@ select
     pr.sentiment_mean_90d,
     pr.texts_90d,
     pr.satisfaction_level,
+    -- CV-10 emotional value score and cluster (int_customer_value__emotional; null without gated labels)
+    ev.cev_score,
+    ev.cev_cluster,
+    ev.emotional_engagement,
     -- CV-13 communication preferences
     pr.preferred_channel,
     pr.preferred_language,
@@ -164,3 +172,4 @@ select
     {{ policy_version() }} as policy_version
 from valued as v
 left join profile as pr on pr.customer_id = v.customer_id
+left join emotional as ev on ev.customer_id = v.customer_id

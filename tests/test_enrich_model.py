@@ -1,0 +1,134 @@
+"""Text model (issue 10): interface contract, determinism, DQ-06 gate logic both ways, committed fixture.
+
+The fixture `fixtures/enrich_labelled_sample.tsv` (licence beside it) holds 180 human-rated sentences none
+of which the trained model saw; the model must beat the majority baseline on it. Regenerate it with
+corpora.split(key, "test"/"all") items sorted by sha256 of the text, first 60 polar items per corpus.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from crm_scoring.enrich import enrich_texts, task
+from crm_scoring.enrich.emotion import triage
+from crm_scoring.enrich.evaluate import load_gate_set, roc_auc
+from crm_scoring.enrich.model import SentimentModel, primary_models
+from crm_scoring.enrich.policy import EnrichPolicy, load_policy
+
+FIXTURE = Path(__file__).parent / "fixtures" / "enrich_labelled_sample.tsv"
+D1 = date(2026, 11, 26)
+
+
+class ConstantModel:
+    """A deliberately weak model: every text is neutral."""
+
+    name, version, languages = "weak_constant", "0", ("en",)
+
+    def score(self, texts):  # noqa: ANN001, ANN201 - protocol stub
+        return [0.0] * len(texts)
+
+
+class OracleModel:
+    """A model that knows the human ratings of the gate set: must pass any gate <= 1."""
+
+    name, version, languages = "oracle", "0", ("en",)
+
+    def __init__(self) -> None:
+        texts, ratings = load_gate_set()
+        self._r = dict(zip(texts, ratings, strict=True))
+
+    def score(self, texts):  # noqa: ANN001, ANN201 - protocol stub
+        return [max(-1.0, min(1.0, self._r.get(t, 0.0) / 2)) for t in texts]
+
+
+def _policy(threshold: float | None, action: str = "withhold") -> EnrichPolicy:
+    return EnrichPolicy(-0.4, 0.4, threshold, action, "test", {}, {})
+
+
+def test_interface_contract() -> None:
+    for model in primary_models():
+        assert isinstance(model, SentimentModel)
+        assert model.name and model.version and "en" in model.languages
+        assert model.score([]) == []
+        texts = ["Terrible, the worst support ever.", "ok", "", "Fantastic service, thank you!"]
+        scores = model.score(texts)
+        assert len(scores) == len(texts) and all(isinstance(s, float) and -1 <= s <= 1 for s in scores)
+        assert scores[0] < scores[3]
+
+
+def test_same_text_same_score_whatever_the_batch() -> None:
+    model = primary_models()[0]
+    texts = ["The refund never arrived and nobody answers.", "Thanks, all sorted!", "Order 123 shipped."]
+    alone = [model.score([t])[0] for t in texts]
+    assert model.score(texts) == alone == model.score(texts)
+    assert model.score(list(reversed(texts))) == list(reversed(alone))
+
+
+def test_trained_model_beats_majority_on_committed_real_texts() -> None:
+    with open(FIXTURE, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    assert len(rows) == 180
+    truth = [float(r["mean_rating"]) < 0 for r in rows]
+    scores = primary_models()[0].score([r["text"] for r in rows])
+    accuracy = sum(t == (s <= -0.4) for t, s in zip(truth, scores, strict=True)) / len(rows)
+    majority = max(sum(truth), len(truth) - sum(truth)) / len(truth)
+    assert accuracy > majority + 0.05, (accuracy, majority)
+    assert roc_auc(scores, [not t for t in truth]) > 0.8
+
+
+def test_roc_auc_handles_ties_and_missing_classes() -> None:
+    assert roc_auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75
+    assert roc_auc([0.5, 0.5], [False, True]) == 0.5
+    assert roc_auc([0.1, 0.2], [True, True]) is None
+
+
+def test_gate_logic_both_directions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(task, "primary_models", lambda: [ConstantModel(), OracleModel()])
+    passed = task._gate(_policy(0.92))
+    assert passed.passed and not passed.withhold and passed.model.name == "oracle"
+    assert [(ev.model_name, ok, action) for ev, ok, action in passed.evaluations] == [
+        ("weak_constant", False, "not_used"),
+        ("oracle", True, "use"),
+    ]
+    monkeypatch.setattr(task, "primary_models", lambda: [ConstantModel()])
+    failed = task._gate(_policy(0.92))
+    assert not failed.passed and failed.withhold and failed.evaluations[0][2] == "withhold"
+    assert not task._gate(_policy(None)).passed  # an unset threshold never passes (loud, not silent)
+    assert task._gate(_policy(0.92, "flag")).withhold is False
+
+
+def test_triage_comes_from_the_policy_seed() -> None:
+    assert triage("worried", {"worried": "transparent_communication"}) == "transparent_communication"
+    assert triage("worried", {"worried": "immediate_intervention"}) == "immediate_intervention"
+    with pytest.raises(ValueError, match="sentiment_actions"):
+        triage("worried", {})
+
+
+def test_weak_model_is_withheld_and_alerted(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shipped policy, a model that fails DQ-06: no labels reach the warehouse and a DQ-06 alert is raised."""
+    from test_enrich import _load
+
+    _load(fresh_db)
+    monkeypatch.setattr(task, "primary_models", lambda: [ConstantModel()])
+    result = enrich_texts(fresh_db, D1)
+    assert result["gate_passed"] is False and result["gate_action"] == "withhold"
+    with psycopg.connect(fresh_db) as conn:
+        policy = load_policy(conn, D1)
+        alerts = conn.execute("select alert_code, scope from enrichment.quality_alerts").fetchall()
+        labels = conn.execute(
+            "select count(*) filter (where polarity is not null), count(*) from enrichment.text_sentiment"
+            " where language = 'en'"
+        ).fetchone()
+        gate_rows = conn.execute(
+            "select model_name, passed_gate, action from enrichment.model_quality where role = 'gate'"
+            " and task = 'negative_tagging'"
+        ).fetchall()
+    assert policy.triage["angry"] == "immediate_intervention" and set(policy.triage) >= {"worried", "excited"}
+    assert alerts == [("DQ-06", "nlp_sentiment:weak_constant")]
+    assert labels[0] == 0 and labels[1] == 4
+    assert gate_rows == [("weak_constant", False, "withhold")]

@@ -1,0 +1,57 @@
+"""CV-10 emotional value score (issue 10) on the hand-made landing history of test_dbt_project, with the
+enriched texts of test_marts_value (as the text task writes them when the model passed DQ-06)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_dbt_project import FIXTURE, _dbt, _load_raw, _rows, dbt_env, project  # noqa: F401
+from test_marts_value import SENTIMENT, _create_enrichment
+
+D1 = "2026-11-26"
+
+
+def test_cev_score_and_clusters_follow_the_policy(project: Path, dbt_env: str) -> None:  # noqa: F811
+    url = dbt_env
+    _load_raw(url, FIXTURE)
+    _create_enrichment(url)
+    _dbt(
+        project,
+        "build",
+        "--select",
+        "+int_customer_value__emotional",
+        "--indirect-selection",
+        "cautious",
+        run_date=D1,
+    )
+    rows = {
+        r["customer_id"]: r for r in _rows(url, "select * from intermediate.int_customer_value__emotional")
+    }
+    params = {
+        r["key"]: float(r["value"])
+        for r in _rows(url, "select key, value from policy.policy_parameters where key like 'cev_%%'")
+    }
+    w = (params["cev_weight_intensity"], params["cev_weight_frequency"], params["cev_weight_feedback"])
+    with_texts = {s[2] for s in SENTIMENT}
+    assert with_texts <= set(rows) and len(rows) > len(with_texts)
+    # c5: three labelled texts in the 90-day window, scores -0.8, -0.6, -0.5
+    assert rows["c5"]["labelled_texts_90d"] == 3
+    assert rows["c5"]["cev_intensity"] == pytest.approx(((-0.8 - 0.6 - 0.5) / 3 + 1) / 2, abs=1e-4)
+    for cid, r in rows.items():
+        if cid not in with_texts:  # no emotional evidence: no score, no cluster
+            assert r["cev_score"] is None and r["cev_cluster"] is None and r["labelled_texts_90d"] == 0
+            continue
+        expected = (
+            w[0] * r["cev_intensity"] + w[1] * r["cev_frequency"] + w[2] * r["cev_feedback_quality"]
+        ) / sum(w)
+        assert r["cev_score"] == pytest.approx(expected, abs=1e-3)
+        assert 0 <= r["cev_score"] <= 1 and 0 < r["cev_feedback_quality"] <= 1
+        cluster = (
+            "high" if r["cev_score"] >= params["cev_high_min"]
+            else "low" if r["cev_score"] < params["cev_low_max"]
+            else "medium"
+        )  # fmt: skip
+        assert r["cev_cluster"] == cluster
+    # the angry customer ranks below the neutral one
+    assert rows["c5"]["cev_intensity"] < rows["c1"]["cev_intensity"]
