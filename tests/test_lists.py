@@ -338,7 +338,7 @@ def _configure(project: Path) -> None:
         "compensation_due_days": "3",
         "compensation_notice_max_days": "1",
     }.items():
-        _set_csv(params, "key", key, value=value)
+        _set_csv(params, "key", key, value=value, tag="starter")
     rules = seeds / "retention_rules.csv"
     for code in ("RL-03", "RL-04", "RL-10", "RL-12"):
         _set_csv(rules, "rule_code", code, enabled="true")
@@ -348,7 +348,7 @@ def _configure(project: Path) -> None:
         "CMP_T2": {"amount": "20", "cap": "20"},  # DQ-11: capped at exactly its amount
         "CMP_T3": {"amount": "20"},
     }.items():
-        _set_csv(matrix, "package_code", package, enabled="true", **values)
+        _set_csv(matrix, "package_code", package, enabled="true", tag="starter", **values)
     # the other packages have one row per value tier; the fixture uses one figure for every tier
     for rule, values in {
         "CP-02": {"amount": "30"},
@@ -359,7 +359,8 @@ def _configure(project: Path) -> None:
         "CP-05": {"enabled": "false"},
         "CP-08": {"enabled": "false"},
     }.items():
-        _set_csv(matrix, "rule_code", rule, **values)
+        keep_starter = {"tag": "starter"} if {"amount", "points"} & set(values) else {}
+        _set_csv(matrix, "rule_code", rule, **keep_starter, **values)
 
 
 def _build(

@@ -1,5 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='run_date',
-          on_schema_change='append_new_columns', post_hook='analyze {{ this }}') }}
+          on_schema_change='append_new_columns', post_hook='analyze {{ this }}',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where run_date = {{ run_date() }}{% endif %}") }}
+{#- The pre-hook clears the run date first: delete+insert deletes only the keys of the new rows, so a rerun that
+    finds nothing (e.g. under the strict policy profile) would otherwise keep the earlier run's rows. -#}
 {#- Every compensation trigger found on var('run_date') (seed_spec 3.8), with its ledger decision. Kept per
     run_date (incremental) as the audit of what was considered and why a row did or did not reach the list.
       CP-01 complaint resolved in complaint_comp_lookback_days: package by tier x severity x complaint type

@@ -1,5 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='run_date',
-          on_schema_change='append_new_columns', post_hook='analyze {{ this }}') }}
+          on_schema_change='append_new_columns', post_hook='analyze {{ this }}',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where run_date = {{ run_date() }}{% endif %}") }}
+{#- The pre-hook clears the run date first: delete+insert deletes only the keys of the new rows, so a rerun that
+    finds nothing (e.g. under the strict policy profile) would otherwise keep the earlier run's rows. -#}
 {#- Every retention rule hit on var('run_date') (seed_spec 3.7) with its governance outcome; kept per run_date
     (incremental) as the audit trail: which rules fired, which one won, why the others did not.
     Rules (only the ones int_policy__rule_readiness enables under the policy profile; crisis_only rules only

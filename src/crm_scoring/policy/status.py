@@ -78,7 +78,7 @@ def _why(rule: dict) -> str:
         detail = f"strict profile: starter default(s) {rule['starter_params']} count as unset"
     elif rule["off_reason"] == "no data":
         detail = "runnable, nothing matched on the run date"
-    return detail
+    return "" if detail == rule["off_reason"] else detail
 
 
 def render(status: PolicyStatus) -> str:

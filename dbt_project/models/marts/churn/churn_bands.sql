@@ -1,4 +1,5 @@
-{{ config(tags=['lists']) }}
+{{ config(tags=['lists'],
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where run_date = {{ run_date() }}{% endif %}") }}
 {#- CH-05 churn bands on every scored customer of var('run_date'): high / medium / low from the risk_levels rows
     of dimension churn and their threshold parameters (churn_band_high_min, churn_band_medium_min) applied to
     the model's CALIBRATED churn probability (scoring.churn_scores is written from the calibrated model, see
