@@ -635,7 +635,7 @@ def test_compensation_rules(built) -> None:
     assert t1["trigger_text"] == "complaint t18 resolved on 2026-11-26" == t1["reasons"]
     assert (
         cl[("a13", "CP-04")]["trigger_text"]
-        == "affected by severe public-opinion crisis cr2 since 2026-11-25"
+        == "affected by crisis cr2 at severe public-opinion level since 2026-11-25"
     )
     for r in cl.values():
         assert r["content"] and r["usage_conditions_code"] and r["trigger_date"]
@@ -748,9 +748,9 @@ def test_compensation_notifications_and_dq11_alert(built) -> None:
         r["scope"]: r
         for r in _q(url, "select * from marts.alerts where run_date = %s and alert_code = 'DQ-11'", D2)
     }
-    assert set(alerts) == {"compensation:a14:crisis:cr3:1", "compensation:a17:crisis:cr1:1"}
+    assert set(alerts) == {"compensation:a14:crisis:cr3:1", "compensation:a17:crisis_points:cr1:1"}
     assert alerts["compensation:a14:crisis:cr3:1"]["metric_value"] == 23
-    assert alerts["compensation:a17:crisis:cr1:1"]["level"] == "yellow"
+    assert alerts["compensation:a17:crisis_points:cr1:1"]["level"] == "yellow"
     # day 3: list date + compensation_notice_max_days (1) has passed, before a13's due_by (day 3) does
     dbt_invoke.invoke(
         ["run", "--select", "stg_crm__contacts", "compensation_notifications", "--quiet"], url, D3

@@ -19,7 +19,9 @@
       CP-09 angry / disappointed ticket in the lookback (emotion from fct_tickets.emotion_class, else
             enrichment.text_sentiment): matrix amount / points.
     A crisis is "in scope" while active or resolved within post_crisis_offer_window_days.
-    Ledger (CP-14): ledger_key = ticket:<id>:<round> | crisis:<id>:<round> | crisis_loyalty:<id>:1 |
+    Ledger (CP-14): ledger_key = ticket:<id>:<round> | crisis:<id>:<round> | crisis_points:<id>:<round> (CP-03
+    loyalty points: a package of its own, so a severe outage grants both the CP-04 compensation and the points;
+    a CRM grant of compensation_type points for the crisis counts here) | crisis_loyalty:<id>:1 |
     crisis_preventive:<id>:1. A key already in the CRM's compensations (issued before the end of the run
     date) or in an earlier published compensation list is `already_compensated`; within a day the matrix
     priority picks one rule per key (others `superseded`). Per-customer cap over 365 days (CP-14):
@@ -70,7 +72,9 @@ crises as (
 
 crm_ledger as (
     select customer_id,
-           case when ticket_id is not null then 'ticket:' || ticket_id else 'crisis:' || crisis_event_id end
+           case when ticket_id is not null then 'ticket:' || ticket_id
+                when compensation_type = 'points' then 'crisis_points:' || crisis_event_id
+                else 'crisis:' || crisis_event_id end
                || ':' || round_no as ledger_key,
            amount, issued_at
     from {{ ref('stg_crm__compensations') }}
@@ -267,6 +271,7 @@ keyed as (
         case
             when f.trigger_type = 'post_crisis_loyalty' then 'crisis_loyalty:' || f.crisis_event_id
             when f.trigger_type = 'preventive' then 'crisis_preventive:' || f.crisis_event_id
+            when f.trigger_type = 'crisis:service_outage' then 'crisis_points:' || f.crisis_event_id
             when f.ticket_id is not null then 'ticket:' || f.ticket_id
             else 'crisis:' || f.crisis_event_id
         end || ':' || f.round_no as ledger_key
