@@ -306,7 +306,8 @@ def _append_csv(path: Path, **values: str) -> None:
 
 
 def _configure(project: Path) -> None:
-    """Set the [U] values the fixture needs and enable the rules that ship disabled for lack of them."""
+    """Replace starter defaults by the values the fixture's expectations are written for (they stay tagged
+    starter: the strict-profile test drops them like any starter default)."""
     seeds = project / "seeds" / "policy"
     params = seeds / "policy_parameters.csv"
     # CH-08: a new salt only through a new policy version, in force from D2 (D1 keeps drawing with 2026.1)
@@ -331,11 +332,13 @@ def _configure(project: Path) -> None:
         "care_content_duration_months": "3",
         "max_contacts_7d": "2",
         "capacity_per_day:automated": str(AUTOMATED_CAPACITY),
-        "compensation_cap_per_customer_365d": "150",
+        "compensation_cap_per_customer_365d": "150",  # T2 / T3 (no tier row of their own below)
+        "compensation_cap_per_customer_365d:T1_DIAMOND": "150",
+        "compensation_cap_per_customer_365d:T2_GOLD": "",
         "compensation_due_days": "3",
         "compensation_notice_max_days": "1",
     }.items():
-        _set_csv(params, "key", key, value=value)
+        _set_csv(params, "key", key, value=value, tag="starter")
     rules = seeds / "retention_rules.csv"
     for code in ("RL-03", "RL-04", "RL-10", "RL-12"):
         _set_csv(rules, "rule_code", code, enabled="true")
@@ -344,13 +347,20 @@ def _configure(project: Path) -> None:
         "CMP_T1": {"amount": "100"},
         "CMP_T2": {"amount": "20", "cap": "20"},  # DQ-11: capped at exactly its amount
         "CMP_T3": {"amount": "20"},
-        "CMP_ROUND2": {"amount": "30"},
-        "SAFETY_REFUND": {"amount": "10"},
-        "SOOTHING": {"points": "50"},
-        "OUTAGE_POINTS": {},  # seeded in full; ship disabled only for compensation_due_days (CP-13)
-        "SEVERE_3X": {},
     }.items():
-        _set_csv(matrix, "package_code", package, enabled="true", **values)
+        _set_csv(matrix, "package_code", package, enabled="true", tag="starter", **values)
+    # the other packages have one row per value tier; the fixture uses one figure for every tier
+    for rule, values in {
+        "CP-02": {"amount": "30"},
+        "CP-06": {"amount": "10"},
+        "CP-09": {"amount": "", "points": "50"},
+        # on by default with starter values, CP-05 / CP-08 would put a12 / a6 / a7 on the compensation list
+        # and de-duplicate their retention rows (RL-19): so the fixture switches them off
+        "CP-05": {"enabled": "false"},
+        "CP-08": {"enabled": "false"},
+    }.items():
+        keep_starter = {"tag": "starter"} if {"amount", "points"} & set(values) else {}
+        _set_csv(matrix, "rule_code", rule, **keep_starter, **values)
 
 
 def _build(
@@ -450,6 +460,10 @@ def test_retention_rules_fire_and_governance(built) -> None:
     assert by["a1"]["rule_codes"] == "RL-03|RL-09|RL-08|RL-12"
     assert cand[("a1", "RL-09")]["decision"] == "lost" and cand[("a1", "RL-08")]["decision"] == "lost"
     assert by["a1"]["reason_codes"] == "days_inactive|complaints_90d|logins_30d"
+    # CH-06: the reasons in words (scoring.churn_reasons.reason_text), CV-06: the value basis of the row
+    assert by["a1"]["reasons"] == "reason days_inactive; reason complaints_90d; reason logins_30d"
+    assert by["a1"]["value_basis"] == "revenue_365d"  # < 2 years of history: no CLV estimate (CV-06)
+    assert {r["value_basis"] for r in rl} <= {"clv", "revenue_365d"}
     assert by["a1"]["churn_band"] == "high" and by["a1"]["tone"] == "empathetic"  # crisis affected
     assert float(by["a1"]["expected_value_at_risk"]) == pytest.approx(150000 * 0.9)
     # RL-01 in crisis mode: crisis coupon; RL-17 lost to it
@@ -617,8 +631,15 @@ def test_compensation_rules(built) -> None:
     assert t1["red_flag"] and t1["red_flag_due_at"] is not None and float(t1["amount"]) == 100
     assert t1["status"] == "needs_approval" and t1["requires_approval"]  # 100 earlier + 100 > cap 150
     assert ("a1", "CP-03") not in cl  # affected, but no points earned in the window
+    # CH-06: the trigger in words; no churn reason for a18, so its reasons are the trigger
+    assert t1["trigger_text"] == "complaint t18 resolved on 2026-11-26" == t1["reasons"]
+    assert (
+        cl[("a13", "CP-04")]["trigger_text"]
+        == "affected by crisis cr2 at severe public-opinion level since 2026-11-25"
+    )
     for r in cl.values():
         assert r["content"] and r["usage_conditions_code"] and r["trigger_date"]
+        assert r["trigger_text"] and r["reasons"] and r["value_basis"] in ("clv", "revenue_365d")
         assert r["due_by"] == r["expected_arrival_date"] and (r["due_by"] - r["trigger_date"]).days == 3
         assert r["policy_version"] and r["ledger_key"]
 
@@ -727,9 +748,9 @@ def test_compensation_notifications_and_dq11_alert(built) -> None:
         r["scope"]: r
         for r in _q(url, "select * from marts.alerts where run_date = %s and alert_code = 'DQ-11'", D2)
     }
-    assert set(alerts) == {"compensation:a14:crisis:cr3:1", "compensation:a17:crisis:cr1:1"}
+    assert set(alerts) == {"compensation:a14:crisis:cr3:1", "compensation:a17:crisis_points:cr1:1"}
     assert alerts["compensation:a14:crisis:cr3:1"]["metric_value"] == 23
-    assert alerts["compensation:a17:crisis:cr1:1"]["level"] == "yellow"
+    assert alerts["compensation:a17:crisis_points:cr1:1"]["level"] == "yellow"
     # day 3: list date + compensation_notice_max_days (1) has passed, before a13's due_by (day 3) does
     dbt_invoke.invoke(
         ["run", "--select", "stg_crm__contacts", "compensation_notifications", "--quiet"], url, D3
@@ -762,3 +783,80 @@ def test_dq11_compensation_cap_check_fails_over_the_cap(built) -> None:
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("delete from lists_build.compensation_list where run_date = %s", (D1,))
+
+
+def test_churn_bands_on_every_scored_customer(built) -> None:
+    """CH-05: marts.churn_bands bands every scored customer from the policy thresholds (0.7 / 0.4 here)."""
+    url, _ = built
+    bands = {r["customer_id"]: r for r in _q(url, "select * from marts.churn_bands where run_date = %s", D1)}
+    scored = _q(url, "select count(*) as n from scoring.churn_scores where run_date = %s", D1)[0]["n"]
+    assert len(bands) == scored and all(b["churn_band"] for b in bands.values())
+    assert [bands[c]["churn_band"] for c in ("a1", "a4", "a3")] == ["high", "medium", "low"]
+    assert bands["a1"]["band_threshold"] == 0.7 and bands["a3"]["band_threshold"] is None
+    assert {b["policy_profile"] for b in bands.values()} == {"starter"}
+
+
+def test_policy_status_lists_starter_defaults_and_rules_off(built) -> None:
+    """`crm policy status` reads what the D2 build recorded (starter profile)."""
+    from crm_scoring.policy.status import load_status, render
+
+    url, _ = built
+    status = load_status(D2, url)
+    assert status.policy_profile == "starter" and status.run_date == D2
+    starter = {p["key"]: p for p in status.starter_params}
+    assert starter["churn_band_high_min"]["rules"] == ["RL-03"]
+    assert "CP-01" in starter["compensation_due_days"]["rules"]
+    assert starter["clv_horizon_months"]["rules"] == []  # CV-06: cited by a mart, no rule switch
+    off = {r["rule_code"]: r["off_reason"] for r in status.rules_off}
+    assert off["RL-13"] == "disabled" and off["RL-18"] == "disabled"
+    assert "RL-01" not in off  # it fired
+    assert set(off.values()) <= {"disabled", "unset", "gate", "no data"}
+    text = render(status)
+    assert "profile starter" in text and "churn_band_high_min" in text and "RL-13" in text
+
+
+def test_strict_profile_keeps_starter_rules_off(built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The strict profile: every starter default counts as unset, so the rules needing one stay off exactly as
+    before the defaults existed. RUNS LAST: it rebuilds the D1 list models (lists_build) under strict."""
+    from crm_scoring.policy.status import load_status
+
+    url, project = built
+    monkeypatch.setattr(settings, "dbt_project_dir", lambda: project)
+    monkeypatch.setenv("CRM_POLICY_PROFILE", "strict")
+    # views bake the profile in when built: the readiness view (built with the marts) is rebuilt too
+    select = ["--select", "int_policy__rule_readiness", "tag:lists", "--exclude-resource-type", "unit_test"]
+    dbt_invoke.invoke(["build", *select, "--quiet"], url, D1)
+    ready = {r["rule_code"]: r for r in _q(url, "select * from intermediate.int_policy__rule_readiness")}
+    assert ready["RL-03"]["missing_params"] == "churn_band_high_min"
+    for code in ("RL-03", "RL-04", "RL-10", "RL-12", "CM-08", *(f"CP-0{i}" for i in range(1, 10))):
+        assert not ready[code]["is_enabled"] and ready[code]["missing_params"], code
+    assert ready["RL-01"]["is_runnable"] and ready["RL-01"]["policy_profile"] == "strict"
+    activity = {
+        r["rule_code"]: r for r in _q(url, "select * from marts.rule_activity where run_date = %s", D1)
+    }
+    assert activity["RL-03"]["blocked_reason"] == "disabled; missing parameter churn_band_high_min"
+    assert activity["CP-03"]["blocked_reason"] == "disabled; missing parameter compensation_due_days"
+    assert activity["DQ-11"]["blocked_reason"].startswith("no notice deadline")
+    assert activity["RL-01"]["has_fired"] and activity["RL-03"]["off_reason"] == "disabled"
+    # nothing decided on a starter default: no compensation, no band, no RL-03 / RL-04, no cap
+    assert (
+        _q(url, "select count(*) as n from lists_build.compensation_candidates where run_date = %s", D1)[0][
+            "n"
+        ]
+        == 0
+    )
+    assert _q(url, "select count(*) as n from lists_build.compensation_list")[0]["n"] == 0
+    banded = "select count(*) as n from marts.churn_bands where run_date = %s and churn_band is not null"
+    assert _q(url, banded, D1)[0]["n"] == 0
+    cand = _candidates(url, D1)
+    assert not any(rule in ("RL-03", "RL-04", "RL-10", "RL-12") for _, rule in cand)
+    assert not any(r["suppression_reason"] == "frequency_cap_7d" for r in cand.values())
+    assert {
+        r["contact_status"] for r in _q(url, "select contact_status from lists_build.retention_list")
+    } <= {
+        "ready",
+        "holdout",
+    }  # no capacity_per_day: every capacity is a starter default
+    params = _q(url, "select * from marts.policy_parameter_status where run_date = %s and is_starter", D1)
+    assert params and all(p["value_used"] is None for p in params)
+    assert load_status(D1, url).policy_profile == "strict"

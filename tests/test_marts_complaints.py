@@ -547,6 +547,9 @@ def test_enabled_rule_without_parameter_fails_loudly(project: Path, dbt_env: str
     url = dbt_env
     _load(url)
     seeds = project / "seeds" / "policy"
+    # the business empties the starter defaults (issue 9) and switches the rules on without a value
+    _set_csv(seeds / "policy_parameters.csv", "key", "repeat_contact_window_days", value="")
+    _set_csv(seeds / "policy_parameters.csv", "key", "complaint_concentration_alert", value="")
     _set_csv(seeds / "complaint_rules.csv", "rule_code", "CM-08", enabled="true")
     _set_csv(seeds / "alert_rules.csv", "alert_code", "AL-06", enabled="true")
     result = _dbt(project, "build", *SELECT, run_date=D1, expect_success=False)

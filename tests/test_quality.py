@@ -27,7 +27,7 @@ create table lists_build.retention_list (
     reason_codes text, churn_band text, lifecycle_stage text, clv_estimate numeric(18,2),
     holdout_flag boolean, holdout_share numeric(6,4), contact_status text, consent_purpose text,
     consent_status_ts timestamptz, mlflow_run_id text, style text, expertise text, wording_level text,
-    script_hint text
+    script_hint text, reasons text, value_basis text
 )"""
 COMPENSATION_DDL = """
 create table lists_build.compensation_list (
@@ -37,7 +37,8 @@ create table lists_build.compensation_list (
     ledger_key text, content text, benefit_days integer, currency text, trigger_date date,
     expected_arrival_date date, usage_conditions_code text, script_template text, notify_channel text,
     requires_approval boolean, status text, red_flag boolean, red_flag_due_at timestamptz,
-    value_tier text, mlflow_run_id text, amount_cap numeric(18,2)
+    value_tier text, mlflow_run_id text, amount_cap numeric(18,2), trigger_text text, reasons text,
+    reason_codes text, value_basis text
 )"""
 
 
@@ -173,6 +174,8 @@ def retention_row(customer_id: str = "C1", rule_code: str = "RL-01", **kw: Any) 
         "contact_status": "ready",
         "consent_purpose": "service",
         "consent_status_ts": T0,
+        "reasons": "no activity for 95 days",
+        "value_basis": "revenue_365d",
     }
     return {**row, **kw}
 
@@ -198,6 +201,9 @@ def compensation_row(customer_id: str = "C1", **kw: Any) -> dict[str, Any]:
         "usage_conditions_code": "VOUCHER_TERMS",
         "script_template": "COMPLAINT_APOLOGY_SOLUTION_OFFER",
         "amount_cap": None,
+        "trigger_text": "complaint T1 resolved on 2026-11-26",
+        "reasons": "complaint T1 resolved on 2026-11-26",
+        "value_basis": "revenue_365d",
     }
     return {**row, **kw}
 

@@ -3,7 +3,41 @@
     effective_from (a historic backfill) uses that first version: the baseline policy applies to
     every earlier date, so any date with a landing folder can run. Values are read set-based as scalar
     subqueries so a policy change never needs a code change. An empty value means "unset" ([U]): the
-    subquery returns null, and rules needing it must be disabled (see `require_rule_params`). -#}
+    subquery returns null, and rules needing it must be disabled (see `require_rule_params`).
+    Policy profile (seed_spec 0.3): a parameter or compensation_matrix row tagged `starter` carries a labelled
+    starter default. Under the `starter` profile (the default) it is used as is; under `strict` it counts as
+    unset (parameters) or disabled (matrix rows), and int_policy__rule_readiness switches off every rule that
+    needs one, exactly as if the value had never been filled. -#}
+
+{#- The policy profile of this build: var('policy_profile'), else env CRM_POLICY_PROFILE, else 'starter'. -#}
+{% macro policy_profile() -%}
+    {%- set value = (var('policy_profile', none) or env_var('CRM_POLICY_PROFILE', 'starter')) | string | trim | lower -%}
+    {%- if value not in ('starter', 'strict') -%}
+        {{ exceptions.raise_compiler_error("policy profile must be 'starter' or 'strict', got '" ~ value ~ "' (var policy_profile / env CRM_POLICY_PROFILE)") }}
+    {%- endif -%}
+    {{- return(value) -}}
+{%- endmacro %}
+
+{#- The value of a policy_parameters row under the profile (text; null = unset). -#}
+{% macro policy_value(alias) -%}
+    {%- if policy_profile() == 'strict' -%}
+        (case when {{ alias }}.tag = 'starter' then null else nullif(trim({{ alias }}.value), '') end)
+    {%- else -%}
+        nullif(trim({{ alias }}.value), '')
+    {%- endif -%}
+{%- endmacro %}
+
+{#- True when a rule row of a seed with `enabled` and `tag` columns (compensation_matrix) is switched on under
+    the profile: strict disables the rows whose amounts are starter defaults. -#}
+{% macro policy_row_enabled(alias) -%}
+    {%- if policy_profile() == 'strict' -%}
+        ({{ alias }}.enabled and {{ alias }}.tag is distinct from 'starter')
+    {%- else -%}
+        {{ alias }}.enabled
+    {%- endif -%}
+{%- endmacro %}
+
+
 
 {#- ORDER BY that puts the version in force on the run date first (see above). -#}
 {% macro policy_in_force_order(alias) -%}
@@ -13,7 +47,7 @@
 {%- endmacro %}
 
 {% macro policy_param(key, type='numeric') -%}
-    (select nullif(trim(pp.value), '')::{{ type }}
+    (select {{ policy_value('pp') }}::{{ type }}
        from {{ ref('policy_parameters') }} as pp
       where pp.key = '{{ key }}'
       order by {{ policy_in_force_order('pp') }}

@@ -30,9 +30,19 @@ def _setup_logging(verbose: bool) -> None:
 
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def main(verbose: bool) -> None:
+@click.option(
+    "--policy-profile",
+    type=click.Choice(["starter", "strict"]),
+    default=None,
+    help="starter: labelled starter defaults fill the unset [U] thresholds (default); strict: they count "
+    "as unset and their rules stay off. Sets CRM_POLICY_PROFILE for dbt and the DAGs.",
+)
+def main(verbose: bool, policy_profile: str | None) -> None:
     """Nightly CRM scoring: ingest, marts, churn scores, retention and compensation lists."""
     _setup_logging(verbose)
+    if policy_profile:
+        # dbt reads it (macro policy_profile), and Airflow / cosmos tasks inherit the environment
+        os.environ["CRM_POLICY_PROFILE"] = policy_profile
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -237,12 +247,14 @@ def evaluate_real(
 
 
 def _register_groups() -> None:
-    """Command groups owned by their packages: `crm model ...` and `crm lists ...`."""
+    """Command groups owned by their packages: `crm model ...`, `crm lists ...` and `crm policy ...`."""
     from crm_scoring.lists.cli import grant_reader_command, lists_group
     from crm_scoring.model.cli import model_group
+    from crm_scoring.policy.cli import policy_group
 
     main.add_command(model_group)
     main.add_command(lists_group)
+    main.add_command(policy_group)
     warehouse_group.add_command(grant_reader_command)
 
 

@@ -1,5 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='run_date',
-          on_schema_change='append_new_columns', post_hook='analyze {{ this }}') }}
+          on_schema_change='append_new_columns', post_hook='analyze {{ this }}',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where run_date = {{ run_date() }}{% endif %}") }}
+{#- The pre-hook clears the run date first: delete+insert deletes only the keys of the new rows, so a rerun that
+    finds nothing (e.g. under the strict policy profile) would otherwise keep the earlier run's rows. -#}
 {#- Every compensation trigger found on var('run_date') (seed_spec 3.8), with its ledger decision. Kept per
     run_date (incremental) as the audit of what was considered and why a row did or did not reach the list.
       CP-01 complaint resolved in complaint_comp_lookback_days: package by tier x severity x complaint type
@@ -16,11 +19,17 @@
       CP-09 angry / disappointed ticket in the lookback (emotion from fct_tickets.emotion_class, else
             enrichment.text_sentiment): matrix amount / points.
     A crisis is "in scope" while active or resolved within post_crisis_offer_window_days.
-    Ledger (CP-14): ledger_key = ticket:<id>:<round> | crisis:<id>:<round> | crisis_loyalty:<id>:1 |
+    Ledger (CP-14): ledger_key = ticket:<id>:<round> | crisis:<id>:<round> | crisis_points:<id>:<round> (CP-03
+    loyalty points: a package of its own, so a severe outage grants both the CP-04 compensation and the points;
+    a CRM grant of compensation_type points for the crisis counts here) | crisis_loyalty:<id>:1 |
     crisis_preventive:<id>:1. A key already in the CRM's compensations (issued before the end of the run
     date) or in an earlier published compensation list is `already_compensated`; within a day the matrix
-    priority picks one rule per key (others `superseded`). Per-customer cap over 365 days (CP-14 [U]):
-    rows pushing the total over it are `over_cap` and need approval. -#}
+    priority picks one rule per key (others `superseded`). Per-customer cap over 365 days (CP-14):
+    compensation_cap_per_customer_365d:<value tier> when set, else compensation_cap_per_customer_365d; rows
+    pushing the total over it are `over_cap` and need approval.
+    Matrix rows: a package applies to the customer's value tier or to 'any' tier (the tier row wins), so
+    amounts scale with the tier. Only rules int_policy__rule_readiness enables under the policy profile, and
+    only matrix rows enabled under it (strict: no row tagged starter), are read. -#}
 {%- set tk_cols = [] -%}
 {%- set sentiment = none -%}
 {%- if execute -%}
@@ -34,7 +43,14 @@ with p as (
 matrix as (
     select *
     from {{ policy_rows('compensation_matrix', ['trigger', 'tier', 'severity', 'complaint_type']) }} as m
-    where enabled
+    where {{ policy_row_enabled('m') }}
+      and m.rule_code in (select r.rule_code from {{ ref('int_policy__rule_readiness') }} as r where r.is_enabled)
+),
+
+tier_caps as (
+    select split_part(pp.key, ':', 2) as tier, {{ policy_value('pp') }}::numeric as cap_365d
+    from {{ policy_rows('policy_parameters', ['key']) }} as pp
+    where pp.key like 'compensation\_cap\_per\_customer\_365d:%'
 ),
 
 cust as (
@@ -56,7 +72,9 @@ crises as (
 
 crm_ledger as (
     select customer_id,
-           case when ticket_id is not null then 'ticket:' || ticket_id else 'crisis:' || crisis_event_id end
+           case when ticket_id is not null then 'ticket:' || ticket_id
+                when compensation_type = 'points' then 'crisis_points:' || crisis_event_id
+                else 'crisis:' || crisis_event_id end
                || ':' || round_no as ledger_key,
            amount, issued_at
     from {{ ref('stg_crm__compensations') }}
@@ -112,9 +130,11 @@ revisit_dissatisfied as (
 
 cp02 as (
     select r.customer_id, 'CP-02', 'second_round', r.ticket_id, null::text, 2, m.package_code,
-           m.amount, m.points, null::integer, r.responded_at, 1
+           m.amount, m.points, null::integer, r.responded_at,
+           row_number() over (partition by r.ticket_id order by (m.tier <> 'any') desc, m.package_code) as match_rank
     from revisit_dissatisfied as r
-    join matrix as m on m.trigger = 'second_round'
+    join cust as c on c.customer_id = r.customer_id
+    join matrix as m on m.trigger = 'second_round' and m.tier in (c.value_tier, 'any')
     cross join p
     where 2 <= p.max_compensation_rounds
       and exists (select 1 from ledger as l
@@ -161,17 +181,25 @@ cp06_07 as (
            m.package_code,
            case when m.amount is null and (m.multiplier is null or x.impact_value is null) then null
                 else coalesce(x.impact_value * m.multiplier, 0) + coalesce(m.amount, 0) end,
-           m.points, null::integer, x.started_at, 1
+           m.points, null::integer, x.started_at,
+           row_number() over (partition by x.customer_id, x.crisis_event_id, m.rule_code
+                              order by (m.tier not in ('any', 'affected')) desc, m.package_code) as match_rank
     from crises as x
-    join matrix as m on m.trigger = 'crisis:' || x.crisis_type and m.rule_code in ('CP-06', 'CP-07')
+    join cust as c on c.customer_id = x.customer_id
+    join matrix as m
+      on m.trigger = 'crisis:' || x.crisis_type and m.rule_code in ('CP-06', 'CP-07')
+     and m.tier in (c.value_tier, 'any', 'affected')
     where x.customer_id is not null
 ),
 
 cp05 as (
     select x.customer_id, 'CP-05', 'post_crisis_loyalty', null::text, x.crisis_event_id, 1,
-           m.package_code, m.amount, m.points, null::integer, x.resolved_at, 1
+           m.package_code, m.amount, m.points, null::integer, x.resolved_at,
+           row_number() over (partition by x.customer_id, x.crisis_event_id
+                              order by (m.tier not in ('any', 'affected')) desc, m.package_code) as match_rank
     from crises as x
-    join matrix as m on m.trigger = 'post_crisis_loyalty'
+    join cust as c on c.customer_id = x.customer_id
+    join matrix as m on m.trigger = 'post_crisis_loyalty' and m.tier in (c.value_tier, 'any', 'affected')
     where not x.is_active and x.customer_id is not null
 ),
 
@@ -213,9 +241,11 @@ ticket_emotions as (
 
 cp09 as (
     select te.customer_id, 'CP-09', 'emotion_soothing', te.ticket_id, null::text, 1,
-           m.package_code, m.amount, m.points, null::integer, te.created_at, 1
+           m.package_code, m.amount, m.points, null::integer, te.created_at,
+           row_number() over (partition by te.ticket_id order by (m.tier <> 'any') desc, m.package_code) as match_rank
     from ticket_emotions as te
-    join matrix as m on m.trigger = 'emotion_soothing'
+    join cust as c on c.customer_id = te.customer_id
+    join matrix as m on m.trigger = 'emotion_soothing' and m.tier in (c.value_tier, 'any')
     cross join p
     where te.emotion_class in (
             select level from {{ policy_rows('risk_levels', ['dimension', 'level']) }} as r
@@ -226,13 +256,13 @@ cp09 as (
 
 found as (
     select * from cp01 where match_rank = 1
-    union all select * from cp02
+    union all select * from cp02 where match_rank = 1
     union all select * from cp03
     union all select * from cp04
-    union all select * from cp05
-    union all select * from cp06_07
+    union all select * from cp05 where match_rank = 1
+    union all select * from cp06_07 where match_rank = 1
     union all select * from cp08
-    union all select * from cp09
+    union all select * from cp09 where match_rank = 1
 ),
 
 keyed as (
@@ -241,6 +271,7 @@ keyed as (
         case
             when f.trigger_type = 'post_crisis_loyalty' then 'crisis_loyalty:' || f.crisis_event_id
             when f.trigger_type = 'preventive' then 'crisis_preventive:' || f.crisis_event_id
+            when f.trigger_type = 'crisis:service_outage' then 'crisis_points:' || f.crisis_event_id
             when f.ticket_id is not null then 'ticket:' || f.ticket_id
             else 'crisis:' || f.crisis_event_id
         end || ':' || f.round_no as ledger_key
@@ -255,6 +286,7 @@ decided as (
         m.components as content,
         m.usage_conditions_code,
         m.script_template,
+        m.trigger_text as trigger_template,
         m.requires_approval,
         exists (select 1 from ledger as l where l.customer_id = k.customer_id and l.ledger_key = k.ledger_key)
             as already_compensated,
@@ -304,16 +336,23 @@ select
     c.matrix_priority,
     c.usage_conditions_code,
     c.script_template,
+    {#- the trigger in words (CH-06 / CP-11): compensation_matrix.trigger_text with the row's ids and date -#}
+    replace(replace(replace(c.trigger_template, '{ticket}', coalesce(c.ticket_id, '')),
+                    '{crisis}', coalesce(c.crisis_event_id, '')),
+            '{date}', {{ utc_date('c.trigger_at') }}::text)::text as trigger_text,
     c.requires_approval,
     c.cumulative_amount_365d::numeric(18, 2) as cumulative_amount_365d,
     case
         when c.already_compensated then 'already_compensated'
         when c.key_rank > 1 then 'superseded'
-        when p.compensation_cap_per_customer_365d is not null
-             and c.cumulative_amount_365d > p.compensation_cap_per_customer_365d then 'over_cap'
+        when coalesce(tc.cap_365d, p.compensation_cap_per_customer_365d) is not null
+             and c.cumulative_amount_365d > coalesce(tc.cap_365d, p.compensation_cap_per_customer_365d)
+            then 'over_cap'
         else 'listed'
     end as decision,
     p.policy_version
 from capped as c
 cross join p
+left join cust as cu on cu.customer_id = c.customer_id
+left join tier_caps as tc on tc.tier = cu.value_tier
 where {{ require_rule_params(['CP-01', 'CP-02', 'CP-03', 'CP-04', 'CP-05', 'CP-06', 'CP-07', 'CP-08', 'CP-09']) }}

@@ -7,7 +7,9 @@
     consented channel: notify at the next inbound contact). Over-cap rows stay, needing approval.
     amount_cap: the cap of the row's compensation_matrix package (its tier x severity row; DQ-11 checks
     amount <= amount_cap when set). The CP-11 progress notification is tracked after publication in
-    marts.compensation_notifications (DQ-11 alert when overdue). -#}
+    marts.compensation_notifications (DQ-11 alert when overdue).
+    CH-06: trigger_text says why the row exists in words; reasons = the customer's top-3 churn reasons in words,
+    else the trigger text; value_basis = the value the customer's tier and risk were read on (CV-06). -#}
 with p as (
     select * from {{ ref('int_lists__params') }}
 ),
@@ -81,7 +83,13 @@ select
     cu.model_version::text as model_version,
     cu.mlflow_run_id::text as mlflow_run_id,
     p.policy_version::text as policy_version,
-    pk.cap::numeric(18, 2) as amount_cap
+    pk.cap::numeric(18, 2) as amount_cap,
+    {#- CH-06: the trigger in words (compensation_matrix.trigger_text), and the reasons: the customer's top-3
+        churn reasons in words when scored with reasons, else the trigger -#}
+    c.trigger_text::text as trigger_text,
+    coalesce(cu.reasons, c.trigger_text)::text as reasons,
+    cu.reason_codes::text as reason_codes,
+    cu.value_basis::text as value_basis
 from cand as c
 cross join p
 left join cust as cu on cu.customer_id = c.customer_id

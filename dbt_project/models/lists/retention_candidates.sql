@@ -1,8 +1,12 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='run_date',
-          on_schema_change='append_new_columns', post_hook='analyze {{ this }}') }}
+          on_schema_change='append_new_columns', post_hook='analyze {{ this }}',
+          pre_hook="{% if is_incremental() %}delete from {{ this }} where run_date = {{ run_date() }}{% endif %}") }}
+{#- The pre-hook clears the run date first: delete+insert deletes only the keys of the new rows, so a rerun that
+    finds nothing (e.g. under the strict policy profile) would otherwise keep the earlier run's rows. -#}
 {#- Every retention rule hit on var('run_date') (seed_spec 3.7) with its governance outcome; kept per run_date
     (incremental) as the audit trail: which rules fired, which one won, why the others did not.
-    Rules (only enabled ones; crisis_only rules only while their crisis condition holds):
+    Rules (only the ones int_policy__rule_readiness enables under the policy profile; crisis_only rules only
+    while their crisis condition holds):
       RL-01 days_inactive >= winback_min_inactive_days (< winback_max_inactive_days when set), >= 1 order;
             crisis mode (an active crisis) switches the action to crisis_action_code.
       RL-02 silence_wakeup_day <= days_inactive <= + wakeup_catchup_days, no wake_up contact since.
@@ -37,7 +41,7 @@ with p as (
 rules as (
     select r.*
     from {{ policy_rows('retention_rules', ['rule_code']) }} as r
-    where r.enabled
+    where r.rule_code in (select rr.rule_code from {{ ref('int_policy__rule_readiness') }} as rr where rr.is_enabled)
 ),
 
 flags as (

@@ -1,7 +1,8 @@
 {#- Retention list for var('run_date') (seed_spec 3.7 / 8): one row per customer (the winning action of
     lists_build.retention_candidates). RL-20 ranking: value tier, then churn band, then the highest tag
     priority weight of the customer's open tickets (CM-05), then SLA timeout risk (overdue open tickets,
-    CM-04), then expected value at risk = clv_estimate x churn_probability (lapsed and unscored customers count as fully at risk; null for
+    CM-04), then expected value at risk = clv_estimate x churn_probability (value_basis: 'clv' when the CV-06
+    estimate exists, else 'revenue_365d') (lapsed and unscored customers count as fully at risk; null for
     other unscored customers), then rule priority, then customer_id. CH-08 hold-out: deterministic draw
     u = md5(customer_id|rule_code|holdout_salt) in [0, 1) < holdout_share (per rule, else policy); hold-out
     rows stay with holdout_flag and contact_status 'holdout' and are never exported for contact.
@@ -12,7 +13,9 @@
     emotion's row, else the satisfaction level's row, else the emotion 'unknown' row; expertise = the
     customer's expertise_hint when tone_styles knows it, else 'unknown' (the hint is outside the landing
     contract); wording_level = that expertise row's wording (professional | simplified | standard);
-    script_hint = action_code.tone.style.wording_level, the key the CRM maps to its script templates. -#}
+    script_hint = action_code.tone.style.wording_level, the key the CRM maps to its script templates.
+    CH-06: reasons = the top-3 churn reasons in business words (scoring.churn_reasons.reason_text), raw feature
+    names in reason_codes. CH-05: churn_band from marts.churn_bands (every scored customer). -#}
 with p as (
     select * from {{ ref('int_lists__params') }}
 ),
@@ -60,7 +63,7 @@ ticket_pressure as (
 
 caps as (
     select split_part(pp.key, ':', 2) as team, nullif(split_part(pp.key, ':', 3), '') as channel,
-           nullif(trim(pp.value), '')::integer as capacity
+           {{ policy_value('pp') }}::integer as capacity
     from {{ policy_rows('policy_parameters', ['key']) }} as pp
     where pp.key like 'capacity\_per\_day:%'
 ),
@@ -76,6 +79,8 @@ enriched as (
         c.churn_band_rank,
         c.clv_estimate,
         c.reason_codes,
+        c.reasons,
+        c.value_basis,
         tp.open_ticket_weight,
         coalesce(tp.overdue_open_tickets, 0) as overdue_open_tickets,
         c.model_version,
@@ -168,7 +173,9 @@ select
     q.expertise::text as expertise,
     q.wording_level::text as wording_level,
     (case when q.tone is not null
-          then concat_ws('.', q.action_code, q.tone, q.style, q.wording_level) end)::text as script_hint
+          then concat_ws('.', q.action_code, q.tone, q.style, q.wording_level) end)::text as script_hint,
+    q.reasons::text as reasons,
+    q.value_basis::text as value_basis
 from queued as q
 cross join p
 left join caps as ct on ct.team = q.team and ct.channel is null

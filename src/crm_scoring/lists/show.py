@@ -22,6 +22,14 @@ def render(run_date: date, limit: int = 10) -> str:
             total = sum(n for _, n in by_rule)
             lines.append(f"lists.{name} for {run_date}: {total} rows")
             lines += [f"  {rule:10} {n}" for rule, n in by_rule]
+            if name == "retention_list":
+                # CH-09: rows beyond a team's daily capacity stay on the list, reported, never dropped
+                by_status = conn.execute(
+                    "select contact_status, count(*) from lists.retention_list where run_date = %s"
+                    " group by 1 order by 1",
+                    (run_date,),
+                ).fetchall()
+                lines.append("  contact status: " + ", ".join(f"{s} {n}" for s, n in by_status))
             cur = conn.execute(
                 f"select * from lists.{name} where run_date = %s order by 1, 2 limit %s", (run_date, limit)
             )

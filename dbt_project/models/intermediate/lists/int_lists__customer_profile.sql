@@ -1,9 +1,11 @@
 {{ config(tags=["lists"], materialized="table", post_hook="analyze {{ this }}") }}
 {#- One row per customer as of var('run_date') with everything the list rules read: value (CV), complaints
-    (CM-06), churn score, band (CH-05 via risk_levels) and reason codes (CH-06), emotion and satisfaction
-    (RL-14/15), country (RL-16 holidays) and the optional expertise_hint (RL-15 wording). Adapter over columns other helpers add to marts.customer_value / marts.fct_tickets: while a
+    (CM-06), churn score, band (CH-05, from marts.churn_bands) and reason codes (CH-06), emotion and satisfaction
+    (RL-14/15), the top-3 reasons in business words (CH-06: scoring.churn_reasons.reason_text, '; '-separated,
+    raw feature names kept in reason_codes), country (RL-16 holidays) and the optional expertise_hint (RL-15 wording). Adapter over columns other helpers add to marts.customer_value / marts.fct_tickets: while a
     column is missing the fallback in brackets is used, so nothing here needs a change when they land:
-      clv_estimate [revenue_365d], dominant_emotion_90d [mode of enrichment.text_sentiment.emotion_class
+      clv_estimate [revenue_365d; value_basis says which one a row used: 'clv' or 'revenue_365d' (CV-06)],
+      dominant_emotion_90d [mode of enrichment.text_sentiment.emotion_class
       over emotion_lookback_days, else null], satisfaction_level [null], preferred_channel [null]. -#}
 {%- set cv_cols = [] -%}
 {%- set sentiment = none -%}
@@ -38,18 +40,18 @@ scores as (
 ),
 
 reasons as (
-    select customer_id, string_agg(feature, '|' order by reason_rank) as reason_codes
+    select customer_id,
+           string_agg(feature, '|' order by reason_rank) as reason_codes,
+           string_agg(nullif(trim(reason_text), ''), '; ' order by reason_rank) as reasons
     from {{ ref('stg_scoring__churn_reasons') }}
     where run_date = {{ run_date() }}
     group by customer_id
 ),
 
-band_levels as (
-    select r.level, r.level_rank, r.threshold_param,
-           nullif(trim(pp.value), '')::double precision as threshold
-    from {{ policy_rows('risk_levels', ['dimension', 'level']) }} as r
-    left join {{ policy_rows('policy_parameters', ['key']) }} as pp on pp.key = r.threshold_param
-    where r.dimension = 'churn'
+bands as (
+    select customer_id, churn_band, churn_band_rank
+    from {{ ref('churn_bands') }}
+    where run_date = {{ run_date() }}
 ),
 
 first_orders as (
@@ -94,6 +96,7 @@ select
     cv.is_high_value,
     cv.revenue_365d,
     {{ 'coalesce(cv.clv_estimate, cv.revenue_365d)' if 'clv_estimate' in cv_cols else 'cv.revenue_365d' }}::numeric(18, 2) as clv_estimate,
+    {{ "case when cv.clv_estimate is not null then 'clv' else 'revenue_365d' end" if 'clv_estimate' in cv_cols else "'revenue_365d'" }}::text as value_basis,
     cv.lifecycle_stage,
     cv.days_inactive,
     cv.tenure_days,
@@ -106,35 +109,25 @@ select
     fo.first_order_at,
     coalesce(cc.is_crisis_sensitive, false) as is_crisis_sensitive,
     s.churn_probability,
-    (select b.level from band_levels as b
-      where b.threshold is not null and s.churn_probability >= b.threshold
-      order by b.level_rank limit 1) as matched_band,
+    b.churn_band,
+    b.churn_band_rank,
     r.reason_codes,
+    r.reasons,
     {{ 'cv.dominant_emotion_90d' if 'dominant_emotion_90d' in cv_cols else 'e.dominant_emotion' }}::text as dominant_emotion,
     {{ 'cv.satisfaction_level' if 'satisfaction_level' in cv_cols else 'null' }}::text as satisfaction_level,
     {{ 'cv.preferred_channel' if 'preferred_channel' in cv_cols else 'null' }}::text as preferred_channel,
     coalesce(s.model_version, rm.model_version) as model_version,
-    coalesce(s.mlflow_run_id, rm.mlflow_run_id) as mlflow_run_id,
-    exists (select 1 from band_levels where threshold is not null) as bands_configured
+    coalesce(s.mlflow_run_id, rm.mlflow_run_id) as mlflow_run_id
 from cv
 left join tiers as t on t.tier_code = cv.value_tier
 left join {{ ref('stg_crm__customers') }} as c on c.customer_id = cv.customer_id
 left join complaints as cc on cc.customer_id = cv.customer_id
 left join scores as s on s.customer_id = cv.customer_id
+left join bands as b on b.customer_id = cv.customer_id
 left join reasons as r on r.customer_id = cv.customer_id
 left join first_orders as fo on fo.customer_id = cv.customer_id
 left join emotions as e on e.customer_id = cv.customer_id
 cross join run_model as rm
 )
 
-select
-    pr.*,
-    b.level as churn_band,
-    b.level_rank as churn_band_rank
-from profile as pr
-left join band_levels as b
-  on b.level = coalesce(
-        pr.matched_band,
-        case when pr.bands_configured and pr.churn_probability is not null
-             then (select bl.level from band_levels as bl where bl.threshold_param is null
-                   order by bl.level_rank limit 1) end)
+select * from profile

@@ -21,7 +21,10 @@
     when no sentiment model passed the gate on the run date (stg_enrichment__quality_alerts) the rules that
     need sentiment / emotion labels get nothing to work on (nlp_gate_fail_action withhold: labels empty;
     flag: labels kept but quality_gate_passed = false); DQ-11 'no notice deadline' while neither
-    compensation_due_days nor compensation_notice_max_days is set. -#}
+    compensation_due_days nor compensation_notice_max_days is set.
+    Policy profile (seed_spec 0.3): starter_params lists the parameters a rule runs on that are labelled starter
+    defaults, policy_profile the profile of the build, off_reason sums up why a rule did nothing (disabled,
+    unset, gate, no data); `crm policy status` prints this mart. -#}
 with readiness as (
     select * from {{ ref('int_policy__rule_readiness') }}
 ),
@@ -210,7 +213,19 @@ select
     coalesce(f.fired_rows, 0)::bigint as fired_rows,
     (case when f.rule_code is null then 0 else f.fired_customers end)::bigint as fired_customers,
     coalesce(f.fired_rows, 0) > 0 as has_fired,
-    {{ policy_version() }} as policy_version
+    {{ policy_version() }} as policy_version,
+    r.starter_params,
+    r.policy_profile,
+    {#- why a rule did nothing, in one word (crm policy status reads it): disabled (switched off in its seed, or
+        by the strict profile), unset (enabled but a parameter is missing), gate (DQ-06 / DQ-11 blocker), no data
+        (runnable, nothing matched on the run date); null = it fired -#}
+    (case
+        when not r.is_enabled then 'disabled'
+        when r.missing_params <> '' then 'unset'
+        when coalesce(f.fired_rows, 0) > 0 then null
+        when (l.rule_code is not null and g.failed) or (r.rule_code = 'DQ-11' and g.no_notice_deadline) then 'gate'
+        when coalesce(f.fired_rows, 0) = 0 then 'no data'
+    end)::text as off_reason
 from readiness as r
 cross join gate as g
 left join names as n on n.rule_code = r.rule_code
