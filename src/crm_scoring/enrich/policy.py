@@ -8,6 +8,7 @@ dbt_project/seeds/policy are the same data. Rows in force on the run date win, l
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -54,6 +55,30 @@ def in_force(rows: list[dict], key_columns: tuple[str, ...], run_date: date) -> 
     return list(best.values())
 
 
+def policy_profile() -> str:
+    """The policy profile as the dbt macro `policy_profile` reads it (env CRM_POLICY_PROFILE; starter)."""
+    from crm_scoring.policy import PROFILE_ENV, PROFILES
+
+    value = (os.environ.get(PROFILE_ENV) or "starter").strip().lower()
+    if value not in PROFILES:
+        raise ValueError(f"policy profile must be one of {PROFILES}, got {value!r} ({PROFILE_ENV})")
+    return value
+
+
+def parameter_values(conn: psycopg.Connection, run_date: date) -> dict[str, str | None]:
+    """policy_parameters in force on run_date under the profile: key -> value (None = unset).
+
+    The Python twin of the dbt macro `policy_value`: under `strict` a row tagged `starter` counts as unset,
+    so the gate, CLV, backtests and enrichment see the same parameters as the marts and lists.
+    """
+    strict = policy_profile() == "strict"
+    values: dict[str, str | None] = {}
+    for r in in_force(load_rows(conn, "policy_parameters"), ("key",), run_date):
+        value = None if r["value"] is None or str(r["value"]).strip() == "" else str(r["value"]).strip()
+        values[r["key"]] = None if strict and r.get("tag") == "starter" else value
+    return values
+
+
 @dataclass(frozen=True)
 class EnrichPolicy:
     negative_max_score: float
@@ -72,7 +97,7 @@ def _num(params: dict[str, str | None], key: str) -> float | None:
 
 def load_policy(conn: psycopg.Connection, run_date: date) -> EnrichPolicy:
     params_rows = in_force(load_rows(conn, "policy_parameters"), ("key",), run_date)
-    params = {r["key"]: r["value"] for r in params_rows}
+    params = parameter_values(conn, run_date)
     required = ("sentiment_negative_max_score", "sentiment_positive_min_score")
     missing = [k for k in required if _num(params, k) is None]
     if missing:

@@ -57,11 +57,10 @@ class BacktestPolicy:
 
 
 def _params(url: str, run_date: date, cfg: ModelConfig) -> BacktestPolicy:
-    from crm_scoring.enrich.policy import in_force, load_rows
+    from crm_scoring.enrich.policy import parameter_values
 
     with warehouse.connect(url) as conn:
-        rows = in_force(load_rows(conn, "policy_parameters"), ("key",), run_date)
-    values = {r["key"]: (str(r["value"]).strip() if r["value"] is not None else "") for r in rows}
+        values = {k: (v or "") for k, v in parameter_values(conn, run_date).items()}
     capacity = values.get("list_capacity_per_day") or ""
     return BacktestPolicy(
         horizon_days=int(float(values["churn_label_horizon_days"])),

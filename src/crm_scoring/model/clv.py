@@ -203,9 +203,8 @@ def purchase_summary(url: str, run_date: date) -> pd.DataFrame | None:
 def horizon_months(url: str, run_date: date) -> float | None:
     """Policy parameter clv_horizon_months in force on run_date; None when unset (CLV stays null)."""
     from crm_scoring import warehouse
-    from crm_scoring.enrich.policy import in_force, load_rows
+    from crm_scoring.enrich.policy import parameter_values
 
     with warehouse.connect(url) as conn:
-        rows = in_force(load_rows(conn, "policy_parameters"), ("key",), run_date)
-    value = next((r["value"] for r in rows if r["key"] == "clv_horizon_months"), None)
-    return None if value is None or str(value).strip() == "" else float(value)
+        value = parameter_values(conn, run_date).get("clv_horizon_months")
+    return None if value is None else float(value)

@@ -65,12 +65,11 @@ class GateResult:
 
 def policy_min_auc(url: str, run_date: date | None) -> float | None:
     """Policy parameter `model_min_auc` in force on `run_date` (latest version when None); None if unset."""
-    from crm_scoring.enrich.policy import in_force, load_rows
+    from crm_scoring.enrich.policy import parameter_values
 
     with warehouse.connect(url) as conn:
-        rows = in_force(load_rows(conn, "policy_parameters"), ("key",), run_date or date.max)
-    value = next((r["value"] for r in rows if r["key"] == "model_min_auc"), None)
-    return None if value is None or str(value).strip() == "" else float(value)
+        value = parameter_values(conn, run_date or date.max).get("model_min_auc")
+    return None if value is None else float(value)
 
 
 def decide(

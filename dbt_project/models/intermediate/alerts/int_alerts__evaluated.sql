@@ -3,7 +3,8 @@
     each enabled level of its rule in the alert_rules seed (comparator and threshold are data; the
     threshold is the policy parameter threshold_param, else the literal threshold). The highest
     level_rank that holds wins; a metric that meets no level raises nothing. AL-01 example with the
-    shipped policy: share <= 0.15 blue, > 0.15 yellow, >= 0.40 red. -#}
+    shipped policy: share <= 0.15 blue, > 0.15 yellow, >= 0.40 red. Thresholds and on/off follow the policy
+    profile (policy_value, int_policy__rule_readiness). -#}
 with rules as (
     select
         r.alert_code,
@@ -14,9 +15,12 @@ with rules as (
         r.comparator,
         r.alert_class,
         r.recipients,
-        coalesce(nullif(trim(p.value), '')::numeric, r.threshold) as threshold
+        coalesce({{ policy_value('p') }}::numeric, r.threshold) as threshold
     from {{ policy_rows('alert_rules', ['alert_code', 'level']) }} as r
     left join {{ policy_rows('policy_parameters', ['key']) }} as p on p.key = r.threshold_param
+    -- the policy profile is decided once, in the readiness model: a rule whose parameters are only
+    -- starter defaults stays off under `strict`
+    join {{ ref('int_policy__rule_readiness') }} as ready on ready.rule_code = r.alert_code and ready.is_runnable
     where r.enabled
 ),
 

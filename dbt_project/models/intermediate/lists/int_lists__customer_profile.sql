@@ -4,7 +4,7 @@
     (RL-14/15), the top-3 reasons in business words (CH-06: scoring.churn_reasons.reason_text, '; '-separated,
     raw feature names kept in reason_codes), country (RL-16 holidays) and the optional expertise_hint (RL-15 wording). Adapter over columns other helpers add to marts.customer_value / marts.fct_tickets: while a
     column is missing the fallback in brackets is used, so nothing here needs a change when they land:
-      clv_estimate [revenue_365d; value_basis says which one a row used: 'clv' or 'revenue_365d' (CV-06)],
+      clv_estimate [scoring's BG/NBD CLV, else customer_value's, else revenue_365d; value_basis says which one a row used: 'clv' or 'revenue_365d' (CV-06)],
       dominant_emotion_90d [mode of enrichment.text_sentiment.emotion_class
       over emotion_lookback_days, else null], satisfaction_level [null], preferred_channel [null]. -#}
 {%- set cv_cols = [] -%}
@@ -34,7 +34,7 @@ complaints as (
 ),
 
 scores as (
-    select customer_id, churn_probability, model_version, mlflow_run_id
+    select customer_id, churn_probability, clv_estimate, model_version, mlflow_run_id
     from {{ ref('stg_scoring__churn_scores') }}
     where run_date = {{ run_date() }}
 ),
@@ -95,8 +95,10 @@ select
     t.tier_rank,
     cv.is_high_value,
     cv.revenue_365d,
-    {{ 'coalesce(cv.clv_estimate, cv.revenue_365d)' if 'clv_estimate' in cv_cols else 'cv.revenue_365d' }}::numeric(18, 2) as clv_estimate,
-    {{ "case when cv.clv_estimate is not null then 'clv' else 'revenue_365d' end" if 'clv_estimate' in cv_cols else "'revenue_365d'" }}::text as value_basis,
+    -- CV-06: the scoring step's BG/NBD x Gamma-Gamma CLV (model/clv.py), else the mart's segment-retention CLV
+    coalesce(s.clv_estimate, {{ 'cv.clv_estimate' if 'clv_estimate' in cv_cols else 'null' }}, cv.revenue_365d)::numeric(18, 2) as clv_estimate,
+    case when coalesce(s.clv_estimate, {{ 'cv.clv_estimate' if 'clv_estimate' in cv_cols else 'null' }}) is not null
+         then 'clv' else 'revenue_365d' end::text as value_basis,
     cv.lifecycle_stage,
     cv.days_inactive,
     cv.tenure_days,
