@@ -406,6 +406,7 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
         _set_csv(seeds / "compensation_matrix.csv", "package_code", package, enabled="true")
     # AL-14 (CH-07): a backtest evaluated on D1 below model_min_auc and far below its training AUC
     _set_csv(seeds / "policy_parameters.csv", "key", "model_min_auc", value="0.7")
+    _set_csv(seeds / "policy_parameters.csv", "key", "model_max_auc_drop", value="0.05")
     _set_csv(seeds / "alert_rules.csv", "alert_code", "AL-14", enabled="true")
     _insert_backtests(url)
 
