@@ -30,8 +30,10 @@ def test_nightly_shape(dagbag) -> None:
     ids = set(dag.task_ids)
     for expected in ("ingest", "validate_raw", "enrich_texts", "score", "validate_lists", "publish_lists"):
         assert expected in ids
-    assert any(t.startswith("dbt_marts.") for t in ids), "dbt marts rendered by cosmos"
-    assert any(t.startswith("dbt_lists.") for t in ids), "dbt lists rendered by cosmos"
+    # one cosmos `dbt build` task per layer: marts before scoring, lists after it
+    assert dag.get_task("dbt_marts").upstream_task_ids == {"enrich_texts"}
+    assert dag.get_task("score").upstream_task_ids == {"dbt_marts"}
+    assert dag.get_task("dbt_lists").upstream_task_ids == {"score"}
     # publication is the last step and only happens after list validation
     publish = dag.get_task("publish_lists")
     assert publish.upstream_task_ids == {"validate_lists"}
@@ -45,4 +47,4 @@ def test_training_shape(dagbag) -> None:
     assert {"ingest_pending", "train", "gate_promotion", "promoted", "announce_champion"} <= ids
     announce = dag.get_task("announce_champion")
     assert [o.uri for o in announce.outlets] == ["crm://mlflow/models/churn@champion"]
-    assert any(t.startswith("dbt_training_set.") for t in ids)
+    assert dag.get_task("train").upstream_task_ids == {"dbt_training_set"}

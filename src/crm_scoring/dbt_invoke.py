@@ -1,7 +1,7 @@
 """Programmatic dbt (dbtRunner) for the CLI paths that run outside Airflow: parse, training snapshots.
 
 The nightly DAG runs dbt through cosmos; this is for `crm train`, `crm dbt ...` and writing the
-manifest cosmos renders the DAGs from.
+partial-parse state the DAGs' cosmos tasks start from.
 """
 
 from __future__ import annotations
@@ -9,9 +9,16 @@ from __future__ import annotations
 import json
 import os
 from datetime import date
+from pathlib import Path
 
 from crm_scoring import settings
 from crm_scoring.orchestration.environment import dbt_env_from_url
+
+
+# The profile and target of dbt_project/profiles.yml the platform runs; the DAGs' cosmos tasks pass
+# them explicitly, and dbt keeps partial-parse state only for the same --profile/--target/--vars.
+PROFILE = "crm"
+TARGET = "dev"
 
 
 class DbtError(RuntimeError):
@@ -34,6 +41,12 @@ def invoke(args: list[str], url: str, run_date: date | None = None) -> None:
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
 
 
-def parse(url: str) -> None:
-    """Write target/manifest.json, from which cosmos renders the DAGs' dbt task groups quickly."""
-    invoke(["parse", "--quiet"], url)
+def parse(url: str, run_date: date | None = None, target_path: Path | None = None) -> None:
+    """Write manifest.json and dbt's partial-parse state for `run_date` (into `target_path` if given).
+
+    `crm run` writes it where the DAGs' cosmos tasks look for it (environment.dbt_state_dir()), so
+    their `dbt build` skips the full parse. dbt re-parses in full whenever --vars change, so the
+    state is written with the run's own run_date.
+    """
+    extra = ["--target-path", str(target_path)] if target_path is not None else []
+    invoke(["parse", "--quiet", "--profile", PROFILE, "--target", TARGET, *extra], url, run_date)

@@ -1,0 +1,128 @@
+"""Start a real Airflow (API server, DAG processor, scheduler with its executor) for the length of a run.
+
+`crm run` needs a scheduler so that the run it records is a true one (real start and end times, its
+own run_id, every attempt kept). When none is alive for this AIRFLOW_HOME, this starts the three
+components Airflow 3 needs for LocalExecutor and stops them afterwards:
+
+- `airflow api-server --apps execution`: task processes report state and fetch XComs and
+  connections through the execution API (only that app; the UI is `make airflow-ui`'s job);
+- `airflow dag-processor`: parses the DAG files into the metadata DB (Airflow 3 never parses in
+  the scheduler);
+- `airflow scheduler`: creates the task instances and runs them on its executor.
+
+Ports are picked free, so `make airflow-ui` or a parallel test session never collide with it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import IO
+
+STOP_TIMEOUT_S = 20.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def component_env(env: dict[str, str], api_port: int, log_port: int) -> dict[str, str]:
+    """The env of the spawned components: the execution API they share, and one run at a time."""
+    env = dict(env)
+    env.update(
+        {
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_port),
+            # the spawned scheduler runs what `crm run` triggers, never the DAGs' own schedules
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            # parse each DAG file once at start-up; the run does not need re-parsing every 30 s
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": env.get(
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL", "600"
+            ),
+            "AIRFLOW__API__WORKERS": "1",
+        }
+    )
+    return env
+
+
+class LocalAirflow:
+    """Context manager: the components run while the block runs; their output goes to `log_path`."""
+
+    def __init__(self, airflow_bin: str, env: dict[str, str], log_path: Path) -> None:
+        self.api_port = free_port()
+        self.env = component_env(env, self.api_port, free_port())
+        self.airflow_bin = airflow_bin
+        self.log_path = log_path
+        self.procs: dict[str, subprocess.Popen] = {}
+        self._log: IO[str] | None = None
+
+    def commands(self) -> dict[str, list[str]]:
+        api = ["api-server", "--apps", "execution", "--host", "127.0.0.1", "--port", str(self.api_port)]
+        return {
+            "api-server": [self.airflow_bin, *api],
+            "dag-processor": [self.airflow_bin, "dag-processor"],
+            "scheduler": [self.airflow_bin, "scheduler"],
+        }
+
+    def __enter__(self) -> LocalAirflow:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
+        for name, cmd in self.commands().items():
+            self.procs[name] = subprocess.Popen(
+                cmd,
+                env=self.env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: stopping it stops its workers too
+            )
+        return self
+
+    def dead(self) -> list[str]:
+        """Components that exited although the run still needs them."""
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def api_ready(self) -> bool:
+        return port_open(self.api_port)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """SIGTERM every component's process group, SIGKILL what is left after STOP_TIMEOUT_S."""
+        # the scheduler first: it stops handing out tasks while the API server still answers them
+        for name in ("scheduler", "dag-processor", "api-server"):
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is None:
+                _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait()
+            _signal_group(proc, signal.SIGKILL)  # stray children (executor workers, log server)
+        self.procs.clear()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
