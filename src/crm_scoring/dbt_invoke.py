@@ -14,7 +14,6 @@ from pathlib import Path
 from crm_scoring import settings
 from crm_scoring.orchestration.environment import dbt_env_from_url
 
-
 # The profile and target of dbt_project/profiles.yml the platform runs; the DAGs' cosmos tasks pass
 # them explicitly, and dbt keeps partial-parse state only for the same --profile/--target/--vars.
 PROFILE = "crm"
