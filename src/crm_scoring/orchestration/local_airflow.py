@@ -67,6 +67,7 @@ class LocalAirflow:
         self.log_path = log_path
         self.procs: dict[str, subprocess.Popen] = {}
         self._log: IO[str] | None = None
+        self.cpu_seconds: dict[str, float] = {}
 
     def commands(self) -> dict[str, list[str]]:
         api = ["api-server", "--apps", "execution", "--host", "127.0.0.1", "--port", str(self.api_port)]
@@ -100,25 +101,42 @@ class LocalAirflow:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def stop(self) -> None:
-        """SIGTERM every component's process group, SIGKILL what is left after STOP_TIMEOUT_S."""
+    def stop(self) -> dict[str, float]:
+        """SIGTERM every component's process group, SIGKILL what is left after STOP_TIMEOUT_S.
+
+        Returns each component's CPU seconds (user + system, with the task processes it ran), which
+        `crm run` writes into its log: where a run's time goes.
+        """
         # the scheduler first: it stops handing out tasks while the API server still answers them
         for name in ("scheduler", "dag-processor", "api-server"):
             proc = self.procs.get(name)
             if proc is not None and proc.poll() is None:
                 _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
+        cpu = {name: _reap(proc, deadline) for name, proc in self.procs.items()}
         for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(proc, signal.SIGKILL)
-                proc.wait()
             _signal_group(proc, signal.SIGKILL)  # stray children (executor workers, log server)
         self.procs.clear()
         if self._log is not None:
+            self._log.write(f"component cpu seconds: {cpu}\n")
             self._log.close()
             self._log = None
+        self.cpu_seconds = cpu
+        return cpu
+
+
+def _reap(proc: subprocess.Popen, deadline: float) -> float:
+    """Wait for `proc` (SIGKILL at the deadline) and return its CPU seconds, -1 if already reaped."""
+    if proc.returncode is not None:
+        return -1.0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return round(usage.ru_utime + usage.ru_stime, 1)
+        if time.monotonic() > deadline:
+            _signal_group(proc, signal.SIGKILL)
+        time.sleep(0.1)
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
