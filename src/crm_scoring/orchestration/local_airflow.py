@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import IO
@@ -64,6 +65,7 @@ class LocalAirflow:
         self.api_port = free_port()
         self.env = component_env(env, self.api_port, free_port())
         self.airflow_bin = airflow_bin
+        self.python = sys.executable
         self.log_path = log_path
         self.procs: dict[str, subprocess.Popen] = {}
         self._log: IO[str] | None = None
@@ -74,7 +76,8 @@ class LocalAirflow:
         return {
             "api-server": [self.airflow_bin, *api],
             "dag-processor": [self.airflow_bin, "dag-processor"],
-            "scheduler": [self.airflow_bin, "scheduler"],
+            # `airflow scheduler`, with the tasks' libraries imported before its executor forks
+            "scheduler": [self.python, "-m", "crm_scoring.orchestration.scheduler"],
         }
 
     def __enter__(self) -> LocalAirflow:
