@@ -5,14 +5,11 @@ the Airflow UI shows every attempt with its true start and end times and state. 
 this AIRFLOW_HOME is alive, the API server, DAG processor and scheduler (LocalExecutor) are started for
 the length of the run (local_airflow.py); when one is (`make airflow-ui`, a deployment with
 CeleryExecutor and its workers), the run is only triggered there and followed.
-
-`airflow dags test` (run_dag_test) stays for tests that want a whole DAG in one process.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -158,38 +155,3 @@ def _collect(
         if components_log.exists():
             log.write(f"\n===== Airflow components: {components_log} =====\n")
     return DagRunResult(dag_id, run_date, state == "success", log_path, run_id, failures)
-
-
-SUMMARY = re.compile(
-    r"\[DAG TEST\] (?:starting|end) task|DagRun Finished|new_state=failed|ERROR(?!=0)|Error:|Traceback"
-)
-
-
-def run_dag_test(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunResult:
-    """The whole DAG in one process (`airflow dags test`): no scheduler, but one run record per date."""
-    env = platform_env(url)
-    ensure_airflow_db(env)
-    log_path = log_path_for(dag_id, run_date)
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [airflow_bin(), "dags", "test", dag_id, run_date],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            if echo and SUMMARY.search(line):
-                sys.stderr.write(_short(line))
-        rc = proc.wait()
-    return DagRunResult(dag_id, run_date, rc == 0, log_path)
-
-
-def _short(line: str) -> str:
-    """Airflow's structured log lines are long; keep the message part for the terminal."""
-    line = line.rstrip("\n")
-    match = re.search(r"\[(?:info|warning|error)\s*\]\s+(.*?)(?:\s+\[[\w.]+\]|$)", line)
-    text = match.group(1) if match else line
-    return (text[:200] + "\n") if text else ""
