@@ -115,13 +115,18 @@ class LocalAirflow:
             proc = self.procs.get(name)
             if proc is not None and proc.poll() is None:
                 _signal_group(proc, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        cpu = {name: _reap(proc, deadline) for name, proc in self.procs.items()}
+        start = time.monotonic()
+        deadline = start + STOP_TIMEOUT_S
+        cpu, stopped_after = {}, {}
+        for name, proc in self.procs.items():
+            cpu[name] = _reap(proc, deadline)
+            stopped_after[name] = round(time.monotonic() - start, 1)
         for proc in self.procs.values():
             _signal_group(proc, signal.SIGKILL)  # stray children (executor workers, log server)
         self.procs.clear()
         if self._log is not None:
             self._log.write(f"component cpu seconds: {cpu}\n")
+            self._log.write(f"component stopped after seconds: {stopped_after}\n")
             self._log.close()
             self._log = None
         self.cpu_seconds = cpu
