@@ -89,21 +89,24 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
             )
         # the processor's parse time is second-resolution in some backends: allow for it
         since = datetime.now(UTC) - timedelta(seconds=1)
-        with LocalAirflow(airflow_bin(), env, components_log) as airflow:
-            say(f"started Airflow api-server, dag-processor and scheduler (log: {components_log})")
-            dbt_invoke.parse(url, day, dbt_state_dir() / "target")  # while the components start up
-            abandoned = dagruns.fail_abandoned_runs(dag_id)
-            if abandoned:
-                say(f"marked abandoned runs of {dag_id} failed: {', '.join(abandoned)}")
-            dagruns.wait_until_parsed(dag_id, since, PARSE_TIMEOUT_S, alive=airflow.dead)
-            _wait_for(airflow.api_ready, API_TIMEOUT_S, "the Airflow API server did not start", airflow.dead)
-            run_id = dagruns.trigger(dag_id, day, note=f"crm run --date {run_date}")
-            say(f"triggered {dag_id} run {run_id} ({time.monotonic() - started:.0f} s after start)")
-            try:
+        try:
+            with LocalAirflow(airflow_bin(), env, components_log) as airflow:
+                say(f"started Airflow api-server, dag-processor and scheduler (log: {components_log})")
+                dbt_invoke.parse(url, day, dbt_state_dir() / "target")  # while the components start up
+                abandoned = dagruns.fail_abandoned_runs(dag_id)
+                if abandoned:
+                    say(f"marked abandoned runs of {dag_id} failed: {', '.join(abandoned)}")
+                dagruns.wait_until_parsed(dag_id, since, PARSE_TIMEOUT_S, alive=airflow.dead)
+                _wait_for(airflow.api_ready, API_TIMEOUT_S, "the API server did not start", airflow.dead)
+                run_id = dagruns.trigger(dag_id, day, note=f"crm run --date {run_date}")
+                say(f"triggered {dag_id} run {run_id} ({time.monotonic() - started:.0f} s after start)")
                 state = _follow(dagruns, dag_id, run_id, say, alive=airflow.dead)
-            except BaseException:
+        except BaseException:
+            # interrupted (Ctrl-C) or a component died: once the components are stopped, the run and
+            # its unfinished tasks stay in the history as failed, not running forever
+            if run_id:
                 dagruns.mark_failed(dag_id, run_id)
-                raise
+            raise
     say(f"{dag_id} run {run_id}: {state} in {time.monotonic() - started:.0f} s")
     return _collect(dagruns, dag_id, run_date, run_id, state, log_path, components_log)
 

@@ -98,22 +98,23 @@ def wait_until_known(dag_id: str, timeout_s: float) -> None:
         time.sleep(POLL_S)
 
 
+UNFINISHED_TASKS = [
+    TaskInstanceState.RUNNING,
+    TaskInstanceState.QUEUED,
+    TaskInstanceState.SCHEDULED,
+    TaskInstanceState.UP_FOR_RETRY,
+    TaskInstanceState.UP_FOR_RESCHEDULE,
+    TaskInstanceState.DEFERRED,
+    TaskInstanceState.RESTARTING,
+]
+
+
 def fail_abandoned_runs(dag_id: str) -> list[str]:
     """Mark runs left running or queued by a killed `crm run` failed (no scheduler is alive to own them).
 
     They stay in the history as failed attempts instead of blocking the next run (max_active_runs=1)
     or being resumed by the next scheduler that starts.
     """
-    now = datetime.now(UTC)
-    unfinished = [
-        TaskInstanceState.RUNNING,
-        TaskInstanceState.QUEUED,
-        TaskInstanceState.SCHEDULED,
-        TaskInstanceState.UP_FOR_RETRY,
-        TaskInstanceState.UP_FOR_RESCHEDULE,
-        TaskInstanceState.DEFERRED,
-        TaskInstanceState.RESTARTING,
-    ]
     with create_session() as session:
         run_ids = list(
             session.scalars(
@@ -122,25 +123,36 @@ def fail_abandoned_runs(dag_id: str) -> list[str]:
                 )
             )
         )
-        if not run_ids:
-            return []
+    _fail(dag_id, run_ids)
+    return run_ids
+
+
+def mark_failed(dag_id: str, run_id: str) -> None:
+    """An interrupted `crm run`: its run and unfinished tasks stay in the history as failed."""
+    _fail(dag_id, [run_id])
+
+
+def _fail(dag_id: str, run_ids: list[str]) -> None:
+    if not run_ids:
+        return
+    now = datetime.now(UTC)
+    with create_session() as session:
         session.execute(
             update(TaskInstance)
             .where(
                 TaskInstance.dag_id == dag_id,
                 TaskInstance.run_id.in_(run_ids),
-                TaskInstance.state.in_(unfinished),
+                TaskInstance.state.in_(UNFINISHED_TASKS),
             )
             .values(state=TaskInstanceState.FAILED, end_date=now)
             .execution_options(synchronize_session=False)
         )
         session.execute(
             update(DagRun)
-            .where(DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids))
+            .where(DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids), DagRun.state.notin_(FINISHED))
             .values(state=DagRunState.FAILED, end_date=now)
             .execution_options(synchronize_session=False)
         )
-    return run_ids
 
 
 def trigger(dag_id: str, run_date: date, note: str | None = None) -> str:
@@ -171,17 +183,6 @@ def trigger(dag_id: str, run_date: date, note: str | None = None) -> str:
             return run_id
         now += timedelta(seconds=1)
     raise RunError(f"could not find a free run_id for {dag_id} {run_date}")
-
-
-def mark_failed(dag_id: str, run_id: str) -> None:
-    """An interrupted `crm run`: its run stays in the history as failed, not running forever."""
-    with create_session() as session:
-        session.execute(
-            update(DagRun)
-            .where(DagRun.dag_id == dag_id, DagRun.run_id == run_id, DagRun.state.notin_(FINISHED))
-            .values(state=DagRunState.FAILED, end_date=datetime.now(UTC))
-            .execution_options(synchronize_session=False)
-        )
 
 
 def outcomes(dag_id: str, run_id: str) -> list[TaskOutcome]:
