@@ -76,6 +76,9 @@ def _run_dag(dag_id: str, run_date: date) -> None:
         result = run_dag(dag_id, run_date.isoformat(), warehouse.warehouse_url())
     except RuntimeError as exc:
         raise click.ClickException(f"{dag_id} for {run_date} did not run: {exc}") from exc
+    except KeyboardInterrupt:
+        click.echo(f"{dag_id} for {run_date} interrupted; its run is kept as failed", err=True)
+        sys.exit(130)
     if not result.success:
         click.echo(f"{dag_id} FAILED for {run_date} (run {result.run_id or '-'})", err=True)
         for task_id, reason in result.failures:

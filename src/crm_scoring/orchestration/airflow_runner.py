@@ -10,6 +10,7 @@ CeleryExecutor and its workers), the run is only triggered there and followed.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -87,6 +88,8 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
                 "AIRFLOW__CORE__EXECUTOR is CeleryExecutor but no scheduler is running for this metadata DB; "
                 "start the deployment's scheduler and workers first (docker/README.md)"
             )
+        # `kill` (SIGTERM) of crm run stops the components and marks the run failed, as Ctrl-C does
+        signal.signal(signal.SIGTERM, _interrupt)
         # the processor's parse time is second-resolution in some backends: allow for it
         since = datetime.now(UTC) - timedelta(seconds=1)
         try:
@@ -109,6 +112,10 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
             raise
     say(f"{dag_id} run {run_id}: {state} in {time.monotonic() - started:.0f} s")
     return _collect(dagruns, dag_id, run_date, run_id, state, log_path, components_log)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _follow(dagruns, dag_id: str, run_id: str, say: Callable[[str], None], alive) -> str:  # noqa: ANN001

@@ -91,6 +91,7 @@ class LocalAirflow:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: stopping it stops its workers too
+                preexec_fn=_stop_with_parent,
             )
         return self
 
@@ -145,6 +146,16 @@ def _reap(proc: subprocess.Popen, deadline: float) -> float:
         if time.monotonic() > deadline:
             _signal_group(proc, signal.SIGKILL)
         time.sleep(0.1)
+
+
+def _stop_with_parent() -> None:
+    """Linux: the component gets SIGTERM if `crm run` dies without stopping it (kill -9)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
