@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -45,7 +46,16 @@ def parse(url: str, run_date: date | None = None, target_path: Path | None = Non
 
     `crm run` writes it where the DAGs' cosmos tasks look for it (environment.dbt_state_dir()), so
     their `dbt build` skips the full parse. dbt re-parses in full whenever --vars change, so the
-    state is written with the run's own run_date.
+    state is written with the run's own run_date. With `target_path`, dbt writes into a scratch
+    folder and the files are then moved in atomically: a dbt task starting meanwhile reads either
+    the previous state or the new one, never half a file.
     """
-    extra = ["--target-path", str(target_path)] if target_path is not None else []
-    invoke(["parse", "--quiet", "--profile", PROFILE, "--target", TARGET, *extra], url, run_date)
+    args = ["parse", "--quiet", "--profile", PROFILE, "--target", TARGET]
+    if target_path is None:
+        invoke(args, url, run_date)
+        return
+    target_path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target_path.parent) as scratch:
+        invoke([*args, "--target-path", scratch], url, run_date)
+        for name in ("manifest.json", "partial_parse.msgpack"):
+            os.replace(Path(scratch) / name, target_path / name)

@@ -77,10 +77,10 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
     run_id = ""
     if dagruns.scheduler_alive():
         say(f"using the running Airflow scheduler of {env['AIRFLOW_HOME']}")
-        dbt_invoke.parse(url, day, dbt_state_dir() / "target")
         dagruns.wait_until_known(dag_id, PARSE_TIMEOUT_S)
         run_id = dagruns.trigger(dag_id, day, note=f"crm run --date {run_date}")
         say(f"triggered {dag_id} run {run_id}")
+        dbt_invoke.parse(url, day, dbt_state_dir() / "target")
         state = _follow(dagruns, dag_id, run_id, say, alive=None)
     else:
         if "CeleryExecutor" in env.get("AIRFLOW__CORE__EXECUTOR", ""):
@@ -95,7 +95,6 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
         try:
             with LocalAirflow(airflow_bin(), env, components_log) as airflow:
                 say(f"started Airflow api-server, dag-processor and scheduler (log: {components_log})")
-                dbt_invoke.parse(url, day, dbt_state_dir() / "target")  # while the components start up
                 abandoned = dagruns.fail_abandoned_runs(dag_id)
                 if abandoned:
                     say(f"marked abandoned runs of {dag_id} failed: {', '.join(abandoned)}")
@@ -103,6 +102,9 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
                 _wait_for(airflow.api_ready, API_TIMEOUT_S, "the API server did not start", airflow.dead)
                 run_id = dagruns.trigger(dag_id, day, note=f"crm run --date {run_date}")
                 say(f"triggered {dag_id} run {run_id} ({time.monotonic() - started:.0f} s after start)")
+                # dbt's parse for the run date, while the scheduler starts and the first tasks run
+                # (they need no dbt); the components' start-up is CPU-bound on a small machine
+                dbt_invoke.parse(url, day, dbt_state_dir() / "target")
                 state = _follow(dagruns, dag_id, run_id, say, alive=airflow.dead)
         except BaseException:
             # interrupted (Ctrl-C) or a component died: once the components are stopped, the run and
