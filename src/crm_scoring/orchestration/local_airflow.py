@@ -8,7 +8,8 @@ components Airflow 3 needs for LocalExecutor and stops them afterwards:
   connections through the execution API (only that app; the UI is `make airflow-ui`'s job);
 - `airflow dag-processor`: parses the DAG files into the metadata DB (Airflow 3 never parses in
   the scheduler);
-- `airflow scheduler`: creates the task instances and runs them on its executor.
+- the scheduler (`python -m crm_scoring.orchestration.scheduler`: `airflow scheduler` after
+  importing the tasks' libraries once): creates the task instances and runs them on LocalExecutor.
 
 Ports are picked free, so `make airflow-ui` or a parallel test session never collide with it.
 """
