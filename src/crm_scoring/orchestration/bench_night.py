@@ -100,3 +100,25 @@ def enabled() -> bool:
 
 def default_root() -> Path:
     return settings.state_dir() / "bench" / "airflow_night"
+
+
+def main() -> None:
+    """`python -m crm_scoring.orchestration.bench_night [DATE]`: only the Airflow night, as JSON.
+
+    Scores with the @champion of the MLflow store in use (`make run` makes one).
+    """
+    import json
+    from dataclasses import asdict
+
+    day = date.fromisoformat(sys.argv[1]) if len(sys.argv) > 1 else date(2026, 11, 26)
+    night = AirflowNight(default_root(), warehouse.warehouse_url(), day)
+    load_before = os.getloadavg()
+    try:
+        figure = night.run()
+    finally:
+        night.cleanup()
+    print(json.dumps(asdict(figure) | {"loadavg_before": load_before, "loadavg_after": os.getloadavg()}))
+
+
+if __name__ == "__main__":
+    main()
