@@ -2,6 +2,7 @@
 
 ingest -> validate raw (GX) -> enrich texts -> dbt marts (cosmos) -> score (@champion) -> dbt lists (cosmos)
 -> validate lists (GX) -> publish. The logical date is the run date; logic lives in crm_scoring.
+Each dbt step is one `dbt build` task; its log lists every model's and test's result.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import pendulum
 from airflow.sdk import dag, task
 
 from crm_scoring.orchestration import assets, tasks
-from crm_scoring.orchestration.dbt_config import dbt_task_group
+from crm_scoring.orchestration.dbt_config import dbt_build_task
+from crm_scoring.orchestration.dbt_selectors import LISTS_SELECT, MARTS_EXCLUDE, MARTS_SELECT
 
 
 @dag(
@@ -35,14 +37,14 @@ def crm_nightly() -> None:
     def enrich_texts(ds: str | None = None) -> dict:
         return tasks.enrich_texts(ds)
 
-    marts = dbt_task_group("dbt_marts", select=[], exclude=["tag:lists", "tag:training"])
+    marts = dbt_build_task("dbt_marts", select=MARTS_SELECT, exclude=MARTS_EXCLUDE)
 
     # the champion model is an inlet: lineage from a promotion to the scores it produces
     @task(inlets=[assets.CHAMPION_MODEL], outlets=[assets.CHURN_SCORES])
     def score(ds: str | None = None) -> dict:
         return tasks.score(ds)
 
-    lists = dbt_task_group("dbt_lists", select=["tag:lists"])
+    lists = dbt_build_task("dbt_lists", select=LISTS_SELECT)
 
     @task
     def validate_lists(ds: str | None = None) -> dict:

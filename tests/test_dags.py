@@ -1,12 +1,17 @@
-"""The DAG files import cleanly in Airflow and have the shape the docs describe."""
+"""The DAG files import cleanly in Airflow and have the shape the docs describe; `crm run`'s runner
+records true runs on a real scheduler and names a failed dbt model."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from crm_scoring import dbt_invoke, settings
+from crm_scoring import settings
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +19,6 @@ def dagbag(warehouse_db: str, tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("airflow_home")
     os.environ["AIRFLOW_HOME"] = str(home)
     os.environ["CRM_WAREHOUSE_URL"] = warehouse_db
-    dbt_invoke.parse(warehouse_db)
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(settings.dags_dir()))
@@ -30,8 +34,13 @@ def test_nightly_shape(dagbag) -> None:
     ids = set(dag.task_ids)
     for expected in ("ingest", "validate_raw", "enrich_texts", "score", "validate_lists", "publish_lists"):
         assert expected in ids
-    assert any(t.startswith("dbt_marts.") for t in ids), "dbt marts rendered by cosmos"
-    assert any(t.startswith("dbt_lists.") for t in ids), "dbt lists rendered by cosmos"
+    # one cosmos `dbt build` task per layer: marts before scoring, lists after it
+    assert dag.get_task("dbt_marts").upstream_task_ids == {"enrich_texts"}
+    assert dag.get_task("score").upstream_task_ids == {"dbt_marts"}
+    assert dag.get_task("dbt_lists").upstream_task_ids == {"score"}
+    assert "tag:lists" in dag.get_task("dbt_marts").exclude
+    assert dag.get_task("dbt_lists").select == "tag:lists"
+    assert dag.get_task("dbt_lists").vars == {"run_date": "{{ ds }}"}
     # publication is the last step and only happens after list validation
     publish = dag.get_task("publish_lists")
     assert publish.upstream_task_ids == {"validate_lists"}
@@ -45,4 +54,68 @@ def test_training_shape(dagbag) -> None:
     assert {"ingest_pending", "train", "gate_promotion", "promoted", "announce_champion"} <= ids
     announce = dag.get_task("announce_champion")
     assert [o.uri for o in announce.outlets] == ["crm://mlflow/models/churn@champion"]
-    assert any(t.startswith("dbt_training_set.") for t in ids)
+    assert dag.get_task("train").upstream_task_ids == {"dbt_training_set"}
+
+
+FAILING_DAG = """
+import pendulum
+from airflow.sdk import dag
+
+from crm_scoring.orchestration.dbt_config import dbt_build_task
+
+
+@dag(dag_id="dbt_failure", schedule=None, start_date=pendulum.datetime(1990, 1, 1, tz="UTC"))
+def dbt_failure():
+    # an empty warehouse has no raw.customers: the staging model fails
+    dbt_build_task("dbt_staging", select=["stg_crm__customers"])
+
+
+dbt_failure()
+"""
+
+
+def test_crm_run_keeps_every_attempt_and_names_the_failed_model(
+    fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two attempts at one date on a real scheduler (LocalExecutor, started for the run): two run
+    records with their own run_id, logical date on the run date, true start/end times and state
+    failed; the CLI exits non-zero naming the task and the dbt model."""
+    home = tmp_path / "home"
+    (home / "dags").mkdir(parents=True)
+    (home / "dags" / "dbt_failure.py").write_text(FAILING_DAG)
+    (home / "dbt_project").symlink_to(settings.dbt_project_dir())
+    env = dict(os.environ)
+    env.update(
+        {
+            "CRM_HOME": str(home),
+            "CRM_STATE_DIR": str(tmp_path / "state"),
+            "CRM_WAREHOUSE_URL": fresh_db,
+            "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        }
+    )
+    for key in ("CRM_PG_HOST", "AIRFLOW__CORE__DAGS_FOLDER"):
+        env.pop(key, None)
+    script = (
+        "from datetime import date; from crm_scoring.cli import _run_dag; "
+        "_run_dag('dbt_failure', date(1998, 6, 2))"
+    )
+    attempts = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+        attempts.append(proc)
+        assert proc.returncode == 1, proc.stderr[-4000:]
+        assert "failed task dbt_staging" in proc.stderr, proc.stderr[-4000:]
+        assert "stg_crm__customers" in proc.stderr, proc.stderr[-4000:]
+    with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as db:
+        runs = db.execute(
+            "select run_id, state, logical_date, start_date, end_date, run_type from dag_run "
+            "where dag_id = 'dbt_failure' order by start_date"
+        ).fetchall()
+    assert len(runs) == 2 and len({r[0] for r in runs}) == 2, runs
+    for run_id, state, logical, start, end, run_type in runs:
+        assert run_id.startswith("manual__1998-06-02__"), run_id
+        assert state == "failed" and run_type == "manual"
+        assert str(logical).startswith("1998-06-02")
+        # true times: the run started after it was triggered (today), not at its logical date
+        assert start is not None and end is not None and not str(start).startswith("1998") and end >= start
+    assert "run " + runs[1][0] in attempts[1].stderr

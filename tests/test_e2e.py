@@ -9,14 +9,19 @@ historic backfill on purpose: nothing may assume today's date or a fixed start d
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from crm_scoring import warehouse
+from crm_scoring.orchestration.airflow_runner import airflow_bin, ensure_airflow_db
+from crm_scoring.orchestration.environment import platform_env
+from crm_scoring.orchestration.local_airflow import LocalAirflow
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +46,37 @@ def platform(tmp_path_factory: pytest.TempPathFactory, server_url: str):
         }
     )
     env.pop("CRM_PG_HOST", None)
+    # One Airflow (api-server, dag-processor, scheduler with LocalExecutor) for the whole module, as
+    # when `make airflow-ui` runs: every `crm run` / `crm train --via-airflow` below triggers its run
+    # there. (tests/test_dags.py covers `crm run` starting its own.)
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        mp.delenv("CRM_PG_HOST", raising=False)
+        airflow_env = platform_env(url)
+        ensure_airflow_db(airflow_env)
+    with LocalAirflow(airflow_bin(), airflow_env, root / "airflow-components.log") as airflow:
+        yield from _platform(url, env, lambda: _wait_for_scheduler(Path(env["AIRFLOW_HOME"]), airflow))
+    if not os.environ.get("CRM_KEEP_TEST_DB"):
+        warehouse.drop_database(server_url, name)
 
+
+def _wait_for_scheduler(airflow_home: Path, airflow: LocalAirflow, timeout_s: float = 600) -> None:
+    """Until the scheduler heartbeats, `crm` would start a second one on the same metadata DB."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not airflow.dead():
+        with sqlite3.connect(airflow_home / "airflow.db") as db:
+            running = db.execute(
+                "select count(*) from job where job_type = 'SchedulerJob' and state = 'running'"
+            ).fetchone()[0]
+        if running:
+            return
+        time.sleep(1)
+    why = airflow.dead() or "timeout"
+    raise AssertionError(f"the scheduler did not start: {why}; see {airflow.log_path}")
+
+
+def _platform(url: str, env: dict[str, str], wait_for_scheduler):  # noqa: ANN001
     def crm(*args: str) -> subprocess.CompletedProcess:
         proc = subprocess.run([CRM, *args], env=env, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -63,12 +98,11 @@ def platform(tmp_path_factory: pytest.TempPathFactory, server_url: str):
         "--history-days",
         "400",
     )
+    wait_for_scheduler()
     crm("train", "--date", DAY1, "--via-airflow")
     crm("run", "--date", DAY1)
     crm("run", "--date", DAY2)
     yield url, crm, env
-    if not os.environ.get("CRM_KEEP_TEST_DB"):
-        warehouse.drop_database(server_url, name)
 
 
 def _dump(url: str, query: str) -> list[tuple]:

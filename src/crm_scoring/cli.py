@@ -117,18 +117,31 @@ def demo_outcomes(run_date: date) -> None:
 @main.command()
 @click.option("--date", "run_date", type=DATE, required=True)
 def run(run_date: date) -> None:
-    """Run the crm_nightly DAG for DATE through Airflow (airflow dags test); non-zero exit on failure."""
+    """Run the crm_nightly DAG for DATE on an Airflow scheduler and wait; non-zero exit on failure.
+
+    Uses the scheduler of this AIRFLOW_HOME when one is running (`make airflow-ui`), else starts
+    one (LocalExecutor) for the length of the run. Each call is a new run in Airflow's history.
+    """
     _run_dag("crm_nightly", run_date)
 
 
 def _run_dag(dag_id: str, run_date: date) -> None:
     from crm_scoring.orchestration.airflow_runner import run_dag
 
-    result = run_dag(dag_id, run_date.isoformat(), warehouse.warehouse_url())
+    try:
+        result = run_dag(dag_id, run_date.isoformat(), warehouse.warehouse_url())
+    except RuntimeError as exc:
+        raise click.ClickException(f"{dag_id} for {run_date} did not run: {exc}") from exc
+    except KeyboardInterrupt:
+        click.echo(f"{dag_id} for {run_date} interrupted; its run is kept as failed", err=True)
+        sys.exit(130)
     if not result.success:
-        click.echo(f"{dag_id} FAILED for {run_date}; full log: {result.log_path}", err=True)
+        click.echo(f"{dag_id} FAILED for {run_date} (run {result.run_id or '-'})", err=True)
+        for task_id, reason in result.failures:
+            click.echo(f"  failed task {task_id}: {reason}", err=True)
+        click.echo(f"full log: {result.log_path}", err=True)
         sys.exit(1)
-    click.echo(f"{dag_id} succeeded for {run_date}; full log: {result.log_path}")
+    click.echo(f"{dag_id} succeeded for {run_date} (run {result.run_id}); full log: {result.log_path}")
 
 
 @main.command()

@@ -1,17 +1,24 @@
 """Programmatic dbt (dbtRunner) for the CLI paths that run outside Airflow: parse, training snapshots.
 
 The nightly DAG runs dbt through cosmos; this is for `crm train`, `crm dbt ...` and writing the
-manifest cosmos renders the DAGs from.
+partial-parse state the DAGs' cosmos tasks start from.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from datetime import date
+from pathlib import Path
 
 from crm_scoring import settings
 from crm_scoring.orchestration.environment import dbt_env_from_url
+
+# The profile and target of dbt_project/profiles.yml the platform runs; the DAGs' cosmos tasks pass
+# them explicitly, and dbt keeps partial-parse state only for the same --profile/--target/--vars.
+PROFILE = "crm"
+TARGET = "dev"
 
 
 class DbtError(RuntimeError):
@@ -34,6 +41,21 @@ def invoke(args: list[str], url: str, run_date: date | None = None) -> None:
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
 
 
-def parse(url: str) -> None:
-    """Write target/manifest.json, from which cosmos renders the DAGs' dbt task groups quickly."""
-    invoke(["parse", "--quiet"], url)
+def parse(url: str, run_date: date | None = None, target_path: Path | None = None) -> None:
+    """Write manifest.json and dbt's partial-parse state for `run_date` (into `target_path` if given).
+
+    `crm run` writes it where the DAGs' cosmos tasks look for it (environment.dbt_state_dir()), so
+    their `dbt build` skips the full parse. dbt re-parses in full whenever --vars change, so the
+    state is written with the run's own run_date. With `target_path`, dbt writes into a scratch
+    folder and the files are then moved in atomically: a dbt task starting meanwhile reads either
+    the previous state or the new one, never half a file.
+    """
+    args = ["parse", "--quiet", "--profile", PROFILE, "--target", TARGET]
+    if target_path is None:
+        invoke(args, url, run_date)
+        return
+    target_path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target_path.parent) as scratch:
+        invoke([*args, "--target-path", scratch], url, run_date)
+        for name in ("manifest.json", "partial_parse.msgpack"):
+            os.replace(Path(scratch) / name, target_path / name)

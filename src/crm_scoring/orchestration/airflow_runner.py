@@ -1,19 +1,29 @@
-"""Run a DAG for one date through Airflow itself (`airflow dags test`) with a project-local AIRFLOW_HOME."""
+"""Run a DAG for one date on a real Airflow scheduler, with a project-local AIRFLOW_HOME, and wait for it.
+
+`crm run` triggers a new manual run (its own run_id, see dagruns.py) and follows it to its end, so
+the Airflow UI shows every attempt with its true start and end times and state. When no scheduler of
+this AIRFLOW_HOME is alive, the API server, DAG processor and scheduler (LocalExecutor) are started for
+the length of the run (local_airflow.py); when one is (`make airflow-ui`, a deployment with
+CeleryExecutor and its workers), the run is only triggered there and followed.
+"""
 
 from __future__ import annotations
 
-import re
+import os
+import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from crm_scoring import settings
-from crm_scoring.orchestration.environment import platform_env
+from crm_scoring.orchestration.environment import dbt_state_dir, platform_env
 
-SUMMARY = re.compile(
-    r"\[DAG TEST\] (?:starting|end) task|DagRun Finished|new_state=failed|ERROR(?!=0)|Error:|Traceback"
-)
+PARSE_TIMEOUT_S = float(os.environ.get("CRM_AIRFLOW_PARSE_TIMEOUT", "300"))
+API_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,9 @@ class DagRunResult:
     run_date: str
     success: bool
     log_path: Path
+    run_id: str = ""
+    # (task_id, why it failed) for every failed task; upstream_failed tasks are not repeated
+    failures: list[tuple[str, str]] = field(default_factory=list)
 
 
 def airflow_bin() -> str:
@@ -39,36 +52,118 @@ def ensure_airflow_db(env: dict[str, str]) -> None:
     stamp.touch()
 
 
+def log_path_for(dag_id: str, run_date: str) -> Path:
+    log_dir = settings.reports_dir() / "runs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return log_dir / f"{dag_id}_{run_date}.log"
+
+
 def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunResult:
-    """Run the whole DAG in-process for `run_date`; the full log goes to .crm/reports/runs/."""
+    """Trigger `dag_id` for `run_date` on a scheduler and wait; the full log goes to .crm/reports/runs/."""
     from crm_scoring import dbt_invoke
+    from crm_scoring.orchestration.local_airflow import LocalAirflow
 
     env = platform_env(url)
     ensure_airflow_db(env)
-    dbt_invoke.parse(url)
-    log_dir = settings.reports_dir() / "runs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{dag_id}_{run_date}.log"
+    # this process reads and writes the metadata DB itself: Airflow must see the same configuration
+    os.environ.update(env)
+    from crm_scoring.orchestration import dagruns
+
+    say: Callable[[str], None] = (lambda msg: sys.stderr.write(msg + "\n")) if echo else (lambda msg: None)
+    log_path = log_path_for(dag_id, run_date)
+    components_log = log_path.with_suffix(".airflow.log")
+    day = date.fromisoformat(run_date)
+    started = time.monotonic()
+    run_id = ""
+    if dagruns.scheduler_alive():
+        say(f"using the running Airflow scheduler of {env['AIRFLOW_HOME']}")
+        dagruns.wait_until_known(dag_id, PARSE_TIMEOUT_S)
+        run_id = dagruns.trigger(dag_id, day, note=f"crm run --date {run_date}")
+        say(f"triggered {dag_id} run {run_id}")
+        dbt_invoke.parse(url, day, dbt_state_dir() / "target")
+        state = _follow(dagruns, dag_id, run_id, say, alive=None)
+    else:
+        if "CeleryExecutor" in env.get("AIRFLOW__CORE__EXECUTOR", ""):
+            raise dagruns.RunError(
+                "AIRFLOW__CORE__EXECUTOR is CeleryExecutor but no scheduler is running for this metadata DB; "
+                "start the deployment's scheduler and workers first (docker/README.md)"
+            )
+        # `kill` (SIGTERM) of crm run stops the components and marks the run failed, as Ctrl-C does
+        signal.signal(signal.SIGTERM, _interrupt)
+        # the processor's parse time is second-resolution in some backends: allow for it
+        since = datetime.now(UTC) - timedelta(seconds=1)
+        try:
+            with LocalAirflow(airflow_bin(), env, components_log) as airflow:
+                say(f"started Airflow api-server, dag-processor and scheduler (log: {components_log})")
+                abandoned = dagruns.fail_abandoned_runs(dag_id)
+                if abandoned:
+                    say(f"marked abandoned runs of {dag_id} failed: {', '.join(abandoned)}")
+                dagruns.wait_until_parsed(dag_id, since, PARSE_TIMEOUT_S, alive=airflow.dead)
+                _wait_for(airflow.api_ready, API_TIMEOUT_S, "the API server did not start", airflow.dead)
+                run_id = dagruns.trigger(dag_id, day, note=f"crm run --date {run_date}")
+                say(f"triggered {dag_id} run {run_id} ({time.monotonic() - started:.0f} s after start)")
+                # dbt's parse for the run date, while the scheduler starts and the first tasks run
+                # (they need no dbt); the components' start-up is CPU-bound on a small machine
+                dbt_invoke.parse(url, day, dbt_state_dir() / "target")
+                state = _follow(dagruns, dag_id, run_id, say, alive=airflow.dead)
+        except BaseException:
+            # interrupted (Ctrl-C) or a component died: once the components are stopped, the run and
+            # its unfinished tasks stay in the history as failed, not running forever
+            if run_id:
+                dagruns.mark_failed(dag_id, run_id)
+            raise
+    say(f"{dag_id} run {run_id}: {state} in {time.monotonic() - started:.0f} s")
+    return _collect(dagruns, dag_id, run_date, run_id, state, log_path, components_log)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _follow(dagruns, dag_id: str, run_id: str, say: Callable[[str], None], alive) -> str:  # noqa: ANN001
+    def on_task(outcome) -> None:  # noqa: ANN001 - dagruns.TaskOutcome
+        took = f" in {outcome.seconds:.1f} s" if outcome.seconds is not None else ""
+        say(f"  {outcome.task_id}: {outcome.state}{took}")
+
+    return dagruns.wait(dag_id, run_id, on_task, alive=alive)
+
+
+def _wait_for(
+    ready: Callable[[], bool], timeout_s: float, message: str, dead: Callable[[], list[str]]
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        if dead() or time.monotonic() > deadline:
+            raise RuntimeError(f"{message} (see the components' log)")
+        time.sleep(0.25)
+
+
+def _collect(
+    dagruns,  # noqa: ANN001 - the module, imported after the environment is set
+    dag_id: str,
+    run_date: str,
+    run_id: str,
+    state: str,
+    log_path: Path,
+    components_log: Path,
+) -> DagRunResult:
+    """Write the run's summary and every task's log into one file; name each failed task and why."""
+    from crm_scoring.orchestration import task_logs
+
+    failures: list[tuple[str, str]] = []
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [airflow_bin(), "dags", "test", dag_id, run_date],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            if echo and SUMMARY.search(line):
-                sys.stderr.write(_short(line))
-        rc = proc.wait()
-    return DagRunResult(dag_id, run_date, rc == 0, log_path)
-
-
-def _short(line: str) -> str:
-    """Airflow's structured log lines are long; keep the message part for the terminal."""
-    line = line.rstrip("\n")
-    match = re.search(r"\[(?:info|warning|error)\s*\]\s+(.*?)(?:\s+\[[\w.]+\]|$)", line)
-    text = match.group(1) if match else line
-    return (text[:200] + "\n") if text else ""
+        log.write(f"{dag_id} run {run_id} for {run_date}: {state}\n")
+        outcomes = dagruns.outcomes(dag_id, run_id)
+        for o in outcomes:
+            took = f"{o.seconds:8.1f} s" if o.seconds is not None else "       - "
+            log.write(f"  {o.task_id:32} {o.state:16} {took}  try {o.try_number}\n")
+        for o in outcomes:
+            files = dagruns.task_log_files(dag_id, run_id, o.task_id)
+            for path in files:
+                log.write(f"\n===== {o.task_id} ({path.name}) =====\n{task_logs.render_file(path)}\n")
+            if o.state == "failed":
+                reason = task_logs.failure_reason(files[-1]) if files else ""
+                failures.append((o.task_id, reason or "no task log; see the Airflow components' log"))
+        if components_log.exists():
+            log.write(f"\n===== Airflow components: {components_log} =====\n")
+    return DagRunResult(dag_id, run_date, state == "success", log_path, run_id, failures)

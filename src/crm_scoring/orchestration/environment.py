@@ -24,10 +24,20 @@ def ensure_dbt_env() -> None:
         os.environ.update(dbt_env_from_url(url))
 
 
+def dbt_state_dir() -> Path:
+    """Where the DAGs' dbt tasks share dbt's partial-parse state (cosmos' cache_dir; state in ./target)."""
+    path = settings.state_dir() / "cosmos"
+    (path / "target").mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def platform_env(url: str) -> dict[str, str]:
     """Everything a child `airflow` process needs to run the platform's DAGs locally."""
     env = dict(os.environ)
     env.update(dbt_env_from_url(url))
+    # the dbt tasks work in their own copy of the project (cosmos); a shared target path would make
+    # them read and write one partial-parse state across projects
+    env.pop("DBT_TARGET_PATH", None)
     # `airflow standalone` starts its components as `airflow ...` from PATH: put this venv first.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     home = settings.airflow_home()
@@ -42,6 +52,9 @@ def platform_env(url: str) -> dict[str, str]:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": env.get("AIRFLOW__CORE__UNIT_TEST_MODE", "False"),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": env.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
+            # the local home runs the runs you trigger (`crm run`, the UI), not the DAGs' schedules:
+            # the demo's landing dates are fixed. A deployment schedules (docker/docker-compose.yml).
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": env.get("AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE", "False"),
             "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
             "AIRFLOW__COSMOS__PROPAGATE_LOGS": "False",
             "GX_ANALYTICS_ENABLED": "False",

@@ -10,6 +10,7 @@ import logging
 from datetime import date
 
 from crm_scoring import dbt_invoke, settings
+from crm_scoring.orchestration.dbt_selectors import INDIRECT_SELECTION, TRAINING_SELECT
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ def prepare_training_data(url: str, run_date: date) -> None:
         log.info("loading landing folder %s", day)
         load_export_date(url, settings.landing_dir(), day)
     dbt_invoke.invoke(
-        ["build", "--select", "+tag:training", "--indirect-selection", "cautious"], url, run_date
+        ["build", "--select", *TRAINING_SELECT, "--indirect-selection", INDIRECT_SELECTION], url, run_date
     )
 
 

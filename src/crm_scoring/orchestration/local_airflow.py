@@ -1,0 +1,166 @@
+"""Start a real Airflow (API server, DAG processor, scheduler with its executor) for the length of a run.
+
+`crm run` needs a scheduler so that the run it records is a true one (real start and end times, its
+own run_id, every attempt kept). When none is alive for this AIRFLOW_HOME, this starts the three
+components Airflow 3 needs for LocalExecutor and stops them afterwards:
+
+- `airflow api-server --apps execution`: task processes report state and fetch XComs and
+  connections through the execution API (only that app; the UI is `make airflow-ui`'s job);
+- `airflow dag-processor`: parses the DAG files into the metadata DB (Airflow 3 never parses in
+  the scheduler);
+- the scheduler (`python -m crm_scoring.orchestration.scheduler`: `airflow scheduler` after
+  importing the tasks' libraries once): creates the task instances and runs them on LocalExecutor.
+
+Ports are picked free, so `make airflow-ui` or a parallel test session never collide with it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+STOP_TIMEOUT_S = 20.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def component_env(env: dict[str, str], api_port: int, log_port: int) -> dict[str, str]:
+    """The env of the spawned components: the execution API they share, and one run at a time."""
+    env = dict(env)
+    env.update(
+        {
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_port),
+            # the spawned scheduler runs what `crm run` triggers, never the DAGs' own schedules
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            # parse each DAG file once at start-up; the run does not need re-parsing every 30 s
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": env.get(
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL", "600"
+            ),
+            "AIRFLOW__API__WORKERS": "1",
+        }
+    )
+    return env
+
+
+class LocalAirflow:
+    """Context manager: the components run while the block runs; their output goes to `log_path`."""
+
+    def __init__(self, airflow_bin: str, env: dict[str, str], log_path: Path) -> None:
+        self.api_port = free_port()
+        self.env = component_env(env, self.api_port, free_port())
+        self.airflow_bin = airflow_bin
+        self.python = sys.executable
+        self.log_path = log_path
+        self.procs: dict[str, subprocess.Popen] = {}
+        self._log: IO[str] | None = None
+        self.cpu_seconds: dict[str, float] = {}
+
+    def commands(self) -> dict[str, list[str]]:
+        api = ["api-server", "--apps", "execution", "--host", "127.0.0.1", "--port", str(self.api_port)]
+        return {
+            "api-server": [self.airflow_bin, *api],
+            "dag-processor": [self.airflow_bin, "dag-processor"],
+            # `airflow scheduler`, with the tasks' libraries imported before its executor forks
+            "scheduler": [self.python, "-m", "crm_scoring.orchestration.scheduler"],
+        }
+
+    def __enter__(self) -> LocalAirflow:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
+        for name, cmd in self.commands().items():
+            self.procs[name] = subprocess.Popen(
+                cmd,
+                env=self.env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: stopping it stops its workers too
+                preexec_fn=_stop_with_parent,
+            )
+        return self
+
+    def dead(self) -> list[str]:
+        """Components that exited although the run still needs them."""
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def api_ready(self) -> bool:
+        return port_open(self.api_port)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> dict[str, float]:
+        """SIGTERM every component's process group, SIGKILL what is left after STOP_TIMEOUT_S.
+
+        Returns each component's CPU seconds (user + system, with the task processes it ran), which
+        `crm run` writes into its log: where a run's time goes.
+        """
+        # the scheduler first: it stops handing out tasks while the API server still answers them
+        for name in ("scheduler", "dag-processor", "api-server"):
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is None:
+                _signal_group(proc, signal.SIGTERM)
+        start = time.monotonic()
+        deadline = start + STOP_TIMEOUT_S
+        cpu, stopped_after = {}, {}
+        for name, proc in self.procs.items():
+            cpu[name] = _reap(proc, deadline)
+            stopped_after[name] = round(time.monotonic() - start, 1)
+        for proc in self.procs.values():
+            _signal_group(proc, signal.SIGKILL)  # stray children (executor workers, log server)
+        self.procs.clear()
+        if self._log is not None:
+            self._log.write(f"component cpu seconds: {cpu}\n")
+            self._log.write(f"component stopped after seconds: {stopped_after}\n")
+            self._log.close()
+            self._log = None
+        self.cpu_seconds = cpu
+        return cpu
+
+
+def _reap(proc: subprocess.Popen, deadline: float) -> float:
+    """Wait for `proc` (SIGKILL at the deadline) and return its CPU seconds, -1 if already reaped."""
+    if proc.returncode is not None:
+        return -1.0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return round(usage.ru_utime + usage.ru_stime, 1)
+        if time.monotonic() > deadline:
+            _signal_group(proc, signal.SIGKILL)
+        time.sleep(0.1)
+
+
+def _stop_with_parent() -> None:
+    """Linux: the component gets SIGTERM if `crm run` dies without stopping it (kill -9)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
