@@ -3,8 +3,8 @@
 `make run` shows the uplift of the lists (RP-15), which needs a list published some nights before the
 run date, executed by the CRM (`demo.execute`) and measured later. One night through Airflow takes
 minutes, so the earlier night runs here: the same task functions the DAG calls
-(`orchestration.tasks`), and dbt with the DAG's own selections (its cosmos groups run `dbt build` per
-node; here one `dbt build` per group). Nothing here is a second implementation of a step.
+(`orchestration.tasks`), and dbt with the DAG's own selections (one `dbt build` per step, as its
+cosmos tasks run). Nothing here is a second implementation of a step.
 """
 
 from __future__ import annotations
@@ -14,12 +14,25 @@ from collections.abc import Callable
 from datetime import date
 
 from crm_scoring import dbt_invoke, warehouse
+from crm_scoring.orchestration.dbt_selectors import (
+    INDIRECT_SELECTION,
+    LISTS_SELECT,
+    MARTS_EXCLUDE,
+    MARTS_SELECT,
+)
 
 log = logging.getLogger(__name__)
 
-# the crm_nightly DAG's dbt task groups (dags/crm_nightly.py): marts, then lists after scoring
-MARTS_SELECTION = ["--exclude", "tag:lists", "tag:training"]
-LISTS_SELECTION = ["--select", "tag:lists"]
+# the crm_nightly DAG's dbt tasks (dags/crm_nightly.py), from the one module that names their selections
+MARTS_SELECTION = [
+    "--select",
+    *MARTS_SELECT,
+    "--exclude",
+    *MARTS_EXCLUDE,
+    "--indirect-selection",
+    INDIRECT_SELECTION,
+]
+LISTS_SELECTION = ["--select", *LISTS_SELECT, "--indirect-selection", INDIRECT_SELECTION]
 
 
 def nightly_in_process(run_date: date, url: str | None = None) -> dict[str, object]:

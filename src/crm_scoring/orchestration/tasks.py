@@ -56,10 +56,23 @@ def enrich_texts(ds: str) -> dict:
 
 
 def score(ds: str) -> dict:
-    from crm_scoring.model import score as run
+    """Score the night, then backtest (CH-07) every earlier scored night whose label has matured by now.
 
-    result = run(warehouse.warehouse_url(), _date(ds))
-    return {"rows": result.rows, "model_version": result.model_version, "reason_rows": result.reason_rows}
+    The backtest runs here, after the night's marts, because the labels read this night's activity; its
+    rows reach marts.model_performance (and AL-14 in marts.alerts) with the next marts build.
+    """
+    from crm_scoring.model import score as run
+    from crm_scoring.model.backtest import backtest
+
+    url = warehouse.warehouse_url()
+    result = run(url, _date(ds))
+    evaluated = backtest(url, _date(ds))
+    return {
+        "rows": result.rows,
+        "model_version": result.model_version,
+        "reason_rows": result.reason_rows,
+        "backtests": len(evaluated),
+    }
 
 
 def validate_lists(ds: str) -> dict:
