@@ -140,6 +140,7 @@ def test_marts_scores_and_lists_for_both_dates(platform) -> None:
 # Rules the starter profile enables whose trigger the demo generator never produces on the e2e dates; each
 # must stay silent (else remove it here) and say so through `off_reason = 'no data'`.
 NO_DEMO_DATA = {
+    "AL-14": "no scored night's churn label matures within the e2e dates (churn_label_horizon_days)",
     "CP-06": "the demo has no product-safety crisis",
     "CP-07": "the demo's data breach ends months before the run dates (post_crisis_offer_window_days)",
     # at 1,500 customers no complaint compensated in round 1 is still dissatisfied at its revisit on these

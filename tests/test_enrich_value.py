@@ -24,6 +24,7 @@ def test_cev_score_and_clusters_follow_the_policy(project: Path, dbt_env: str) -
         "--indirect-selection",
         "cautious",
         run_date=D1,
+        profile="starter",  # the CV-10 weights and cut-offs ship as starter defaults
     )
     rows = {
         r["customer_id"]: r for r in _rows(url, "select * from intermediate.int_customer_value__emotional")

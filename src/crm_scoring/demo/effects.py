@@ -3,8 +3,8 @@
 This is demo configuration, not policy: the platform never reads it (nothing under dbt_project/ or
 the scoring code imports this module). It exists so that `marts.list_outcomes` (RP-15, CH-08) can be
 shown to recover a known answer: the CRM contacts every `ready` row of a published retention list, and
-a contacted customer of a rule with effect p places an order within RESPONSE_DAYS with probability p,
-on top of whatever the customer would have done anyway. Hold-out rows are never contacted.
+a share p (exactly, rounded) of a rule's contacted customers, drawn by hash, places an order within
+RESPONSE_DAYS on top of whatever they would have done anyway. Hold-out rows are never contacted.
 
 So the true uplift of reactivation (treated minus hold-out) is p x (1 - r0), where r0 is the share of
 the rule's customers that come back on their own within the measured window (the hold-out's rate).
@@ -13,7 +13,7 @@ For the lapsed customers of RL-01 / RL-17 r0 is small, so the uplift is close to
 
 from __future__ import annotations
 
-# rule -> probability that a contact brings back a customer (demo truth, never read by the platform)
+# rule -> share of contacted customers a contact brings back (demo truth, never read by the platform)
 PLANTED_EFFECTS: dict[str, float] = {
     "RL-01": 0.08,  # win-back: contacted customers reactivate at +8 points over their hold-out
     "RL-17": 0.0,  # tiered recall: no effect at all (must not be called significant)

@@ -112,6 +112,25 @@ def _compensation_type(row: dict) -> str:
 Planned = dict[str, list[tuple[date, dict[str, str]]]]  # table -> (day, row)
 
 
+def _converted(list_date: date, retention: list[dict], seed: int) -> set[tuple[str, str]]:
+    """The (rule, customer) pairs a contact converts: exactly round(effect x contacted) per rule.
+
+    A fixed share rather than an independent coin per customer, so the planted effect is known exactly in
+    every sample (the treated arm's extra reactivation is the effect, up to rounding) and only the
+    customers' own behaviour is noise; which customers convert is a hash draw, deterministic per seed.
+    """
+    ready: dict[str, list[str]] = defaultdict(list)
+    for row in retention:
+        if row.get("contact_status") == "ready":
+            ready[row["rule_code"]].append(row["customer_id"])
+    out: set[tuple[str, str]] = set()
+    for rule, customers in ready.items():
+        n = round(effects.effect_of(rule) * len(customers))
+        ranked = sorted(customers, key=lambda c: (uniform(seed, list_date, rule, c, "convert"), c))
+        out.update((rule, c) for c in ranked[:n])
+    return out
+
+
 def plan(list_date: date, retention: list[dict], compensation: list[dict], seed: int) -> Planned:
     """The rows the CRM writes for one list date's published rows (no I/O; deterministic)."""
     out: Planned = defaultdict(list)
@@ -139,12 +158,13 @@ def plan(list_date: date, retention: list[dict], compensation: list[dict], seed:
             )
         )
 
+    converts = _converted(list_date, retention, seed)
     for row in sorted(retention, key=lambda r: (r["rule_code"], r["customer_id"])):
         if row.get("contact_status") != "ready":
             continue
         rule, cust = row["rule_code"], row["customer_id"]
         at = 9 * 3600 + uniform(seed, list_date, rule, cust, "contact_time") * 3 * 3600
-        converted = uniform(seed, list_date, rule, cust, "convert") < effects.effect_of(rule)
+        converted = (rule, cust) in converts
         outcome = (
             "accepted"
             if converted
