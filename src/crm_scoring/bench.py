@@ -14,7 +14,6 @@ import platform
 import shutil
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -48,24 +47,6 @@ class Timer:
         self.stages.append(Stage(name, elapsed, int(count)))
         print(f"  {name:34} {elapsed:9.2f} s {count:>12,} rows", flush=True)
         return result
-
-
-@contextmanager
-def _isolated(root: Path):
-    """Point landing, state and MLflow at the bench folder for the duration of the run."""
-    keys = ("CRM_LANDING_DIR", "MLFLOW_TRACKING_URI", "CRM_MLFLOW_ARTIFACT_ROOT")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ["CRM_LANDING_DIR"] = str(root / "landing")
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
-    os.environ["CRM_MLFLOW_ARTIFACT_ROOT"] = (root / "artifacts").as_uri()
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _count(url: str, query: str, *params: Any) -> int:
@@ -152,7 +133,7 @@ def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) 
     timer = Timer()
     print(f"crm bench: {customers:,} customers, run date {day1}, database {dbname}")
     try:
-        with _isolated(root):
+        with settings.isolated(root):
             landing = root / "landing"
             timer.run(
                 "generate demo export",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -71,3 +73,21 @@ def airflow_home() -> Path:
     path = Path(os.environ.get("AIRFLOW_HOME", state_dir() / "airflow"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextmanager
+def isolated(root: Path) -> Iterator[None]:
+    """Landing and MLflow inside `root` while a benchmark runs in a throw-away folder; restored after."""
+    keys = ("CRM_LANDING_DIR", "MLFLOW_TRACKING_URI", "CRM_MLFLOW_ARTIFACT_ROOT")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ["CRM_LANDING_DIR"] = str(root / "landing")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    os.environ["CRM_MLFLOW_ARTIFACT_ROOT"] = (root / "artifacts").as_uri()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

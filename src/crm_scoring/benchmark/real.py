@@ -27,7 +27,6 @@ import logging
 import os
 import shutil
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -46,24 +45,6 @@ BENCHMARK_EXPERIMENT = "crm-churn-benchmark"
 REPORTED = ("roc_auc", "pr_auc", "ece", "lift_top_decile", "capture_top_decile", "positive_rate")
 SCORERS = ("model", "rfm_lr", "recency")
 POPULATIONS = ("all", "non_lapsed")
-
-
-@contextmanager
-def _isolated(root: Path):
-    """Landing and MLflow inside the benchmark folder; restored afterwards."""
-    keys = ("CRM_LANDING_DIR", "MLFLOW_TRACKING_URI", "CRM_MLFLOW_ARTIFACT_ROOT")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ["CRM_LANDING_DIR"] = str(root / "landing")
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
-    os.environ["CRM_MLFLOW_ARTIFACT_ROOT"] = (root / "artifacts").as_uri()
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _policy_int(url: str, key: str) -> int:
@@ -171,7 +152,7 @@ def run_as_of(
     dbname = warehouse.create_database(server, "crm_bench_real")
     url = warehouse.with_database(server, dbname)
     try:
-        with _isolated(work):
+        with settings.isolated(work):
             landing = work / "landing"
             a, r = cdnow.write_landing(tx, landing, as_of, horizon)
             load_export_date(url, landing, a)

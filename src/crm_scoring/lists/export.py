@@ -88,18 +88,10 @@ def arrow_type(pg_type: str, scale: int | None = None) -> pa.DataType:
     return pa.string()
 
 
-def _catalogue(conn, table: str) -> list[tuple[str, str]]:
-    return conn.execute(
-        """
-        select a.attname, format_type(a.atttypid, a.atttypmod)
-        from pg_attribute a
-        join pg_class c on c.oid = a.attrelid
-        join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped
-        order by a.attnum
-        """,
-        (PUBLISH_SCHEMA, table),
-    ).fetchall()
+def _catalogue(conn, table: str) -> list[tuple[str, str]]:  # noqa: ANN001 - psycopg connection
+    from crm_scoring.lists.publish import table_columns
+
+    return table_columns(conn, PUBLISH_SCHEMA, table)
 
 
 def _where(run_date: date, include_holdout: bool, names: list[str]) -> sql.Composed:

@@ -29,7 +29,8 @@ class PublishResult:
     rows: dict[str, int]
 
 
-def _columns(conn: psycopg.Connection, schema: str, table: str) -> list[tuple[str, str]]:
+def table_columns(conn: psycopg.Connection, schema: str, table: str) -> list[tuple[str, str]]:
+    """(name, SQL type) of a table's columns in order, from the catalogue (publish and export share it)."""
     rows = conn.execute(
         """
         select a.attname, format_type(a.atttypid, a.atttypmod)
@@ -61,11 +62,11 @@ def ensure_publish_schema(conn: psycopg.Connection) -> None:
 
 def _sync_table(conn: psycopg.Connection, name: str) -> list[str]:
     """Create the published table from the candidate's shape, adding columns the candidate gained."""
-    build_cols = _columns(conn, BUILD_SCHEMA, name)
+    build_cols = table_columns(conn, BUILD_SCHEMA, name)
     if not build_cols:
         raise RuntimeError(f"{BUILD_SCHEMA}.{name} does not exist: the dbt list models did not run")
     target = sql.Identifier(PUBLISH_SCHEMA, name)
-    existing = dict(_columns(conn, PUBLISH_SCHEMA, name))
+    existing = dict(table_columns(conn, PUBLISH_SCHEMA, name))
     if not existing:
         cols = sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in build_cols
