@@ -71,9 +71,13 @@ def parameter_values(conn: psycopg.Connection, run_date: date) -> dict[str, str 
     The Python twin of the dbt macro `policy_value`: under `strict` a row tagged `starter` counts as unset,
     so the gate, CLV, backtests and enrichment see the same parameters as the marts and lists.
     """
+    return _profile_values(in_force(load_rows(conn, "policy_parameters"), ("key",), run_date))
+
+
+def _profile_values(rows_in_force: list[dict]) -> dict[str, str | None]:
     strict = policy_profile() == "strict"
     values: dict[str, str | None] = {}
-    for r in in_force(load_rows(conn, "policy_parameters"), ("key",), run_date):
+    for r in rows_in_force:
         value = None if r["value"] is None or str(r["value"]).strip() == "" else str(r["value"]).strip()
         values[r["key"]] = None if strict and r.get("tag") == "starter" else value
     return values
@@ -97,7 +101,7 @@ def _num(params: dict[str, str | None], key: str) -> float | None:
 
 def load_policy(conn: psycopg.Connection, run_date: date) -> EnrichPolicy:
     params_rows = in_force(load_rows(conn, "policy_parameters"), ("key",), run_date)
-    params = parameter_values(conn, run_date)
+    params = _profile_values(params_rows)
     required = ("sentiment_negative_max_score", "sentiment_positive_min_score")
     missing = [k for k in required if _num(params, k) is None]
     if missing:

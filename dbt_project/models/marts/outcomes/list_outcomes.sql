@@ -138,26 +138,10 @@ bounds as (
     select
         w.*,
         w.reactivation_treated - w.reactivation_holdout as uplift,
-        case when w.has_interval then
-            ((w.reactivation_treated + w.z * w.z / (2 * w.n_treated))
-             - w.z * sqrt(w.reactivation_treated * (1 - w.reactivation_treated) / w.n_treated
-                          + w.z * w.z / (4.0 * w.n_treated * w.n_treated)))
-            / (1 + w.z * w.z / w.n_treated) end as treated_low,
-        case when w.has_interval then
-            ((w.reactivation_treated + w.z * w.z / (2 * w.n_treated))
-             + w.z * sqrt(w.reactivation_treated * (1 - w.reactivation_treated) / w.n_treated
-                          + w.z * w.z / (4.0 * w.n_treated * w.n_treated)))
-            / (1 + w.z * w.z / w.n_treated) end as treated_high,
-        case when w.has_interval then
-            ((w.reactivation_holdout + w.z * w.z / (2 * w.n_holdout))
-             - w.z * sqrt(w.reactivation_holdout * (1 - w.reactivation_holdout) / w.n_holdout
-                          + w.z * w.z / (4.0 * w.n_holdout * w.n_holdout)))
-            / (1 + w.z * w.z / w.n_holdout) end as holdout_low,
-        case when w.has_interval then
-            ((w.reactivation_holdout + w.z * w.z / (2 * w.n_holdout))
-             + w.z * sqrt(w.reactivation_holdout * (1 - w.reactivation_holdout) / w.n_holdout
-                          + w.z * w.z / (4.0 * w.n_holdout * w.n_holdout)))
-            / (1 + w.z * w.z / w.n_holdout) end as holdout_high
+        case when w.has_interval then {{ wilson_bound('w.reactivation_treated', 'w.n_treated', 'w.z', '-') }} end as treated_low,
+        case when w.has_interval then {{ wilson_bound('w.reactivation_treated', 'w.n_treated', 'w.z', '+') }} end as treated_high,
+        case when w.has_interval then {{ wilson_bound('w.reactivation_holdout', 'w.n_holdout', 'w.z', '-') }} end as holdout_low,
+        case when w.has_interval then {{ wilson_bound('w.reactivation_holdout', 'w.n_holdout', 'w.z', '+') }} end as holdout_high
     from wilson as w
 ),
 
