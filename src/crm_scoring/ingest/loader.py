@@ -99,8 +99,8 @@ def _stage_file(
     conn.execute(validate_sql.land_ddl(layout))
     rows = 0
     with conn.cursor() as cur, cur.copy(validate_sql.copy_sql(layout)) as copy:
-        for line_no, fields in landing.records:
-            copy.write_row((line_no, *fields))
+        for line_no, fields, reason in landing.records:
+            copy.write_row((line_no, reason, *fields))
             rows += 1
     if manifest is not None:
         verify_rows(label, manifest.get(path.name), rows)

@@ -45,6 +45,10 @@ def read_manifest(folder: Path, export_date: date) -> dict[str, ManifestEntry] |
         raise IngestError(f"{label}: export_date {declared!r} does not match the folder {folder.name}")
     entries = {}
     for name, meta in doc["files"].items():
+        # Only a plain name of a file in this folder: a hostile manifest must not make the loader read
+        # (and checksum) files elsewhere on the host.
+        if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+            raise IngestError(f"{label}: entry {name!r} is not the name of a file in the folder")
         if not isinstance(meta, dict):
             raise IngestError(f"{label}: entry for {name} is not an object")
         rows = meta.get("rows")

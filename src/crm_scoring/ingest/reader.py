@@ -2,12 +2,17 @@
 
 CSV is parsed here (not by COPY's CSV mode) so a bad file is reported with its physical line: a quoted
 field may span lines, so a record's line is where it starts, which COPY cannot tell us.
+
+A record the reader can parse but PostgreSQL cannot store as given (a NUL byte; a field over the field
+limit) is not a reason to fail the whole file: the reader makes it storable (U+FFFD for NUL, the value cut
+to a prefix) and hands the loader a reason, so the row goes to quarantine instead of silently loading.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +20,45 @@ from pathlib import Path
 
 from crm_scoring.ingest.errors import IngestError
 
-Record = tuple[int, list[str | None]]  # (line number, fields in header order)
+# (line number, fields in header order, the reader's reason to quarantine the row or None)
+Record = tuple[int, list[str | None], str | None]
+
+MAX_FIELD_ENV = "CRM_INGEST_MAX_FIELD_CHARS"
+# A technical guard, not business policy: no contract column carries more than a long free text, and
+# the enrichment models read texts whole. A longer field quarantines its row (never loads cut short).
+DEFAULT_MAX_FIELD_CHARS = 1_000_000
+# The CSV parser's own ceiling (csv.field_size_limit): beyond it a "field" is almost surely a quote that
+# never closes, and the file fails with its line. Between the two limits the row is quarantined.
+PARSE_LIMIT_FACTOR = 64
+SHOWN_PREFIX = 200  # characters of an oversized value kept in the quarantined raw record
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def max_field_chars() -> int:
+    value = os.environ.get(MAX_FIELD_ENV, str(DEFAULT_MAX_FIELD_CHARS))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{MAX_FIELD_ENV}={value!r} is not a positive number of characters")
+    return int(value)
+
+
+def sanitize(header: list[str], fields: list[str | None], limit: int) -> tuple[list[str | None], str | None]:
+    """Fields PostgreSQL can store, plus why the row must be quarantined when any had to be changed."""
+    reasons = []
+    out = list(fields)
+    for pos, value in enumerate(fields):
+        if value is None:
+            continue
+        if "\x00" in value:
+            value = value.replace("\x00", "\ufffd")
+            reasons.append(f"{header[pos]}: contains a NUL byte (shown as U+FFFD in raw_record)")
+        if len(value) > limit:
+            reasons.append(
+                f"{header[pos]}: value of {len(value)} characters exceeds the field limit of {limit} "
+                f"({MAX_FIELD_ENV}); raw_record keeps its first {SHOWN_PREFIX}"
+            )
+            value = value[:SHOWN_PREFIX]
+        out[pos] = value
+    return out, "; ".join(reasons) or None
 
 
 @dataclass
@@ -41,6 +84,10 @@ def _decoded_lines(path: Path, label: str, compressed: bool) -> Iterator[str]:
     try:
         with opener(path, "rb") as fh:
             for line_no, raw in enumerate(fh, 1):
+                if line_no == 1 and raw.startswith(UTF16_BOMS):
+                    raise IngestError(
+                        f"{label}: line 1: starts with a UTF-16 byte-order mark; the contract requires UTF-8"
+                    )
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -50,14 +97,15 @@ def _decoded_lines(path: Path, label: str, compressed: bool) -> Iterator[str]:
                     ) from None
                 if line_no == 1 and text.startswith("\ufeff"):
                     text = text[1:]
-                if "\x00" in text:
-                    raise IngestError(f"{label}: line {line_no}: contains a NUL byte; not a text file")
                 yield text
     except (OSError, EOFError, zlib.error) as exc:
         raise IngestError(f"{label}: cannot read the file ({exc})") from None
 
 
 def _open_csv(path: Path, label: str, compressed: bool) -> LandingFile:
+    limit = max_field_chars()
+    # Process-wide setting of the csv module; every caller in this process wants the same ceiling.
+    csv.field_size_limit(max(limit * PARSE_LIMIT_FACTOR, csv.field_size_limit()))
     reader = csv.reader(_decoded_lines(path, label, compressed), strict=True)
     last_line = 0
 
@@ -83,6 +131,7 @@ def _open_csv(path: Path, label: str, compressed: bool) -> LandingFile:
     if first is None:
         raise IngestError(f"{label}: empty file, no header row")
     header = [h.strip() for h in first[1]]
+    _check_header(label, first[0], header)
 
     def records() -> Iterator[Record]:
         width = len(header)
@@ -93,9 +142,18 @@ def _open_csv(path: Path, label: str, compressed: bool) -> LandingFile:
                     f"{label}: line {line_no}: expected {width} fields as in the header, found {len(row)} "
                     "(ragged row or broken quoting)"
                 )
-            yield line_no, row
+            fields, reason = sanitize(header, row, limit)
+            yield line_no, fields, reason
 
     return LandingFile(path, label, header, records())
+
+
+def _check_header(label: str, line_no: int, header: list[str]) -> None:
+    if any("\x00" in name for name in header):
+        raise IngestError(
+            f"{label}: line {line_no}: the header contains a NUL byte; not UTF-8 text (UTF-16 without a "
+            "byte-order mark?)"
+        )
 
 
 def _open_parquet(path: Path, label: str) -> LandingFile:
@@ -112,6 +170,8 @@ def _open_parquet(path: Path, label: str) -> LandingFile:
     except (OSError, pa.ArrowException) as exc:
         raise IngestError(f"{label}: not a readable Parquet file ({exc})") from None
     header = [str(n).strip() for n in pf.schema_arrow.names]
+    _check_header(label, 1, header)
+    limit = max_field_chars()
 
     def records() -> Iterator[Record]:
         line_no = 0
@@ -127,7 +187,8 @@ def _open_parquet(path: Path, label: str) -> LandingFile:
                         ) from None
                 for values in zip(*cols, strict=True):
                     line_no += 1
-                    yield line_no, list(values)
+                    fields, reason = sanitize(header, list(values), limit)
+                    yield line_no, fields, reason
         except (OSError, pa.ArrowException) as exc:
             raise IngestError(f"{label}: cannot read Parquet data after record {line_no} ({exc})") from None
 

@@ -38,6 +38,8 @@ DECIMAL_LIMIT = "1e16"  # numeric(18,2): 16 integer digits
 DECIMAL_SCALE = 2
 VALUE_IN_REASON = 60  # characters of an offending value quoted in a reason
 JSONB_ARGS = 100  # PostgreSQL's limit on function arguments
+PG_MAX_COLUMNS = 1600  # PostgreSQL's column limit (the temp landing table has a column per field)
+BLANK = " \t\r\n"  # a required text that is only these characters is missing, not a value
 
 
 def lit(value: str) -> str:
@@ -72,6 +74,14 @@ def plan_layout(table: contract.Table, header: list[str], label: str) -> Layout:
     """Match header names to contract columns; an unusable header makes the file unparseable."""
     layout = Layout(table, header, label)
     known = set(table.column_names)
+    # The landing table holds line_no, reader_reason and one text column per field; the typed query
+    # also carries two columns per contract column next to the fields.
+    most = PG_MAX_COLUMNS - 2 - 2 * len(table.columns)
+    if len(header) > most:
+        raise IngestError(
+            f"{label}: line 1: the header has {len(header)} columns; at most {most} can be loaded "
+            f"(the contract's {len(table.columns)} plus extras)"
+        )
     if not any(name.lower() in known for name in header):
         raise IngestError(
             f"{label}: line 1: no contract column in the first row; is the header row missing? "
@@ -97,12 +107,16 @@ def plan_layout(table: contract.Table, header: list[str], label: str) -> Layout:
 
 def land_ddl(layout: Layout) -> str:
     fields = ", ".join(f"f{i} text" for i in range(1, layout.width + 1))
-    return f"create temp table {layout.land} (line_no bigint not null, {fields}) on commit drop"
+    return (
+        f"create temp table {layout.land} (line_no bigint not null, reader_reason text, {fields})"
+        " on commit drop"
+    )
 
 
 def copy_sql(layout: Layout) -> str:
+    """COPY of (line_no, reader_reason, f1..fn): the reader's reason comes first (reader.Record)."""
     fields = ", ".join(f"f{i}" for i in range(1, layout.width + 1))
-    return f"copy {layout.land} (line_no, {fields}) from stdin"
+    return f"copy {layout.land} (line_no, reader_reason, {fields}) from stdin"
 
 
 def _json_object(pairs: list[tuple[str, str]]) -> str:
@@ -193,7 +207,8 @@ def _field_reasons(col: contract.Column) -> list[str]:
     v = f"v_{col.name}"
     out = []
     if col.required:
-        out.append(f"case when {v} is null then {lit(col.name + ': missing required value')} end")
+        blank = f" or btrim({v}, {lit(BLANK)}) = ''" if col.type == "text" else ""
+        out.append(f"case when {v} is null{blank} then {lit(col.name + ': missing required value')} end")
     if col.type != "text":
         msg = lit(f"{col.name}: %s is not a valid {TYPE_NAMES[col.type]}")
         out.append(f"case when not ok_{col.name} then format({msg}, {_shown(col)}) end")
@@ -245,11 +260,11 @@ from (
         field_reasons || array_remove(array[{", ".join(row_reasons) or "null"}]::text[], null) as reasons
     from (
         select line_no, extra, {fields}, {", ".join(typed)},
-            array_remove(array[{", ".join(field_reasons) or "null"}]::text[], null) as field_reasons
+            array_remove(array[{", ".join(["reader_reason", *field_reasons])}]::text[], null) as field_reasons
         from (
             select s1.*{"".join(", " + o for o in oks)}
             from (
-                select line_no, {fields}, {", ".join(values)}, {extra} as extra
+                select line_no, reader_reason, {fields}, {", ".join(values)}, {extra} as extra
                 from {layout.land} offset 0
             ) s1
             offset 0
