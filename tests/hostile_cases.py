@@ -284,7 +284,7 @@ def _cases() -> list[Case]:
             "wrong encoding: the NUL bytes of the header give it away",
         ),
         Case(
-            "invalid UTF-8 sequence (overlong /, lone surrogate)",
+            "invalid UTF-8 sequence (overlong encoding)",
             write(ORD, (header + "\n" + line + "\n").encode() + b"o2,c\xc0\xaf,x,completed,1,\n"),
             Fails(ORD, UTF8_ERR.format(n=3)),
             "not UTF-8: fails naming the line",

@@ -261,3 +261,10 @@ def test_policy_seed_free_text_stays_inert(
     assert [r for r in relations(hostile_db) if not r.startswith("policy.")] == [
         r for r in raw_before if not r.startswith("policy.")
     ]
+
+
+def test_docs_list_every_case() -> None:
+    """docs/hostile_input.md is the corpus's table of outcomes; a case missing there is undocumented."""
+    doc = (settings.project_root() / "docs" / "hostile_input.md").read_text(encoding="utf-8")
+    missing = [c.name for c in CASES if f"| {c.name.replace('|', chr(92) + '|')} |" not in doc]
+    assert not missing, f"add to docs/hostile_input.md: {missing}"
