@@ -627,6 +627,44 @@ def _cases() -> list[Case]:
             "true/false/1/0 in any case; anything else quarantined",
         ),
         Case(
+            "injection in pattern columns",
+            write(
+                "customers.csv",
+                csv_bytes(
+                    ["customer_id", "registered_at", "status", "country", "birth_month_day"],
+                    [
+                        ["c1", TS, "active", INJECTIONS[6], ""],
+                        ["c2", TS, "active", "", INJECTIONS[10]],
+                    ],
+                ),
+            ),
+            Lands(
+                "customers",
+                "customers.csv",
+                (2, 0, 2),
+                {
+                    2: r"^country: '=cmd\|'' /C calc''!A0' does not match \^\[A-Z\]\{2\}\$$",
+                    3: r"^birth_month_day: '<script>alert\(document\.cookie\)</script>' does not match",
+                },
+            ),
+            "a value that does not match its column's pattern is quarantined, quoted as a literal",
+        ),
+        Case(
+            "the same table in two files (orders.csv and orders.csv.gz)",
+            write_gz("orders.csv.gz", csv_bytes(ORDERS_HEADER, [ORDER])),
+            Fails(
+                "",
+                r"/: orders arrives in more than one file \(orders\.csv, orders\.csv\.gz\); keep exactly one",
+            ),
+            "which file is the export would be a guess: the date fails naming both",
+        ),
+        Case(
+            "a directory where a required file should be",
+            both(_unlink(ORD), lambda folder: (folder / ORD).mkdir()),
+            Fails(ORD, r"required file is missing"),
+            "only a regular file counts; the required file is missing and the date fails",
+        ),
+        Case(
             "injection in value-set columns",
             orders(order(status=INJECTIONS[0]), order(order_id="o2", channel=INJECTIONS[4])),
             Lands(
@@ -663,3 +701,30 @@ def _eq(got: object, want: object) -> None:
 
 
 CASES = _cases()
+
+
+def markdown_table(cases: list[Case] = CASES) -> str:
+    """The corpus as the table in docs/hostile_input.md (print it with `python tests/hostile_cases.py`)."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["| # | case | outcome | why (the contract's promise) |", "|---|---|---|---|"]
+    for i, case in enumerate(cases, 1):
+        outcome = case.outcome
+        if isinstance(outcome, Fails):
+            shown = outcome.message.replace(r"\d+", "N").replace(r"<\w+:", "<item:").replace("\\", "")
+            text = f"**date fails**: `<date>/{outcome.file}: … {cell(shown)}`"
+        else:
+            read, loaded, quarantined = outcome.counts
+            text = (
+                f"**loads** `{outcome.file}`: read {read:,}, loaded {loaded:,}, quarantined {quarantined:,}"
+            )
+            if outcome.reasons:
+                text += f" (line {', '.join(str(n) for n in sorted(outcome.reasons))})"
+        lines.append(f"| {i} | {cell(case.name)} | {text} | {cell(case.why)} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")
