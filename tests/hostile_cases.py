@@ -653,8 +653,8 @@ def _cases() -> list[Case]:
             "the same table in two files (orders.csv and orders.csv.gz)",
             write_gz("orders.csv.gz", csv_bytes(ORDERS_HEADER, [ORDER])),
             Fails(
-                "",
-                r"/: orders arrives in more than one file \(orders\.csv, orders\.csv\.gz\); keep exactly one",
+                ORD,
+                r": orders arrives in more than one file \(orders\.csv, orders\.csv\.gz\); keep exactly one",
             ),
             "which file is the export would be a guess: the date fails naming both",
         ),

@@ -20,7 +20,8 @@ def find_table_file(folder: Path, table: str) -> Path | None:
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
         raise IngestError(
-            f"{folder.name}/: {table} arrives in more than one file ({names}); keep exactly one"
+            f"{folder.name}/{found[0].name}: {table} arrives in more than one file ({names});"
+            " keep exactly one"
         )
     return found[0] if found else None
 
