@@ -36,6 +36,8 @@ REPORT_SETS = (
     ("hutto2014_nyt_editorial_snippets", "nyt", "all"),
     ("hutto2014_tweets_test", "tweets", "test"),
     ("hutto2014_movie_review_snippets_test", "movies", "test"),
+    ("crowdflower_airline_tweets_test", "cs_tweets", "test"),
+    ("crowdflower_tweets_test", "crowd_tweets", "test"),
 )
 TASKS = ("negative_tagging", "three_class")
 __all__ = ["POLAR_MIN_RATING", "Evaluation", "evaluate", "evaluate_all", "load_gate_set"]
