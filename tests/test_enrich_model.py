@@ -132,3 +132,28 @@ def test_weak_model_is_withheld_and_alerted(fresh_db: str, monkeypatch: pytest.M
     assert alerts == [("DQ-06", "nlp_sentiment:weak_constant")]
     assert labels[0] == 0 and labels[1] == 4
     assert gate_rows == [("weak_constant", False, "withhold")]
+
+
+def test_trained_model_is_cached_by_recipe_digest(tmp_path: Path) -> None:
+    """The second load reads the on-disk cache (no retraining) and scores exactly like the trained model;
+    a cache for another version or a damaged file is never used."""
+    from crm_scoring.enrich.corpora import training_data
+    from crm_scoring.enrich.model import LexiconLogitModel
+
+    texts, labels = training_data()
+    small = (texts[:1500], labels[:1500])  # the cache logic is the same; a small set keeps the test quick
+    first = LexiconLogitModel(small, cache_dir=tmp_path)
+    assert first.trained
+    (cached,) = tmp_path.glob("*.npz")
+    assert first.version in cached.name and not list(tmp_path.glob(".*"))  # no temp file left behind
+    second = LexiconLogitModel(small, cache_dir=tmp_path)
+    assert not second.trained and second.version == first.version
+    probe = list(load_gate_set()[0][:300]) + ["", "Refund never came.", "Great, thanks!"]
+    assert second.score(probe) == first.score(probe)
+
+    other = LexiconLogitModel((texts[:1400], labels[:1400]), cache_dir=tmp_path)
+    assert other.trained and other.version != first.version  # other data, other digest, own file
+    cached.write_bytes(b"not a zip")  # damaged: ignored and rewritten
+    third = LexiconLogitModel(small, cache_dir=tmp_path)
+    assert third.trained and third.score(probe) == first.score(probe)
+    assert LexiconLogitModel(small, cache_dir=tmp_path).trained is False
