@@ -169,11 +169,14 @@ def split(key: str, part: str) -> Corpus:
     )
 
 
-def training_data() -> tuple[list[str], list[str]]:
-    """(texts, 3-class labels) of the training parts, in a fixed order."""
+HUTTO_TRAIN_CORPORA = tuple(k for k in TRAIN_CORPORA if k in CORPORA)
+
+
+def training_data(keys: tuple[str, ...] = TRAIN_CORPORA) -> tuple[list[str], list[str]]:
+    """(texts, 3-class labels) of the training parts of `keys` (default: all), in a fixed order."""
     texts: list[str] = []
     labels: list[str] = []
-    for key in TRAIN_CORPORA:
+    for key in keys:
         c = split(key, "train")
         texts.extend(c.texts)
         labels.extend(c.labels())
