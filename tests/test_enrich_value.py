@@ -56,3 +56,41 @@ def test_cev_score_and_clusters_follow_the_policy(project: Path, dbt_env: str) -
         assert r["cev_cluster"] == cluster
     # the angry customer ranks below the neutral one
     assert rows["c5"]["cev_intensity"] < rows["c1"]["cev_intensity"]
+
+
+def test_cv12_emotional_segments_follow_the_policy(project: Path, dbt_env: str) -> None:  # noqa: F811
+    """CV-12 segments built on the same history (their dbt unit tests run in the same build)."""
+    url = dbt_env
+    _load_raw(url, FIXTURE)
+    _create_enrichment(url)
+    _dbt(
+        project,
+        "build",
+        "--select",
+        "+int_customer_value__emotional_segments",
+        "--indirect-selection",
+        "cautious",
+        run_date=D1,
+        profile="starter",  # the CV-12 thresholds ship as starter defaults
+    )
+    rows = _rows(
+        url,
+        "select s.*, e.cev_cluster, p.dominant_emotion_90d"
+        " from intermediate.int_customer_value__emotional_segments s"
+        " join intermediate.int_customer_value__emotional e using (customer_id)"
+        " join intermediate.int_customer_value__profile p using (customer_id)",
+    )
+    assert rows and {r["emotional_segment"] for r in rows} - {None}  # some customers have a segment
+    for r in rows:
+        if r["cev_cluster"] is None:
+            assert r["emotional_segment"] is None and r["is_emotional"] is None
+        elif r["cev_cluster"] != "high":
+            assert r["emotional_segment"] == "not_emotional"
+        else:
+            assert r["emotional_segment"] in (
+                "high_loyalty_emotional",
+                "price_sensitive_emotional",
+                "other_emotional",
+            )
+        if r["dominant_emotion_90d"] in ("angry", "disappointed", "worried"):
+            assert r["emotion_type_90d"] == "anxious"

@@ -36,6 +36,8 @@ REPORT_SETS = (
     ("hutto2014_nyt_editorial_snippets", "nyt", "all"),
     ("hutto2014_tweets_test", "tweets", "test"),
     ("hutto2014_movie_review_snippets_test", "movies", "test"),
+    ("crowdflower_airline_tweets_test", "cs_tweets", "test"),
+    ("crowdflower_tweets_test", "crowd_tweets", "test"),
 )
 TASKS = ("negative_tagging", "three_class")
 __all__ = ["POLAR_MIN_RATING", "Evaluation", "evaluate", "evaluate_all", "load_gate_set"]
@@ -251,6 +253,17 @@ def emotion_agreement(model: SentimentModel, negative_max: float, positive_min: 
     }
 
 
+def cpu_scoring_rate(model: SentimentModel, repeats: int = 1) -> tuple[int, float]:
+    """(texts, texts per CPU second) of `model.score` on every text of the report sets.
+
+    CPU time of this process, not wall time: the scoring is single-threaded, so this is the per-core rate,
+    and it stays meaningful on a machine shared with other jobs (wall time there only measures the load)."""
+    texts = [t for _, key, part in REPORT_SETS for t in corpora.split(key, part).texts] * repeats
+    start = time.process_time()
+    model.score(texts)
+    return len(texts), len(texts) / max(time.process_time() - start, 1e-9)
+
+
 def main() -> None:
     """Print every figure for the configured models, thresholds from the policy CSV (no warehouse)."""
     from crm_scoring.enrich.model import primary_models
@@ -266,6 +279,9 @@ def main() -> None:
     print(format_table(rows))
     for model in primary_models():
         print("emotion (hand-checked sample):", emotion_agreement(model, neg, pos))
+    for model in primary_models():
+        n, rate = cpu_scoring_rate(model)
+        print(f"scoring {model.name}: {n:,} texts at {rate:,.0f} texts per CPU second (one core)")
 
 
 if __name__ == "__main__":
