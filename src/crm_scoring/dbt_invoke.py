@@ -12,7 +12,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from crm_scoring import settings
+from crm_scoring import failpoints, settings
 from crm_scoring.orchestration.environment import dbt_env_from_url
 
 # The profile and target of dbt_project/profiles.yml the platform runs; the DAGs' cosmos tasks pass
@@ -35,7 +35,7 @@ def invoke(args: list[str], url: str, run_date: date | None = None) -> None:
     full = [*args, "--project-dir", project, "--profiles-dir", project]
     if run_date is not None:
         full += ["--vars", json.dumps({"run_date": run_date.isoformat()})]
-    result = dbtRunner().invoke(full)
+    result = dbtRunner(callbacks=failpoints.dbt_callbacks()).invoke(full)
     if not result.success:
         detail = result.exception or "see the dbt output above"
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
