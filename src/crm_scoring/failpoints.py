@@ -7,6 +7,8 @@ inside each long stage, and a test arms one of them through the environment:
     CRM_FAILPOINT=score:inside              # SIGKILL this process there (no cleanup, no finally)
     CRM_FAILPOINT=publish_lists:inside:error-once   # raise psycopg.OperationalError, the first time only
 
+    CRM_FAILPOINT=ingest:inside:pause       # sleep CRM_FAILPOINT_PAUSE_S (default 2) there: widens a race
+
 Several points may be armed, separated by commas. `error-once` remembers that it fired in a marker
 file under `CRM_FAILPOINT_DIR` (default `<state dir>/failpoints`), so the retry, which Airflow runs
 in a new process, passes. Unarmed, `hit` is one dictionary lookup: the calls stay in production code.
@@ -22,6 +24,7 @@ import logging
 import os
 import re
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,9 +32,11 @@ log = logging.getLogger(__name__)
 
 ENV = "CRM_FAILPOINT"
 ENV_DIR = "CRM_FAILPOINT_DIR"
+ENV_PAUSE = "CRM_FAILPOINT_PAUSE_S"
 KILL = "kill"
 ERROR_ONCE = "error-once"
-ACTIONS = (KILL, ERROR_ONCE)
+PAUSE = "pause"
+ACTIONS = (KILL, ERROR_ONCE, PAUSE)
 
 # The nightly's stages, in order, and where a fail-point can sit in each (tests iterate over these).
 STAGES = (
@@ -47,9 +52,10 @@ STAGES = (
 WHERE = ("before", "inside", "after")
 
 # dbt's stages crash while the transaction that builds this model is open, before its n-th writing
-# statement: churn_features (incremental delete+insert: after its rows of the date were deleted, before
-# they are inserted again) and retention_list (a table: `<model>__dbt_tmp` built, not yet renamed).
-DBT_INSIDE_MODELS = {"dbt_marts": ("churn_features", 3), "dbt_lists": ("retention_list", 2)}
+# statement (a `create temporary table` does not count): churn_features (incremental delete+insert:
+# its rows of the date deleted, the new ones not inserted) and retention_list (a table: the
+# `<model>__dbt_tmp` relation built, not yet renamed over the old one).
+DBT_INSIDE_MODELS = {"dbt_marts": ("churn_features", 2), "dbt_lists": ("retention_list", 2)}
 _DBT_WRITE = re.compile(r"\b(alter\s+table|insert\s+into|delete\s+from|merge\s+into|create\s+table)\b", re.I)
 
 
@@ -85,6 +91,9 @@ def hit(point: str) -> None:
         for handler in logging.getLogger().handlers:
             handler.flush()
         os.kill(os.getpid(), signal.SIGKILL)
+    if action == PAUSE:
+        time.sleep(float(os.environ.get(ENV_PAUSE) or 2))
+        return
     marker = _marker(point)
     if marker.exists():
         return
