@@ -56,7 +56,7 @@ import sys
 import pendulum
 from airflow.dag_processing.dagbag import DagBag
 
-bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+bag = DagBag(dag_folder=sys.argv[1])
 assert not bag.import_errors, bag.import_errors
 run = bag.dags["crm_retry_probe"].test(logical_date=pendulum.parse(sys.argv[2]))
 print("DAGRUN", run.state)
@@ -70,7 +70,7 @@ def dagbag(warehouse_db: str, tmp_path_factory: pytest.TempPathFactory):
     os.environ.setdefault("CRM_WAREHOUSE_URL", warehouse_db)
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(settings.dags_dir()), include_examples=False)
+    return DagBag(dag_folder=str(settings.dags_dir()))
 
 
 @pytest.mark.parametrize("dag_id", ["crm_nightly", "churn_training"])

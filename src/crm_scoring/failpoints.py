@@ -51,12 +51,13 @@ STAGES = (
 )
 WHERE = ("before", "inside", "after")
 
-# dbt's stages crash while the transaction that builds this model is open, before its n-th writing
-# statement (a `create temporary table` does not count): churn_features (incremental delete+insert:
-# its rows of the date deleted, the new ones not inserted) and retention_list (a table: the
-# `<model>__dbt_tmp` relation built, not yet renamed over the old one).
-DBT_INSIDE_MODELS = {"dbt_marts": ("churn_features", 2), "dbt_lists": ("retention_list", 2)}
-_DBT_WRITE = re.compile(r"\b(alter\s+table|insert\s+into|delete\s+from|merge\s+into|create\s+table)\b", re.I)
+# dbt's stages crash inside the transaction that builds this model, at its `analyze` post-hook: the
+# model's new rows are written (churn_features: incremental delete+insert of the date; retention_list:
+# a table, `<model>__dbt_tmp` built and renamed over the old one, which became `__dbt_backup`) but
+# not committed. dbt-postgres sends delete+insert as one statement, so this is the only moment
+# between "written" and "committed" a client can be killed at.
+DBT_INSIDE_MODELS = {"dbt_marts": "churn_features", "dbt_lists": "retention_list"}
+_DBT_POST_HOOK = re.compile(r"^\s*(?:/\*.*?\*/\s*)?analyze\b", re.S | re.I)
 
 
 def armed() -> dict[str, str]:
@@ -121,24 +122,15 @@ def dbt_callbacks() -> list[Callable]:
     if not os.environ.get(ENV):
         return []
     points = armed()
-    models = {
-        DBT_INSIDE_MODELS[s][0]: (f"{s}:inside", DBT_INSIDE_MODELS[s][1])
-        for s in DBT_INSIDE_MODELS
-        if f"{s}:inside" in points
-    }
+    models = {DBT_INSIDE_MODELS[s]: f"{s}:inside" for s in DBT_INSIDE_MODELS if f"{s}:inside" in points}
     if not models:
         return []
-
-    seen: dict[str, int] = {}
 
     def callback(event) -> None:  # noqa: ANN001 - dbt's EventMsg
         if event.info.name != "SQLQuery":
             return
         node = event.data.node_info.node_name
-        if node in models and _DBT_WRITE.search(event.data.sql or ""):
-            seen[node] = seen.get(node, 0) + 1
-            point, nth = models[node]
-            if seen[node] == nth:
-                hit(point)
+        if node in models and _DBT_POST_HOOK.search(event.data.sql or ""):
+            hit(models[node])
 
     return [callback]
