@@ -208,3 +208,30 @@ def test_a_killed_holder_frees_the_lock_and_a_waiter_names_the_holder(fresh_db: 
         locks.release()
     assert not locks.is_held()
     assert locks.holder(fresh_db) is None
+
+
+def test_dbt_writes_outside_airflow_wait_for_the_lock(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`crm demo nightly` / `crm train` run dbt through dbt_invoke: a writing command meets the lock too."""
+    import signal
+
+    from dbt.cli.main import dbtRunner  # noqa: F401 - imported before the clock starts
+
+    from crm_scoring import dbt_invoke
+
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child holds the lock until it is killed
+        try:
+            locks.acquire("crm:nightly-elsewhere", fresh_db)
+            time.sleep(600)
+        finally:
+            os._exit(0)
+    try:
+        deadline = time.monotonic() + 60
+        while locks.holder(fresh_db) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        monkeypatch.setenv(locks.ENV_TIMEOUT, "0.5")
+        with pytest.raises(locks.LockTimeout, match="crm:nightly-elsewhere"):
+            dbt_invoke.invoke(["build", "--select", "policy_parameters"], fresh_db, START)
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
