@@ -204,6 +204,10 @@ def baseline(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "DBT_TARGET_PATH": str(root / "dbt_target"),
         "DBT_LOG_PATH": str(root / "dbt_logs"),
         "GX_ANALYTICS_ENABLED": "False",
+        # dbt's static parser (dbt_extractor, Rust) starts a rayon thread pool on first use; a forked
+        # child inherits the pool's state but not its threads and waits on it forever. Jinja parsing
+        # gives the same manifest, without threads that fork cannot copy.
+        "DBT_STATIC_PARSER": "False",
     }.items():
         mp.setenv(key, value)
     mp.delenv(failpoints.ENV, raising=False)
