@@ -2,8 +2,8 @@
 
 Baseline (built once for the module, a 400-customer demo): night D0 is published, then night D1 runs
 stage by stage; after each stage the warehouse is copied (`create database ... template`) and digested.
-For each stage k the test then works on a copy of the state before k and, in forked children of this
-process (the modules are already imported, so a child costs only its work):
+For each stage k the test then works on a copy of the state before k and, in child processes (a
+fresh interpreter each, as an Airflow task runs):
   1. kills it at `<k>:before`        -> the warehouse is unchanged;
   2. kills it at `<k>:inside`        -> the published lists are unchanged, nothing half-built is left;
   3. reruns the stage plainly, armed at `<k>:after` -> it succeeds (the kill comes after its commit) and
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import signal
-import traceback
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -72,28 +73,38 @@ def run_stage(stage: str, ds: str, url: str) -> object:
     return failpoints.boundary(stage)(_stage_fn(stage, ds, url))
 
 
-def run_forked(stage: str, ds: str, url: str, point: str | None) -> int:
-    """Run one stage in a forked child with `point` armed; return the child's wait status."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        code = 0
-        try:
-            if point:
-                os.environ[failpoints.ENV] = point
-            else:
-                os.environ.pop(failpoints.ENV, None)
-            run_stage(stage, ds, url)
-        except BaseException:  # noqa: BLE001
-            traceback.print_exc()
-            code = 1
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return status
+CHILD = """
+import sys
+sys.path.insert(0, {tests!r})
+import test_crash
+test_crash.run_stage({stage!r}, {ds!r}, {url!r})
+"""
 
 
-def killed(status: int) -> bool:
-    return os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+def run_child(stage: str, ds: str, url: str, point: str | None) -> int:
+    """Run one stage in a fresh Python process with `point` armed; return its exit code (-9: SIGKILL).
+
+    A fresh interpreter, not a fork of this one: this process has already run dbt (its static
+    parser's rayon pool), XGBoost (OpenMP) and MLflow, and a forked child inherits their locks but
+    not their threads, and hangs. A real task process starts clean too.
+    """
+    env = dict(os.environ, CRM_WAREHOUSE_URL=url)
+    env.pop(failpoints.ENV, None)
+    if point:
+        env[failpoints.ENV] = point
+    code = CHILD.format(tests=str(Path(__file__).parent), stage=stage, ds=ds, url=url)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if proc.returncode not in (0, -signal.SIGKILL):
+        print(proc.stderr[-4000:])
+    return proc.returncode
+
+
+def killed(code: int) -> bool:
+    return code == -signal.SIGKILL
+
+
+def succeeded(code: int) -> bool:
+    return code == 0
 
 
 def _tables(conn: psycopg.Connection) -> list[tuple[str, str]]:
@@ -204,10 +215,6 @@ def baseline(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "DBT_TARGET_PATH": str(root / "dbt_target"),
         "DBT_LOG_PATH": str(root / "dbt_logs"),
         "GX_ANALYTICS_ENABLED": "False",
-        # dbt's static parser (dbt_extractor, Rust) starts a rayon thread pool on first use; a forked
-        # child inherits the pool's state but not its threads and waits on it forever. Jinja parsing
-        # gives the same manifest, without threads that fork cannot copy.
-        "DBT_STATIC_PARSER": "False",
     }.items():
         mp.setenv(key, value)
     mp.delenv(failpoints.ENV, raising=False)
@@ -266,24 +273,24 @@ def test_kill_before_inside_after_then_rerun(baseline, stage: str) -> None:
     published = {k: v for k, v in prev_digest.items() if k in LIST_TABLES}
     ds = D1.isoformat()
 
-    status = run_forked(stage, ds, url, f"{stage}:before")
+    status = run_child(stage, ds, url, f"{stage}:before")
     assert killed(status), f"{stage}:before did not kill (status {status})"
     assert diff(digest(url), prev_digest) == [], f"a kill before {stage} changed the warehouse"
 
-    status = run_forked(stage, ds, url, f"{stage}:inside")
+    status = run_child(stage, ds, url, f"{stage}:inside")
     assert killed(status), f"{stage}:inside was never reached (status {status})"
     assert digest(url, LIST_TABLES) == published, f"a kill inside {stage} changed the published lists"
     assert leftovers(url) == [], f"a kill inside {stage} left {leftovers(url)}"
 
     # the plain rerun: succeeds, and is killed only after its commit
-    status = run_forked(stage, ds, url, f"{stage}:after")
+    status = run_child(stage, ds, url, f"{stage}:after")
     assert killed(status), f"the rerun of {stage} after a kill failed (status {status})"
     assert leftovers(url) == []
     assert diff(digest(url), want) == [], f"{stage} rerun after a kill differs from the uninterrupted run"
 
     # Airflow retries a task killed after its commit: the second run changes nothing
-    status = run_forked(stage, ds, url, None)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"retry of {stage} failed"
+    status = run_child(stage, ds, url, None)
+    assert succeeded(status), f"retry of {stage} failed"
     assert diff(digest(url), want) == [], f"{stage} retried after its commit changed the warehouse"
 
 
@@ -292,10 +299,10 @@ def test_plain_rerun_of_the_date_after_a_kill_inside_dbt(baseline) -> None:
     states = baseline["states"]
     name, url = clone(baseline["server"], states["enrich_texts"][0], "crm_crash_r")
     baseline["created"].append(name)
-    assert killed(run_forked("dbt_marts", D1.isoformat(), url, "dbt_marts:inside"))
+    assert killed(run_child("dbt_marts", D1.isoformat(), url, "dbt_marts:inside"))
     for stage in failpoints.STAGES:
-        status = run_forked(stage, D1.isoformat(), url, None)
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"plain rerun: {stage} failed"
+        status = run_child(stage, D1.isoformat(), url, None)
+        assert succeeded(status), f"plain rerun: {stage} failed"
     assert diff(digest(url), states["publish_lists"][2]) == []
 
 
