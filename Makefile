@@ -65,3 +65,9 @@ mlflow-ui: $(STAMP)
 
 clean:
 	rm -rf .crm data mlruns/mlflow.db mlruns/artifacts dbt_project/target dbt_project/logs
+
+# Crash safety, overlapping runs and retries (docs/reliability.md): kills at every nightly stage,
+# the warehouse-writer lock under concurrent runs, an Airflow retry of an injected transient error.
+.PHONY: test-reliability
+test-reliability: $(STAMP)
+	$(BIN)/python -m pytest tests/test_crash.py tests/test_concurrency.py tests/test_concurrency_retries.py

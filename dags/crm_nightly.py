@@ -10,7 +10,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from crm_scoring.orchestration import assets, tasks
+from crm_scoring.orchestration import assets, callbacks, tasks
 from crm_scoring.orchestration.dbt_config import dbt_build_task
 from crm_scoring.orchestration.dbt_selectors import LISTS_SELECT, MARTS_EXCLUDE, MARTS_SELECT
 
@@ -21,6 +21,9 @@ from crm_scoring.orchestration.dbt_selectors import LISTS_SELECT, MARTS_EXCLUDE,
     start_date=pendulum.datetime(1990, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    # retries with exponential back-off, a timeout, the warehouse-writer lock and ops.task_failures
+    # rows for every task (docs/reliability.md)
+    default_args=callbacks.default_args(),
     tags=["crm", "nightly"],
     doc_md=__doc__,
 )

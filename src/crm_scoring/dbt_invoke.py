@@ -12,13 +12,18 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from crm_scoring import settings
+from crm_scoring import failpoints, settings
+from crm_scoring.orchestration import locks
 from crm_scoring.orchestration.environment import dbt_env_from_url
 
 # The profile and target of dbt_project/profiles.yml the platform runs; the DAGs' cosmos tasks pass
 # them explicitly, and dbt keeps partial-parse state only for the same --profile/--target/--vars.
 PROFILE = "crm"
 TARGET = "dev"
+
+
+# dbt commands that write the warehouse: they run under the warehouse-writer lock
+WRITING_COMMANDS = frozenset({"build", "run", "seed", "snapshot"})
 
 
 class DbtError(RuntimeError):
@@ -35,7 +40,13 @@ def invoke(args: list[str], url: str, run_date: date | None = None) -> None:
     full = [*args, "--project-dir", project, "--profiles-dir", project]
     if run_date is not None:
         full += ["--vars", json.dumps({"run_date": run_date.isoformat()})]
-    result = dbtRunner().invoke(full)
+    runner = dbtRunner(callbacks=failpoints.dbt_callbacks())
+    if args and args[0] in WRITING_COMMANDS:
+        # one warehouse writer at a time (orchestration/locks.py), also outside Airflow
+        with locks.hold(f"crm:dbt-{args[0]}:{run_date or '-'}", url):
+            result = runner.invoke(full)
+    else:
+        result = runner.invoke(full)
     if not result.success:
         detail = result.exception or "see the dbt output above"
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")

@@ -23,7 +23,7 @@ from functools import cache
 
 import psycopg
 
-from crm_scoring import warehouse
+from crm_scoring import failpoints, warehouse
 from crm_scoring.enrich import store
 from crm_scoring.enrich.emotion import Bands, classify, triage
 from crm_scoring.enrich.evaluate import Evaluation, evaluate_all
@@ -213,6 +213,7 @@ def enrich_texts(url: str, run_date: date) -> dict:
             for row in out:
                 copy.write_row(row)
         conn.execute(store.UPSERT)
+        failpoints.hit("enrich_texts:inside")  # upserted, stale rows not yet deleted, not committed
         deleted = conn.execute(store.DELETE_STALE).rowcount
         candidates = conn.execute("select count(*) from _enrich_source").fetchone()[0]
     best = gate.evaluations[0][0]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 
-from crm_scoring import contract
+from crm_scoring import contract, failpoints
 from crm_scoring.ingest import validate_sql
 from crm_scoring.ingest.discover import export_dates, export_folder, find_table_file
 from crm_scoring.ingest.errors import IngestError
@@ -212,6 +212,7 @@ def load_export_date(url: str, landing_root: Path, export_date: date) -> LoadRes
             results.append(item.result)
         # Everything parsed and matches the manifest: only now touch the date's data.
         _replace_date(conn, export_date)
+        failpoints.hit("ingest:inside")  # the date's old rows deleted, the new ones not yet inserted
         for item in staged:
             _validate_and_insert(conn, item, export_date)
         for res in results:

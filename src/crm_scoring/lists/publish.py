@@ -14,7 +14,7 @@ from datetime import date
 import psycopg
 from psycopg import sql
 
-from crm_scoring import warehouse
+from crm_scoring import failpoints, warehouse
 from crm_scoring.lists import LIST_NAMES
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,7 @@ def publish(run_date: date, url: str | None = None) -> PublishResult:
                 (run_date,),
             )
             counts[name] = cur.rowcount
+            failpoints.hit("publish_lists:inside")  # one list swapped, the transaction still open
             conn.execute(
                 f"""
                 insert into {PUBLISH_SCHEMA}.publication_log (run_date, list_name, row_count)

@@ -24,7 +24,7 @@ import xgboost as xgb
 from mlflow.models import Model
 from psycopg import sql
 
-from crm_scoring import warehouse
+from crm_scoring import failpoints, warehouse
 from crm_scoring.model import clv as clv_model
 from crm_scoring.model import registry
 from crm_scoring.model.calibration import apply_calibration
@@ -214,6 +214,7 @@ def write_scores(
         scored_at = conn.execute("select now()::text").fetchone()[0]
         target = sql.Identifier(*cfg.scores_table.split("."))
         conn.execute(sql.SQL("delete from {} where run_date = %s").format(target), (run_date,))
+        failpoints.hit("score:inside")  # the date's scores deleted, the new ones not yet copied in
         _copy_table(
             conn,
             cfg.scores_table,

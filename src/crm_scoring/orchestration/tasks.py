@@ -2,27 +2,46 @@
 
 Each function takes the logical date as `YYYY-MM-DD` (Airflow's `ds`) and returns a small,
 JSON-serialisable summary that Airflow keeps as the task's XCom.
+
+Every task that writes the warehouse runs under `_step`: it holds the warehouse-writer advisory lock
+(orchestration.locks; one writer at a time, whoever started it) and passes the stage's fail-points
+`<stage>:before` / `<stage>:after` (crm_scoring.failpoints; inert unless a test arms one).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
+from typing import TypeVar
 
-from crm_scoring import settings, warehouse
+from crm_scoring import failpoints, settings, warehouse
+from crm_scoring.orchestration import locks
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _date(ds: str) -> date:
     return date.fromisoformat(ds)
 
 
+def _step(stage: str, ds: str, fn: Callable[[], T]) -> T:
+    """Run one stage as the only warehouse writer, between its two fail-points."""
+    with locks.hold(f"crm:{stage}:{ds}"):
+        failpoints.hit(f"{stage}:before")
+        out = fn()
+        failpoints.hit(f"{stage}:after")
+    return out
+
+
 def ingest(ds: str) -> dict:
     from crm_scoring.ingest import load_export_date
 
-    result = load_export_date(warehouse.warehouse_url(), settings.landing_dir(), _date(ds))
+    result = _step(
+        "ingest", ds, lambda: load_export_date(warehouse.warehouse_url(), settings.landing_dir(), _date(ds))
+    )
     return {
         "export_date": ds,
         "files": [asdict(f) for f in result.files],
@@ -34,17 +53,23 @@ def ingest_pending(ds: str) -> list[str]:
     from crm_scoring.ingest import load_export_date, pending_dates
 
     url = warehouse.warehouse_url()
-    done = []
-    for day in pending_dates(url, settings.landing_dir(), _date(ds)):
-        load_export_date(url, settings.landing_dir(), day)
-        done.append(day.isoformat())
-    return done
+
+    def load() -> list[str]:
+        done = []
+        for day in pending_dates(url, settings.landing_dir(), _date(ds)):
+            load_export_date(url, settings.landing_dir(), day)
+            done.append(day.isoformat())
+        return done
+
+    return _step("ingest_pending", ds, load)
 
 
 def validate_raw(ds: str) -> dict:
     from crm_scoring.quality import validate_raw as run
 
-    report = run(warehouse.warehouse_url(), _date(ds), settings.reports_dir() / "gx")
+    report = _step(
+        "validate_raw", ds, lambda: run(warehouse.warehouse_url(), _date(ds), settings.reports_dir() / "gx")
+    )
     return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
 
 
@@ -52,7 +77,7 @@ def enrich_texts(ds: str) -> dict:
     """Sentiment, emotion and PII redaction of ticket texts and survey comments, before dbt (ST-04..06)."""
     from crm_scoring.enrich import enrich_texts as run
 
-    return run(warehouse.warehouse_url(), _date(ds))
+    return _step("enrich_texts", ds, lambda: run(warehouse.warehouse_url(), _date(ds)))
 
 
 def score(ds: str) -> dict:
@@ -65,8 +90,12 @@ def score(ds: str) -> dict:
     from crm_scoring.model.backtest import backtest
 
     url = warehouse.warehouse_url()
-    result = run(url, _date(ds))
-    evaluated = backtest(url, _date(ds))
+
+    def body() -> tuple:
+        result = run(url, _date(ds))
+        return result, backtest(url, _date(ds))
+
+    result, evaluated = _step("score", ds, body)
     return {
         "rows": result.rows,
         "model_version": result.model_version,
@@ -78,20 +107,22 @@ def score(ds: str) -> dict:
 def validate_lists(ds: str) -> dict:
     from crm_scoring.quality import validate_lists as run
 
-    report = run(warehouse.warehouse_url(), _date(ds), settings.reports_dir() / "gx")
+    report = _step(
+        "validate_lists", ds, lambda: run(warehouse.warehouse_url(), _date(ds), settings.reports_dir() / "gx")
+    )
     return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
 
 
 def publish_lists(ds: str) -> dict:
     from crm_scoring.lists.publish import publish
 
-    return publish(_date(ds)).rows
+    return _step("publish_lists", ds, lambda: publish(_date(ds)).rows)
 
 
 def train(ds: str) -> dict:
     from crm_scoring.model import train as run
 
-    result = run(warehouse.warehouse_url(), _date(ds))
+    result = _step("train", ds, lambda: run(warehouse.warehouse_url(), _date(ds)))
     return {"run_id": result.run_id, "version": result.version, "metrics": result.metrics}
 
 
@@ -99,4 +130,4 @@ def gate_promotion(ds: str) -> dict:
     """Compare @challenger with @champion on the same out-of-time holdout and promote if it passes."""
     from crm_scoring.model import gate_and_promote
 
-    return gate_and_promote(warehouse.warehouse_url(), _date(ds))
+    return _step("gate_promotion", ds, lambda: gate_and_promote(warehouse.warehouse_url(), _date(ds)))

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from crm_scoring import contract, warehouse
+from crm_scoring import contract, failpoints, warehouse
 from crm_scoring.quality.report import Outcome, outcomes_from_validation, write_reports
 from crm_scoring.quality.suites import SuiteSpec, build_gx_suite, load_suites, no_gx_telemetry
 
@@ -153,6 +153,7 @@ def run_suites(
         docs_dir = report_dir / "data_docs" / f"{name}_{run_date.isoformat()}" if data_docs else None
         checkpoint_result, checked = _run_checkpoint(url, name, schema, runnable, run_date, docs_dir)
         outcomes += checked
+    failpoints.hit(f"validate_{layer}:inside")  # validated, the reports not yet written
     critical = [o for o in outcomes if not o.success and o.severity == "critical"]
     warned = [o for o in outcomes if not o.success and o.severity != "critical"]
     success = not critical
