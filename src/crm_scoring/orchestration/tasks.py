@@ -21,22 +21,28 @@ def _date(ds: str) -> date:
 
 def ingest(ds: str) -> dict:
     from crm_scoring.ingest import load_export_date
+    from crm_scoring.privacy.nightly import after_load
 
-    result = load_export_date(warehouse.warehouse_url(), settings.landing_dir(), _date(ds))
+    url = warehouse.warehouse_url()
+    result = load_export_date(url, settings.landing_dir(), _date(ds))
     return {
         "export_date": ds,
         "files": [asdict(f) for f in result.files],
+        # PS-08 erasures and PS-09 retention, before anything reads the new rows
+        "privacy": after_load(url, _date(ds)),
     }
 
 
 def ingest_pending(ds: str) -> list[str]:
     """Load every landing folder up to `ds` not loaded yet (training needs the history)."""
     from crm_scoring.ingest import load_export_date, pending_dates
+    from crm_scoring.privacy.nightly import after_load
 
     url = warehouse.warehouse_url()
     done = []
     for day in pending_dates(url, settings.landing_dir(), _date(ds)):
         load_export_date(url, settings.landing_dir(), day)
+        after_load(url, day, purge=False)  # PS-08: erased customers never re-enter through a backfill
         done.append(day.isoformat())
     return done
 
