@@ -241,12 +241,15 @@ def customer_clv(url: str, run_date: date, customer_ids: pd.Series) -> np.ndarra
 
 
 def profiling_consented(url: str, run_date: date, frame: pd.DataFrame) -> pd.DataFrame:
-    """PS-12: only customers who have not objected to profiling are scored (hence ranked, given reasons)."""
+    """PS-12: only customers who have not objected to profiling are scored (hence ranked, given reasons);
+    PS-08: an erased customer's anonymised facts (ANON- ids) are never scored either."""
     from crm_scoring.privacy.consent import PROFILING, purpose_consent
+    from crm_scoring.privacy.erasure import ANON_PREFIX
 
     with warehouse.connect(url) as conn:
         consent = purpose_consent(conn, PROFILING, run_date)
-    keep = consent.mask(frame["customer_id"].to_numpy(dtype=object))
+    ids = frame["customer_id"].to_numpy(dtype=object)
+    keep = consent.mask(ids) & ~frame["customer_id"].astype(str).str.startswith(ANON_PREFIX).to_numpy()
     if not keep.all():
         log.info("PS-12: %d customers withdrew profiling consent and are not scored", int((~keep).sum()))
     return frame.loc[keep].reset_index(drop=True)
