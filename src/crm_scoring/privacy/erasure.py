@@ -242,17 +242,29 @@ def pending_requests(conn: psycopg.Connection, export_date: date) -> list[Erasur
     return [ErasureRequest(r[0], r[1], r[2], source=f"dsr_requests.csv {export_date}") for r in rows]
 
 
-def quarantine_erased(conn: psycopg.Connection, export_date: date) -> dict[str, int]:
-    """Move the rows of `export_date` that belong to erased customers from raw to ops.quarantine.
+def quarantine_erased(
+    conn: psycopg.Connection, export_date: date, requested: list[str] | None = None
+) -> dict[str, int]:
+    """Move the rows of `export_date` that belong to erased customers (or to the customers of this export's
+    own erasure requests, `requested`) from raw to ops.quarantine.
 
     Reason "erased"; the record kept is the pseudonym only (the row itself is personal data). The load
-    audit moves each row from loaded to quarantined, so it still balances. Set-based per table."""
-    if not _table_exists(conn, "ops.erasures") or not _table_exists(conn, "ops.load_audit"):
+    audit moves each row from loaded to quarantined, so it still balances. Set-based per table. Because a
+    request's own export is quarantined too (the request row included), a rerun of the date gives the
+    same raw, quarantine and audit as the first run."""
+    if not _table_exists(conn, "ops.load_audit"):
         return {}
-    if conn.execute("select not exists (select 1 from ops.erasures)").fetchone()[0]:
+    none_erased = (
+        not _table_exists(conn, "ops.erasures")
+        or conn.execute("select not exists (select 1 from ops.erasures)").fetchone()[0]
+    )
+    if none_erased and not requested:
         return {}
     key = secret_key()
-    erased = {r[0] for r in conn.execute("select pseudonym from ops.erasures").fetchall()}
+    erased = set()
+    if not none_erased:
+        erased = {r[0] for r in conn.execute("select pseudonym from ops.erasures").fetchall()}
+    erased |= {pseudonym(c, key) for c in requested or []}
     moved: dict[str, int] = {}
     for name, table in contract.TABLES.items():
         if "customer_id" not in table.column_names or not _table_exists(conn, f"raw.{name}"):

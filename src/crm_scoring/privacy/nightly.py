@@ -3,9 +3,10 @@
 Run right after the loader, before anything reads the new raw rows, so no later stage ever sees an
 erased customer or an expired text:
 
-1. rows of already-erased customers in this export go to quarantine ("erased");
-2. the export's erasure requests (raw.dsr_requests) are applied;
-3. the retention periods in force on the date are applied (`purge=False` skips it, e.g. for the
+1. the export's erasure requests (raw.dsr_requests) are read;
+2. rows of erased customers and of those requests in this export go to quarantine ("erased");
+3. the requests are applied to everything loaded earlier (erasure.erase);
+4. the retention periods in force on the date are applied (`purge=False` skips it, e.g. for the
    history loads of the training DAG, whose nightly twin purges anyway).
 
 Each part is idempotent, so a rerun of the date (or of this step) changes nothing more.
@@ -23,8 +24,8 @@ def after_load(url: str, export_date: date, purge: bool = True) -> dict:
 
     with warehouse.connect(url) as conn:
         schema.ensure(conn)
-        quarantined = erasure.quarantine_erased(conn, export_date)
         requests = erasure.pending_requests(conn, export_date)
+        quarantined = erasure.quarantine_erased(conn, export_date, [r.customer_id for r in requests])
     erased = erasure.erase(requests, url)
     purged: dict[str, int] = {}
     if purge:
