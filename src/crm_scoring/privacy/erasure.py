@@ -94,26 +94,36 @@ def _table_exists(conn: psycopg.Connection, name: str) -> bool:
     return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
 
 
-def _keep_ledger(conn: psycopg.Connection) -> dict[str, int]:
-    kept = {}
+Counts = dict[str, dict[str, int]]  # pseudonym -> table -> rows
+
+
+def _count(conn: psycopg.Connection, counts: Counts, label: str, statement: sql.Composable) -> None:
+    """Run a data-modifying statement that returns `pseudonym` per row; add its rows per customer."""
+    query = sql.SQL("with x as ({}) select pseudonym, count(*) from x group by pseudonym").format(statement)
+    for pseudo, n in conn.execute(query).fetchall():
+        counts.setdefault(pseudo, {})[label] = n
+
+
+def _keep_ledger(conn: psycopg.Connection, counts: Counts) -> None:
     if _table_exists(conn, "raw.compensations"):
-        kept["raw.compensations"] = conn.execute(
+        _count(conn, counts, "ledger kept from raw.compensations", sql.SQL(
             """
             insert into ops.erased_ledger (pseudonym, source, ledger_date, record)
             select e.pseudonym, 'raw.compensations', c.issued_at::date,
                    to_jsonb(c) - 'customer_id' - '_extra' - '_source_file' - '_line_no'
               from raw.compensations as c join _erase as e using (customer_id)
+            returning pseudonym
             """
-        ).rowcount
+        ))  # fmt: skip
     if _table_exists(conn, "lists.compensation_list"):
-        kept["lists.compensation_list"] = conn.execute(
+        _count(conn, counts, "ledger kept from lists.compensation_list", sql.SQL(
             """
             insert into ops.erased_ledger (pseudonym, source, ledger_date, record)
             select e.pseudonym, 'lists.compensation_list', l.run_date, to_jsonb(l) - 'customer_id'
               from lists.compensation_list as l join _erase as e using (customer_id)
+            returning pseudonym
             """
-        ).rowcount
-    return kept
+        ))  # fmt: skip
 
 
 def _raw_clear_columns(table: str, columns: set[str]) -> list[str]:
@@ -131,17 +141,16 @@ def _columns(conn: psycopg.Connection, schema_name: str, table: str) -> set[str]
     return {r[0] for r in rows}
 
 
-def _apply(conn: psycopg.Connection) -> dict[str, int]:
-    """Delete or anonymise the customers of temp table _erase in every customer table; rows per table."""
-    counts: dict[str, int] = {}
+def _apply(conn: psycopg.Connection, counts: Counts) -> None:
+    """Delete or anonymise the customers of temp table _erase in every customer table, one set-based
+    statement per table for the whole batch; rows per customer and table go to `counts`."""
     for schema_name, table in _customer_tables(conn):
         target = sql.Identifier(schema_name, table)
         if schema_name in DELETE_SCHEMAS:
-            n = conn.execute(
-                sql.SQL("delete from {} as t using _erase as e where t.customer_id = e.customer_id").format(
-                    target
-                )
-            ).rowcount
+            statement = sql.SQL(
+                "delete from {} as t using _erase as e where t.customer_id = e.customer_id"
+                " returning e.pseudonym"
+            ).format(target)
         else:
             sets = [sql.SQL("customer_id = e.anon_id")]
             if schema_name == "raw":
@@ -149,25 +158,21 @@ def _apply(conn: psycopg.Connection) -> dict[str, int]:
                 sets += [
                     sql.SQL("{} = null").format(sql.Identifier(c)) for c in _raw_clear_columns(table, cols)
                 ]
-            n = conn.execute(
-                sql.SQL("update {} as t set {} from _erase as e where t.customer_id = e.customer_id").format(
-                    target, sql.SQL(", ").join(sets)
-                )
-            ).rowcount
-        if n:
-            counts[f"{schema_name}.{table}"] = n
+            statement = sql.SQL(
+                "update {} as t set {} from _erase as e where t.customer_id = e.customer_id"
+                " returning e.pseudonym"
+            ).format(target, sql.SQL(", ").join(sets))
+        _count(conn, counts, f"{schema_name}.{table}", statement)
     if _table_exists(conn, "ops.quarantine"):
-        n = conn.execute(
+        _count(conn, counts, "ops.quarantine", sql.SQL(
             """
             update ops.quarantine as q
                set raw_record = jsonb_build_object('customer_id', e.anon_id, 'erased', true)
               from _erase as e
              where q.raw_record ->> 'customer_id' = e.customer_id
+            returning e.pseudonym
             """
-        ).rowcount
-        if n:
-            counts["ops.quarantine"] = n
-    return counts
+        ))  # fmt: skip
 
 
 def erase(requests: list[ErasureRequest], url: str | None = None) -> list[ErasureResult]:
@@ -195,34 +200,35 @@ def erase(requests: list[ErasureRequest], url: str | None = None) -> list[Erasur
             for c in sorted(by_id)
             if pseudo[c] in done
         ]
-        for cid in todo:  # one customer at a time, so rows_affected is per customer
-            conn.execute("create temporary table _erase (customer_id text, anon_id text, pseudonym text)")
+        if todo:  # the whole batch at once: one statement per table
             conn.execute(
-                "insert into _erase values (%s, %s, %s)",
-                (cid, ANON_PREFIX + secrets.token_hex(16), pseudo[cid]),
+                "create temporary table _erase (customer_id text primary key, anon_id text, pseudonym text)"
+                " on commit drop"
             )
-            kept = _keep_ledger(conn)
-            counts = _apply(conn)
-            counts.update({f"ledger kept from {k}": v for k, v in kept.items() if v})
-            req = by_id[cid]
-            conn.execute(
-                "insert into ops.erasures (pseudonym, request_id, request_source, requested_at, erased_by,"
-                " rows_affected) values (%s, %s, %s, %s, %s, %s)",
-                (pseudo[cid], req.request_id, req.source, req.requested_at,
-                 f"{conn.info.user} ({getpass.getuser()})", json.dumps(counts, sort_keys=True)),
-            )  # fmt: skip
-            conn.execute("drop table _erase")
-            results.append(ErasureResult(pseudo[cid], req.request_id, counts))
-            log.info("PS-08 erased %s (request %s): %s", pseudo[cid], req.request_id, counts)
-    if todo:
-        from crm_scoring.privacy.mlflow_examples import scrub_input_examples
+            with conn.cursor().copy("copy _erase from stdin") as copy:
+                for cid in todo:
+                    copy.write_row((cid, ANON_PREFIX + secrets.token_hex(16), pseudo[cid]))
+            conn.execute("analyze _erase")
+            counts: Counts = {}
+            _keep_ledger(conn, counts)
+            _apply(conn, counts)
+            # files are not transactional: scrubbed before the commit, so a failure leaves nothing
+            # recorded and the retry (idempotent) scrubs again
+            from crm_scoring.privacy.mlflow_examples import scrub_input_examples
 
-        scrubbed = scrub_input_examples()
-        with warehouse.connect(url) as conn:
-            conn.execute(
-                "update ops.erasures set mlflow_examples_scrubbed = %s where pseudonym = any(%s)",
-                (scrubbed, [pseudo[c] for c in todo]),
-            )
+            scrubbed = scrub_input_examples()
+            by = f"{conn.info.user} ({getpass.getuser()})"
+            for cid in todo:
+                req, mine = by_id[cid], counts.get(pseudo[cid], {})
+                conn.execute(
+                    "insert into ops.erasures (pseudonym, request_id, request_source, requested_at,"
+                    " erased_by, rows_affected, mlflow_examples_scrubbed)"
+                    " values (%s, %s, %s, %s, %s, %s, %s)",
+                    (pseudo[cid], req.request_id, req.source, req.requested_at, by,
+                     json.dumps(mine, sort_keys=True), scrubbed),
+                )  # fmt: skip
+                results.append(ErasureResult(pseudo[cid], req.request_id, mine))
+                log.info("PS-08 erased %s (request %s): %s", pseudo[cid], req.request_id, mine)
     return results
 
 
