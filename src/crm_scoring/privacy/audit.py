@@ -110,7 +110,19 @@ def protect_lists(conn: psycopg.Connection, groups: list[str], lists_schema: str
                 sql.Identifier(g)
             )
         )
+    in_place = {
+        r[0]
+        for r in conn.execute(
+            "select p.tablename from pg_policies p join pg_class c on c.relname = p.tablename"
+            " join pg_namespace n on n.oid = c.relnamespace and n.nspname = p.schemaname"
+            " where p.schemaname = %s and p.policyname = %s and c.relrowsecurity"
+            " and p.roles::text[] @> %s::text[] and p.roles::text[] <@ %s::text[]",
+            (lists_schema, POLICY, existing, existing),
+        ).fetchall()
+    }
     for t in tables:
+        if t in in_place:  # no DDL (and no exclusive lock) when the policy is already as wanted
+            continue
         target = sql.Identifier(lists_schema, t)
         conn.execute(sql.SQL("alter table {} enable row level security").format(target))
         conn.execute(sql.SQL("drop policy if exists {} on {}").format(sql.Identifier(POLICY), target))
@@ -119,7 +131,17 @@ def protect_lists(conn: psycopg.Connection, groups: list[str], lists_schema: str
                 "create policy {} on {} for select to {} using ((select ops.audit_reader_session({})))"
             ).format(sql.Identifier(POLICY), target, roles, sql.Literal(f"{lists_schema}.{t}"))
         )
+    invoker = {
+        r[0]
+        for r in conn.execute(
+            "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = %s and c.relkind = 'v' and 'security_invoker=true' = any(c.reloptions)",
+            (lists_schema,),
+        ).fetchall()
+    }
     for v in views:
+        if v in invoker:
+            continue
         conn.execute(
             sql.SQL("alter view {} set (security_invoker = true)").format(sql.Identifier(lists_schema, v))
         )
