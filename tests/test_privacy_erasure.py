@@ -166,7 +166,9 @@ def test_erasure_everywhere_and_forever(world) -> None:
     assert row["mlflow_examples_scrubbed"] == 1 and row["erased_by"]
     affected = row["rows_affected"]
     for table in before:  # every table that held the customer is in the erasure's record
-        if table.split(".")[0] in ("raw", "lists", "scoring", "enrichment", "ops"):
+        if table.split(".")[0] in ("raw", "lists", "scoring", "enrichment", "ops") and not table.endswith(
+            "_latest"
+        ):
             assert affected.get(table, 0) >= 1, table
     kept = _q(url, "select * from ops.erased_ledger where source = 'lists.compensation_list'")
     assert sorted(r["record"]["amount"] for r in kept) == sorted(float(r["amount"]) for r in ledger)
