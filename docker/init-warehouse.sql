@@ -8,6 +8,9 @@
 --               scoring, lists). Airflow tasks, dbt and `crm` connect as this role.
 --   crm_reader  NOLOGIN group: read access to the published lists only. CRM teams get their own
 --               login role that is a member of it (see docker/README.md).
+--   crm_list_operator  NOLOGIN group: CRM operators who read and export the lists (audited) and see no
+--               raw data; `crm warehouse grant-operator NAME` adds the export-audit function grant and
+--               the audited-read policy (docs/privacy.md).
 --   airflow     login; owns database `airflow` (the Airflow metadata DB).
 --   mlflow      login; owns database `mlflow` (MLflow tracking store and model registry).
 
@@ -33,6 +36,7 @@
 
 CREATE ROLE crm_app LOGIN PASSWORD :'crm_app_password';
 CREATE ROLE crm_reader NOLOGIN;
+CREATE ROLE crm_list_operator NOLOGIN;
 CREATE ROLE airflow LOGIN PASSWORD :'airflow_db_password';
 CREATE ROLE mlflow LOGIN PASSWORD :'mlflow_db_password';
 
@@ -50,6 +54,7 @@ REVOKE ALL ON DATABASE crm FROM PUBLIC;
 REVOKE ALL ON DATABASE airflow FROM PUBLIC;
 REVOKE ALL ON DATABASE mlflow FROM PUBLIC;
 GRANT CONNECT ON DATABASE crm TO crm_reader;
+GRANT CONNECT ON DATABASE crm TO crm_list_operator;
 
 \connect crm
 
@@ -74,3 +79,9 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA lists TO crm_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA lists TO crm_reader;
 ALTER DEFAULT PRIVILEGES FOR ROLE crm_app IN SCHEMA lists GRANT SELECT ON TABLES TO crm_reader;
+
+-- CRM operators: the same read access; exporting also needs EXECUTE on ops.record_list_export, granted by
+-- `crm warehouse grant-operator` once the pipeline has created the function (docs/privacy.md).
+GRANT USAGE ON SCHEMA lists TO crm_list_operator;
+GRANT SELECT ON ALL TABLES IN SCHEMA lists TO crm_list_operator;
+ALTER DEFAULT PRIVILEGES FOR ROLE crm_app IN SCHEMA lists GRANT SELECT ON TABLES TO crm_list_operator;

@@ -164,13 +164,17 @@ def train(run_date: date, seed: int, via_airflow: bool) -> None:
 def ingest(run_date: date) -> None:
     """Load one landing folder into the raw schema (what the DAG's first task does)."""
     from crm_scoring.ingest import load_export_date
+    from crm_scoring.privacy.nightly import after_load
 
-    result = load_export_date(warehouse.warehouse_url(), settings.landing_dir(), run_date)
+    url = warehouse.warehouse_url()
+    result = load_export_date(url, settings.landing_dir(), run_date)
+    privacy = after_load(url, run_date)  # PS-08 / PS-09, as the DAG's ingest task does
     for f in result.files:
         click.echo(
             f"{f.table:28} {f.status:8} read={f.rows_read} loaded={f.rows_loaded} "
             f"quarantined={f.rows_quarantined}"
         )
+    click.echo(f"privacy: {privacy}")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -261,14 +265,17 @@ def evaluate_real(
 
 def _register_groups() -> None:
     """Command groups owned by their packages: `crm model ...`, `crm lists ...` and `crm policy ...`."""
-    from crm_scoring.lists.cli import grant_reader_command, lists_group
+    from crm_scoring.lists.cli import grant_operator_command, grant_reader_command, lists_group
     from crm_scoring.model.cli import model_group
     from crm_scoring.policy.cli import policy_group
+    from crm_scoring.privacy.cli import privacy_group
 
     main.add_command(model_group)
     main.add_command(lists_group)
     main.add_command(policy_group)
+    main.add_command(privacy_group)
     warehouse_group.add_command(grant_reader_command)
+    warehouse_group.add_command(grant_operator_command)
 
 
 _register_groups()

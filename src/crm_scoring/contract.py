@@ -126,9 +126,10 @@ COMPENSATION_TYPE = (
     "membership_rights",
     "consultation",
 )
-CONSENT_PURPOSE = ("service", "marketing", "profiling")
+CONSENT_PURPOSE = ("service", "marketing", "profiling", "emotion_analysis")  # emotion_analysis: 003-1
 CONSENT_CHANNEL = CONTACT_CHANNEL + ("any",)
 CONSENT_STATUS = ("granted", "withdrawn")
+DSR_REQUEST_TYPE = ("erasure", "access", "restriction")
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -295,6 +296,19 @@ TABLES: dict[str, Table] = {
             ),
             key=("customer_id", "purpose", "channel", "status_ts"),
             version_column="status_ts",
+        ),
+        Table(
+            "dsr_requests",
+            (
+                _c("request_id", required=True),
+                _c("customer_id", required=True),
+                _c("request_type", required=True, allowed=DSR_REQUEST_TYPE),
+                _c("requested_at", "timestamp", True, not_future=True),
+            ),
+            key=("request_id",),
+            version_column=None,
+            description="Data-subject requests (PS-08); an erasure is applied by crm_scoring.privacy after "
+            "the load and audited in ops.erasures.",
         ),
     ]
 }

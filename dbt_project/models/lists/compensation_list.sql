@@ -17,6 +17,7 @@ with p as (
 cand as (
     select * from {{ ref('compensation_candidates') }}
     where run_date = {{ run_date() }} and decision in ('listed', 'over_cap')
+      and {{ not_erased('customer_id') }}  -- PS-08: an erased customer is never listed
 ),
 
 cust as (

@@ -23,6 +23,7 @@ with p as (
 winners as (
     select * from {{ ref('retention_candidates') }}
     where run_date = {{ run_date() }} and decision = 'selected'
+      and {{ not_erased('customer_id') }}  -- PS-08: an erased customer is never listed
 ),
 
 cust as (

@@ -13,6 +13,7 @@ from crm_scoring.demo.consents import consents_block, draw_consents
 from crm_scoring.demo.contacts import draw_contacts
 from crm_scoring.demo.crisis import affected_block, crisis_event_block, design_crises
 from crm_scoring.demo.customers import customers_block
+from crm_scoring.demo.dsr import dsr_block
 from crm_scoring.demo.followups import compensations_block, draw_compensations, draw_surveys, surveys_block
 from crm_scoring.demo.population import draw_population
 from crm_scoring.demo.simulate import simulate
@@ -64,4 +65,5 @@ def generate(
         writer.write(contacts)
         writer.write(consents_block(pop, consent, optouts, tl))
         writer.write(affected_block(crises, sim.affected, sim.impact, pop.number, tl))
+        writer.write(dsr_block(pop, tl))  # PS-08: access / restriction requests (no random draw)
     return writer.finish()

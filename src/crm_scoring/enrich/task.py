@@ -31,12 +31,15 @@ from crm_scoring.enrich.keywords import KeywordMatcher, base_language
 from crm_scoring.enrich.model import KeywordLexiconModel, SentimentModel, primary_models
 from crm_scoring.enrich.policy import EnrichPolicy, load_policy
 from crm_scoring.enrich.redact import redact
+from crm_scoring.privacy.consent import EMOTION_ANALYSIS, PurposeConsent, purpose_consent
 
 log = logging.getLogger(__name__)
 
 GATE_ALERT_CODE = "DQ-06"
 GATE_ALERT_LEVEL = "important"  # 7.10 vocabulary (urgent / important / general)
 GATE_ACTIONS = ("flag", "withhold")
+CONSENT_WITHHELD = "consent-withdrawn"  # text_sha256 of rows whose labels are withheld for want of consent
+LABEL_COLUMNS = ("polarity", "polarity_score", "emotion_class", "crisis_triage_class")
 
 
 @dataclass
@@ -148,8 +151,18 @@ def _write_quality(
     )  # fmt: skip
 
 
-def _enrich_rows(rows: list[tuple], run_date: date, policy: EnrichPolicy, gate: GateDecision) -> list[tuple]:
-    """Redact, score per language group in batches, classify; one output tuple per input row."""
+def _enrich_rows(
+    rows: list[tuple],
+    run_date: date,
+    policy: EnrichPolicy,
+    gate: GateDecision,
+    emotion_consent: PurposeConsent | None = None,
+) -> list[tuple]:
+    """Redact, score per language group in batches, classify; one output tuple per input row.
+
+    A customer without emotion-analysis consent (003-1) gets no polarity, emotion or triage label, and
+    the row's text hash is replaced by a marker so the row is re-examined each night (a later grant then
+    re-enriches it)."""
     kw = KeywordMatcher.build(policy.keywords)
     bands = Bands(policy.negative_max_score, policy.positive_min_score)
     redacted = [redact(r[5]) for r in rows]
@@ -171,7 +184,10 @@ def _enrich_rows(rows: list[tuple], run_date: date, policy: EnrichPolicy, gate: 
     for i, (source_table, source_id, customer_id, text_ts, language, _body, sha) in enumerate(rows):
         model, passed, withhold = models[base_language(language)]
         text = redacted[i]
-        if withhold:
+        if emotion_consent is not None and not emotion_consent.allows(customer_id):
+            polarity = emotion = triage_class = score = None
+            sha = CONSENT_WITHHELD
+        elif withhold:
             polarity = emotion = triage_class = score = None
         else:
             score = scores[i]
@@ -183,6 +199,23 @@ def _enrich_rows(rows: list[tuple], run_date: date, policy: EnrichPolicy, gate: 
              model.version, run_date, sha, passed, policy.policy_version, now)
         )  # fmt: skip
     return out
+
+
+def withhold_without_consent(conn: psycopg.Connection, consent: PurposeConsent) -> int:
+    """Clear the emotion labels of customers who lack emotion-analysis consent on the run date (003-1),
+    including rows enriched on an earlier night before the withdrawal. Set-based; returns rows cleared."""
+    cleared = ", ".join(f"{c} = null" for c in LABEL_COLUMNS)
+    if consent.default_granted:
+        if not consent.exceptions:
+            return 0
+        who = "customer_id = any(%(ids)s)"
+    else:
+        who = "(customer_id is null or not (customer_id = any(%(ids)s)))"
+    return conn.execute(
+        f"update enrichment.text_sentiment set {cleared}, text_sha256 = %(marker)s"
+        f" where {who} and text_sha256 is distinct from %(marker)s",
+        {"ids": sorted(consent.exceptions), "marker": CONSENT_WITHHELD},
+    ).rowcount
 
 
 def enrich_texts(url: str, run_date: date) -> dict:
@@ -205,7 +238,8 @@ def enrich_texts(url: str, run_date: date) -> dict:
         }
         rows = conn.execute(store.CHANGED, params).fetchall()
         t0 = time.perf_counter()
-        out = _enrich_rows(rows, run_date, policy, gate)
+        emotion_consent = purpose_consent(conn, EMOTION_ANALYSIS, run_date)
+        out = _enrich_rows(rows, run_date, policy, gate, emotion_consent)
         model_seconds = time.perf_counter() - t0
         conn.execute(store.STAGE)
         copy_sql = f"copy _enrich_new ({', '.join(store.COLUMNS)}) from stdin"
@@ -215,6 +249,7 @@ def enrich_texts(url: str, run_date: date) -> dict:
         conn.execute(store.UPSERT)
         failpoints.hit("enrich_texts:inside")  # upserted, stale rows not yet deleted, not committed
         deleted = conn.execute(store.DELETE_STALE).rowcount
+        withhold_without_consent(conn, emotion_consent)
         candidates = conn.execute("select count(*) from _enrich_source").fetchone()[0]
     best = gate.evaluations[0][0]
     result = EnrichResult(

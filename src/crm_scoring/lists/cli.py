@@ -42,7 +42,7 @@ def lists_export(run_date: date, list_name: str, fmt: str, out: Path, include_ho
     from crm_scoring.lists.export import export_list
 
     result = export_list(run_date, list_name, fmt, out, include_holdout)
-    click.echo(f"{result.rows} rows -> {result.path}")
+    click.echo(f"{result.rows} rows -> {result.path} (sha256 {result.sha256}, audit #{result.export_id})")
 
 
 @click.command("grant-reader")
@@ -57,5 +57,21 @@ def grant_reader_command(name: str, password: str | None) -> None:
 
     secret = grant_reader(warehouse.warehouse_url(), name, password)
     click.echo(f"login {name} (member of {READER_GROUP}) can read schema lists")
+    if password is None:
+        click.echo(f"password: {secret}")
+
+
+@click.command("grant-operator")
+@click.argument("name")
+@click.option(
+    "--password", default=None, help="Password of the new login (default: generated, printed once)."
+)
+def grant_operator_command(name: str, password: str | None) -> None:
+    """Create CRM-operator login NAME: reads and exports the lists (audited), no raw data or marts."""
+    from crm_scoring import warehouse
+    from crm_scoring.lists.roles import OPERATOR_GROUP, grant_operator
+
+    secret = grant_operator(warehouse.warehouse_url(), name, password)
+    click.echo(f"login {name} (member of {OPERATOR_GROUP}) can read and export schema lists")
     if password is None:
         click.echo(f"password: {secret}")

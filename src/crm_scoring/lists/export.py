@@ -56,6 +56,8 @@ class ExportResult:
     path: Path
     rows: int
     columns: list[str]
+    sha256: str = ""
+    export_id: int | None = None  # the ops.list_exports row (PS-04)
 
 
 _SIMPLE = {
@@ -229,14 +231,24 @@ def export_list(
     """Write one published list of `run_date` to `out` in `fmt` (csv | parquet | xlsx), typed."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    from crm_scoring.privacy.audit import file_sha256, record_export
+
     tbl = read_list(run_date, list_name, include_holdout, url)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        pa_csv.write_csv(_csv_table(tbl), out, pa_csv.WriteOptions(quoting_style="needed"))
-    elif fmt == "parquet":
-        pq.write_table(tbl, out)
-    else:
-        with warehouse.connect(url) as conn:
-            pg_types = dict(_catalogue(conn, LISTS[list_name]))
-        _write_xlsx(tbl, out, column_descriptions(list_name), pg_types)
-    return ExportResult(out, tbl.num_rows, tbl.column_names)
+    # written beside the target and renamed only once audited: no unaudited (or half-written) export
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        if fmt == "csv":
+            pa_csv.write_csv(_csv_table(tbl), tmp, pa_csv.WriteOptions(quoting_style="needed"))
+        elif fmt == "parquet":
+            pq.write_table(tbl, tmp)
+        else:
+            with warehouse.connect(url) as conn:
+                pg_types = dict(_catalogue(conn, LISTS[list_name]))
+            _write_xlsx(tbl, tmp, column_descriptions(list_name), pg_types)
+        with warehouse.connect(url) as conn:  # PS-04: who, when, which list and date, rows, file hash
+            export_id = record_export(conn, list_name, run_date, fmt, out, tmp, tbl.num_rows, include_holdout)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ExportResult(out, tbl.num_rows, tbl.column_names, file_sha256(out), export_id)

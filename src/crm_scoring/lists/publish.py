@@ -116,5 +116,8 @@ def publish(run_date: date, url: str | None = None) -> PublishResult:
                 """,
                 (run_date, name, counts[name]),
             )
+        from crm_scoring.lists.roles import protect_published
+
+        protect_published(conn)  # PS-04: readers' access stays audited (the _latest views were recreated)
     log.info("published lists for %s: %s", run_date, counts)
     return PublishResult(run_date, counts)

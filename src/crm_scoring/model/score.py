@@ -241,11 +241,26 @@ def customer_clv(url: str, run_date: date, customer_ids: pd.Series) -> np.ndarra
     return values.reindex(customer_ids.to_numpy()).to_numpy(dtype=np.float64)
 
 
+def profiling_consented(url: str, run_date: date, frame: pd.DataFrame) -> pd.DataFrame:
+    """PS-12: only customers who have not objected to profiling are scored (hence ranked, given reasons);
+    PS-08: an erased customer's anonymised facts (ANON- ids) are never scored either."""
+    from crm_scoring.privacy.consent import PROFILING, purpose_consent
+    from crm_scoring.privacy.erasure import ANON_PREFIX
+
+    with warehouse.connect(url) as conn:
+        consent = purpose_consent(conn, PROFILING, run_date)
+    ids = frame["customer_id"].to_numpy(dtype=object)
+    keep = consent.mask(ids) & ~frame["customer_id"].astype(str).str.startswith(ANON_PREFIX).to_numpy()
+    if not keep.all():
+        log.info("PS-12: %d customers withdrew profiling consent and are not scored", int((~keep).sum()))
+    return frame.loc[keep].reset_index(drop=True)
+
+
 def score(url: str, run_date: date, *, config: ModelConfig | None = None) -> ScoreResult:
     """Score every customer of `marts.churn_features` for `run_date` into `scoring.churn_scores`."""
     cfg = config or load_config()
     model = load_champion(cfg)
-    frame = load_scoring_frame(url, run_date, model.features, config=cfg)
+    frame = profiling_consented(url, run_date, load_scoring_frame(url, run_date, model.features, config=cfg))
     matrix = frame[model.features].to_numpy(dtype=np.float64)
     probs = model.predict(matrix)
     ids = pa.array(frame["customer_id"].to_numpy(dtype=object), pa.string())

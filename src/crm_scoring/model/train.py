@@ -393,8 +393,11 @@ def _log_model(
     cfg: ModelConfig, booster: xgb.Booster, features: list[str], calibration: dict[str, Any], split: Split
 ) -> str:
     """Log the booster (xgboost flavour, signature, input example) with features + calibration inside it."""
+    from crm_scoring.privacy.mlflow_examples import aggregate_example
+
     n = cfg.metrics.input_example_rows
-    example = split.train[features].head(n).astype("float64").fillna(0.0)
+    # PS-08: quantiles of the whole training set, never a customer's own row (an erasure cannot find one)
+    example = aggregate_example(split.train[features], n)
     # Every feature is an optional double: marts may hold NULLs, which XGBoost routes as missing.
     signature = ModelSignature(
         inputs=Schema([ColSpec("double", f, required=False) for f in features]),

@@ -38,19 +38,26 @@ def _step(stage: str, ds: str, fn: Callable[[], T]) -> T:
 
 def ingest(ds: str) -> dict:
     from crm_scoring.ingest import load_export_date
+    from crm_scoring.privacy.nightly import after_load
 
-    result = _step(
-        "ingest", ds, lambda: load_export_date(warehouse.warehouse_url(), settings.landing_dir(), _date(ds))
-    )
+    url = warehouse.warehouse_url()
+
+    def load() -> tuple:
+        # PS-08 erasures and PS-09 retention run right after the load, before anything reads the new rows
+        return load_export_date(url, settings.landing_dir(), _date(ds)), after_load(url, _date(ds))
+
+    result, privacy = _step("ingest", ds, load)
     return {
         "export_date": ds,
         "files": [asdict(f) for f in result.files],
+        "privacy": privacy,
     }
 
 
 def ingest_pending(ds: str) -> list[str]:
     """Load every landing folder up to `ds` not loaded yet (training needs the history)."""
     from crm_scoring.ingest import load_export_date, pending_dates
+    from crm_scoring.privacy.nightly import after_load
 
     url = warehouse.warehouse_url()
 
@@ -58,6 +65,7 @@ def ingest_pending(ds: str) -> list[str]:
         done = []
         for day in pending_dates(url, settings.landing_dir(), _date(ds)):
             load_export_date(url, settings.landing_dir(), day)
+            after_load(url, day, purge=False)  # PS-08: erased customers never re-enter through a backfill
             done.append(day.isoformat())
         return done
 

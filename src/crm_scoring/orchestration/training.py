@@ -17,10 +17,12 @@ log = logging.getLogger(__name__)
 
 def prepare_training_data(url: str, run_date: date) -> None:
     from crm_scoring.ingest import load_export_date, pending_dates
+    from crm_scoring.privacy.nightly import after_load
 
     for day in pending_dates(url, settings.landing_dir(), run_date):
         log.info("loading landing folder %s", day)
         load_export_date(url, settings.landing_dir(), day)
+        after_load(url, day, purge=False)  # PS-08: no erased customer in a training snapshot
     dbt_invoke.invoke(
         ["build", "--select", *TRAINING_SELECT, "--indirect-selection", INDIRECT_SELECTION], url, run_date
     )

@@ -1,0 +1,48 @@
+"""`crm privacy ...`: erasure on request (PS-08) and the retention purge (PS-09) by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from crm_scoring.cli_types import DATE
+
+
+@click.group("privacy")
+def privacy_group() -> None:
+    """Data-subject erasure and retention (PS-08, PS-09)."""
+
+
+@privacy_group.command("erase")
+@click.option("--customer", "customers", multiple=True, required=True, help="customer_id (repeatable).")
+@click.option("--request-id", default=None, help="The DSR ticket this erasure answers (audited).")
+def erase_command(customers: tuple[str, ...], request_id: str | None) -> None:
+    """Erase CUSTOMER everywhere the platform keeps them; keeps the ledger under a pseudonym.
+
+    Needs CRM_PSEUDONYM_KEY in the environment. Audited in ops.erasures; idempotent."""
+    from crm_scoring import warehouse
+    from crm_scoring.privacy.erasure import ErasureRequest, erase
+
+    results = erase(
+        [ErasureRequest(c, request_id, None, source="crm privacy erase") for c in customers],
+        warehouse.warehouse_url(),
+    )
+    for r in results:
+        if r.already_erased:
+            click.echo(f"{r.pseudonym}: already erased")
+        else:
+            total = sum(v for k, v in r.rows_affected.items() if not k.startswith("ledger"))
+            click.echo(f"{r.pseudonym}: {total} rows erased or anonymised in {len(r.rows_affected)} tables")
+
+
+@privacy_group.command("purge")
+@click.option("--date", "run_date", type=DATE, required=True)
+def purge_command(run_date: date) -> None:
+    """Apply the text and emotion-feature retention periods in force on DATE (the nightly step)."""
+    from crm_scoring import warehouse
+    from crm_scoring.privacy.retention import purge
+
+    with warehouse.connect() as conn:
+        for target, n in purge(conn, run_date).items():
+            click.echo(f"{target:45} {n}")

@@ -1,0 +1,38 @@
+"""The privacy step that follows every load of an export date (PS-08, PS-09).
+
+Run right after the loader, before anything reads the new raw rows, so no later stage ever sees an
+erased customer or an expired text:
+
+1. the export's erasure requests (raw.dsr_requests) are read;
+2. rows of erased customers and of those requests in this export go to quarantine ("erased");
+3. the requests are applied to everything loaded earlier (erasure.erase);
+4. the retention periods in force on the date are applied (`purge=False` skips it, e.g. for the
+   history loads of the training DAG, whose nightly twin purges anyway).
+
+Each part is idempotent, so a rerun of the date (or of this step) changes nothing more.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from crm_scoring import warehouse
+
+
+def after_load(url: str, export_date: date, purge: bool = True) -> dict:
+    from crm_scoring.privacy import erasure, retention, schema
+
+    with warehouse.connect(url) as conn:
+        schema.ensure(conn)
+        requests = erasure.pending_requests(conn, export_date)
+        quarantined = erasure.quarantine_erased(conn, export_date, [r.customer_id for r in requests])
+    erased = erasure.erase(requests, url)
+    purged: dict[str, int] = {}
+    if purge:
+        with warehouse.connect(url) as conn:
+            purged = retention.purge(conn, export_date)
+    return {
+        "erased_rows_quarantined": quarantined,
+        "erasures": [r.pseudonym for r in erased if not r.already_erased],
+        "retention_purged": purged,
+    }

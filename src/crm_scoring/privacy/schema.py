@@ -1,0 +1,64 @@
+"""DDL of the privacy bookkeeping in `ops` (idempotent; created by whichever step needs it first)."""
+
+from __future__ import annotations
+
+import psycopg
+
+DDL = [
+    "create schema if not exists ops",
+    # One row per erased customer: the pseudonym only (the original id is gone with the data).
+    """
+    create table if not exists ops.erasures (
+        pseudonym text primary key,
+        request_id text,
+        request_source text not null,
+        requested_at timestamptz,
+        erased_at timestamptz not null default now(),
+        erased_by text not null default session_user,
+        rows_affected jsonb not null default '{}'::jsonb,
+        mlflow_examples_scrubbed integer not null default 0
+    )""",
+    # PS-04: one row per `crm lists export`.
+    """
+    create table if not exists ops.list_exports (
+        export_id bigint generated always as identity primary key,
+        exported_at timestamptz not null default now(),
+        db_user text not null default session_user,
+        os_user text,
+        list_name text not null,
+        run_date date not null,
+        file_format text not null,
+        file_name text not null,
+        row_count bigint not null,
+        file_sha256 text not null,
+        include_holdout boolean not null
+    )""",
+    # PS-04: one row per session of a list reader / CRM operator (see privacy.login_audit).
+    """
+    create table if not exists ops.reader_logins (
+        login_id bigint generated always as identity primary key,
+        db_user text not null,
+        backend_pid integer not null,
+        backend_start timestamptz not null,
+        client_addr text,
+        application_name text,
+        first_object text,
+        logged_at timestamptz not null default now(),
+        unique (db_user, backend_pid, backend_start)
+    )""",
+    # PS-09: what each nightly purge removed.
+    """
+    create table if not exists ops.retention_purges (
+        run_date date not null,
+        target text not null,
+        cutoff timestamptz not null,
+        rows_purged bigint not null,
+        purged_at timestamptz not null default now(),
+        primary key (run_date, target)
+    )""",
+]
+
+
+def ensure(conn: psycopg.Connection) -> None:
+    for statement in DDL:
+        conn.execute(statement)
