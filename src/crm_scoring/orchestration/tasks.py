@@ -61,8 +61,8 @@ def score(ds: str) -> dict:
     The backtest runs here, after the night's marts, because the labels read this night's activity; its
     rows reach marts.model_performance (and AL-14 in marts.alerts) with the next marts build.
     """
-    from crm_scoring.model import score as run
     from crm_scoring.model.backtest import backtest
+    from crm_scoring.model.score import score as run
 
     url = warehouse.warehouse_url()
     result = run(url, _date(ds))
@@ -89,7 +89,7 @@ def publish_lists(ds: str) -> dict:
 
 
 def train(ds: str) -> dict:
-    from crm_scoring.model import train as run
+    from crm_scoring.model.train import train as run
 
     result = run(warehouse.warehouse_url(), _date(ds))
     return {"run_id": result.run_id, "version": result.version, "metrics": result.metrics}
@@ -97,6 +97,6 @@ def train(ds: str) -> dict:
 
 def gate_promotion(ds: str) -> dict:
     """Compare @challenger with @champion on the same out-of-time holdout and promote if it passes."""
-    from crm_scoring.model import gate_and_promote
+    from crm_scoring.model.promotion import gate_and_promote
 
     return gate_and_promote(warehouse.warehouse_url(), _date(ds))

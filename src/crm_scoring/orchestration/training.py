@@ -27,7 +27,7 @@ def prepare_training_data(url: str, run_date: date) -> None:
 
 
 def train_through(url: str, run_date: date, seed: int = 42):  # noqa: ANN201 - returns model.TrainResult
-    from crm_scoring.model import train
+    from crm_scoring.model.train import train
 
     prepare_training_data(url, run_date)
     return train(url, run_date, seed=seed)
@@ -35,7 +35,8 @@ def train_through(url: str, run_date: date, seed: int = 42):  # noqa: ANN201 - r
 
 def ensure_champion_through(url: str, run_date: date) -> str:
     """Used by `make run`: a fresh clone has no model yet, so train one and make it champion."""
-    from crm_scoring.model import champion_version, ensure_champion
+    from crm_scoring.model.registry import champion_version
+    from crm_scoring.model.train import ensure_champion
 
     version = champion_version()
     if version is not None:
