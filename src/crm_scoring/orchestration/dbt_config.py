@@ -29,11 +29,19 @@ def profile_config() -> ProfileConfig:
     )
 
 
+def _fill_dbt_env(context: object) -> None:
+    """Airflow pre-execute hook: CRM_PG_* from CRM_WAREHOUSE_URL in the worker, just before dbt runs."""
+    ensure_dbt_env()
+
+
 def dbt_build_task(
     task_id: str, select: list[str] | None = None, exclude: list[str] | None = None, **kwargs
 ) -> DbtBuildLocalOperator:
-    """`dbt build` of one layer for the DAG's logical date, in-process (dbtRunner), partial parse cached."""
-    ensure_dbt_env()
+    """`dbt build` of one layer for the DAG's logical date, in-process (dbtRunner), partial parse cached.
+
+    The DAG file calls this while it is parsed, so it must not touch `os.environ`: the profile's
+    CRM_PG_* variables are filled in by a pre-execute hook, in the task's own process, at run time.
+    """
     return DbtBuildLocalOperator(
         task_id=task_id,
         project_dir=str(settings.dbt_project_dir()),
@@ -48,5 +56,6 @@ def dbt_build_task(
         # cosmos copies the newest partial-parse state found here (written by `crm run` for the run
         # date, or left by the previous dbt task) into its working copy of the project
         cache_dir=dbt_state_dir(),
+        pre_execute=_fill_dbt_env,
         **kwargs,
     )
