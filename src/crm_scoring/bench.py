@@ -122,6 +122,7 @@ def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) 
     from crm_scoring.model.registry import CHAMPION
     from crm_scoring.model.score import load_champion, write_scores
     from crm_scoring.model.train import train
+    from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, TRAINING, build_args
     from crm_scoring.quality import validate_lists, validate_raw
 
     root = settings.state_dir() / "bench"
@@ -168,18 +169,12 @@ def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) 
             )
             timer.run(
                 "dbt build: marts",
-                lambda: dbt_invoke.invoke(
-                    ["build", "--exclude", "tag:lists", "tag:training", "--quiet"], url, day1
-                ),
+                lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, day1),
                 customers,
             )
             timer.run(
                 "dbt build: training snapshots",
-                lambda: dbt_invoke.invoke(
-                    ["build", "--select", "+tag:training", "--indirect-selection", "cautious", "--quiet"],
-                    url,
-                    day1,
-                ),
+                lambda: dbt_invoke.invoke([*build_args(TRAINING), "--quiet"], url, day1),
                 lambda _: _count(url, "select count(*) from marts.churn_training_set"),
             )
             trained = timer.run(
@@ -221,7 +216,7 @@ def run_bench(customers: int, out_json: Path | None = None, keep: bool = False) 
             timer.run("score: naive read_sql + to_sql", lambda: _naive_scoring(url, day1), lambda n: n)
             timer.run(
                 "dbt build: lists",
-                lambda: dbt_invoke.invoke(["build", "--select", "tag:lists", "--quiet"], url, day1),
+                lambda: dbt_invoke.invoke([*build_args(LISTS), "--quiet"], url, day1),
                 lambda _: _count(url, "select count(*) from lists_build.retention_list"),
             )
             list_rows = _count(url, "select count(*) from lists_build.retention_list") + _count(

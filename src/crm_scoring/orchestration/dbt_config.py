@@ -17,7 +17,6 @@ from cosmos.constants import InvocationMode
 from cosmos.operators.local import DbtBuildLocalOperator
 
 from crm_scoring import dbt_invoke, settings
-from crm_scoring.orchestration.dbt_selectors import INDIRECT_SELECTION
 from crm_scoring.orchestration.environment import dbt_state_dir, ensure_dbt_env
 
 
@@ -34,9 +33,7 @@ def _fill_dbt_env(context: object) -> None:
     ensure_dbt_env()
 
 
-def dbt_build_task(
-    task_id: str, select: list[str] | None = None, exclude: list[str] | None = None, **kwargs
-) -> DbtBuildLocalOperator:
+def dbt_build_task(task_id: str, selector: str | None = None, **kwargs) -> DbtBuildLocalOperator:
     """`dbt build` of one layer for the DAG's logical date, in-process (dbtRunner), partial parse cached.
 
     The DAG file calls this while it is parsed, so it must not touch `os.environ`: the profile's
@@ -47,9 +44,9 @@ def dbt_build_task(
         project_dir=str(settings.dbt_project_dir()),
         profile_config=profile_config(),
         invocation_mode=InvocationMode.DBT_RUNNER,
-        select=" ".join(select or []) or None,
-        exclude=" ".join(exclude or []) or None,
-        indirect_selection=INDIRECT_SELECTION,
+        # one of dbt_project/selectors.yml (orchestration/dbt_selectors.py names them); the selector
+        # carries the indirect selection of tests too
+        selector=selector,
         vars={"run_date": "{{ ds }}"},
         install_deps=False,
         emit_datasets=False,

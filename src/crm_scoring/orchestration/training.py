@@ -10,7 +10,7 @@ import logging
 from datetime import date
 
 from crm_scoring import dbt_invoke, settings
-from crm_scoring.orchestration.dbt_selectors import INDIRECT_SELECTION, TRAINING_SELECT
+from crm_scoring.orchestration.dbt_selectors import TRAINING, build_args
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +21,7 @@ def prepare_training_data(url: str, run_date: date) -> None:
     for day in pending_dates(url, settings.landing_dir(), run_date):
         log.info("loading landing folder %s", day)
         load_export_date(url, settings.landing_dir(), day)
-    dbt_invoke.invoke(
-        ["build", "--select", *TRAINING_SELECT, "--indirect-selection", INDIRECT_SELECTION], url, run_date
-    )
+    dbt_invoke.invoke(build_args(TRAINING), url, run_date)
 
 
 def train_through(url: str, run_date: date, seed: int = 42):  # noqa: ANN201 - returns model.TrainResult
