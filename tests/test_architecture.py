@@ -4,11 +4,11 @@ Layers, top to bottom (a module may import its own layer and the layers below it
 
     dags                -> crm_scoring.orchestration only
     entry points        `crm_scoring.cli` and every `crm_scoring.<pkg>.cli` (may import anything)
-    tools               demo, bench, benchmark, orchestration.bench_night: beside the runtime
+    tools               demo, bench, benchmark, codegen, orchestration.bench_night: beside the runtime
     orchestration       the Airflow task bodies, dbt/cosmos wiring, the local scheduler
     stage packages      ingest, enrich, model, lists, quality, policy, monitoring, report, privacy,
                         and any new package not named below
-    foundation          warehouse, settings, contract, dbt_invoke, cli_types
+    foundation          warehouse, settings, contract, contract_checks, dbt_invoke, cli_types
 
 Lazy (function-level) imports count: a lazy import still puts the module on the nightly path.
 The check is a small AST walk rather than import-linter, which is not in the lock.
@@ -25,8 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
-FOUNDATION = {"warehouse", "settings", "contract", "dbt_invoke", "cli_types"}
-TOOLS = {"demo", "bench", "benchmark"}
+FOUNDATION = {"warehouse", "settings", "contract", "contract_checks", "dbt_invoke", "cli_types"}
+TOOLS = {"demo", "bench", "benchmark", "codegen"}
 TOOL_MODULES = {"crm_scoring.orchestration.bench_night"}
 RANK = {"foundation": 0, "stage": 1, "orchestration": 2, "tool": 3, "entry": 4}
 
