@@ -112,3 +112,10 @@ def test_staging_redacts_like_enrichment(warehouse_db: str, corpus: str) -> None
         ).fetchall()
     mismatches = [(t, sql, redact(t)) for t, sql in rows if sql != redact(t)]
     assert not mismatches, mismatches[:5]
+
+
+def test_the_catalogue_regenerates_without_the_business_spec(monkeypatch) -> None:
+    """A clone without seed_spec.md keeps the committed descriptions: same page."""
+    monkeypatch.setenv("CRM_SEED_SPEC", "/nonexistent/seed_spec.md")
+    committed = (settings.project_root() / "docs" / "rules.md").read_text()
+    assert rules_doc.render() == committed

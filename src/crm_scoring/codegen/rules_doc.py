@@ -103,7 +103,7 @@ def _spec_descriptions(root: Path) -> dict[str, str]:
 
 def _first_sentence(text: str) -> str:
     text = re.sub(r"\*\*|`", "", text).replace("|", "/").strip()
-    m = re.match(r"(.{20,}?[.;])(\s|$)", text)
+    m = re.match(r"(.{40,}?\.)(\s|$)", text)
     text = m.group(1) if m else text
     return text if len(text) <= 220 else text[:217].rstrip() + "..."
 
