@@ -39,12 +39,13 @@
 
 
 
-{#- A policy_version as a value that orders like a version, not like text: 2026.9 < 2026.10. Versions are
-    dot-separated whole numbers (DQ-17, assert_policy_versions_ordered). The Python side
+{#- A policy_version as a value that orders like a version, not like text: 2026.9 < 2026.10 (its runs of
+    digits, compared as numbers; 'v1' is {1}). Seed versions are dot-separated whole numbers (DQ-17,
+    assert_policy_versions_ordered). The Python side
     (enrich/policy.py: version_key, in_force_rank) orders the same way; tests/test_policy_in_force.py runs
     both on the same rows. -#}
 {% macro policy_version_key(expr) -%}
-    string_to_array({{ expr }}, '.')::int[]
+    array_remove(regexp_split_to_array({{ expr }}, '[^0-9]+'), '')::numeric[]
 {%- endmacro %}
 
 {#- ORDER BY that puts the version in force on the run date first (see above); of two rows effective

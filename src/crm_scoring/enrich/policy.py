@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -41,12 +42,10 @@ def load_rows(conn: psycopg.Connection, seed: str) -> list[dict]:
 
 
 def version_key(version: str) -> tuple[int, ...]:
-    """A policy_version ordered as a version, not as text (2026.9 < 2026.10): the dbt macro
-    `policy_version_key` (string_to_array(v, '.')::int[]). Versions are dot-separated whole numbers."""
-    try:
-        return tuple(int(part) for part in str(version).split("."))
-    except ValueError:
-        raise ValueError(f"policy_version {version!r} is not dot-separated whole numbers (DQ-17)") from None
+    """A policy_version ordered as a version, not as text (2026.9 < 2026.10): its runs of digits as
+    numbers, like the dbt macro `policy_version_key` ('v1' -> (1,)). Seed versions are dot-separated
+    whole numbers (DQ-17)."""
+    return tuple(int(part) for part in re.split(r"[^0-9]+", str(version)) if part)
 
 
 def in_force_rank(row: dict, run_date: date) -> tuple:
