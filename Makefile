@@ -10,7 +10,7 @@ DEMO_CUSTOMERS ?= 5000
 DEMO_SEED ?= 42
 BENCH_CUSTOMERS ?= 100000
 
-.PHONY: run test lint bench bench-real venv clean lock demo-data train airflow-ui mlflow-ui
+.PHONY: run test lint bench bench-real venv clean lock demo-data train airflow-ui mlflow-ui test-fast generate
 
 venv: $(STAMP)
 
@@ -45,6 +45,18 @@ run: demo-data
 test: $(STAMP)
 	$(BIN)/ruff check src dags tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Everything but the slow end-to-end modules (the Airflow e2e run and the CDNOW benchmark), for the
+# edit-test loop; `make test` still runs all of them.
+SLOW_TESTS ?= tests/test_e2e.py tests/test_benchmark_real.py
+test-fast: $(STAMP)
+	$(BIN)/ruff check src dags tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(addprefix --ignore=,$(SLOW_TESTS))
+
+# Regenerate what is written once elsewhere (GX raw suites, raw dbt sources, docs/landing_contract.md,
+# the redact_text macro, docs/rules.md); tests/test_generated.py fails while any of them is stale.
+generate: $(STAMP)
+	$(BIN)/crm generate
 
 lint: $(STAMP)
 	$(BIN)/ruff check src dags tests

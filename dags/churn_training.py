@@ -11,7 +11,7 @@ from airflow.sdk import dag, task
 
 from crm_scoring.orchestration import assets, callbacks, tasks
 from crm_scoring.orchestration.dbt_config import dbt_build_task
-from crm_scoring.orchestration.dbt_selectors import TRAINING_SELECT
+from crm_scoring.orchestration.dbt_selectors import TRAINING
 
 
 @dag(
@@ -31,7 +31,7 @@ def churn_training() -> None:
     def ingest_pending(ds: str | None = None) -> list[str]:
         return tasks.ingest_pending(ds)
 
-    snapshots = dbt_build_task("dbt_training_set", select=TRAINING_SELECT)
+    snapshots = dbt_build_task("dbt_training_set", TRAINING)
 
     @task
     def train(ds: str | None = None) -> dict:

@@ -12,7 +12,7 @@ from airflow.sdk import dag, task
 
 from crm_scoring.orchestration import assets, callbacks, tasks
 from crm_scoring.orchestration.dbt_config import dbt_build_task
-from crm_scoring.orchestration.dbt_selectors import LISTS_SELECT, MARTS_EXCLUDE, MARTS_SELECT
+from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS
 
 
 @dag(
@@ -40,14 +40,14 @@ def crm_nightly() -> None:
     def enrich_texts(ds: str | None = None) -> dict:
         return tasks.enrich_texts(ds)
 
-    marts = dbt_build_task("dbt_marts", select=MARTS_SELECT, exclude=MARTS_EXCLUDE)
+    marts = dbt_build_task("dbt_marts", MARTS)
 
     # the champion model is an inlet: lineage from a promotion to the scores it produces
     @task(inlets=[assets.CHAMPION_MODEL], outlets=[assets.CHURN_SCORES])
     def score(ds: str | None = None) -> dict:
         return tasks.score(ds)
 
-    lists = dbt_build_task("dbt_lists", select=LISTS_SELECT)
+    lists = dbt_build_task("dbt_lists", LISTS)
 
     @task
     def validate_lists(ds: str | None = None) -> dict:

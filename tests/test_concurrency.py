@@ -21,9 +21,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from crm_scoring import failpoints, warehouse
+from crm_scoring import failpoints, locks, warehouse
 from crm_scoring.demo import generate
-from crm_scoring.orchestration import locks, tasks
+from crm_scoring.orchestration import tasks
 
 START = date(2024, 5, 1)
 DATES = [START + timedelta(days=i) for i in range(8)]  # the history folder, then a 7-date backfill

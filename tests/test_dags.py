@@ -38,8 +38,9 @@ def test_nightly_shape(dagbag) -> None:
     assert dag.get_task("dbt_marts").upstream_task_ids == {"enrich_texts"}
     assert dag.get_task("score").upstream_task_ids == {"dbt_marts"}
     assert dag.get_task("dbt_lists").upstream_task_ids == {"score"}
-    assert "tag:lists" in dag.get_task("dbt_marts").exclude
-    assert dag.get_task("dbt_lists").select == "tag:lists"
+    # the selections live in dbt_project/selectors.yml (tests/test_selectors.py checks their nodes)
+    assert dag.get_task("dbt_marts").selector == "nightly_marts"
+    assert dag.get_task("dbt_lists").selector == "nightly_lists"
     assert dag.get_task("dbt_lists").vars == {"run_date": "{{ ds }}"}
     # publication is the last step and only happens after list validation
     publish = dag.get_task("publish_lists")
@@ -55,6 +56,7 @@ def test_training_shape(dagbag) -> None:
     announce = dag.get_task("announce_champion")
     assert [o.uri for o in announce.outlets] == ["crm://mlflow/models/churn@champion"]
     assert dag.get_task("train").upstream_task_ids == {"dbt_training_set"}
+    assert dag.get_task("dbt_training_set").selector == "training_snapshots"
 
 
 FAILING_DAG = """
@@ -67,7 +69,7 @@ from crm_scoring.orchestration.dbt_config import dbt_build_task
 @dag(dag_id="dbt_failure", schedule=None, start_date=pendulum.datetime(1990, 1, 1, tz="UTC"))
 def dbt_failure():
     # an empty warehouse has no raw.customers: the staging model fails
-    dbt_build_task("dbt_staging", select=["stg_crm__customers"])
+    dbt_build_task("dbt_staging", select="stg_crm__customers")
 
 
 dbt_failure()

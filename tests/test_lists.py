@@ -523,13 +523,21 @@ def test_holdout_share_stability_and_capacity(built) -> None:
     assert all(r["contact_status"] == "holdout" for r in synth if r["holdout_flag"])
 
 
+def _render_macro(file: str, call: str) -> str:
+    """A dbt macro without dbt context, rendered with plain Jinja (the SQL dbt compiles from it)."""
+    import jinja2
+
+    source = (settings.dbt_project_dir() / "macros" / file).read_text()
+    return jinja2.Environment().from_string(source + "{{ " + call + " }}").render().strip()
+
+
 def _draw_mismatches(url: str, table: str, day: date, salt: str) -> int:
-    """Rows of `table` on `day` whose holdout_flag differs from the CH-08 draw recomputed with `salt`."""
+    """Rows of `table` on `day` whose holdout_flag differs from the CH-08 draw recomputed with `salt`
+    (by the project's own uniform_draw macro, rendered here: the draw is written once)."""
+    draw = _render_macro("uniform_draw.sql", "uniform_draw(['customer_id', 'rule_code', '%s'])")
     return _q(
         url,
-        f"select count(*) as n from {table} where run_date = %s and holdout_flag <>"
-        " ((('x' || substr(md5(customer_id || '|' || rule_code || '|' || %s), 1, 15))::bit(60)::bigint"
-        "   / 1152921504606846976.0) < holdout_share)",
+        f"select count(*) as n from {table} where run_date = %s and holdout_flag <> ({draw} < holdout_share)",
         day,
         salt,
     )[0]["n"]

@@ -20,14 +20,13 @@ from crm_scoring.model import (
     ensure_champion,
     evaluate_promotion,
     load_training_set,
-    score,
-    train,
 )
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import PromotionPolicy, SplitConfig, load_config, load_promotion_policy
 from crm_scoring.model.dataset import split_out_of_time
 from crm_scoring.model.metrics import evaluate, expected_calibration_error, lift_at_top
-from crm_scoring.model.train import candidate_params
+from crm_scoring.model.score import score
+from crm_scoring.model.train import candidate_params, train
 
 RUN_DATE = date(2026, 11, 26)
 CUTOFFS = [date(2026, 5, 1), date(2026, 6, 1), date(2026, 7, 1), date(2026, 8, 1)]

@@ -20,8 +20,8 @@ from mlflow import MlflowClient
 from crm_scoring import contract, dbt_invoke, warehouse
 from crm_scoring.demo import generate
 from crm_scoring.ingest import load_export_date
-from crm_scoring.model import train
 from crm_scoring.model.config import load_config
+from crm_scoring.model.train import train
 
 DAY = date(2026, 11, 26)
 BUILD = ["build", "--select", "+tag:training", "--indirect-selection", "cautious", "--quiet"]

@@ -10,10 +10,19 @@ from click.testing import CliRunner
 from mlflow import MlflowClient
 from test_model import RUN_DATE, churn_db, mlflow_store  # noqa: F401 - fixtures
 
-from crm_scoring.model import gate_and_promote, rollback, score, train
 from crm_scoring.model.cli import model_group
 from crm_scoring.model.config import PromotionPolicy, load_config
-from crm_scoring.model.promotion import PromotionError, decide, evaluate_gate, promote, status
+from crm_scoring.model.promotion import (
+    PromotionError,
+    decide,
+    evaluate_gate,
+    gate_and_promote,
+    promote,
+    rollback,
+    status,
+)
+from crm_scoring.model.score import score
+from crm_scoring.model.train import train
 
 POLICY = PromotionPolicy("roc_auc", min_auc=0.70, min_gain=0.005, max_calibration_error=0.05)
 

@@ -9,10 +9,4 @@
          else md5(regexp_replace({{ col }}, '[^0-9]', '', 'g')) end
 {%- endmacro %}
 
-{#- Replace e-mail addresses and phone-like digit runs (>= 7 digits, optional +, spaces, dashes,
-    dots, brackets) in a free text. -#}
-{% macro redact_text(col) -%}
-    regexp_replace(
-        regexp_replace({{ col }}, '[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}', '[EMAIL]', 'g'),
-        '\+?[0-9][0-9 ().-]{5,}[0-9]', '[PHONE]', 'g')
-{%- endmacro %}
+{#- Free text is redacted by `redact_text` (macros/redact_text.sql), generated from enrich/redact.py. -#}

@@ -39,11 +39,22 @@
 
 
 
-{#- ORDER BY that puts the version in force on the run date first (see above). -#}
+{#- A policy_version as a value that orders like a version, not like text: 2026.9 < 2026.10 (its runs of
+    digits, compared as numbers; 'v1' is {1}). Seed versions are dot-separated whole numbers (DQ-17,
+    assert_policy_versions_ordered). The Python side
+    (enrich/policy.py: version_key, in_force_rank) orders the same way; tests/test_policy_in_force.py runs
+    both on the same rows. -#}
+{% macro policy_version_key(expr) -%}
+    array_remove(regexp_split_to_array({{ expr }}, '[^0-9]+'), '')::numeric[]
+{%- endmacro %}
+
+{#- ORDER BY that puts the version in force on the run date first (see above); of two rows effective
+    the same day, the higher version (as a version). -#}
 {% macro policy_in_force_order(alias) -%}
     ({{ alias }}.effective_from <= {{ run_date() }}) desc,
     case when {{ alias }}.effective_from <= {{ run_date() }} then {{ alias }}.effective_from end desc nulls last,
-    {{ alias }}.effective_from asc
+    {{ alias }}.effective_from asc,
+    {{ policy_version_key(alias ~ '.policy_version') }} desc
 {%- endmacro %}
 
 {% macro policy_param(key, type='numeric') -%}
@@ -58,7 +69,7 @@
 {% macro policy_version() -%}
     (select pp.policy_version
        from {{ ref('policy_parameters') }} as pp
-      order by {{ policy_in_force_order('pp') }}, pp.policy_version desc
+      order by {{ policy_in_force_order('pp') }}
       limit 1)
 {%- endmacro %}
 

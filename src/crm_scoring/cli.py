@@ -263,6 +263,23 @@ def evaluate_real(
     )
 
 
+@main.command("generate")
+@click.option("--check", is_flag=True, help="Only report generated files that are stale (exit 1 if any).")
+def generate_command(check: bool) -> None:
+    """Regenerate what is written once elsewhere: GX raw suites, raw dbt sources and
+    docs/landing_contract.md (from contract.py), the redact_text macro (from enrich/redact.py),
+    docs/rules.md (rule catalogue)."""
+    from crm_scoring.codegen import generate
+
+    stale = generate(check=check)
+    for rel in stale:
+        click.echo(f"{'stale' if check else 'wrote'}: {rel}")
+    if check and stale:
+        raise SystemExit(1)
+    if not stale:
+        click.echo("generated files are up to date")
+
+
 def _register_groups() -> None:
     """Command groups owned by their packages: `crm model ...`, `crm lists ...` and `crm policy ...`."""
     from crm_scoring.lists.cli import grant_operator_command, grant_reader_command, lists_group

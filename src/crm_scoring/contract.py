@@ -347,3 +347,26 @@ def raw_table_ddl(table: Table, schema: str = "raw") -> str:
         f"create table if not exists {schema}.{table.name} (\n    " + ",\n    ".join(cols) + "\n);\n"
         f"create index if not exists {table.name}_export_date_idx on {schema}.{table.name} (_export_date);"
     )
+
+# What each file holds, in words: the dbt source descriptions and docs/landing_contract.md are generated
+# from it (`crm generate`), with the key appended. A table added above without an entry gets a
+# generic description.
+TABLE_SUMMARIES: dict[str, str] = {
+    "customers": "Customer master (required file).",
+    "orders": "Orders (required file); net_amount = paid after discounts and refunds.",
+    "tickets": "Support tickets; complaints are ticket_type = complaint. "
+    "Later versions (updated_at) replace earlier ones.",
+    "interactions": "Logins and app/web activity events.",
+    "surveys": "CSAT and NPS surveys.",
+    "crisis_events": "Crisis-event register (IN-05).",
+    "crisis_affected_customers": "Customers affected by a crisis event.",
+    "contacts": "Outbound contact history and outcomes.",
+    "compensations": "Compensations actually granted by the CRM.",
+    "consents": "Consent status changes.",
+}
+
+
+def table_summary(table: Table) -> str:
+    """One line on the table, ending with its key (sources YAML, docs)."""
+    text = table.description or TABLE_SUMMARIES.get(table.name) or f"The {table.name} file."
+    return f"{text} Key: {', '.join(table.key)}."

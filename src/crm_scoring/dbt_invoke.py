@@ -12,9 +12,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from crm_scoring import failpoints, settings
-from crm_scoring.orchestration import locks
-from crm_scoring.orchestration.environment import dbt_env_from_url
+from crm_scoring import failpoints, locks, settings, warehouse
 
 # The profile and target of dbt_project/profiles.yml the platform runs; the DAGs' cosmos tasks pass
 # them explicitly, and dbt keeps partial-parse state only for the same --profile/--target/--vars.
@@ -34,7 +32,7 @@ def invoke(args: list[str], url: str, run_date: date | None = None) -> None:
     """Run one dbt command against the warehouse at `url`; raise DbtError when it fails."""
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(dbt_env_from_url(url))
+    os.environ.update(warehouse.parse_url(url).dbt_env())
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     project = str(settings.dbt_project_dir())
     full = [*args, "--project-dir", project, "--profiles-dir", project]
@@ -42,7 +40,7 @@ def invoke(args: list[str], url: str, run_date: date | None = None) -> None:
         full += ["--vars", json.dumps({"run_date": run_date.isoformat()})]
     runner = dbtRunner(callbacks=failpoints.dbt_callbacks())
     if args and args[0] in WRITING_COMMANDS:
-        # one warehouse writer at a time (orchestration/locks.py), also outside Airflow
+        # one warehouse writer at a time (src/crm_scoring/locks.py), also outside Airflow
         with locks.hold(f"crm:dbt-{args[0]}:{run_date or '-'}", url):
             result = runner.invoke(full)
     else:

@@ -150,8 +150,8 @@ hits as (
     where not x.is_active and x.days_since_resolved <= p.post_crisis_revisit_days
       and ((sv.survey_type = 'CSAT' and sv.score <= p.post_crisis_revisit_csat_max)
            or (sv.survey_type = 'NPS' and sv.score <= p.post_crisis_revisit_nps_max))
-      and ('x' || substr(md5(x.customer_id || '|RL-10|' || x.crisis_event_id || '|' || p.holdout_salt), 1, 15))::bit(60)::bigint
-          / 1152921504606846976.0 < p.post_crisis_revisit_sample_rate
+      and {{ uniform_draw(["x.customer_id", "'RL-10'", "x.crisis_event_id", "p.holdout_salt"]) }}
+          < p.post_crisis_revisit_sample_rate
 
     union all
     select c.customer_id, 'RL-11', x.crisis_event_id, 'post_crisis_health_check'

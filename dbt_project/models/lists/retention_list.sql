@@ -4,7 +4,7 @@
     CM-04), then expected value at risk = clv_estimate x churn_probability (value_basis: 'clv' when the CV-06
     estimate exists, else 'revenue_365d') (lapsed and unscored customers count as fully at risk; null for
     other unscored customers), then rule priority, then customer_id. CH-08 hold-out: deterministic draw
-    u = md5(customer_id|rule_code|holdout_salt) in [0, 1) < holdout_share (per rule, else policy); hold-out
+    u = uniform_draw(customer_id, rule_code, holdout_salt) in [0, 1) < holdout_share (per rule, else policy); hold-out
     rows stay with holdout_flag and contact_status 'holdout' and are never exported for contact.
     CH-09 capacity: non-hold-out rows in rank order count against capacity_per_day:<team>,
     capacity_per_day:<team>:<channel> and list_capacity_per_day (unset = no cap); rows beyond a cap stay
@@ -93,8 +93,7 @@ enriched as (
         case when t.on_ then coalesce(se.style, ss.style, sd.style) end as style,
         coalesce(sx.level, su.level) as expertise,
         case when t.on_ then coalesce(sx.wording_level, su.wording_level) end as wording_level,
-        ('x' || substr(md5(w.customer_id || '|' || w.rule_code || '|' || p.holdout_salt), 1, 15))::bit(60)::bigint
-            / 1152921504606846976.0 as holdout_draw
+        {{ uniform_draw(["w.customer_id", "w.rule_code", "p.holdout_salt"]) }} as holdout_draw
     from winners as w
     cross join p
     cross join tone_on as t

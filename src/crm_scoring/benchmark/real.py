@@ -136,11 +136,13 @@ def run_as_of(
     """One as-of date end to end in its own database and MLflow store (see the module docstring)."""
     from crm_scoring import dbt_invoke
     from crm_scoring.ingest import load_export_date
-    from crm_scoring.model import promote, score, train
     from crm_scoring.model.backtest import backtest
     from crm_scoring.model.baseline import fit_rfm_baseline, predict_rfm_baseline, rfm_columns
     from crm_scoring.model.config import load_config
     from crm_scoring.model.dataset import load_training_set, split_out_of_time
+    from crm_scoring.model.registry import CHAMPION
+    from crm_scoring.model.score import score
+    from crm_scoring.model.train import train
 
     if as_of > cdnow.MAX_AS_OF:
         raise ValueError(f"as-of {as_of} is after {cdnow.MAX_AS_OF}: later cutoffs are kept unseen")
@@ -167,7 +169,9 @@ def run_as_of(
             )
             lapsed_days = _policy_int(url, "winback_min_inactive_days")
             trained = train(url, r, seed=seed)
-            promote(trained.version, reason="bench-real")
+            # a new MLflow store per as-of date: its first version is champion without a second promote
+            if CHAMPION not in trained.aliases:
+                raise RuntimeError(f"bench-real: version {trained.version} is not @champion in a fresh store")
             score(url, a)
             # CH-07: once A's label matured (on R), the champion that scored A is backtested; the figure
             # must equal the benchmark's own non-lapsed model AUC (same customers, same labels).

@@ -14,25 +14,9 @@ from collections.abc import Callable
 from datetime import date
 
 from crm_scoring import dbt_invoke, warehouse
-from crm_scoring.orchestration.dbt_selectors import (
-    INDIRECT_SELECTION,
-    LISTS_SELECT,
-    MARTS_EXCLUDE,
-    MARTS_SELECT,
-)
+from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, build_args
 
 log = logging.getLogger(__name__)
-
-# the crm_nightly DAG's dbt tasks (dags/crm_nightly.py), from the one module that names their selections
-MARTS_SELECTION = [
-    "--select",
-    *MARTS_SELECT,
-    "--exclude",
-    *MARTS_EXCLUDE,
-    "--indirect-selection",
-    INDIRECT_SELECTION,
-]
-LISTS_SELECTION = ["--select", *LISTS_SELECT, "--indirect-selection", INDIRECT_SELECTION]
 
 
 def nightly_in_process(run_date: date, url: str | None = None) -> dict[str, object]:
@@ -45,9 +29,9 @@ def nightly_in_process(run_date: date, url: str | None = None) -> dict[str, obje
         ("ingest", lambda: tasks.ingest(ds)),
         ("validate_raw", lambda: tasks.validate_raw(ds)),
         ("enrich_texts", lambda: tasks.enrich_texts(ds)),
-        ("dbt_marts", lambda: dbt_invoke.invoke(["build", *MARTS_SELECTION, "--quiet"], url, run_date)),
+        ("dbt_marts", lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, run_date)),
         ("score", lambda: tasks.score(ds)),
-        ("dbt_lists", lambda: dbt_invoke.invoke(["build", *LISTS_SELECTION, "--quiet"], url, run_date)),
+        ("dbt_lists", lambda: dbt_invoke.invoke([*build_args(LISTS), "--quiet"], url, run_date)),
         ("validate_lists", lambda: tasks.validate_lists(ds)),
         ("publish_lists", lambda: tasks.publish_lists(ds)),
     ]

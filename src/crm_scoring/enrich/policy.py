@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,19 +41,35 @@ def load_rows(conn: psycopg.Connection, seed: str) -> list[dict]:
     return rows
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """A policy_version ordered as a version, not as text (2026.9 < 2026.10): its runs of digits as
+    numbers, like the dbt macro `policy_version_key` ('v1' -> (1,)). Seed versions are dot-separated
+    whole numbers (DQ-17)."""
+    return tuple(int(part) for part in re.split(r"[^0-9]+", str(version)) if part)
+
+
+def in_force_rank(row: dict, run_date: date) -> tuple:
+    """Sort key putting the row in force on run_date first: the dbt macro `policy_in_force_order`
+    (effective rows, latest first; else the earliest future row), then the highest version."""
+    eff = row["effective_from"]
+    when = (0, -eff.toordinal()) if eff <= run_date else (1, eff.toordinal())
+    return (*when, tuple(-p for p in version_key(row["policy_version"])))
+
+
 def in_force(rows: list[dict], key_columns: tuple[str, ...], run_date: date) -> list[dict]:
     """Per business key, the version in force on run_date (else the earliest version)."""
-
-    def rank(r: dict) -> tuple:
-        eff = r["effective_from"]
-        return (0, -eff.toordinal()) if eff <= run_date else (1, eff.toordinal())
-
     best: dict[tuple, dict] = {}
     for r in rows:
         k = tuple(r[c] for c in key_columns)
-        if k not in best or rank(r) < rank(best[k]):
+        if k not in best or in_force_rank(r, run_date) < in_force_rank(best[k], run_date):
             best[k] = r
     return list(best.values())
+
+
+def policy_version_in_force(rows: list[dict], run_date: date) -> str:
+    """The policy version stamped on the run date's outputs: the dbt macro `policy_version()`
+    (the policy_parameters row first in force order, the highest version among equals)."""
+    return min(rows, key=lambda r: in_force_rank(r, run_date))["policy_version"]
 
 
 def policy_profile() -> str:
@@ -106,7 +123,6 @@ def load_policy(conn: psycopg.Connection, run_date: date) -> EnrichPolicy:
     missing = [k for k in required if _num(params, k) is None]
     if missing:
         raise ValueError(f"policy error: enrichment needs parameter(s) {missing} in policy_parameters")
-    versions = sorted({r["policy_version"] for r in params_rows if r["effective_from"] <= run_date})
     keywords: dict[tuple[str, str], list[str]] = {}
     for r in in_force(load_rows(conn, "keyword_lists"), ("list_name", "language", "keyword"), run_date):
         keywords.setdefault((r["list_name"], r["language"]), []).append(r["keyword"])
@@ -119,7 +135,7 @@ def load_policy(conn: psycopg.Connection, run_date: date) -> EnrichPolicy:
         positive_min_score=_num(params, "sentiment_positive_min_score"),
         negative_accuracy_min=_num(params, "nlp_negative_accuracy_min"),
         gate_fail_action=(params.get("nlp_gate_fail_action") or "withhold").strip(),
-        policy_version=versions[-1] if versions else min(r["policy_version"] for r in params_rows),
+        policy_version=policy_version_in_force(load_rows(conn, "policy_parameters"), run_date),
         keywords={k: sorted(v) for k, v in keywords.items()},
         triage=triage,
     )

@@ -1,29 +1,36 @@
 """Churn model: training with MLflow tracking/registry (@champion/@challenger), promotion gate and
-nightly bulk scoring with reason codes."""
+nightly bulk scoring with reason codes.
+
+Import what you need from its module (`crm_scoring.model.train.train`, `...score.score`,
+`...promotion.promote`). The package itself imports nothing: `crm --help` and every command that
+never touches the model must not pay for MLflow, XGBoost and scikit-learn (about 20 s on two busy
+cores). The few names below resolve lazily for callers written against the old flat API; `train`
+and `score` are not among them because they are also the names of submodules.
+"""
 
 from __future__ import annotations
 
-from crm_scoring.model.dataset import DatasetError, load_training_set
-from crm_scoring.model.promotion import PromotionError, gate_and_promote, rollback
-from crm_scoring.model.reasons import compute_reason_codes
-from crm_scoring.model.registry import NoChampionError, champion_version, evaluate_promotion, promote
-from crm_scoring.model.score import ScoreResult, score
-from crm_scoring.model.train import TrainResult, ensure_champion, train
+import importlib
+from typing import Any
 
-__all__ = [
-    "DatasetError",
-    "NoChampionError",
-    "PromotionError",
-    "ScoreResult",
-    "TrainResult",
-    "champion_version",
-    "compute_reason_codes",
-    "ensure_champion",
-    "evaluate_promotion",
-    "gate_and_promote",
-    "load_training_set",
-    "promote",
-    "rollback",
-    "score",
-    "train",
-]
+_LAZY = {
+    "DatasetError": "crm_scoring.model.dataset",
+    "load_training_set": "crm_scoring.model.dataset",
+    "PromotionError": "crm_scoring.model.promotion",
+    "gate_and_promote": "crm_scoring.model.promotion",
+    "rollback": "crm_scoring.model.promotion",
+    "compute_reason_codes": "crm_scoring.model.reasons",
+    "NoChampionError": "crm_scoring.model.registry",
+    "champion_version": "crm_scoring.model.registry",
+    "evaluate_promotion": "crm_scoring.model.registry",
+    "ScoreResult": "crm_scoring.model.score",
+    "TrainResult": "crm_scoring.model.train",
+    "ensure_champion": "crm_scoring.model.train",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

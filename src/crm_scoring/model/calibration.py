@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 _EPS = 1e-6
 
@@ -21,7 +19,13 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def fit_calibration(method: str, raw: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """A JSON-serialisable calibration map fitted on (raw score, label) pairs."""
+    """A JSON-serialisable calibration map fitted on (raw score, label) pairs.
+
+    scikit-learn is imported here, not at module level: nightly scoring only applies a fitted map.
+    """
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
     raw = np.asarray(raw, dtype=float)
     y = np.asarray(y, dtype=float)
     if method == "none":

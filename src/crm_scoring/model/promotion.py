@@ -242,7 +242,7 @@ def promote(
         return out
     forced = not result.promote
     record_decision(result, decision="forced" if forced else "promote")
-    registry.promote(
+    registry.move_champion(
         result.challenger_version,
         cfg.model_name,
         mode="forced" if forced else "gate",

@@ -23,7 +23,7 @@ import yaml
 from crm_scoring.model.config import ModelConfig, churn_dir, load_config
 
 if TYPE_CHECKING:
-    from crm_scoring.model.score import LoadedModel
+    from crm_scoring.model.artifacts import LoadedModel
 
 REASON_COLUMNS = (
     "run_date",

@@ -94,11 +94,14 @@ def set_alias(alias: str, version: str, model_name: str | None = None) -> None:
     log.info("models:/%s@%s -> version %s", name, alias, version)
 
 
-def promote(
+def move_champion(
     version: str, model_name: str | None = None, *, mode: str = "manual", reason: str = ""
 ) -> str | None:
-    """Make `version` the champion; the champion it replaces is recorded on it so rollback knows where to go.
+    """Point @champion at `version`; the champion it replaces is recorded on it so rollback knows where to go.
 
+    Not a promotion API: it checks nothing. The one promotion is `promotion.promote` (gated, or forced
+    with the reasons recorded); the only other callers are `train` for the very first version and
+    `ensure_champion` when no champion exists (nothing to beat). A test keeps it that way.
     Only the alias moves; every version stays registered. Returns the previous champion (or None).
     """
     name = model_name or load_config().model_name

@@ -13,7 +13,6 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import mlflow
 import numpy as np
@@ -27,11 +26,10 @@ from psycopg import sql
 from crm_scoring import failpoints, warehouse
 from crm_scoring.model import clv as clv_model
 from crm_scoring.model import registry
-from crm_scoring.model.calibration import apply_calibration
+from crm_scoring.model.artifacts import CALIBRATION_FILE, FEATURES_FILE, LoadedModel
 from crm_scoring.model.config import ModelConfig, load_config
 from crm_scoring.model.dataset import load_scoring_frame
 from crm_scoring.model.reasons import REASON_COLUMNS, compute_reason_codes
-from crm_scoring.model.train import CALIBRATION_FILE, FEATURES_FILE
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +55,6 @@ class ScoreResult:
     mlflow_run_id: str
     mean_probability: float
     reason_rows: int = 0
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """The champion's booster plus what scoring needs from its artifacts (feature order, calibration)."""
-
-    name: str
-    version: str
-    run_id: str
-    booster: xgb.Booster
-    features: list[str]
-    calibration: dict[str, Any]
-
-    def predict(self, matrix: np.ndarray) -> np.ndarray:
-        raw = self.booster.predict(xgb.DMatrix(matrix, feature_names=self.features))
-        return apply_calibration(self.calibration, raw)
 
 
 def load_champion(config: ModelConfig | None = None) -> LoadedModel:

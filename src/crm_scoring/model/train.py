@@ -25,6 +25,7 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 
 from crm_scoring import settings
 from crm_scoring.model import plots, registry
+from crm_scoring.model.artifacts import CALIBRATION_FILE, FEATURES_FILE
 from crm_scoring.model.baseline import fit_rfm_baseline, predict_rfm_baseline, rfm_columns
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import ModelConfig, load_config
@@ -33,8 +34,6 @@ from crm_scoring.model.metrics import evaluate
 
 log = logging.getLogger(__name__)
 
-FEATURES_FILE = "features.json"
-CALIBRATION_FILE = "calibration.json"
 MODEL_ARTIFACT = "model"
 
 
@@ -443,7 +442,7 @@ def _assign_aliases(
     registry.set_alias(registry.CHALLENGER, version, cfg.model_name)
     aliases = [registry.CHALLENGER]
     if registry.champion_version(cfg.model_name) is None and _is_first_version(cfg.model_name, version):
-        registry.promote(
+        registry.move_champion(
             version, cfg.model_name, mode="first_version", reason="first version: no champion to beat"
         )
         aliases.insert(0, registry.CHAMPION)
@@ -462,5 +461,7 @@ def ensure_champion(url: str, run_date: date, *, seed: int = 42) -> str:
         return current
     result = train(url, run_date, seed=seed)
     if registry.CHAMPION not in result.aliases:
-        registry.promote(result.version, result.model_name, mode="bootstrap", reason="no champion existed")
+        registry.move_champion(
+            result.version, result.model_name, mode="bootstrap", reason="no champion existed"
+        )
     return result.version

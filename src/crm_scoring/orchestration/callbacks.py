@@ -5,7 +5,7 @@
     instead of failing the night: every step is idempotent (it replaces its run date), so a retry
     never duplicates anything;
   - is stopped by `execution_timeout` rather than hanging a night's run forever;
-  - holds the warehouse-writer advisory lock (orchestration.locks) from its start to its end, taken
+  - holds the warehouse-writer advisory lock (crm_scoring.locks) from its start to its end, taken
     in `on_execute` so it covers the cosmos dbt tasks too, released when it ends; a task killed
     with SIGKILL loses its connection and PostgreSQL releases the lock itself;
   - on failure (and on each retry) writes one row to `ops.task_failures`: what failed, which try,
@@ -25,8 +25,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from crm_scoring import warehouse
-from crm_scoring.orchestration import locks
+from crm_scoring import locks, warehouse
 
 log = logging.getLogger(__name__)
 

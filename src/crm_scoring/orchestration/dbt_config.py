@@ -17,7 +17,6 @@ from cosmos.constants import InvocationMode
 from cosmos.operators.local import DbtBuildLocalOperator
 
 from crm_scoring import dbt_invoke, settings
-from crm_scoring.orchestration.dbt_selectors import INDIRECT_SELECTION
 from crm_scoring.orchestration.environment import dbt_state_dir, ensure_dbt_env
 
 
@@ -29,24 +28,31 @@ def profile_config() -> ProfileConfig:
     )
 
 
-def dbt_build_task(
-    task_id: str, select: list[str] | None = None, exclude: list[str] | None = None, **kwargs
-) -> DbtBuildLocalOperator:
-    """`dbt build` of one layer for the DAG's logical date, in-process (dbtRunner), partial parse cached."""
+def _fill_dbt_env(context: object) -> None:
+    """Airflow pre-execute hook: CRM_PG_* from CRM_WAREHOUSE_URL in the worker, just before dbt runs."""
     ensure_dbt_env()
+
+
+def dbt_build_task(task_id: str, selector: str | None = None, **kwargs) -> DbtBuildLocalOperator:
+    """`dbt build` of one layer for the DAG's logical date, in-process (dbtRunner), partial parse cached.
+
+    The DAG file calls this while it is parsed, so it must not touch `os.environ`: the profile's
+    CRM_PG_* variables are filled in by a pre-execute hook, in the task's own process, at run time.
+    """
     return DbtBuildLocalOperator(
         task_id=task_id,
         project_dir=str(settings.dbt_project_dir()),
         profile_config=profile_config(),
         invocation_mode=InvocationMode.DBT_RUNNER,
-        select=" ".join(select or []) or None,
-        exclude=" ".join(exclude or []) or None,
-        indirect_selection=INDIRECT_SELECTION,
+        # one of dbt_project/selectors.yml (orchestration/dbt_selectors.py names them); the selector
+        # carries the indirect selection of tests too
+        selector=selector,
         vars={"run_date": "{{ ds }}"},
         install_deps=False,
         emit_datasets=False,
         # cosmos copies the newest partial-parse state found here (written by `crm run` for the run
         # date, or left by the previous dbt task) into its working copy of the project
         cache_dir=dbt_state_dir(),
+        pre_execute=_fill_dbt_env,
         **kwargs,
     )

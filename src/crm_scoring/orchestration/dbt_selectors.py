@@ -1,18 +1,36 @@
-"""Which dbt nodes each step builds: written once for the DAGs' dbt tasks and the direct `crm` paths.
+"""Which dbt nodes each step builds: the names of the selectors in `dbt_project/selectors.yml`.
 
-Kept apart from dbt_config (which imports cosmos) so `crm train` does not pay for Airflow imports.
+The selections themselves (methods, exclusions, indirect selection of tests) live only in that YAML,
+so the DAGs' cosmos tasks, `crm train`, the in-process demo night and `crm bench` build exactly the
+same nodes. Kept apart from dbt_config (which imports cosmos) so `crm train` does not pay for Airflow.
 """
 
 from __future__ import annotations
 
-# crm_nightly, before scoring: seeds, staging, intermediate and marts. Tests come in through
-# indirect selection only, so a test of a list model never runs before that model exists.
-MARTS_SELECT = ["resource_type:seed", "resource_type:model"]
-MARTS_EXCLUDE = ["tag:lists", "tag:training"]
+from pathlib import Path
+
+import yaml
+
+from crm_scoring import settings
+
+# crm_nightly, before scoring: seeds, staging, intermediate and marts
+MARTS = "nightly_marts"
 # crm_nightly, after scoring: candidates and lists (they read the scores)
-LISTS_SELECT = ["tag:lists"]
+LISTS = "nightly_lists"
 # churn_training and `crm train`: the point-in-time training snapshots and what they read
-TRAINING_SELECT = ["+tag:training"]
-# A test runs in the step that builds the last of its parents: "buildable" takes a test when all its
-# parents are selected or upstream of the selection (e.g. lists' relationships tests to staging).
-INDIRECT_SELECTION = "buildable"
+TRAINING = "training_snapshots"
+
+
+def selectors_file() -> Path:
+    return settings.dbt_project_dir() / "selectors.yml"
+
+
+def selector_names() -> set[str]:
+    """The selectors dbt knows (read from the YAML, so a renamed selector fails a test, not a night)."""
+    data = yaml.safe_load(selectors_file().read_text()) or {}
+    return {s["name"] for s in data.get("selectors", [])}
+
+
+def build_args(selector: str) -> list[str]:
+    """`dbt build` arguments of one step, for the paths that call dbt directly (dbtRunner)."""
+    return ["build", "--selector", selector]

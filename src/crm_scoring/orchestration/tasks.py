@@ -4,7 +4,7 @@ Each function takes the logical date as `YYYY-MM-DD` (Airflow's `ds`) and return
 JSON-serialisable summary that Airflow keeps as the task's XCom.
 
 Every task that writes the warehouse runs under `_step`: it holds the warehouse-writer advisory lock
-(orchestration.locks; one writer at a time, whoever started it) and passes the stage's fail-points
+(crm_scoring.locks; one writer at a time, whoever started it) and passes the stage's fail-points
 `<stage>:before` / `<stage>:after` (crm_scoring.failpoints; inert unless a test arms one).
 """
 
@@ -16,8 +16,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import TypeVar
 
-from crm_scoring import failpoints, settings, warehouse
-from crm_scoring.orchestration import locks
+from crm_scoring import failpoints, locks, settings, warehouse
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,8 +93,8 @@ def score(ds: str) -> dict:
     The backtest runs here, after the night's marts, because the labels read this night's activity; its
     rows reach marts.model_performance (and AL-14 in marts.alerts) with the next marts build.
     """
-    from crm_scoring.model import score as run
     from crm_scoring.model.backtest import backtest
+    from crm_scoring.model.score import score as run
 
     url = warehouse.warehouse_url()
 
@@ -128,7 +127,7 @@ def publish_lists(ds: str) -> dict:
 
 
 def train(ds: str) -> dict:
-    from crm_scoring.model import train as run
+    from crm_scoring.model.train import train as run
 
     result = _step("train", ds, lambda: run(warehouse.warehouse_url(), _date(ds)))
     return {"run_id": result.run_id, "version": result.version, "metrics": result.metrics}
@@ -136,6 +135,6 @@ def train(ds: str) -> dict:
 
 def gate_promotion(ds: str) -> dict:
     """Compare @challenger with @champion on the same out-of-time holdout and promote if it passes."""
-    from crm_scoring.model import gate_and_promote
+    from crm_scoring.model.promotion import gate_and_promote
 
     return _step("gate_promotion", ds, lambda: gate_and_promote(warehouse.warehouse_url(), _date(ds)))

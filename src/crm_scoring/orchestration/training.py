@@ -10,7 +10,7 @@ import logging
 from datetime import date
 
 from crm_scoring import dbt_invoke, settings
-from crm_scoring.orchestration.dbt_selectors import INDIRECT_SELECTION, TRAINING_SELECT
+from crm_scoring.orchestration.dbt_selectors import TRAINING, build_args
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +23,11 @@ def prepare_training_data(url: str, run_date: date) -> None:
         log.info("loading landing folder %s", day)
         load_export_date(url, settings.landing_dir(), day)
         after_load(url, day, purge=False)  # PS-08: no erased customer in a training snapshot
-    dbt_invoke.invoke(
-        ["build", "--select", *TRAINING_SELECT, "--indirect-selection", INDIRECT_SELECTION], url, run_date
-    )
+    dbt_invoke.invoke(build_args(TRAINING), url, run_date)
 
 
 def train_through(url: str, run_date: date, seed: int = 42):  # noqa: ANN201 - returns model.TrainResult
-    from crm_scoring.model import train
+    from crm_scoring.model.train import train
 
     prepare_training_data(url, run_date)
     return train(url, run_date, seed=seed)
@@ -37,7 +35,8 @@ def train_through(url: str, run_date: date, seed: int = 42):  # noqa: ANN201 - r
 
 def ensure_champion_through(url: str, run_date: date) -> str:
     """Used by `make run`: a fresh clone has no model yet, so train one and make it champion."""
-    from crm_scoring.model import champion_version, ensure_champion
+    from crm_scoring.model.registry import champion_version
+    from crm_scoring.model.train import ensure_champion
 
     version = champion_version()
     if version is not None:

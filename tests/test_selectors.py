@@ -1,0 +1,65 @@
+"""The three dbt steps are the selectors of dbt_project/selectors.yml, and they split the project cleanly.
+
+Listed with the real dbt (`dbt ls`, no warehouse needed): every model and seed is built by exactly one
+nightly step or by the training step only, the lists step holds only list models and their tests, and
+each name the code uses is a selector dbt knows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crm_scoring import settings
+from crm_scoring.orchestration import dbt_selectors
+
+
+def _ls(tmp: Path, *args: str) -> set[str]:
+    project = settings.dbt_project_dir()
+    dbt = Path(sys.executable).parent / "dbt"
+    env = {**os.environ, "DBT_TARGET_PATH": str(tmp / "target"), "DBT_LOG_PATH": str(tmp / "logs")}
+    out = subprocess.run(
+        [str(dbt), "ls", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet",
+         "--vars", json.dumps({"run_date": "2026-11-26"}), "--output", "json",
+         "--output-keys", "unique_id", "resource_type", "tags", *args],
+        capture_output=True, text=True, env=env, check=True, timeout=600,
+    )  # fmt: skip
+    return {line for line in out.stdout.splitlines() if line.startswith("{")}
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
+    tmp = tmp_path_factory.mktemp("dbt_ls")
+    out = {"all": _ls(tmp)}
+    for name in (dbt_selectors.MARTS, dbt_selectors.LISTS, dbt_selectors.TRAINING):
+        out[name] = _ls(tmp, "--selector", name)
+    return {k: [json.loads(x) for x in v] for k, v in out.items()}
+
+
+def test_the_code_names_the_selectors_of_the_yaml() -> None:
+    names = {dbt_selectors.MARTS, dbt_selectors.LISTS, dbt_selectors.TRAINING}
+    assert names == dbt_selectors.selector_names()
+    assert dbt_selectors.build_args(dbt_selectors.LISTS) == ["build", "--selector", "nightly_lists"]
+
+
+def test_the_steps_split_the_project(nodes: dict[str, list[dict]]) -> None:
+    def ids(key: str, types: tuple[str, ...] = ("model", "seed")) -> set[str]:
+        return {n["unique_id"] for n in nodes[key] if n["resource_type"] in types}
+
+    marts, lists, training = ids(dbt_selectors.MARTS), ids(dbt_selectors.LISTS), ids(dbt_selectors.TRAINING)
+    assert marts and lists and training
+    assert not marts & lists, "a node built twice a night"
+    # everything is built by a nightly step, except the training snapshots themselves
+    training_only = {n["unique_id"] for n in nodes["all"] if "training" in n.get("tags", [])}
+    assert ids("all") - training_only == marts | lists
+    assert training_only <= training and not training_only & marts
+    assert all("lists" in n["tags"] for n in nodes[dbt_selectors.LISTS] if n["resource_type"] == "model")
+    # tests run in the step that builds the last of their parents: none is run twice a night
+    tests = {k: ids(k, ("test", "unit_test")) for k in (dbt_selectors.MARTS, dbt_selectors.LISTS)}
+    assert tests[dbt_selectors.MARTS] and tests[dbt_selectors.LISTS]
+    assert not tests[dbt_selectors.MARTS] & tests[dbt_selectors.LISTS]
