@@ -16,3 +16,8 @@ TRAINING_SELECT = ["+tag:training"]
 # A test runs in the step that builds the last of its parents: "buildable" takes a test when all its
 # parents are selected or upstream of the selection (e.g. lists' relationships tests to staging).
 INDIRECT_SELECTION = "buildable"
+# crm_nightly, after publishing: the monitoring marts (drift, data and pipeline health) and the alerts
+# marts that read them, rebuilt for the run date now that scores, drift and stage timings exist. dbt_marts
+# builds them too (so marts.alerts never reads a missing table on a fresh warehouse); this step
+# completes them.
+MONITORING_SELECT = ["tag:monitoring", "alerts+"]

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from datetime import date
 
 from crm_scoring import settings, warehouse
+from crm_scoring.orchestration.stage_log import logged_stage
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,7 @@ def _date(ds: str) -> date:
     return date.fromisoformat(ds)
 
 
+@logged_stage("ingest")
 def ingest(ds: str) -> dict:
     from crm_scoring.ingest import load_export_date
 
@@ -41,6 +43,7 @@ def ingest_pending(ds: str) -> list[str]:
     return done
 
 
+@logged_stage("validate_raw")
 def validate_raw(ds: str) -> dict:
     from crm_scoring.quality import validate_raw as run
 
@@ -48,6 +51,7 @@ def validate_raw(ds: str) -> dict:
     return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
 
 
+@logged_stage("enrich_texts")
 def enrich_texts(ds: str) -> dict:
     """Sentiment, emotion and PII redaction of ticket texts and survey comments, before dbt (ST-04..06)."""
     from crm_scoring.enrich import enrich_texts as run
@@ -55,6 +59,7 @@ def enrich_texts(ds: str) -> dict:
     return run(warehouse.warehouse_url(), _date(ds))
 
 
+@logged_stage("score")
 def score(ds: str) -> dict:
     """Score the night, then backtest (CH-07) every earlier scored night whose label has matured by now.
 
@@ -75,6 +80,7 @@ def score(ds: str) -> dict:
     }
 
 
+@logged_stage("validate_lists")
 def validate_lists(ds: str) -> dict:
     from crm_scoring.quality import validate_lists as run
 
@@ -82,6 +88,7 @@ def validate_lists(ds: str) -> dict:
     return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
 
 
+@logged_stage("publish_lists")
 def publish_lists(ds: str) -> dict:
     from crm_scoring.lists.publish import publish
 
@@ -100,3 +107,19 @@ def gate_promotion(ds: str) -> dict:
     from crm_scoring.model import gate_and_promote
 
     return gate_and_promote(warehouse.warehouse_url(), _date(ds))
+
+
+@logged_stage("drift")
+def drift(ds: str) -> dict:
+    """AL-14: score and feature drift of the night against the champion's training reference."""
+    from crm_scoring.monitoring.drift import monitor_night
+
+    rows = monitor_night(_date(ds), warehouse.warehouse_url())
+    return {"rows": len(rows), "model_version": rows[0].model_version if rows else None}
+
+
+def deliver_alerts(ds: str) -> dict:
+    """AL-17: e-mail / webhook delivery of the night's alerts at or above the policy level, once each."""
+    from crm_scoring.orchestration.notify import deliver_alerts as run
+
+    return run(_date(ds), warehouse.warehouse_url())
