@@ -126,8 +126,8 @@ def _write_alerts(url: str, rows: list[tuple], run_date: date = RUN) -> None:
         for code, level, rank, scope, message in rows:
             conn.execute(
                 """
-                insert into marts.alerts (run_date, alert_code, level, level_rank, alert_class, rule_name, scope,
-                                          message, recipients, policy_version)
+                insert into marts.alerts (run_date, alert_code, level, level_rank, alert_class, rule_name,
+                                          scope, message, recipients, policy_version)
                 values (%s, %s, %s, %s, 'important', 'rule', %s, %s, 'team', '2026.1')
                 """,
                 (run_date, code, level, rank, scope, message),
@@ -163,7 +163,9 @@ def test_one_message_per_alert_and_none_on_rerun(fresh_db, channels_env, caplog)
     assert len(channels_env.inbox.messages) == 4 and len(channels_env.hooks) == 4
 
     with warehouse.connect(fresh_db) as conn:
-        ledger = conn.execute("select channel, count(*) from ops.alert_deliveries group by 1 order by 1").fetchall()
+        ledger = conn.execute(
+            "select channel, count(*) from ops.alert_deliveries group by 1 order by 1"
+        ).fetchall()
     assert ledger == [("email", 4), ("webhook", 4)]
 
     # no secret in the log: neither the SMTP password nor the webhook path (Slack's token)
@@ -195,7 +197,13 @@ def test_failed_run_and_deadline_go_through_the_same_notifiers(fresh_db, channel
     notify.RunFailureNotifier()(context)  # the callback fired twice for the same run: one message
 
     notify.deadline_missed(
-        {"dag_run": {"dag_id": "crm_nightly", "run_id": "manual__2026-11-26__x", "logical_date": "2026-11-26"}},
+        {
+            "dag_run": {
+                "dag_id": "crm_nightly",
+                "run_id": "manual__2026-11-26__x",
+                "logical_date": "2026-11-26",
+            }
+        },
         minutes=180,
     )
 

@@ -91,9 +91,7 @@ def psi(reference: dict[str, Any], values: np.ndarray) -> float | None:
     if values.size == 0 or expected.sum() == 0:
         return None
     present = values[~np.isnan(values)]
-    actual = np.bincount(np.searchsorted(edges, present, side="right"), minlength=edges.size + 1).astype(
-        float
-    )
+    actual = np.bincount(np.searchsorted(edges, present, side="left"), minlength=edges.size + 1).astype(float)
     actual = np.append(actual, values.size - present.size)
     e = np.maximum(expected / expected.sum(), PSI_EPSILON)
     a = np.maximum(actual / actual.sum(), PSI_EPSILON)

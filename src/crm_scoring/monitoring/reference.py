@@ -28,9 +28,10 @@ def column_reference(values: np.ndarray, bins: int = REFERENCE_BINS) -> dict[str
     present = values[~np.isnan(values)]
     if present.size == 0:
         return {"edges": [], "counts": [0], "missing": int(values.size), "quantiles": [], "std": 0.0}
-    interior = np.quantile(present, np.linspace(0.0, 1.0, bins + 1))[1:-1]
+    # observed values as edges (inverted CDF), bins (e[i-1], e[i]]: a 0/1 flag keeps its two values apart
+    interior = np.quantile(present, np.linspace(0.0, 1.0, bins + 1)[1:-1], method="inverted_cdf")
     edges = np.unique(interior)
-    counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=edges.size + 1)
+    counts = np.bincount(np.searchsorted(edges, present, side="left"), minlength=edges.size + 1)
     return {
         "edges": edges.tolist(),
         "counts": counts.astype(int).tolist(),
