@@ -9,10 +9,11 @@ same channels, configured from environment variables / an Airflow connection URI
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +23,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from crm_scoring import warehouse
+from crm_scoring import settings, warehouse
 from crm_scoring.orchestration import notify
 
 RUN = date(2026, 11, 26)
@@ -228,3 +229,30 @@ def test_strict_profile_without_delivery_level_sends_nothing(fresh_db, channels_
 
 def test_deadline_minutes_come_from_the_policy_seed():
     assert notify.publish_deadline_minutes() == 180
+
+
+@pytest.fixture(scope="module")
+def nightly_dag(warehouse_db: str, tmp_path_factory: pytest.TempPathFactory):
+    os.environ["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home"))
+    os.environ["CRM_WAREHOUSE_URL"] = warehouse_db
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(settings.dags_dir()))
+    assert bag.import_errors == {}
+    return bag.dags["crm_nightly"]
+
+
+def test_nightly_delivers_after_publishing_with_failure_and_deadline_notifiers(nightly_dag):
+    dag = nightly_dag
+    assert dag.get_task("drift").upstream_task_ids == {"publish_lists"}
+    assert dag.get_task("dbt_monitoring").upstream_task_ids == {"drift"}
+    assert dag.get_task("deliver_alerts").upstream_task_ids == {"dbt_monitoring"}
+    assert dag.get_task("dbt_monitoring").select == "tag:monitoring alerts+"
+    assert any(isinstance(cb, notify.RunFailureNotifier) for cb in dag.on_failure_callback)
+    [deadline] = dag.deadline
+    assert deadline.interval == timedelta(minutes=180)
+    assert deadline.callback.path == "crm_scoring.orchestration.notify.deadline_missed"
+    # the DAG serialises (what the dag-processor stores), deadline and callbacks included
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    assert DagSerialization.to_dict(dag)["dag"]["deadline"]
