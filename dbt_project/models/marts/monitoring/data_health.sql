@@ -1,6 +1,7 @@
 {{ config(tags=['monitoring']) }}
 {#- Data health of the run date, one row per (check_name, table_name): DQ-12 volume (rows read vs the
-    median of the same file's exports in the previous volume_baseline_days days, breach outside
+    median of the same file's exports in the previous volume_baseline_days days, at least
+    baseline_min_points of them, else no baseline and status ok; breach outside
     +-volume_tolerance) and freshness (days from the newest loaded export of a source to the run date,
     breach above freshness_max_lag_days), quarantine share per file (breach above quarantine_share_max,
     AL-20), DQ-07 crisis-sensitive share (outside the band) and DQ-08 top-20 % revenue share (further
@@ -10,6 +11,7 @@
 with params as (
     select
         {{ policy_param('volume_baseline_days') }}::integer as volume_days,
+        {{ policy_param('baseline_min_points') }}::integer as min_points,
         {{ policy_param('volume_tolerance') }}::double precision as volume_tolerance,
         {{ policy_param('freshness_max_lag_days') }}::integer as max_lag_days,
         {{ policy_param('quarantine_share_max') }}::double precision as quarantine_max,
@@ -37,6 +39,7 @@ baseline as (
       and a.export_date < {{ run_date() }}
       and a.export_date >= {{ run_date() }} - p.volume_days
     group by a.table_name
+    having count(*) >= max(p.min_points)
 ),
 
 volume as (

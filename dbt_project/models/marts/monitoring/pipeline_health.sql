@@ -1,12 +1,13 @@
 {{ config(tags=['monitoring']) }}
 {#- AL-20 pipeline health of the run date: one row per stage of the nightly (ops.stage_runs, the latest
     attempt) with its duration and rows, against the median duration of the same stage over the previous
-    pipeline_baseline_days run dates (breach above stage_duration_ratio_max x that median, or a failed
+    pipeline_baseline_days run dates, at least baseline_min_points of them (breach above stage_duration_ratio_max x that median, or a failed
     stage), and one row per published list (stage 'list:<name>', rows = published rows) against its
     trailing median size (breach outside +-list_size_tolerance). -#}
 with params as (
     select
         {{ policy_param('pipeline_baseline_days') }}::integer as baseline_days,
+        {{ policy_param('baseline_min_points') }}::integer as min_points,
         {{ policy_param('stage_duration_ratio_max') }}::double precision as duration_ratio_max,
         {{ policy_param('list_size_tolerance') }}::double precision as list_tolerance
 ),
@@ -24,6 +25,7 @@ stage_baseline as (
       and s.run_date < {{ run_date() }}
       and s.run_date >= {{ run_date() }} - p.baseline_days
     group by s.stage
+    having count(*) >= max(p.min_points)
 ),
 
 stage_rows as (
@@ -58,6 +60,7 @@ list_baseline as (
     where l.run_date < {{ run_date() }}
       and l.run_date >= {{ run_date() }} - p.baseline_days
     group by l.list_name
+    having count(*) >= max(p.min_points)
 ),
 
 list_rows as (
