@@ -4,7 +4,7 @@ Stored with the model at training time (an MLflow artifact of the training run, 
 so drift is always measured against the population the scoring model learned from, never against
 "last night". Compact by design: for each feature and the score, the interior bin edges (reference
 deciles), the counts per bin and of missing values, 101 quantiles (for the Wasserstein distance) and
-the standard deviation (its normaliser). A few KB, whatever the training size.
+the standard deviation (its normaliser): ~130 KB of JSON for 76 features, whatever the training size.
 """
 
 from __future__ import annotations
