@@ -191,7 +191,9 @@ def test_monitoring_marts_and_alerts(project, dbt_env) -> None:  # noqa: F811 - 
         )
     _monitoring_inputs(url)
 
-    _dbt(project, "build", "-s", "+tag:monitoring", "+alerts", run_date=D1, profile="starter")
+    # as the nightly selects: a test runs only once all its parents are built
+    only_buildable = ("--indirect-selection", "buildable")
+    _dbt(project, "build", "-s", "+tag:monitoring +alerts", *only_buildable, run_date=D1, profile="starter")
 
     drift_rows = _rows(
         url, "select scope, feature, status from marts.monitoring_drift order by scope, feature"
@@ -249,7 +251,7 @@ def test_monitoring_marts_and_alerts(project, dbt_env) -> None:  # noqa: F811 - 
     assert drift_alert["message"].startswith("AL-14 model monitoring: score / feature drift [important]")
 
     # idempotent per run date: a rebuild leaves the same rows
-    _dbt(project, "build", "-s", "tag:monitoring", "alerts", run_date=D1, profile="starter")
+    _dbt(project, "build", "-s", "tag:monitoring", "alerts", *only_buildable, run_date=D1, profile="starter")
     again = _rows(
         url, "select count(*) as n from marts.alerts where alert_code in ('AL-14', 'AL-20', 'DQ-12')"
     )
