@@ -1,18 +1,33 @@
 """crm_nightly: the night's export in, the day's retention and compensation lists out.
 
 ingest -> validate raw (GX) -> enrich texts -> dbt marts (cosmos) -> score (@champion) -> dbt lists (cosmos)
--> validate lists (GX) -> publish. The logical date is the run date; logic lives in crm_scoring.
+-> validate lists (GX) -> publish -> drift -> dbt monitoring -> deliver alerts. The logical date is the run
+date; logic lives in crm_scoring.
 Each dbt step is one `dbt build` task; its log lists every model's and test's result.
 """
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import dag, task
+from datetime import timedelta
 
-from crm_scoring.orchestration import assets, callbacks, tasks
+import pendulum
+from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback, dag, task
+
+from crm_scoring.orchestration import assets, callbacks, notify, stage_log, tasks
 from crm_scoring.orchestration.dbt_config import dbt_build_task
-from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS
+from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, MONITORING
+
+# AL-20: lists not published lists_publish_deadline_minutes after the run was queued -> the notifiers
+_DEADLINE_MINUTES = notify.publish_deadline_minutes()
+_DEADLINE = (
+    DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(minutes=_DEADLINE_MINUTES),
+        callback=SyncCallback(notify.deadline_missed, kwargs={"minutes": _DEADLINE_MINUTES}),
+    )
+    if _DEADLINE_MINUTES
+    else None
+)
 
 
 @dag(
@@ -26,6 +41,9 @@ from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS
     default_args=callbacks.default_args(),
     tags=["crm", "nightly"],
     doc_md=__doc__,
+    # AL-20: a failed nightly is reported through the same notifiers as the alerts
+    on_failure_callback=[notify.RunFailureNotifier()],
+    deadline=_DEADLINE,
 )
 def crm_nightly() -> None:
     @task(outlets=[assets.RAW_LOAD])
@@ -40,14 +58,18 @@ def crm_nightly() -> None:
     def enrich_texts(ds: str | None = None) -> dict:
         return tasks.enrich_texts(ds)
 
-    marts = dbt_build_task("dbt_marts", MARTS)
+    marts = dbt_build_task(
+        "dbt_marts", MARTS, **callbacks.with_defaults(stage_log.airflow_callbacks("dbt_marts"))
+    )
 
     # the champion model is an inlet: lineage from a promotion to the scores it produces
     @task(inlets=[assets.CHAMPION_MODEL], outlets=[assets.CHURN_SCORES])
     def score(ds: str | None = None) -> dict:
         return tasks.score(ds)
 
-    lists = dbt_build_task("dbt_lists", LISTS)
+    lists = dbt_build_task(
+        "dbt_lists", LISTS, **callbacks.with_defaults(stage_log.airflow_callbacks("dbt_lists"))
+    )
 
     @task
     def validate_lists(ds: str | None = None) -> dict:
@@ -56,6 +78,19 @@ def crm_nightly() -> None:
     @task(outlets=[assets.RETENTION_LIST, assets.COMPENSATION_LIST])
     def publish_lists(ds: str | None = None) -> dict:
         return tasks.publish_lists(ds)
+
+    # monitoring after publishing: a monitoring fault never holds back the lists
+    @task
+    def drift(ds: str | None = None) -> dict:
+        return tasks.drift(ds)
+
+    monitoring = dbt_build_task(
+        "dbt_monitoring", MONITORING, **callbacks.with_defaults(stage_log.airflow_callbacks("dbt_monitoring"))
+    )
+
+    @task
+    def deliver_alerts(ds: str | None = None) -> dict:
+        return tasks.deliver_alerts(ds)
 
     (
         ingest()
@@ -66,6 +101,9 @@ def crm_nightly() -> None:
         >> lists
         >> validate_lists()
         >> publish_lists()
+        >> drift()
+        >> monitoring
+        >> deliver_alerts()
     )
 
 

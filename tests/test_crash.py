@@ -31,7 +31,7 @@ import pytest
 
 from crm_scoring import dbt_invoke, failpoints, warehouse
 from crm_scoring.demo import generate
-from crm_scoring.demo.replay import LISTS_SELECTION, MARTS_SELECTION
+from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, build_args
 
 D0, D1 = date(2024, 3, 4), date(2024, 3, 5)
 CUSTOMERS, SEED = 400, 5  # D1's export changes some customers (the required file is not empty)
@@ -61,9 +61,9 @@ SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 def _stage_fn(stage: str, ds: str, url: str) -> Callable[[], object]:
     from crm_scoring.orchestration import tasks
 
-    dbt = {"dbt_marts": MARTS_SELECTION, "dbt_lists": LISTS_SELECTION}
+    dbt = {"dbt_marts": MARTS, "dbt_lists": LISTS}
     if stage in dbt:
-        return lambda: dbt_invoke.invoke(["build", *dbt[stage], "--quiet"], url, date.fromisoformat(ds))
+        return lambda: dbt_invoke.invoke([*build_args(dbt[stage]), "--quiet"], url, date.fromisoformat(ds))
     return lambda: getattr(tasks, stage)(ds)
 
 

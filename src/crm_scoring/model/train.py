@@ -340,6 +340,8 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         importance = {k: float(v) for k, v in booster.get_score(importance_type="gain").items()}
         mlflow.log_dict({"features": features}, FEATURES_FILE)
         mlflow.log_dict(calibration, CALIBRATION_FILE)
+        # AL-14: the drift reference (training population's bins and quantiles) travels with the model
+        _log_drift_reference(cfg, booster, calibration, split, features)
         mlflow.log_dict(dict(sorted(importance.items(), key=lambda kv: -kv[1])), "feature_importance.json")
         mlflow.log_figure(plots.roc_figure(y_test, p_test, test_metrics["roc_auc"]), "plots/roc.png")
         mlflow.log_figure(plots.pr_figure(y_test, p_test, test_metrics["pr_auc"]), "plots/pr.png")
@@ -365,6 +367,19 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         aliases,
     )
     return TrainResult(run_id, cfg.model_name, version, metrics, params, features, aliases)
+
+
+def _log_drift_reference(
+    cfg: ModelConfig, booster: xgb.Booster, calibration: dict[str, Any], split: Split, features: list[str]
+) -> None:
+    """Log the training split's compact drift reference (monitoring.reference) as a run artifact."""
+    from crm_scoring.monitoring.reference import REFERENCE_FILE, build_reference
+
+    train_scores = apply_calibration(
+        calibration, booster.predict(_matrix(split.train, features, cfg.target, cfg.xgboost.nthread))
+    )
+    columns = {f: split.train[f].to_numpy(dtype=np.float64) for f in features}
+    mlflow.log_dict(build_reference(columns, train_scores, source="train split"), REFERENCE_FILE)
 
 
 def describe_training_run(

@@ -97,6 +97,17 @@ def default_args() -> dict[str, Any]:
     }
 
 
+def with_defaults(extra: dict[str, Any]) -> dict[str, list]:
+    """Operator-level callbacks that keep the default ones (an operator's own callbacks replace
+    `default_args`' instead of adding to them): the lock and `ops.task_failures` stay on every task."""
+    base = default_args()
+    out: dict[str, list] = {}
+    for key, fn in extra.items():
+        fns = fn if isinstance(fn, list) else [fn]
+        out[key] = [*base.get(key, []), *fns]
+    return out
+
+
 def _owner(context: dict) -> str:
     ti = context.get("ti") or context.get("task_instance")
     ds = context.get("ds") or ""

@@ -19,6 +19,11 @@ MARTS = "nightly_marts"
 LISTS = "nightly_lists"
 # churn_training and `crm train`: the point-in-time training snapshots and what they read
 TRAINING = "training_snapshots"
+# crm_nightly, after publishing: the monitoring marts (drift, data and pipeline health) and the alerts
+# marts that read them, rebuilt for the run date now that scores, drift and stage timings exist. dbt_marts
+# builds them too (so marts.alerts never reads a missing table on a fresh warehouse); this step
+# completes them.
+MONITORING = "nightly_monitoring"
 
 
 def selectors_file() -> Path:

@@ -17,6 +17,7 @@ from datetime import date
 from typing import TypeVar
 
 from crm_scoring import failpoints, locks, settings, warehouse
+from crm_scoring.orchestration.stage_log import logged_stage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,6 +36,7 @@ def _step(stage: str, ds: str, fn: Callable[[], T]) -> T:
     return out
 
 
+@logged_stage("ingest")
 def ingest(ds: str) -> dict:
     from crm_scoring.ingest import load_export_date
     from crm_scoring.privacy.nightly import after_load
@@ -71,6 +73,7 @@ def ingest_pending(ds: str) -> list[str]:
     return _step("ingest_pending", ds, load)
 
 
+@logged_stage("validate_raw")
 def validate_raw(ds: str) -> dict:
     from crm_scoring.quality import validate_raw as run
 
@@ -80,6 +83,7 @@ def validate_raw(ds: str) -> dict:
     return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
 
 
+@logged_stage("enrich_texts")
 def enrich_texts(ds: str) -> dict:
     """Sentiment, emotion and PII redaction of ticket texts and survey comments, before dbt (ST-04..06)."""
     from crm_scoring.enrich import enrich_texts as run
@@ -87,6 +91,7 @@ def enrich_texts(ds: str) -> dict:
     return _step("enrich_texts", ds, lambda: run(warehouse.warehouse_url(), _date(ds)))
 
 
+@logged_stage("score")
 def score(ds: str) -> dict:
     """Score the night, then backtest (CH-07) every earlier scored night whose label has matured by now.
 
@@ -111,6 +116,7 @@ def score(ds: str) -> dict:
     }
 
 
+@logged_stage("validate_lists")
 def validate_lists(ds: str) -> dict:
     from crm_scoring.quality import validate_lists as run
 
@@ -120,6 +126,7 @@ def validate_lists(ds: str) -> dict:
     return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
 
 
+@logged_stage("publish_lists")
 def publish_lists(ds: str) -> dict:
     from crm_scoring.lists.publish import publish
 
@@ -138,3 +145,19 @@ def gate_promotion(ds: str) -> dict:
     from crm_scoring.model.promotion import gate_and_promote
 
     return _step("gate_promotion", ds, lambda: gate_and_promote(warehouse.warehouse_url(), _date(ds)))
+
+
+@logged_stage("drift")
+def drift(ds: str) -> dict:
+    """AL-14: score and feature drift of the night against the champion's training reference."""
+    from crm_scoring.monitoring.drift import monitor_night
+
+    rows = _step("drift", ds, lambda: monitor_night(_date(ds), warehouse.warehouse_url()))
+    return {"rows": len(rows), "model_version": rows[0].model_version if rows else None}
+
+
+def deliver_alerts(ds: str) -> dict:
+    """AL-17: e-mail / webhook delivery of the night's alerts at or above the policy level, once each."""
+    from crm_scoring.orchestration.notify import deliver_alerts as run
+
+    return run(_date(ds), warehouse.warehouse_url())

@@ -72,3 +72,28 @@ from {{ ref('compensation_notifications') }} as n
 join {{ policy_rows('alert_rules', ['alert_code', 'level']) }} as r
   on r.alert_code = 'DQ-11' and r.enabled
 where n.status = 'overdue'
+
+union all
+
+-- Monitoring breaches (AL-14 drift, DQ-07, DQ-08, DQ-12, AL-20): marts.monitoring_drift, data_health and
+-- pipeline_health, via int_alerts__monitoring. The nightly rebuilds this mart after its monitoring step.
+select
+    {{ run_date() }} as run_date,
+    m.alert_code,
+    m.level,
+    m.level_rank,
+    m.alert_class,
+    m.rule_name,
+    m.scope,
+    m.metric,
+    m.metric_value,
+    m.comparator,
+    m.threshold::numeric,
+    m.items,
+    m.recipients,
+    m.alert_code || ' ' || m.rule_name || ' [' || m.level || '] ' || m.scope || ': ' || m.metric || ' = '
+        || coalesce(round(m.metric_value::numeric, 4)::text, 'n/a')
+        || case when m.comparator = 'always' then '' else ' ' || m.comparator || ' ' || coalesce(m.threshold::text, 'n/a') end
+        as message,
+    {{ policy_version() }} as policy_version
+from {{ ref('int_alerts__monitoring') }} as m

@@ -1,0 +1,258 @@
+"""Alert delivery (AL-17, AL-20) against a REAL local SMTP server (aiosmtpd) and a REAL HTTP receiver.
+
+The nightly's delivery step reads marts.alerts of a real PostgreSQL database and sends through the
+Airflow notifiers (airflow.sdk BaseNotifier subclasses); the ledger ops.alert_deliveries makes a rerun
+of the same date send nothing twice. The failed-run callback and the deadline callback go through the
+same channels, configured from environment variables / an Airflow connection URI only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from crm_scoring import settings, warehouse
+from crm_scoring.orchestration import notify
+
+RUN = date(2026, 11, 26)
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.lock = threading.Lock()
+        self.logins: list[str] = []
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        """Accept the test's credentials only (AUTH is offered on plain text because this is loopback)."""
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"s3cret-pw"
+        if ok:
+            self.logins.append(auth_data.login.decode())
+        return AuthResult(success=ok)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd handler API
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[str, int, _Inbox]]:
+    inbox = _Inbox()
+    with socket.socket() as probe:  # a free port (aiosmtpd's start-up check cannot use port 0)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=inbox.authenticate, auth_require_tls=False
+    )
+    controller.start()
+    try:
+        yield "127.0.0.1", port, inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def webhook_server() -> Iterator[tuple[str, list[dict]]]:
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server API
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args) -> None:  # keep the test output clean
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/T000/B000/secret-token", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def channels_env(monkeypatch, smtp_server, webhook_server):
+    host, port, inbox = smtp_server
+    url, received = webhook_server
+    # an Airflow connection given as env URI (the way a deployment injects it), password included
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CRM_ALERTS_SMTP",
+        f"smtp://alerts:s3cret-pw@{host}:{port}?to=crm-lead%40example.org,ml%40example.org&from_email=crm%40example.org",
+    )
+    monkeypatch.setenv(notify.ENV_WEBHOOK_URL, url)
+    monkeypatch.delenv(notify.ENV_SMTP_URL, raising=False)
+    return SimpleNamespace(inbox=inbox, hooks=received, webhook_url=url)
+
+
+ALERTS = [
+    # alert_code, level, level_rank, scope, message
+    ("AL-14", "important", 2, "drift:score:churn_probability:v3", "AL-14 drift: psi = 0.31 >= 0.25"),
+    ("DQ-12", "yellow", 2, "data:volume:orders", "DQ-12 volume: rows_read = 10 deviates by more than 0.5"),
+    ("AL-08", "red", 3, "ticket:T-1", "AL-08 high-value complaint"),
+    ("AL-01", "blue", 1, "all", "AL-01 negative share blue (below the delivery level)"),
+]
+
+
+def _write_alerts(url: str, rows: list[tuple], run_date: date = RUN) -> None:
+    with warehouse.connect(url) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute(
+            """
+            create table if not exists marts.alerts (
+                run_date date, alert_code text, level text, level_rank integer, alert_class text,
+                rule_name text, scope text, metric text, metric_value double precision, comparator text,
+                threshold numeric, items bigint, recipients text, message text, policy_version text)
+            """
+        )
+        conn.execute("delete from marts.alerts where run_date = %s", (run_date,))
+        for code, level, rank, scope, message in rows:
+            conn.execute(
+                """
+                insert into marts.alerts (run_date, alert_code, level, level_rank, alert_class, rule_name,
+                                          scope, message, recipients, policy_version)
+                values (%s, %s, %s, %s, 'important', 'rule', %s, %s, 'team', '2026.1')
+                """,
+                (run_date, code, level, rank, scope, message),
+            )
+
+
+def test_one_message_per_alert_and_none_on_rerun(fresh_db, channels_env, caplog):
+    _write_alerts(fresh_db, ALERTS)
+    caplog.set_level("INFO")
+
+    first = notify.deliver_alerts(RUN, fresh_db)
+
+    # starter policy: alert_delivery_min_level_rank = 2 -> three of the four alerts, once per channel
+    assert first == {"alerts": 3, "sent": {"email": 3, "webhook": 3}}
+    keys = sorted(m["X-CRM-Alert-Key"] for m in channels_env.inbox.messages)
+    expected = sorted(f"{RUN}|{c}|{s}|{lvl}" for c, lvl, r, s, _ in ALERTS if r >= 2)
+    assert keys == expected
+    assert sorted(h["alert"]["key"] for h in channels_env.hooks) == expected
+    assert all(h["text"].startswith("*[CRM alert]") for h in channels_env.hooks)  # Slack-compatible body
+    assert all(m["To"] == "crm-lead@example.org, ml@example.org" for m in channels_env.inbox.messages)
+    assert channels_env.inbox.logins == ["alerts"]  # one authenticated SMTP session for the batch
+
+    # a rerun of the same date (marts rebuilt, same alerts) sends nothing
+    _write_alerts(fresh_db, ALERTS)
+    again = notify.deliver_alerts(RUN, fresh_db)
+    assert again["sent"] == {"email": 0, "webhook": 0}
+    assert len(channels_env.inbox.messages) == 3 and len(channels_env.hooks) == 3
+
+    # an alert that is new on the rerun (or escalated to another level) is delivered, once
+    _write_alerts(fresh_db, [*ALERTS, ("AL-08", "red", 3, "ticket:T-2", "AL-08 second")])
+    third = notify.deliver_alerts(RUN, fresh_db)
+    assert third["sent"] == {"email": 1, "webhook": 1}
+    assert len(channels_env.inbox.messages) == 4 and len(channels_env.hooks) == 4
+
+    with warehouse.connect(fresh_db) as conn:
+        ledger = conn.execute(
+            "select channel, count(*) from ops.alert_deliveries group by 1 order by 1"
+        ).fetchall()
+    assert ledger == [("email", 4), ("webhook", 4)]
+
+    # no secret in the log: neither the SMTP password nor the webhook path (Slack's token)
+    assert "s3cret-pw" not in caplog.text
+    assert "secret-token" not in caplog.text
+
+
+def test_unconfigured_channel_sends_later(fresh_db, smtp_server, monkeypatch):
+    """A channel configured only after the first run still receives the alerts on a rerun of the date."""
+    host, port, inbox = smtp_server
+    for var in ("AIRFLOW_CONN_CRM_ALERTS_SMTP", "AIRFLOW_CONN_CRM_ALERTS_WEBHOOK", notify.ENV_WEBHOOK_URL):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv(notify.ENV_SMTP_URL, raising=False)
+    _write_alerts(fresh_db, ALERTS[:1])
+    assert notify.deliver_alerts(RUN, fresh_db)["sent"] == {"email": 0, "webhook": 0}
+
+    monkeypatch.setenv(notify.ENV_SMTP_URL, f"smtp://{host}:{port}")
+    monkeypatch.setenv(notify.ENV_EMAIL_TO, "ops@example.org")
+    assert notify.deliver_alerts(RUN, fresh_db)["sent"] == {"email": 1, "webhook": 0}
+    assert [m["To"] for m in inbox.messages] == ["ops@example.org"]
+
+
+def test_failed_run_and_deadline_go_through_the_same_notifiers(fresh_db, channels_env, monkeypatch):
+    monkeypatch.setenv(warehouse.ENV_URL, fresh_db)
+    dag_run = SimpleNamespace(dag_id="crm_nightly", run_id="manual__2026-11-26__x", logical_date=None)
+    context = {"dag_run": dag_run, "ds": "2026-11-26", "reason": "task_failure"}
+
+    notify.RunFailureNotifier()(context)
+    notify.RunFailureNotifier()(context)  # the callback fired twice for the same run: one message
+
+    notify.deadline_missed(
+        {
+            "dag_run": {
+                "dag_id": "crm_nightly",
+                "run_id": "manual__2026-11-26__x",
+                "logical_date": "2026-11-26",
+            }
+        },
+        minutes=180,
+    )
+
+    subjects = sorted(str(m["Subject"]).strip() for m in channels_env.inbox.messages)  # unfolded
+    assert subjects == [
+        "[CRM alert] AL-20 crm_nightly FAILED for 2026-11-26",
+        "[CRM alert] AL-20 crm_nightly lists not published on time for 2026-11-26",
+    ]
+    assert sorted(h["alert"]["scope"] for h in channels_env.hooks) == [
+        "deadline:crm_nightly:manual__2026-11-26__x",
+        "run:crm_nightly:manual__2026-11-26__x",
+    ]
+
+
+def test_strict_profile_without_delivery_level_sends_nothing(fresh_db, channels_env, monkeypatch):
+    """alert_delivery_min_level_rank is a starter default: under `strict` it is unset and nothing is sent."""
+    monkeypatch.setenv("CRM_POLICY_PROFILE", "strict")
+    _write_alerts(fresh_db, ALERTS)
+    assert notify.deliver_alerts(RUN, fresh_db) == {"alerts": 0, "sent": {}}
+    assert channels_env.inbox.messages == [] and channels_env.hooks == []
+
+
+def test_deadline_minutes_come_from_the_policy_seed():
+    assert notify.publish_deadline_minutes() == 180
+
+
+@pytest.fixture(scope="module")
+def nightly_dag(warehouse_db: str, tmp_path_factory: pytest.TempPathFactory):
+    os.environ["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow_home"))
+    os.environ["CRM_WAREHOUSE_URL"] = warehouse_db
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(settings.dags_dir()))
+    assert bag.import_errors == {}
+    return bag.dags["crm_nightly"]
+
+
+def test_nightly_delivers_after_publishing_with_failure_and_deadline_notifiers(nightly_dag):
+    dag = nightly_dag
+    assert dag.get_task("drift").upstream_task_ids == {"publish_lists"}
+    assert dag.get_task("dbt_monitoring").upstream_task_ids == {"drift"}
+    assert dag.get_task("deliver_alerts").upstream_task_ids == {"dbt_monitoring"}
+    assert dag.get_task("dbt_monitoring").select == "tag:monitoring alerts+"
+    assert any(isinstance(cb, notify.RunFailureNotifier) for cb in dag.on_failure_callback)
+    [deadline] = dag.deadline
+    assert deadline.interval == timedelta(minutes=180)
+    assert deadline.callback.path == "crm_scoring.orchestration.notify.deadline_missed"
+    # the DAG serialises (what the dag-processor stores), deadline and callbacks included
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    assert DagSerialization.to_dict(dag)["dag"]["deadline"]
