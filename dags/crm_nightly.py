@@ -1,7 +1,8 @@
 """crm_nightly: the night's export in, the day's retention and compensation lists out.
 
 ingest -> validate raw (GX) -> enrich texts -> dbt marts (cosmos) -> score (@champion) -> dbt lists (cosmos)
--> validate lists (GX) -> publish. The logical date is the run date; logic lives in crm_scoring.
+-> validate lists (GX) -> publish -> morning report (HTML). The logical date is the run date; logic lives in
+crm_scoring.
 Each dbt step is one `dbt build` task; its log lists every model's and test's result.
 """
 
@@ -54,6 +55,10 @@ def crm_nightly() -> None:
     def publish_lists(ds: str | None = None) -> dict:
         return tasks.publish_lists(ds)
 
+    @task
+    def render_report(ds: str | None = None) -> dict:
+        return tasks.render_report(ds)
+
     (
         ingest()
         >> validate_raw()
@@ -63,6 +68,7 @@ def crm_nightly() -> None:
         >> lists
         >> validate_lists()
         >> publish_lists()
+        >> render_report()
     )
 
 
