@@ -45,7 +45,7 @@ def query(conn: psycopg.Connection, sql: str, params: tuple | dict = ()) -> list
 
 def missing(title: str, relation: str, run_date: date, why: str = "") -> Panel:
     """The panel shown when a mart is absent or has no row for the date: never a silent blank."""
-    reason = why or f"`{relation}` has no rows for this date"
+    reason = why.replace("the mart", f"`{relation}`") if why else f"`{relation}` has no rows for this date"
     return Panel(title=title, kind="missing", note=f"Not measured for {run_date}: {reason}.")
 
 

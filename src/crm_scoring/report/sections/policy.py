@@ -13,7 +13,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
     s = Section("policy", "Policy in force", "DQ-17")
     if not exists(conn, "marts.policy_parameter_status"):
         s.panels.append(
-            missing("Policy", "marts.policy_parameter_status", run_date, "the mart does not exist")
+            missing("Policy", "marts.policy_parameter_status", run_date, "the mart does not exist yet")
         )
         return s
     params = query(
