@@ -103,13 +103,12 @@ def _frt_elasticity(conn: psycopg.Connection, run_date: date) -> list[Panel]:
                where t.run_date = %(d)s and t.frt_minutes is not null
                  and t.created_on <= %(d)s - %(h)s::int),
            r as (
-               select t.bucket, t.frt_minutes,
-                      exists (select 1 from marts.fct_orders as o
-                              where o.customer_id = t.customer_id and o.order_status = 'completed'
-                                and o.order_ts > t.created_at
-                                and o.order_ts <= t.created_at + make_interval(days => %(h)s::int))
-                          as repurchased
-               from t)
+               select t.ticket_id, t.bucket, t.frt_minutes, bool_or(o.order_id is not null) as repurchased
+               from t left join marts.fct_orders as o
+                 on o.customer_id = t.customer_id and o.order_status = 'completed'
+                and o.order_ts > t.created_at
+                and o.order_ts <= t.created_at + make_interval(days => %(h)s::int)
+               group by 1, 2, 3)
            select bucket as frt_quintile, count(*) as tickets,
                   min(frt_minutes) as frt_min, max(frt_minutes) as frt_max,
                   avg(frt_minutes) as frt_mean, avg(repurchased::int) as repurchase_rate
