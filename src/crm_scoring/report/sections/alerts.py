@@ -47,7 +47,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
     days = trend_days(run_date)
     trend = query(
         conn,
-        """select run_date, level, max(level_rank) over (partition by level) as r, count(*) as n
+        """select run_date, level, max(max(level_rank)) over (partition by level) as r, count(*) as n
            from marts.alerts where run_date between %s and %s group by run_date, level""",
         (days[0], run_date),
     )
