@@ -13,6 +13,7 @@ import io
 from collections.abc import Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 PALETTE = ("#1f5f8b", "#e07b39", "#4a9d5b", "#b8405e", "#7d6bb3", "#8c8c8c", "#c9a227", "#2aa1b3")
 LEVEL_COLOURS = {
@@ -136,7 +137,7 @@ def pareto(labels: Sequence[str], counts: Sequence[float], title: str) -> str:
     ax2.plot(range(len(cum)), cum, color=PALETTE[1], marker="o", markersize=3)
     ax2.axhline(0.8, color="#8c8c8c", linestyle=":", linewidth=1)
     ax2.set_ylim(0, 1.05)
-    ax2.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax2.yaxis.set_major_formatter(PercentFormatter(xmax=1))
     ax2.tick_params(labelsize=8)
     ax.set_title(title, fontsize=9)
     _style(ax)
@@ -150,8 +151,8 @@ def lorenz(customer_share: Sequence[float], revenue_share: Sequence[float], top_
     ax.plot([0, *customer_share], [0, *revenue_share], color=PALETTE[0], linewidth=1.6, label="customers")
     ax.plot([0, 1], [0, 1], color="#8c8c8c", linestyle=":", linewidth=1, label="equal share")
     ax.axvline(top_share, color=PALETTE[1], linestyle="--", linewidth=1, label=f"top {top_share:.0%}")
-    ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
     ax.set_xlabel("share of customers (by 365-day revenue)", fontsize=8)
     ax.set_ylabel("share of revenue", fontsize=8)
     ax.legend(fontsize=7, frameon=False)
@@ -184,7 +185,7 @@ def xy_lines(
         ax.axhline(hline[1], color="#b8405e", linestyle="--", linewidth=1, label=hline[0])
     ax.set_xticks(range(len(xs)), [str(x) for x in xs], rotation=20, ha="right")
     if percent:
-        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
     ax.set_ylabel(ylabel, fontsize=8)
     ax.legend(fontsize=7, frameon=False)
     _style(ax)

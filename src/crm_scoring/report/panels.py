@@ -21,7 +21,7 @@ class Panel:
     kind: str  # kpis | table | chart | missing | note
     kpis: list[tuple[str, str]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
+    rows: list[list[tuple[str, bool]]] = field(default_factory=list)  # (text, is a number)
     image: str | None = None
     note: str = ""
 
@@ -71,6 +71,8 @@ def fmt(value: Any) -> str:
         v = float(value)
         if v != v:  # NaN
             return "–"
+        if v == int(v) and abs(v) >= 1:
+            return f"{int(v):,}"
         return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.3g}" if abs(v) < 1 else f"{v:,.2f}"
     if isinstance(value, date):
         return value.isoformat()
@@ -81,12 +83,17 @@ def pct(value: Any) -> str:
     return "–" if value is None else f"{float(value):.1%}"
 
 
+def _numeric(value: Any) -> bool:
+    """Right-aligned in tables: numbers, never text that starts with a digit."""
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
 def table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = None, note: str = "") -> Panel:
     columns = columns or (list(rows[0].keys()) if rows else [])
     return Panel(
         title=title,
         kind="table",
         columns=columns,
-        rows=[[fmt(r.get(c)) for c in columns] for r in rows],
+        rows=[[(fmt(r.get(c)), _numeric(r.get(c))) for c in columns] for r in rows],
         note=note,
     )

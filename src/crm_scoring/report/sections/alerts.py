@@ -11,6 +11,7 @@ from crm_scoring.report.panels import Panel, Section, exists, fmt, missing, quer
 
 # A display window, not a business threshold: issue 13 asks for "the last 30 days".
 TREND_DAYS = 30
+DETAIL_ROWS = 25
 
 
 def trend_days(run_date: date) -> list[date]:
@@ -24,8 +25,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         return s
     today = query(
         conn,
-        """select alert_code, level, rule_name, scope, metric, metric_value, comparator, threshold, items,
-                  message
+        """select alert_code, level, rule_name, scope, metric, metric_value, comparator, threshold, items
            from marts.alerts where run_date = %s
            order by level_rank desc, alert_code, scope nulls first, metric""",
         (run_date,),
@@ -65,7 +65,25 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
             )
         )
     if today:
-        s.panels.append(table("Alerts of the day", today))
+        by_rule = query(
+            conn,
+            """select alert_code, level, rule_name, metric, count(*) as alerts, sum(items) as items,
+                      min(metric_value) as min_value, max(metric_value) as max_value,
+                      max(threshold) as threshold
+               from marts.alerts where run_date = %s
+               group by alert_code, level, level_rank, rule_name, metric
+               order by level_rank desc, alert_code, level, metric""",
+            (run_date,),
+        )
+        s.panels.append(table("Alerts of the day by rule and level", by_rule))
+        more = len(today) - DETAIL_ROWS
+        s.panels.append(
+            table(
+                f"Alerts of the day, most severe first{f' (first {DETAIL_ROWS})' if more > 0 else ''}",
+                today[:DETAIL_ROWS],
+                note=f"{more} more in marts.alerts (run_date = {run_date})." if more > 0 else "",
+            )
+        )
     else:
         s.panels.append(Panel("Alerts of the day", "note", note=f"No alert fired on {run_date}."))
     return s

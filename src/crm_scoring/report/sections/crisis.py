@@ -51,32 +51,42 @@ def _events(conn: psycopg.Connection, run_date: date) -> list[Panel]:
 
 
 def _spike(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    """Complaints created per day (tickets as of the run date) against today's CM-14 trailing baseline."""
     title = "Complaint spike (CM-14)"
-    if not exists(conn, "marts.complaint_concentration_daily"):
-        return [
-            missing(title, "marts.complaint_concentration_daily", run_date, "the mart does not exist yet")
-        ]
+    for relation in ("marts.complaint_concentration_daily", "marts.fct_tickets"):
+        if not exists(conn, relation):
+            return [missing(title, relation, run_date, "the mart does not exist yet")]
+    today = query(
+        conn,
+        """select complaints_today, baseline_daily_mean, concentration_ratio
+           from marts.complaint_concentration_daily where module_l2 = 'all' and run_date = %s""",
+        (run_date,),
+    )
+    if not today:
+        return [missing(title, "marts.complaint_concentration_daily", run_date)]
     days = trend_days(run_date)
     rows = query(
         conn,
-        """select run_date, complaints_today, baseline_daily_mean, concentration_ratio
-           from marts.complaint_concentration_daily
-           where module_l2 = 'all' and run_date between %s and %s order by run_date""",
-        (days[0], run_date),
+        """select created_on, count(*) as complaints from marts.fct_tickets
+           where run_date = %s and is_complaint and created_on between %s and %s group by 1""",
+        (run_date, days[0], run_date),
     )
-    if not any(r["run_date"] == run_date for r in rows):
-        return [missing(title, "marts.complaint_concentration_daily", run_date)]
-    by_day = {r["run_date"]: r for r in rows}
-    series = [
-        ("complaints created", [by_day[d]["complaints_today"] if d in by_day else None for d in days]),
-        ("trailing daily mean", [by_day[d]["baseline_daily_mean"] if d in by_day else None for d in days]),
-    ]
+    per_day = {r["created_on"]: r["complaints"] for r in rows}
+    baseline = today[0]["baseline_daily_mean"]
+    ratio = today[0]["concentration_ratio"]
     return [
         Panel(
-            f"{title}: complaints on each run date against the trailing baseline "
-            f"(ratio today {float(by_day[run_date]['concentration_ratio'] or 0):.2f})",
+            f"{title}: complaints created per day; today {today[0]['complaints_today']} against a trailing "
+            f"daily mean of {float(baseline or 0):.1f} (ratio {float(ratio or 0):.2f})",
             "chart",
-            image=charts.lines_by_day([d.isoformat() for d in days], series, "complaints"),
+            image=charts.lines_by_day(
+                [d.isoformat() for d in days],
+                [("complaints created", [per_day.get(d, 0) for d in days])],
+                "complaints",
+                hline=("trailing daily mean (CM-14 baseline)", float(baseline))
+                if baseline is not None
+                else None,
+            ),
         )
     ]
 

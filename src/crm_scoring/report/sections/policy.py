@@ -18,7 +18,8 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         return s
     params = query(
         conn,
-        """select key, value, value_used, unit, is_starter, required_by_rules, policy_profile, policy_version
+        """select key, value, value_used, unit, is_starter, used_by, required_by_rules, policy_profile,
+                  policy_version
            from marts.policy_parameter_status where run_date = %s order by key""",
         (run_date,),
     )
@@ -55,7 +56,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         table(
             "Parameters still on a starter default (not business-approved)",
             starter,
-            ["key", "value", "value_used", "unit", "required_by_rules"],
+            ["key", "value_used", "unit", "used_by", "required_by_rules"],
             note="Under the strict profile these count as unset and their rules stay off (docs/policy.md).",
         )
     )
