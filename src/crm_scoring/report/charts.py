@@ -212,3 +212,39 @@ def bars_with_threshold(
     ax.set_xlabel(xlabel, fontsize=8)
     _style(ax)
     return to_data_uri(fig)
+
+
+def grouped_bars(
+    categories: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    ylabel: str,
+    target: tuple[str, float] | None = None,
+) -> str:
+    """Grouped vertical bars (SLA compliance per priority or channel, one bar per SLA clock)."""
+    fig = _figure(3.6 + 0.45 * len(categories) * max(1, len(series)) / 2, 2.8)
+    ax = fig.subplots()
+    width = 0.8 / max(1, len(series))
+    for i, (name, values) in enumerate(series):
+        xs = [c + (i - (len(series) - 1) / 2) * width for c in range(len(categories))]
+        ax.bar(
+            xs,
+            [0.0 if v is None else float(v) for v in values],
+            width=width,
+            label=name,
+            color=PALETTE[i % len(PALETTE)],
+        )
+    if target is not None:
+        ax.axhline(target[1], color="#b8405e", linestyle="--", linewidth=1, label=target[0])
+    ax.set_xticks(range(len(categories)), [str(c) for c in categories])
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.legend(
+        fontsize=7,
+        frameon=False,
+        ncols=min(len(series) + 1, 5),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+    )
+    _style(ax)
+    return to_data_uri(fig)

@@ -84,8 +84,8 @@ def pct(value: Any) -> str:
 
 
 def _numeric(value: Any) -> bool:
-    """Right-aligned in tables: numbers, never text that starts with a digit."""
-    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+    """Right-aligned, unwrapped in tables: numbers and dates, never text that starts with a digit."""
+    return isinstance(value, int | float | Decimal | date) and not isinstance(value, bool)
 
 
 def table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = None, note: str = "") -> Panel:

@@ -12,6 +12,7 @@ from crm_scoring.report.panels import Panel, Section, exists, missing, query, ta
 from crm_scoring.report.sections.alerts import trend_days
 
 PARETO_TOP = 12
+SLA_CLOCKS = ("first_response", "solution", "resolution", "closure")
 
 
 def section(conn: psycopg.Connection, run_date: date) -> Section:
@@ -30,9 +31,9 @@ def _sla(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     for dim in ("priority", "channel"):
         rows = query(
             conn,
-            f"""select coalesce({dim}::text, '(none)') as {dim}, metric,
-                       sum(met) as met, sum(breached) as breached, sum(pending) as pending,
-                       round(sum(met)::numeric / nullif(sum(met) + sum(breached), 0), 3) as compliance,
+            f"""select coalesce({dim}::text, '(none)') as k, metric,
+                       sum(met) as met, sum(breached) as breached,
+                       sum(met)::numeric / nullif(sum(met) + sum(breached), 0) as compliance,
                        max(compliance_target) as target
                 from marts.sla_compliance_daily where run_date = %s
                 group by 1, 2 order by 1, 2""",
@@ -40,7 +41,38 @@ def _sla(conn: psycopg.Connection, run_date: date) -> list[Panel]:
         )
         if not rows:
             return [missing(title, "marts.sla_compliance_daily", run_date)]
-        panels.append(table(f"SLA compliance by {dim} (restated creation days up to the run date)", rows))
+        keys = sorted({r["k"] for r in rows})
+        metrics = [m for m in SLA_CLOCKS if any(r["metric"] == m for r in rows)]
+        metrics += sorted({r["metric"] for r in rows} - set(metrics))
+        cell = {(r["k"], r["metric"]): r for r in rows}
+        targets = {float(r["target"]) for r in rows if r["target"] is not None}
+        pivot = []
+        for k in keys:
+            line: dict = {dim: k}
+            for m in metrics:
+                c = cell.get((k, m))
+                line[m] = None if c is None or c["compliance"] is None else round(float(c["compliance"]), 3)
+                line[f"{m} n"] = None if c is None else int(c["met"] + c["breached"])
+            pivot.append(line)
+        panels.append(
+            Panel(
+                f"SLA compliance by {dim} (share of tickets meeting each clock, creation days restated)",
+                "chart",
+                image=charts.grouped_bars(
+                    keys,
+                    [
+                        (m, [cell[(k, m)]["compliance"] if (k, m) in cell else None for k in keys])
+                        for m in metrics
+                    ],
+                    "compliance",
+                    target=("target", min(targets)) if len(targets) == 1 else None,
+                ),
+            )
+        )
+        columns = [dim] + [c for m in metrics for c in (m, f"{m} n")]
+        panels.append(
+            table(f"SLA compliance by {dim}: rate and tickets with a verdict per clock", pivot, columns)
+        )
     return panels
 
 
