@@ -33,7 +33,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         if isinstance(rows, Panel):
             s.panels.append(rows)
         else:
-            rows.sort(key=lambda r: tuple(str(r.get(c) or "") for c in columns[:2]))
+            rows.sort(key=lambda r: tuple(str(r.get(c)) for c in columns))  # a total order: same bytes
             s.panels.append(table(title, rows, columns))
     return s
 

@@ -105,7 +105,14 @@ def _drift(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     rows = rows_or_missing(conn, "marts.monitoring_drift", run_date, title)
     if isinstance(rows, Panel):
         return [rows]
-    rows.sort(key=lambda r: (r["scope"] != "score", -(float(r["psi"] or 0)), r["feature"] or ""))
+    rows.sort(
+        key=lambda r: (
+            r["scope"] != "score",
+            -(float(r["psi"] or 0)),
+            str(r["feature"]),
+            str(r["model_version"]),
+        )
+    )
     top = [r for r in rows if r["scope"] == "feature"][:TOP_FEATURES]
     score = [r for r in rows if r["scope"] == "score"]
     columns = [

@@ -31,7 +31,10 @@ def parameter(conn: psycopg.Connection, run_date: date, key: str) -> float | Non
         "select value_used from marts.policy_parameter_status where run_date = %s and key = %s",
         (run_date, key),
     )
-    return float(rows[0]["value_used"]) if rows and rows[0]["value_used"] not in (None, "") else None
+    try:
+        return float(rows[0]["value_used"]) if rows and rows[0]["value_used"] not in (None, "") else None
+    except ValueError:  # a non-numeric value: the panel says the parameter is not set
+        return None
 
 
 def _pareto_revenue(conn: psycopg.Connection, run_date: date) -> list[Panel]:
