@@ -261,7 +261,13 @@ def test_morning_report_of_the_nightly_run_opens_in_chromium(platform) -> None:
     out = crm("report", "--date", DAY2).stdout
     assert f"sha256 {stored[0][0][:12]}" in out, out
     html = path.read_text(encoding="utf-8")
-    for panel in ("Retention list size", "Alerts per run date", "SLA compliance by priority",
-                  "Pareto of complaints", "Rows loaded per file", "RP-16"):
+    for panel in (
+        "Retention list size",
+        "Alerts per run date",
+        "SLA compliance by priority",
+        "Pareto of complaints",
+        "Rows loaded per file",
+        "RP-16",
+    ):
         assert panel in html, panel
     assert_renders_in_chromium(path, "report-e2e", min_images=6)
