@@ -10,7 +10,7 @@ DEMO_CUSTOMERS ?= 5000
 DEMO_SEED ?= 42
 BENCH_CUSTOMERS ?= 100000
 
-.PHONY: run test lint bench bench-real venv clean lock demo-data train airflow-ui mlflow-ui test-fast generate
+.PHONY: run test lint bench bench-real venv clean lock demo-data train airflow-ui mlflow-ui test-fast generate chromium report
 
 venv: $(STAMP)
 
@@ -42,7 +42,7 @@ run: demo-data
 	$(BIN)/crm lists show --date $(RUN_DATE)
 	$(BIN)/crm demo outcomes --date $(RUN_DATE)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check src dags tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
@@ -57,6 +57,14 @@ test-fast: $(STAMP)
 # the redact_text macro, docs/rules.md); tests/test_generated.py fails while any of them is stale.
 generate: $(STAMP)
 	$(BIN)/crm generate
+
+# The report's browser test needs headless Chromium (the Debian package; Playwright's download is not used).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# The morning report of RUN_DATE from the warehouse in use (the nightly DAG renders it after publishing).
+report: $(STAMP)
+	$(BIN)/crm report --date $(RUN_DATE)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src dags tests

@@ -1,8 +1,8 @@
 """crm_nightly: the night's export in, the day's retention and compensation lists out.
 
 ingest -> validate raw (GX) -> enrich texts -> dbt marts (cosmos) -> score (@champion) -> dbt lists (cosmos)
--> validate lists (GX) -> publish -> drift -> dbt monitoring -> deliver alerts. The logical date is the run
-date; logic lives in crm_scoring.
+-> validate lists (GX) -> publish -> drift -> dbt monitoring -> morning report (HTML) and alert delivery.
+The logical date is the run date; logic lives in crm_scoring.
 Each dbt step is one `dbt build` task; its log lists every model's and test's result.
 """
 
@@ -92,6 +92,10 @@ def crm_nightly() -> None:
     def deliver_alerts(ds: str | None = None) -> dict:
         return tasks.deliver_alerts(ds)
 
+    @task
+    def render_report(ds: str | None = None) -> dict:
+        return tasks.render_report(ds)
+
     (
         ingest()
         >> validate_raw()
@@ -103,7 +107,7 @@ def crm_nightly() -> None:
         >> publish_lists()
         >> drift()
         >> monitoring
-        >> deliver_alerts()
+        >> [render_report(), deliver_alerts()]
     )
 
 

@@ -252,3 +252,28 @@ def test_direct_training_registers_a_challenger(platform) -> None:
     run = client.get_run(client.get_model_version("churn", "2").run_id)
     assert run.data.metrics["roc_auc"] > 0.6
     assert run.data.tags["run_date"] == DAY2
+
+
+def test_morning_report_of_the_nightly_run_opens_in_chromium(platform) -> None:
+    """Issue 13: the DAG's render_report task wrote DAY2's report and stored it; a re-render of the same
+    warehouse gives the same bytes; Chromium shows every section and every chart (tests/test_report.py)."""
+    from test_report import assert_renders_in_chromium
+
+    url, crm, env = platform
+    path = Path(env["CRM_STATE_DIR"]) / "reports" / "daily" / f"{DAY2}.html"
+    assert path.exists(), "the nightly run did not render the report"
+    stored = _dump(url, f"select sha256, html from ops.daily_reports where run_date = '{DAY2}'")
+    assert stored and stored[0][1] == path.read_text(encoding="utf-8")
+    out = crm("report", "--date", DAY2).stdout
+    assert f"sha256 {stored[0][0][:12]}" in out, out
+    html = path.read_text(encoding="utf-8")
+    for panel in (
+        "Retention list size",
+        "Alerts per run date",
+        "SLA compliance by priority",
+        "Pareto of complaints",
+        "Rows loaded per file",
+        "RP-16",
+    ):
+        assert panel in html, panel
+    assert_renders_in_chromium(path, "report-e2e", min_images=6)

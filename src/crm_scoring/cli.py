@@ -281,16 +281,18 @@ def generate_command(check: bool) -> None:
 
 
 def _register_groups() -> None:
-    """Command groups owned by their packages: `crm model ...`, `crm lists ...` and `crm policy ...`."""
+    """Commands owned by their packages: `crm model|lists|policy|privacy ...`, `crm report`."""
     from crm_scoring.lists.cli import grant_operator_command, grant_reader_command, lists_group
     from crm_scoring.model.cli import model_group
     from crm_scoring.policy.cli import policy_group
     from crm_scoring.privacy.cli import privacy_group
+    from crm_scoring.report.cli import report_command
 
     main.add_command(model_group)
     main.add_command(lists_group)
     main.add_command(policy_group)
     main.add_command(privacy_group)
+    main.add_command(report_command)
     warehouse_group.add_command(grant_reader_command)
     warehouse_group.add_command(grant_operator_command)
 

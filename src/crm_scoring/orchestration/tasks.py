@@ -133,6 +133,14 @@ def publish_lists(ds: str) -> dict:
     return _step("publish_lists", ds, lambda: publish(_date(ds)).rows)
 
 
+def render_report(ds: str) -> dict:
+    """The night's morning report (issue 13), once the lists are published: file and ops.daily_reports."""
+    from crm_scoring.report import render_report as run
+
+    result = run(_date(ds))
+    return {"path": str(result.path), "sha256": result.sha256, "missing_panels": result.missing_panels}
+
+
 def train(ds: str) -> dict:
     from crm_scoring.model.train import train as run
 

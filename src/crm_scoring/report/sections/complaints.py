@@ -1,0 +1,144 @@
+"""Complaint health: SLA compliance by priority and channel, the FRT / TTR trend, and the top problem
+categories as a Pareto chart (CM-04, CM-07; issue 13 / RP-01)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+
+from crm_scoring.report import charts
+from crm_scoring.report.panels import Panel, Section, exists, missing, query, table
+from crm_scoring.report.sections.alerts import trend_days
+
+PARETO_TOP = 12
+SLA_CLOCKS = ("first_response", "solution", "resolution", "closure")
+
+
+def section(conn: psycopg.Connection, run_date: date) -> Section:
+    s = Section("complaints", "Complaint health", "CM-04, CM-07, RP-01")
+    s.panels += _sla(conn, run_date)
+    s.panels += _frt_ttr(conn, run_date)
+    s.panels += _pareto(conn, run_date)
+    return s
+
+
+def _sla(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    title = "SLA compliance (CM-04)"
+    if not exists(conn, "marts.sla_compliance_daily"):
+        return [missing(title, "marts.sla_compliance_daily", run_date, "the mart does not exist yet")]
+    panels = []
+    for dim in ("priority", "channel"):
+        rows = query(
+            conn,
+            f"""select coalesce({dim}::text, '(none)') as k, metric,
+                       sum(met) as met, sum(breached) as breached,
+                       sum(met)::numeric / nullif(sum(met) + sum(breached), 0) as compliance,
+                       max(compliance_target) as target
+                from marts.sla_compliance_daily where run_date = %s
+                group by 1, 2 order by 1, 2""",
+            (run_date,),
+        )
+        if not rows:
+            return [missing(title, "marts.sla_compliance_daily", run_date)]
+        keys = sorted({r["k"] for r in rows})
+        metrics = [m for m in SLA_CLOCKS if any(r["metric"] == m for r in rows)]
+        metrics += sorted({r["metric"] for r in rows} - set(metrics))
+        cell = {(r["k"], r["metric"]): r for r in rows}
+        targets = {float(r["target"]) for r in rows if r["target"] is not None}
+        pivot = []
+        for k in keys:
+            line: dict = {dim: k}
+            for m in metrics:
+                c = cell.get((k, m))
+                line[m] = None if c is None or c["compliance"] is None else round(float(c["compliance"]), 3)
+                line[f"{m} n"] = None if c is None else int(c["met"] + c["breached"])
+            pivot.append(line)
+        panels.append(
+            Panel(
+                f"SLA compliance by {dim} (share of tickets meeting each clock, creation days restated)",
+                "chart",
+                image=charts.grouped_bars(
+                    keys,
+                    [
+                        (m, [cell[(k, m)]["compliance"] if (k, m) in cell else None for k in keys])
+                        for m in metrics
+                    ],
+                    "compliance",
+                    target=("target", min(targets)) if len(targets) == 1 else None,
+                ),
+            )
+        )
+        columns = [dim] + [c for m in metrics for c in (m, f"{m} n")]
+        panels.append(
+            table(f"SLA compliance by {dim}: rate and tickets with a verdict per clock", pivot, columns)
+        )
+    return panels
+
+
+def _frt_ttr(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    title = "First-response and resolution time"
+    if not exists(conn, "marts.fct_tickets"):
+        return [missing(title, "marts.fct_tickets", run_date, "the mart does not exist yet")]
+    days = trend_days(run_date)
+    rows = query(
+        conn,
+        """select created_on,
+                  percentile_cont(0.5) within group (order by frt_minutes) as frt_median,
+                  percentile_cont(0.5) within group (order by ttr_minutes) as ttr_median,
+                  count(*) as tickets
+           from marts.fct_tickets
+           where run_date = %s and created_on between %s and %s
+           group by 1 order by 1""",
+        (run_date, days[0], run_date),
+    )
+    if not rows:
+        return [missing(title, "marts.fct_tickets", run_date, "no ticket created in the trailing window")]
+    by_day = {r["created_on"]: r for r in rows}
+    series = [
+        ("median FRT (min)", [by_day[d]["frt_median"] if d in by_day else None for d in days]),
+        ("median TTR (min)", [by_day[d]["ttr_median"] if d in by_day else None for d in days]),
+    ]
+    return [
+        Panel(
+            f"{title}, tickets by creation day (median minutes, log scale)",
+            "chart",
+            image=charts.lines_by_day([d.isoformat() for d in days], series, "minutes", log=True),
+        )
+    ]
+
+
+def _pareto(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    title = "Top problem categories (CM-07)"
+    if not exists(conn, "marts.complaint_problems_monthly"):
+        return [missing(title, "marts.complaint_problems_monthly", run_date, "the mart does not exist yet")]
+    rows = query(
+        conn,
+        """with m as (select max(month) as month from marts.complaint_problems_monthly where run_date = %s)
+           select coalesce(p.module_l2, '(none)') || ' / ' || coalesce(p.complaint_type, '(none)') as problem,
+                  p.complaints, p.share_of_month, p.reopen_rate, p.is_top_problem, p.month
+           from marts.complaint_problems_monthly as p join m on p.month = m.month
+           where p.run_date = %s
+           order by p.complaints desc, problem""",
+        (run_date, run_date),
+    )
+    if not rows:
+        return [missing(title, "marts.complaint_problems_monthly", run_date)]
+    top = rows[:PARETO_TOP]
+    month = rows[0]["month"]
+    return [
+        Panel(
+            f"{title}: Pareto of complaints in {str(month)[:7]}",
+            "chart",
+            image=charts.pareto(
+                [r["problem"] for r in top],
+                [r["complaints"] for r in top],
+                f"complaints by module / type, {str(month)[:7]} (line: cumulative share)",
+            ),
+        ),
+        table(
+            f"{title}, {str(month)[:7]}",
+            top,
+            ["problem", "complaints", "share_of_month", "reopen_rate", "is_top_problem"],
+        ),
+    ]

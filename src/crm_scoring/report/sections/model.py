@@ -1,0 +1,145 @@
+"""Model health: the champion's bands tonight, calibration and AUC on matured cutoffs (CH-07 / AL-14
+backtests) and the drift of the top features (AL-14, `marts.monitoring_drift`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+
+from crm_scoring.report import charts
+from crm_scoring.report.panels import Panel, Section, exists, missing, query, rows_or_missing, table
+
+TOP_FEATURES = 12
+
+
+def section(conn: psycopg.Connection, run_date: date) -> Section:
+    s = Section("model", "Model health", "CH-05, CH-07, AL-14")
+    s.panels += _bands(conn, run_date)
+    s.panels += _backtests(conn, run_date)
+    s.panels += _drift(conn, run_date)
+    return s
+
+
+def _bands(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    title = "Churn bands of tonight's scores (CH-05)"
+    if not exists(conn, "marts.churn_bands"):
+        return [missing(title, "marts.churn_bands", run_date, "the mart does not exist yet")]
+    rows = query(
+        conn,
+        """select coalesce(churn_band, '(no band)') as churn_band, model_version, count(*) as customers,
+                  round(avg(churn_probability)::numeric, 3) as mean_probability,
+                  min(band_threshold) as band_threshold
+           from marts.churn_bands where run_date = %s
+           group by 1, 2 order by min(churn_band_rank) nulls last, 1, 2""",
+        (run_date,),
+    )
+    return [table(title, rows)] if rows else [missing(title, "marts.churn_bands", run_date)]
+
+
+def _backtests(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    title = "AUC and calibration on matured cutoffs (CH-07)"
+    if not exists(conn, "marts.model_performance"):
+        return [missing(title, "marts.model_performance", run_date, "the mart does not exist yet")]
+    scores = "scoring.churn_scores" if exists(conn, "scoring.churn_scores") else None
+    mean_p = (
+        """(select avg(s.churn_probability) from scoring.churn_scores as s
+            where s.run_date = p.as_of_date and s.model_version = p.model_version)"""
+        if scores
+        else "null::double precision"
+    )
+    rows = query(
+        conn,
+        f"""select p.as_of_date, p.model_version, p.label_matured_on, p.rows_evaluated, p.roc_auc,
+                   p.reference_roc_auc, p.ece, p.positive_rate as observed_churn_rate,
+                   {mean_p} as mean_predicted,
+                   p.lift_at_capacity, p.model_min_auc, p.below_min_auc, p.auc_drop_exceeded
+            from marts.model_performance as p where p.run_date = %s
+            order by p.as_of_date, p.model_version""",
+        (run_date,),
+    )
+    if not rows:
+        return [
+            missing(
+                title,
+                "marts.model_performance",
+                run_date,
+                "no scored night has a matured label yet (labels mature after the churn horizon)",
+            )
+        ]
+    xs = [f"{r['as_of_date']} v{r['model_version']}" for r in rows]
+    floor = rows[-1]["model_min_auc"]
+    return [
+        Panel(
+            "ROC AUC per matured cutoff",
+            "chart",
+            image=charts.xy_lines(
+                xs,
+                [
+                    ("ROC AUC", [r["roc_auc"] for r in rows]),
+                    ("training reference", [r["reference_roc_auc"] for r in rows]),
+                ],
+                "ROC AUC",
+                hline=("model_min_auc", float(floor)) if floor is not None else None,
+            ),
+        ),
+        Panel(
+            "Calibration in the large: mean predicted vs observed churn rate",
+            "chart",
+            image=charts.xy_lines(
+                xs,
+                [
+                    ("observed churn rate", [r["observed_churn_rate"] for r in rows]),
+                    ("mean predicted probability", [r["mean_predicted"] for r in rows]),
+                ],
+                "churn rate",
+                percent=True,
+            ),
+        ),
+        table(title, rows),
+    ]
+
+
+def _drift(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    title = "Score and feature drift against the training reference (AL-14)"
+    rows = rows_or_missing(conn, "marts.monitoring_drift", run_date, title)
+    if isinstance(rows, Panel):
+        return [rows]
+    rows.sort(
+        key=lambda r: (
+            r["scope"] != "score",
+            -(float(r["psi"] or 0)),
+            str(r["feature"]),
+            str(r["model_version"]),
+        )
+    )
+    top = [r for r in rows if r["scope"] == "feature"][:TOP_FEATURES]
+    score = [r for r in rows if r["scope"] == "score"]
+    columns = [
+        "scope",
+        "feature",
+        "model_version",
+        "psi",
+        "distance_name",
+        "distance",
+        "psi_threshold",
+        "status",
+    ]
+    panels = []
+    if top:
+        thresholds = {r["psi_threshold"] for r in top if r["psi_threshold"] is not None}
+        panels.append(
+            Panel(
+                f"PSI of the top {len(top)} drifting features",
+                "chart",
+                image=charts.bars_with_threshold(
+                    [r["feature"] for r in top],
+                    [float(r["psi"] or 0) for r in top],
+                    float(min(thresholds)) if thresholds else None,
+                    [r["status"] for r in top],
+                    "PSI",
+                ),
+            )
+        )
+    panels.append(table(title, score + top, columns))
+    return panels

@@ -1,0 +1,159 @@
+"""The daily morning report (issue 13) on a real PostgreSQL and in a real headless Chromium.
+
+Here: the report of a warehouse without marts says "not measured" in every section instead of failing,
+the monitoring marts of issue 13 part A fill their panels once they exist, rendering is byte-for-byte
+deterministic, and the file is stored in ops.daily_reports. The report of a full e2e run (crm_nightly on
+Airflow) is opened in Chromium by tests/test_e2e.py, with the helper `assert_renders_in_chromium` below.
+Chromium missing is a failure, never a skip: `make test` installs it (Makefile).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+from PIL import Image
+
+from crm_scoring import settings
+from crm_scoring.report import render_report
+from crm_scoring.report.browser import inspect
+from crm_scoring.report.sections.value import elasticity
+
+D = date(2026, 11, 26)
+HEADINGS = (
+    "Today's lists",
+    "Alerts",
+    "Complaint health",
+    "Crisis",
+    "Model health",
+    "Data health",
+    "Value concentration and seed hypotheses",
+    "Policy in force",
+)
+
+
+def artifacts_dir() -> Path:
+    """Screenshots kept after the run (CI uploads the folder): `CRM_TEST_ARTIFACTS` or .crm/test-artifacts."""
+    path = Path(os.environ.get("CRM_TEST_ARTIFACTS", settings.project_root() / ".crm" / "test-artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def assert_renders_in_chromium(html: Path, name: str, min_images: int = 0) -> None:
+    """Open `html` in headless Chromium (network off), keep a full-page screenshot, and check what a reader
+    sees: the expected headings, text, every image decoded, nothing fetched from outside, a non-blank page."""
+    assert shutil.which("chromium") or os.environ.get("CRM_CHROMIUM"), (
+        "Chromium is missing: `apt-get install -y chromium` (make test installs it)"
+    )
+    shot = artifacts_dir() / f"{name}.png"
+    shot.unlink(missing_ok=True)
+    page = inspect(html, shot)
+    assert page.h1 and page.h1[0].startswith("CRM morning report"), page.h1
+    assert list(page.h2) == list(HEADINGS), page.h2
+    assert page.text_length > 500
+    assert page.external_resources == [], "the report must not reference anything outside the file"
+    assert len(page.images) >= min_images, f"{len(page.images)} images, expected at least {min_images}"
+    assert page.broken_images == [], f"images that did not load: {page.broken_images}"
+    assert page.console_errors == []
+    assert shot.exists() and shot.stat().st_size > 10_000
+    with Image.open(io.BytesIO(shot.read_bytes())) as img:
+        assert img.width >= 1000 and img.height >= 900
+        colours = img.convert("RGB").resize((64, 256)).getcolors(64 * 256) or []
+    # a blank page has one colour; the rendered report has a header bar, text, tables and charts
+    assert len(colours) > 20, f"screenshot looks blank ({len(colours)} colours)"
+
+
+@pytest.fixture
+def report_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CRM_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("CRM_REPORTS_DIR", raising=False)
+    return tmp_path / "state" / "reports" / "daily"
+
+
+def test_empty_warehouse_renders_every_section_as_not_measured(fresh_db: str, report_env: Path) -> None:
+    first = render_report(D, fresh_db)
+    assert first.path == report_env / "2026-11-26.html"
+    html = first.path.read_text(encoding="utf-8")
+    for heading in HEADINGS:
+        assert f"<h2>{heading}</h2>" in html.replace("&#39;", "'")
+    assert first.missing_panels >= len(HEADINGS)
+    assert f"Not measured for {D}" in html
+    for mart in ("marts.monitoring_drift", "marts.data_health", "marts.pipeline_health"):
+        assert f"`{mart}` does not exist" in html
+    # no CDN, no external asset of any kind
+    assert not re.search(r"""(src|href)=["']https?:""", html)
+    # deterministic: the same warehouse gives the same bytes, and the stored copy is the file
+    second = render_report(D, fresh_db)
+    assert second.sha256 == first.sha256 == hashlib.sha256(html.encode()).hexdigest()
+    with psycopg.connect(fresh_db) as conn:
+        rows = conn.execute("select run_date, sha256, html from ops.daily_reports").fetchall()
+    assert [(r[0], r[1]) for r in rows] == [(D, first.sha256)] and rows[0][2] == html
+    assert not list(report_env.glob("*.tmp"))
+
+
+def _monitoring_marts(url: str) -> None:
+    """The three monitoring marts of issue 13 part A, with their agreed columns and a few rows."""
+    with psycopg.connect(url) as conn:
+        conn.execute("create schema marts")
+        conn.execute(
+            """create table marts.monitoring_drift (run_date date, model_version text, scope text,
+               feature text, psi double precision, distance_name text, distance double precision,
+               psi_threshold double precision, status text)"""
+        )
+        conn.execute(
+            """insert into marts.monitoring_drift values
+               (%(d)s, '3', 'score', 'churn_probability', 0.04, 'wasserstein', 0.01, 0.2, 'ok'),
+               (%(d)s, '3', 'feature', 'recency_days', 0.31, 'wasserstein', 4.2, 0.2, 'breach'),
+               (%(d)s, '3', 'feature', 'complaints_90d', 0.12, 'wasserstein', 0.3, 0.2, 'warn'),
+               (%(d)s, '3', 'feature', 'orders_365d', 0.02, 'wasserstein', 0.1, 0.2, 'ok'),
+               (%(d)s - 1, '3', 'feature', 'recency_days', 0.9, 'wasserstein', 9.9, 0.2, 'breach')""",
+            {"d": D},
+        )
+        conn.execute(
+            """create table marts.data_health (run_date date, check_name text, table_name text, metric text,
+               value double precision, baseline double precision, threshold double precision, status text)"""
+        )
+        conn.execute(
+            """insert into marts.data_health values
+               (%(d)s, 'DQ-12 volume', 'orders', 'rows_vs_baseline', 1.9, 1.0, 0.5, 'breach'),
+               (%(d)s, 'freshness', 'customers', 'days_behind', 0, 0, 1, 'ok')""",
+            {"d": D},
+        )
+        conn.execute(
+            """create table marts.pipeline_health (run_date date, stage text, duration_s double precision,
+               rows bigint, baseline_duration_s double precision, status text)"""
+        )  # present but empty for the date: still "not measured"
+
+
+def test_monitoring_marts_fill_their_panels(fresh_db: str, report_env: Path) -> None:
+    _monitoring_marts(fresh_db)
+    html = render_report(D, fresh_db, store_in_warehouse=False).path.read_text(encoding="utf-8")
+    drift = html[html.index('id="model"') : html.index('id="data"')]
+    assert "PSI of the top 3 drifting features" in drift and 'src="data:image/png;base64,' in drift
+    assert "recency_days" in drift and "breach" in drift and "9.9" not in drift  # the day before is not shown
+    assert drift.index("churn_probability") < drift.index("recency_days")  # the score first, then by PSI
+    data = html[html.index('id="data"') :]
+    assert "DQ-12 volume" in data and "`marts.data_health` has no rows" not in data
+    assert f"Not measured for {D}: `marts.pipeline_health` has no rows for this date" in data
+    assert "`marts.monitoring_drift` does not exist" not in html
+
+
+def test_empty_report_opens_in_chromium(fresh_db: str, report_env: Path) -> None:
+    _monitoring_marts(fresh_db)
+    path = render_report(D, fresh_db, store_in_warehouse=False).path
+    assert_renders_in_chromium(path, "report-monitoring-only", min_images=1)
+
+
+def test_elasticity_is_the_log_log_slope() -> None:
+    # rate = 0.4 * frt^-0.5 exactly: the slope is -0.5
+    frt = [10.0, 40.0, 90.0, 250.0]
+    assert elasticity(frt, [0.4 * f**-0.5 for f in frt]) == pytest.approx(-0.5)
+    assert elasticity(frt, [0.1, 0.0, 0.1, 0.1]) is None
+    assert elasticity([5.0, 5.0], [0.1, 0.2]) is None
