@@ -53,7 +53,10 @@ WALL_CLOCK = {
     "seconds",
     "model_seconds",
     "dbt_updated_at",
+    "texts_per_second",  # enrichment.model_quality: the measured scoring speed of the run
 }
+# Logs of attempts, not of results: every try (killed or not) adds its own row, by design.
+ATTEMPT_LOGS = {"ops.stage_runs", "ops.retention_purges", "ops.task_failures"}
 LIST_TABLES = ("lists.retention_list", "lists.compensation_list", "lists.publication_log")
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
@@ -142,7 +145,7 @@ def digest(url: str, only: tuple[str, ...] | None = None) -> dict[str, str]:
 
     Views are left out: their rows follow from the tables and their definitions from the dbt project."""
     with psycopg.connect(url, autocommit=True) as conn:
-        names = [f"{s}.{t}" for s, t in _tables(conn)]
+        names = [f"{s}.{t}" for s, t in _tables(conn) if f"{s}.{t}" not in ATTEMPT_LOGS]
         out = {}
         for name in names if only is None else [n for n in only if n in names]:
             schema, table = name.split(".")

@@ -173,7 +173,8 @@ def test_profiling_withdrawn_is_never_scored_ranked_or_given_reasons(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from crm_scoring.model import score, train
+    from crm_scoring.model.score import score
+    from crm_scoring.model.train import train
 
     train(churn_db, RUN_DATE, seed=42)
     day = RUN_DATE.isoformat()

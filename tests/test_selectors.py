@@ -42,7 +42,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
 
 
 def test_the_code_names_the_selectors_of_the_yaml() -> None:
-    names = {dbt_selectors.MARTS, dbt_selectors.LISTS, dbt_selectors.TRAINING}
+    names = {dbt_selectors.MARTS, dbt_selectors.LISTS, dbt_selectors.TRAINING, dbt_selectors.MONITORING}
     assert names == dbt_selectors.selector_names()
     assert dbt_selectors.build_args(dbt_selectors.LISTS) == ["build", "--selector", "nightly_lists"]
 
