@@ -42,21 +42,26 @@ run: demo-data
 	$(BIN)/crm lists show --date $(RUN_DATE)
 	$(BIN)/crm demo outcomes --date $(RUN_DATE)
 
-# The kill-at-every-stage matrix, the concurrency/retry runs and the full erasure sweep take more
-# than CI's 15 minutes on two cores together with the rest: they run in `make test-reliability`
-# (docs/reliability.md), the rest of the suite here.
+# Two tiers, because the whole suite takes about 25 minutes on two cores and CI allows 15:
+# - `make test`: every module but the extended ones below (the e2e Airflow nights cover the nightly
+#   path end to end, monitoring, alert delivery and the morning report included);
+# - `make test-extended`: the kill-at-every-stage matrix, concurrency and retries, the full erasure sweep,
+#   the 57-case hostile-input corpus, alert delivery to real SMTP/HTTP receivers, consent and retention,
+#   the monitoring marts and the selector split. Run it before a release and after touching those areas.
 RELIABILITY_TESTS := tests/test_crash.py tests/test_concurrency.py tests/test_concurrency_retries.py \
 	tests/test_privacy_erasure.py
+EXTENDED_TESTS := $(RELIABILITY_TESTS) tests/test_ingest_hostile.py tests/test_alert_delivery.py \
+	tests/test_privacy.py tests/test_monitoring.py tests/test_selectors.py
 test: $(STAMP) chromium
 	$(BIN)/ruff check src dags tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 $(addprefix --ignore=,$(RELIABILITY_TESTS))
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 $(addprefix --ignore=,$(EXTENDED_TESTS))
 
 # Everything but the slow end-to-end modules (the Airflow e2e run and the CDNOW benchmark), for the
 # edit-test loop; `make test` still runs all of them.
 SLOW_TESTS ?= tests/test_e2e.py tests/test_benchmark_real.py
 test-fast: $(STAMP)
 	$(BIN)/ruff check src dags tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(addprefix --ignore=,$(SLOW_TESTS) $(RELIABILITY_TESTS))
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(addprefix --ignore=,$(SLOW_TESTS) $(EXTENDED_TESTS))
 
 # Regenerate what is written once elsewhere (GX raw suites, raw dbt sources, docs/landing_contract.md,
 # the redact_text macro, docs/rules.md); tests/test_generated.py fails while any of them is stale.
@@ -96,3 +101,7 @@ clean:
 .PHONY: test-reliability
 test-reliability: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(RELIABILITY_TESTS)
+
+.PHONY: test-extended
+test-extended: $(STAMP) chromium
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 $(EXTENDED_TESTS)

@@ -19,6 +19,10 @@ def _private_dbt_target(tmp_path_factory: pytest.TempPathFactory) -> None:
     """dbt's target/ and logs/ per test process, so parallel workers never share partial-parse state."""
     os.environ.setdefault("DBT_TARGET_PATH", str(tmp_path_factory.mktemp("dbt_target")))
     os.environ.setdefault("DBT_LOG_PATH", str(tmp_path_factory.mktemp("dbt_logs")))
+    # one text-model cache for every state dir the tests create (the model trains once, not per e2e run)
+    from crm_scoring import settings
+
+    os.environ.setdefault("CRM_TEXT_MODEL_CACHE", str(settings.project_root() / ".crm" / "text_models"))
 
 
 @pytest.fixture(scope="session")

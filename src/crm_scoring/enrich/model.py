@@ -212,9 +212,14 @@ def _fixed_vectorizer(vectorizer, terms: np.ndarray, idf: np.ndarray):  # noqa: 
 
 
 def _cache_dir() -> Path:
+    """`CRM_TEXT_MODEL_CACHE`, else `<state dir>/text_models`: several state dirs (tests, benches) can
+    share one cache, since a file is named by the digest of everything that determines it."""
+    import os
+
     from crm_scoring import settings
 
-    return settings.state_dir() / "text_models"
+    env = os.environ.get("CRM_TEXT_MODEL_CACHE")
+    return Path(env) if env else settings.state_dir() / "text_models"
 
 
 def _read_cache(path: Path, version: str, fmt: int) -> dict[str, np.ndarray] | None:
