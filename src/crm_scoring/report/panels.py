@@ -6,6 +6,7 @@ template stays one generic loop and each section module only says which query fe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -47,6 +48,28 @@ def missing(title: str, relation: str, run_date: date, why: str = "") -> Panel:
     """The panel shown when a mart is absent or has no row for the date: never a silent blank."""
     reason = why.replace("the mart", f"`{relation}`") if why else f"`{relation}` has no rows for this date"
     return Panel(title=title, kind="missing", note=f"Not measured for {run_date}: {reason}.")
+
+
+def absent(conn: psycopg.Connection, title: str, run_date: date, *relations: str) -> list[Panel]:
+    """The "not measured" panel for the first of `relations` that does not exist yet; [] when all do.
+
+    Every panel starts with this check (a fresh warehouse, a mart of a later issue), so a section says
+    why it is empty instead of failing: `if gone := absent(...): return gone`.
+    """
+    for relation in relations:
+        if not exists(conn, relation):
+            return [missing(title, relation, run_date, f"`{relation}` does not exist in this warehouse yet")]
+    return []
+
+
+PanelBuilder = Callable[[psycopg.Connection, date], list[Panel]]
+
+
+def section_of(
+    id: str, title: str, rules: str, conn: psycopg.Connection, run_date: date, *builders: PanelBuilder
+) -> Section:
+    """A section made of the panels of each builder, in order."""
+    return Section(id, title, rules, [panel for build in builders for panel in build(conn, run_date)])
 
 
 def rows_or_missing(

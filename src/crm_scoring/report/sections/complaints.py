@@ -8,7 +8,7 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, exists, missing, query, table
+from crm_scoring.report.panels import Panel, Section, absent, missing, query, section_of, table
 from crm_scoring.report.sections.alerts import trend_days
 
 PARETO_TOP = 12
@@ -16,17 +16,15 @@ SLA_CLOCKS = ("first_response", "solution", "resolution", "closure")
 
 
 def section(conn: psycopg.Connection, run_date: date) -> Section:
-    s = Section("complaints", "Complaint health", "CM-04, CM-07, RP-01")
-    s.panels += _sla(conn, run_date)
-    s.panels += _frt_ttr(conn, run_date)
-    s.panels += _pareto(conn, run_date)
-    return s
+    return section_of(
+        "complaints", "Complaint health", "CM-04, CM-07, RP-01", conn, run_date, _sla, _frt_ttr, _pareto
+    )
 
 
 def _sla(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     title = "SLA compliance (CM-04)"
-    if not exists(conn, "marts.sla_compliance_daily"):
-        return [missing(title, "marts.sla_compliance_daily", run_date, "the mart does not exist yet")]
+    if gone := absent(conn, title, run_date, "marts.sla_compliance_daily"):
+        return gone
     panels = []
     for dim in ("priority", "channel"):
         rows = query(
@@ -78,8 +76,8 @@ def _sla(conn: psycopg.Connection, run_date: date) -> list[Panel]:
 
 def _frt_ttr(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     title = "First-response and resolution time"
-    if not exists(conn, "marts.fct_tickets"):
-        return [missing(title, "marts.fct_tickets", run_date, "the mart does not exist yet")]
+    if gone := absent(conn, title, run_date, "marts.fct_tickets"):
+        return gone
     days = trend_days(run_date)
     rows = query(
         conn,
@@ -110,8 +108,8 @@ def _frt_ttr(conn: psycopg.Connection, run_date: date) -> list[Panel]:
 
 def _pareto(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     title = "Top problem categories (CM-07)"
-    if not exists(conn, "marts.complaint_problems_monthly"):
-        return [missing(title, "marts.complaint_problems_monthly", run_date, "the mart does not exist yet")]
+    if gone := absent(conn, title, run_date, "marts.complaint_problems_monthly"):
+        return gone
     rows = query(
         conn,
         """with m as (select max(month) as month from marts.complaint_problems_monthly where run_date = %s)

@@ -8,22 +8,20 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, exists, missing, query, table
+from crm_scoring.report.panels import Panel, Section, absent, missing, query, section_of, table
 from crm_scoring.report.sections.alerts import trend_days
 
 
 def section(conn: psycopg.Connection, run_date: date) -> Section:
-    s = Section("crisis", "Crisis", "CM-14, CM-15, CP-11, RP-03")
-    s.panels += _events(conn, run_date)
-    s.panels += _spike(conn, run_date)
-    s.panels += _compensation(conn, run_date)
-    return s
+    return section_of(
+        "crisis", "Crisis", "CM-14, CM-15, CP-11, RP-03", conn, run_date, _events, _spike, _compensation
+    )
 
 
 def _events(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     title = "Crisis events and their feedback (CM-15)"
-    if not exists(conn, "marts.crisis_feedback_linkage"):
-        return [missing(title, "marts.crisis_feedback_linkage", run_date, "the mart does not exist yet")]
+    if gone := absent(conn, title, run_date, "marts.crisis_feedback_linkage"):
+        return gone
     rows = query(
         conn,
         """select crisis_event_id, crisis_type, opinion_level, is_active, started_at::date as started,
@@ -53,9 +51,8 @@ def _events(conn: psycopg.Connection, run_date: date) -> list[Panel]:
 def _spike(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     """Complaints created per day (tickets as of the run date) against today's CM-14 trailing baseline."""
     title = "Complaint spike (CM-14)"
-    for relation in ("marts.complaint_concentration_daily", "marts.fct_tickets"):
-        if not exists(conn, relation):
-            return [missing(title, relation, run_date, "the mart does not exist yet")]
+    if gone := absent(conn, title, run_date, "marts.complaint_concentration_daily", "marts.fct_tickets"):
+        return gone
     today = query(
         conn,
         """select complaints_today, baseline_daily_mean, concentration_ratio
@@ -93,8 +90,8 @@ def _spike(conn: psycopg.Connection, run_date: date) -> list[Panel]:
 
 def _compensation(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     title = "Compensation issued vs due (CP-11, RP-03)"
-    if not exists(conn, "marts.compensation_notifications"):
-        return [missing(title, "marts.compensation_notifications", run_date, "the mart does not exist yet")]
+    if gone := absent(conn, title, run_date, "marts.compensation_notifications"):
+        return gone
     rows = query(
         conn,
         """select rule_code, count(*) as due,

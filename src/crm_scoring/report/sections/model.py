@@ -8,23 +8,31 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, exists, missing, query, rows_or_missing, table
+from crm_scoring.report.panels import (
+    Panel,
+    Section,
+    absent,
+    exists,
+    missing,
+    query,
+    rows_or_missing,
+    section_of,
+    table,
+)
 
 TOP_FEATURES = 12
 
 
 def section(conn: psycopg.Connection, run_date: date) -> Section:
-    s = Section("model", "Model health", "CH-05, CH-07, AL-14")
-    s.panels += _bands(conn, run_date)
-    s.panels += _backtests(conn, run_date)
-    s.panels += _drift(conn, run_date)
-    return s
+    return section_of(
+        "model", "Model health", "CH-05, CH-07, AL-14", conn, run_date, _bands, _backtests, _drift
+    )
 
 
 def _bands(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     title = "Churn bands of tonight's scores (CH-05)"
-    if not exists(conn, "marts.churn_bands"):
-        return [missing(title, "marts.churn_bands", run_date, "the mart does not exist yet")]
+    if gone := absent(conn, title, run_date, "marts.churn_bands"):
+        return gone
     rows = query(
         conn,
         """select coalesce(churn_band, '(no band)') as churn_band, model_version, count(*) as customers,
@@ -39,8 +47,8 @@ def _bands(conn: psycopg.Connection, run_date: date) -> list[Panel]:
 
 def _backtests(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     title = "AUC and calibration on matured cutoffs (CH-07)"
-    if not exists(conn, "marts.model_performance"):
-        return [missing(title, "marts.model_performance", run_date, "the mart does not exist yet")]
+    if gone := absent(conn, title, run_date, "marts.model_performance"):
+        return gone
     scores = "scoring.churn_scores" if exists(conn, "scoring.churn_scores") else None
     mean_p = (
         """(select avg(s.churn_probability) from scoring.churn_scores as s

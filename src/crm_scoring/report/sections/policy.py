@@ -6,15 +6,13 @@ from datetime import date
 
 import psycopg
 
-from crm_scoring.report.panels import Panel, Section, exists, missing, query, table
+from crm_scoring.report.panels import Panel, Section, absent, exists, missing, query, table
 
 
 def section(conn: psycopg.Connection, run_date: date) -> Section:
     s = Section("policy", "Policy in force", "DQ-17")
-    if not exists(conn, "marts.policy_parameter_status"):
-        s.panels.append(
-            missing("Policy", "marts.policy_parameter_status", run_date, "the mart does not exist yet")
-        )
+    if gone := absent(conn, "Policy", run_date, "marts.policy_parameter_status"):
+        s.panels += gone
         return s
     params = query(
         conn,

@@ -9,17 +9,22 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, exists, missing, pct, query, table
+from crm_scoring.report.panels import Panel, Section, absent, exists, missing, pct, query, section_of, table
 
 LORENZ_POINTS = 50
 FRT_BUCKETS = 5
 
 
 def section(conn: psycopg.Connection, run_date: date) -> Section:
-    s = Section("value", "Value concentration and seed hypotheses", "RP-16, RP-17")
-    s.panels += _pareto_revenue(conn, run_date)
-    s.panels += _frt_elasticity(conn, run_date)
-    return s
+    return section_of(
+        "value",
+        "Value concentration and seed hypotheses",
+        "RP-16, RP-17",
+        conn,
+        run_date,
+        _pareto_revenue,
+        _frt_elasticity,
+    )
 
 
 def parameter(conn: psycopg.Connection, run_date: date, key: str) -> float | None:
@@ -39,8 +44,8 @@ def parameter(conn: psycopg.Connection, run_date: date, key: str) -> float | Non
 
 def _pareto_revenue(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     title = "RP-16: revenue share of the top 20 % of customers"
-    if not exists(conn, "marts.customer_value"):
-        return [missing(title, "marts.customer_value", run_date, "the mart does not exist yet")]
+    if gone := absent(conn, title, run_date, "marts.customer_value"):
+        return gone
     curve = query(
         conn,
         """with ranked as (
@@ -83,10 +88,8 @@ def _pareto_revenue(conn: psycopg.Connection, run_date: date) -> list[Panel]:
 
 def _frt_elasticity(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     title = "RP-17: repurchase after a ticket by first-response time"
-    needed = ("marts.fct_tickets", "marts.fct_orders")
-    absent = [r for r in needed if not exists(conn, r)]
-    if absent:
-        return [missing(title, absent[0], run_date, "the mart does not exist yet")]
+    if gone := absent(conn, title, run_date, "marts.fct_tickets", "marts.fct_orders"):
+        return gone
     horizon = parameter(conn, run_date, "churn_label_horizon_days")
     if horizon is None:
         return [
