@@ -31,15 +31,9 @@ tonight as (
 ),
 
 baseline as (
-    select a.table_name,
-           percentile_cont(0.5) within group (order by a.rows_read)::double precision as median_rows
-    from audit as a
-    cross join params as p
-    where a.status = 'loaded'
-      and a.export_date < {{ run_date() }}
-      and a.export_date >= {{ run_date() }} - p.volume_days
-    group by a.table_name
-    having count(*) >= max(p.min_points)
+    {{ trailing_median('audit', 'table_name', 'rows_read', 'export_date',
+                       '(select volume_days from params)', '(select min_points from params)',
+                       where="status = 'loaded'") }}
 ),
 
 volume as (
@@ -48,12 +42,12 @@ volume as (
         t.table_name,
         'rows_read' as metric,
         t.rows_read::double precision as value,
-        b.median_rows as baseline,
+        b.median_value as baseline,
         p.volume_tolerance as threshold,
         'deviates by more than' as comparator,
         case
-            when b.median_rows > 0 and abs(t.rows_read / b.median_rows - 1) > p.volume_tolerance then 'breach'
-            when b.median_rows = 0 and t.rows_read > 0 and p.volume_tolerance is not null then 'breach'
+            when {{ deviates_from_baseline('t.rows_read', 'b.median_value', 'p.volume_tolerance') }} then 'breach'
+            when b.median_value = 0 and t.rows_read > 0 and p.volume_tolerance is not null then 'breach'
             else 'ok'
         end as status,
         'DQ-12' as alert_code

@@ -17,15 +17,9 @@ stages as (
 ),
 
 stage_baseline as (
-    select s.stage,
-           percentile_cont(0.5) within group (order by s.duration_s)::double precision as median_duration_s
-    from stages as s
-    cross join params as p
-    where s.status = 'success'
-      and s.run_date < {{ run_date() }}
-      and s.run_date >= {{ run_date() }} - p.baseline_days
-    group by s.stage
-    having count(*) >= max(p.min_points)
+    {{ trailing_median('stages', 'stage', 'duration_s', 'run_date',
+                       '(select baseline_days from params)', '(select min_points from params)',
+                       where="status = 'success'") }}
 ),
 
 stage_rows as (
@@ -33,13 +27,13 @@ stage_rows as (
         s.stage,
         s.duration_s,
         s.rows::bigint as rows,
-        b.median_duration_s as baseline_duration_s,
+        b.median_value as baseline_duration_s,
         null::bigint as baseline_rows,
         s.status as stage_status,
         p.duration_ratio_max as threshold,
         case
             when s.status = 'failed' then 'breach'
-            when b.median_duration_s > 0 and s.duration_s > p.duration_ratio_max * b.median_duration_s then 'breach'
+            when b.median_value > 0 and s.duration_s > p.duration_ratio_max * b.median_value then 'breach'
             else 'ok'
         end as status
     from stages as s
@@ -53,14 +47,8 @@ lists as (
 ),
 
 list_baseline as (
-    select l.list_name,
-           percentile_cont(0.5) within group (order by l.row_count)::double precision as median_rows
-    from lists as l
-    cross join params as p
-    where l.run_date < {{ run_date() }}
-      and l.run_date >= {{ run_date() }} - p.baseline_days
-    group by l.list_name
-    having count(*) >= max(p.min_points)
+    {{ trailing_median('lists', 'list_name', 'row_count', 'run_date',
+                       '(select baseline_days from params)', '(select min_points from params)') }}
 ),
 
 list_rows as (
@@ -69,11 +57,11 @@ list_rows as (
         null::double precision as duration_s,
         l.row_count::bigint as rows,
         null::double precision as baseline_duration_s,
-        round(b.median_rows)::bigint as baseline_rows,
+        round(b.median_value)::bigint as baseline_rows,
         'published' as stage_status,
         p.list_tolerance as threshold,
         case
-            when b.median_rows > 0 and abs(l.row_count / b.median_rows - 1) > p.list_tolerance then 'breach'
+            when {{ deviates_from_baseline('l.row_count', 'b.median_value', 'p.list_tolerance') }} then 'breach'
             else 'ok'
         end as status
     from lists as l
