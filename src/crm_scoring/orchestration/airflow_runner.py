@@ -113,7 +113,28 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
                 dagruns.mark_failed(dag_id, run_id)
             raise
     say(f"{dag_id} run {run_id}: {state} in {time.monotonic() - started:.0f} s")
-    return _collect(dagruns, dag_id, run_date, run_id, state, log_path, components_log)
+    result = _collect(dagruns, dag_id, run_date, run_id, state, log_path, components_log)
+    if not result.success and run_id and dag_id in REPORTED_DAGS:
+        _report_failure(result, url, say)
+    return result
+
+
+# DAGs whose failed runs are reported (AL-20): the nightly carries RunFailureNotifier as its callback
+REPORTED_DAGS = ("crm_nightly",)
+
+
+def _report_failure(result: DagRunResult, url: str, say: Callable[[str], None]) -> None:
+    """AL-20 for a run that ended failed: the DAG's failure callback may not have run (notify.py)."""
+    from crm_scoring.orchestration import notify
+
+    try:
+        sent = notify.report_failed_run(
+            result.dag_id, result.run_id, date.fromisoformat(result.run_date), result.failures, url
+        )
+    except Exception as exc:  # noqa: BLE001 - a broken channel must not hide the run's own failure
+        say(f"could not report the failed run (AL-20): {exc!r}")
+        return
+    say(f"failed run reported (AL-20): {sent}")
 
 
 def _interrupt(signum: int, frame: object) -> None:

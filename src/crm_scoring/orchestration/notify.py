@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -267,13 +268,35 @@ class RunFailureNotifier(BaseNotifier):
         deliver([message], channels=notifiers(), url=_url_or_none())
 
 
+def report_failed_run(
+    dag_id: str, run_id: str, run_date: date, failures: Iterable[tuple[str, str]], url: str | None
+) -> dict[str, int]:
+    """The failed-run message (AL-20) from whoever saw the run end failed, e.g. `crm run`.
+
+    Why besides the DAG's `on_failure_callback`: Airflow runs a DAG-level callback in the
+    dag-processor, after the run is marked failed; `crm run` stops the components it started right
+    then, so that callback may never run. The message has the callback's identity
+    (`run:<dag>:<run_id>`, same run date), so the ledger lets only the first of the two through.
+    """
+    tasks = [task for task, _ in failures]
+    reason = "; ".join(f"{task}: {why}" for task, why in failures) or "the run failed"
+    context = {
+        "dag_run": SimpleNamespace(dag_id=dag_id, run_id=run_id, logical_date=None),
+        "ds": run_date.isoformat(),
+        "ti": SimpleNamespace(task_id=", ".join(tasks)) if tasks else None,
+        "reason": reason,
+    }
+    return deliver([_run_message(context)], channels=notifiers(), url=url)
+
+
 def deadline_missed(context: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """DeadlineAlert callback (AL-20): the lists were not published by the configured time."""
     context = dict(context or {})
     dag_run = context.get("dag_run") or {}
     get = dag_run.get if isinstance(dag_run, Mapping) else lambda k, d=None: getattr(dag_run, k, d)
     dag_id = kwargs.get("dag_id") or get("dag_id", "crm_nightly")
-    run_id = get("run_id", "") or ""
+    # Airflow hands the callback the run as its API model (DAGRunResponse): the run id is `dag_run_id`
+    run_id = get("dag_run_id", "") or get("run_id", "") or ""
     logical = get("logical_date", None)
     ds = str(
         context.get("ds") or (str(logical)[:10] if logical else "") or datetime.now(UTC).date().isoformat()
