@@ -256,3 +256,48 @@ def test_monitoring_marts_and_alerts(project, dbt_env) -> None:  # noqa: F811 - 
         url, "select count(*) as n from marts.alerts where alert_code in ('AL-14', 'AL-20', 'DQ-12')"
     )
     assert again[0]["n"] == len(alerts)
+
+
+def test_survey_scores_daily_reads_csat_and_nps_by_the_policy_cut_offs(project, dbt_env) -> None:  # noqa: F811
+    """RP-02 for the report: CSAT satisfied / dissatisfied and NPS promoters / detractors per response day,
+    by the seeded cut-offs (csat_satisfied_min 4, csat_dissatisfied_max 2, nps_promoter_min 9,
+    nps_detractor_max 6); unanswered surveys and answers after the run date are not counted."""
+    url = dbt_env
+    extra = [
+        ("s2", "c1", "CSAT", "2026-11-21T08:00:00Z", 5),  # satisfied
+        ("s3", "c2", "CSAT", "2026-11-21T09:00:00Z", 2),  # dissatisfied
+        ("s4", "c3", "CSAT", "2026-11-21T10:00:00Z", 3),  # neutral
+        ("s5", "c4", "NPS", "2026-11-21T11:00:00Z", 10),  # promoter
+        ("s6", "c1", "NPS", "2026-11-22T11:00:00Z", 7),  # passive, another day
+        ("s7", "c2", "NPS", None, None),  # not answered
+        ("s8", "c3", "CSAT", "2026-11-27T10:00:00Z", 5),  # answered after the run date
+    ]
+    columns = FIXTURE["surveys"][0][1].keys()
+    surveys = list(FIXTURE["surveys"]) + [
+        (
+            D1,
+            dict(
+                zip(
+                    columns,
+                    (sid, cid, kind, "periodic", None, "2026-11-20T00:00:00Z", at, score, None),
+                    strict=True,
+                )
+            ),
+        )
+        for sid, cid, kind, at, score in extra
+    ]
+    _load_raw(url, {**FIXTURE, "surveys": surveys})
+    _dbt(project, "build", "-s", "+survey_scores_daily", run_date=D1, profile="starter")
+
+    rows = _rows(
+        url,
+        "select responded_on::text as day, survey_type, region, responses, satisfied, dissatisfied,"
+        " promoters, detractors from marts.survey_scores_daily where run_date = %s order by 1, 2",
+        date.fromisoformat(D1),
+    )
+    assert [tuple(r.values()) for r in rows] == [
+        # s1 (NPS 3, a detractor) and the three CSAT / one NPS answers of the 21st
+        ("2026-11-21", "CSAT", "unknown", 3, 1, 1, 0, 0),
+        ("2026-11-21", "NPS", "unknown", 2, 0, 0, 1, 1),
+        ("2026-11-22", "NPS", "unknown", 1, 0, 0, 0, 0),
+    ]

@@ -1,5 +1,5 @@
-"""Complaint health: SLA compliance by priority and channel, the FRT / TTR trend, and the top problem
-categories as a Pareto chart (CM-04, CM-07; issue 13 / RP-01)."""
+"""Complaint health: SLA compliance by priority and channel, the FRT / TTR trend, the top problem
+categories as a Pareto chart, and the CSAT / NPS trend by region (CM-04, CM-07, RP-01, RP-02)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,15 @@ SLA_CLOCKS = ("first_response", "solution", "resolution", "closure")
 
 def section(conn: psycopg.Connection, run_date: date) -> Section:
     return section_of(
-        "complaints", "Complaint health", "CM-04, CM-07, RP-01", conn, run_date, _sla, _frt_ttr, _pareto
+        "complaints",
+        "Complaint health",
+        "CM-04, CM-07, RP-01, RP-02",
+        conn,
+        run_date,
+        _sla,
+        _frt_ttr,
+        _pareto,
+        _surveys,
     )
 
 
@@ -139,4 +147,65 @@ def _pareto(conn: psycopg.Connection, run_date: date) -> list[Panel]:
             top,
             ["problem", "complaints", "share_of_month", "reopen_rate", "is_top_problem"],
         ),
+    ]
+
+
+def _surveys(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    """RP-02: CSAT satisfied share and NPS per response day over the trend window, and by region."""
+    title = "CSAT and NPS (RP-02)"
+    if gone := absent(conn, title, run_date, "marts.survey_scores_daily"):
+        return gone
+    days = trend_days(run_date)
+    rows = query(
+        conn,
+        """select responded_on, survey_type, sum(responses) as responses, sum(satisfied) as satisfied,
+                  sum(promoters) as promoters, sum(detractors) as detractors
+           from marts.survey_scores_daily
+           where run_date = %s and responded_on between %s and %s
+           group by 1, 2 order by 1, 2""",
+        (run_date, days[0], run_date),
+    )
+    if not rows:
+        return [missing(title, "marts.survey_scores_daily", run_date, "no survey answered in the window")]
+    csat = {r["responded_on"]: r for r in rows if r["survey_type"] == "CSAT"}
+    nps = {r["responded_on"]: r for r in rows if r["survey_type"] == "NPS"}
+    series = [
+        (
+            "CSAT: % satisfied",
+            [
+                100 * float(csat[d]["satisfied"]) / float(csat[d]["responses"]) if d in csat else None
+                for d in days
+            ],
+        ),
+        (
+            "NPS (promoters - detractors, %)",
+            [
+                100 * float(nps[d]["promoters"] - nps[d]["detractors"]) / float(nps[d]["responses"])
+                if d in nps
+                else None
+                for d in days
+            ],
+        ),
+    ]
+    by_region = query(
+        conn,
+        """select region,
+                  sum(responses) filter (where survey_type = 'CSAT') as csat_responses,
+                  sum(satisfied)::numeric / nullif(sum(responses) filter (where survey_type = 'CSAT'), 0)
+                      as csat_satisfied_share,
+                  sum(responses) filter (where survey_type = 'NPS') as nps_responses,
+                  round(100 * (sum(promoters) - sum(detractors))::numeric
+                        / nullif(sum(responses) filter (where survey_type = 'NPS'), 0), 1) as nps
+           from marts.survey_scores_daily
+           where run_date = %s and responded_on between %s and %s
+           group by 1 order by 1""",
+        (run_date, days[0], run_date),
+    )
+    return [
+        Panel(
+            f"{title}: per response day, last {len(days)} days",
+            "chart",
+            image=charts.lines_by_day([d.isoformat() for d in days], series, "points"),
+        ),
+        table(f"{title} by region, last {len(days)} days", by_region),
     ]
