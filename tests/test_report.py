@@ -145,6 +145,33 @@ def test_monitoring_marts_fill_their_panels(fresh_db: str, report_env: Path) -> 
     assert "`marts.monitoring_drift` does not exist" not in html
 
 
+def test_csat_and_nps_fill_the_complaint_health_panel(fresh_db: str, report_env: Path) -> None:
+    """RP-02: CSAT % satisfied and NPS per response day (chart) and by region (table), from the mart."""
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("create schema marts")
+        conn.execute(
+            """create table marts.survey_scores_daily (run_date date, responded_on date, survey_type text,
+               region text, responses bigint, mean_score double precision, satisfied bigint,
+               dissatisfied bigint, promoters bigint, detractors bigint, policy_version text)"""
+        )
+        conn.execute(
+            """insert into marts.survey_scores_daily values
+               (%(d)s, %(d)s - 1, 'CSAT', 'north', 4, 4.0, 3, 1, 0, 0, 'v1'),
+               (%(d)s, %(d)s - 1, 'NPS', 'north', 5, 8.0, 0, 0, 3, 1, 'v1'),
+               (%(d)s, %(d)s - 2, 'NPS', 'south', 5, 6.0, 0, 0, 1, 3, 'v1'),
+               (%(d)s, %(d)s - 40, 'NPS', 'south', 9, 1.0, 0, 0, 0, 9, 'v1')""",
+            {"d": D},
+        )
+    html = render_report(D, fresh_db, store_in_warehouse=False).path.read_text(encoding="utf-8")
+    complaints = html[html.index('id="complaints"') : html.index('id="crisis"')]
+    assert "CSAT and NPS (RP-02): per response day, last 30 days" in complaints
+    by_region = complaints[complaints.index("CSAT and NPS (RP-02) by region") :]
+    # north: CSAT 3/4 satisfied, NPS (3 - 1) / 5 = 40; south: (1 - 3) / 5 = -40 (day -40 is outside)
+    assert re.search(r"north.*?0\.75.*?40", by_region, re.S)
+    assert re.search(r"south.*?-40", by_region, re.S)
+    assert "-80" not in by_region
+
+
 def test_empty_report_opens_in_chromium(fresh_db: str, report_env: Path) -> None:
     _monitoring_marts(fresh_db)
     path = render_report(D, fresh_db, store_in_warehouse=False).path
