@@ -34,6 +34,7 @@ def test_features_use_only_days_up_to_the_cutoff(lab: offline.Lab) -> None:
     assert offline.features_at(pd.concat([lab.days, later]), cutoff).equals(full)
     assert (full["recency_days"] >= 0).all()
     assert set(offline.MART + offline.HISTORY + offline.BGNBD) <= set(full.columns)
+    assert not set(offline.BGNBD) & set(offline.features_at(lab.days, cutoff, bgnbd=False).columns)
 
 
 def test_labels_are_the_next_horizon_days(lab: offline.Lab) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
@@ -146,7 +147,7 @@ def _ntile5(values: pd.Series) -> np.ndarray:
     return (ranks * 5 // max(len(values), 1)) + 1
 
 
-def features_at(days: pd.DataFrame, cutoff: date, bgnbd_params: np.ndarray | None = None) -> pd.DataFrame:
+def features_at(days: pd.DataFrame, cutoff: date, *, bgnbd: bool = True) -> pd.DataFrame:
     """Every feature of every customer with a purchase on or before `cutoff`, from days <= cutoff only."""
     c = _day_number(cutoff)
     known = days[days["day"] <= c]
@@ -201,20 +202,25 @@ def features_at(days: pd.DataFrame, cutoff: date, bgnbd_params: np.ndarray | Non
     recent_days = (age < 90).groupby(known["customer_id"]).sum().reindex(out.index)
     expected = out["purchase_days"] / out["tenure_days"].clip(lower=1) * np.minimum(out["tenure_days"], 90)
     out["frequency_z_90d"] = (recent_days - expected) / np.sqrt(expected.clip(lower=1e-6))
-    # BG/NBD (Fader, Hardie & Lee 2005), in weeks: x repeat purchase days, t_x, T
+    if bgnbd:
+        _add_bgnbd(out)
+    out = out.drop(columns=["first_day", "last_day", "revenue_lifetime"]).reset_index()
+    out["cutoff"] = cutoff
+    return out
+
+
+def _add_bgnbd(out: pd.DataFrame) -> None:
+    """BG/NBD (Fader, Hardie & Lee 2005) fitted on this cutoff's summary, in weeks: x, t_x, T."""
     x = (out["purchase_days"] - 1).to_numpy(float)
     t_x = (out["last_day"] - out["first_day"]).to_numpy(float) / 7.0
     big_t = out["tenure_days"].to_numpy(float) / 7.0
-    params = bgnbd_params if bgnbd_params is not None else fit_bgnbd(x, t_x, big_t)
+    params = fit_bgnbd(x, t_x, big_t)
     p_alive, expected_90, p_none = bgnbd_predict(params, x, t_x, big_t, HORIZON / 7.0)
     out["bgnbd_p_alive"], out["bgnbd_expected_90d"], out["bgnbd_p_no_purchase_90d"] = (
         p_alive,
         expected_90,
         p_none,
     )
-    out = out.drop(columns=["first_day", "last_day", "revenue_lifetime"]).reset_index()
-    out["cutoff"] = cutoff
-    return out
 
 
 def _bgnbd_loglik(
@@ -294,12 +300,15 @@ def training_cutoffs(
 class Lab:
     """Caches features and labels per cutoff so that many recipes and seeds share them."""
 
-    def __init__(self, tx: cdnow.Transactions, horizon: int = HORIZON, cache: Path | None = None) -> None:
+    def __init__(
+        self, tx: cdnow.Transactions, horizon: int = HORIZON, cache: Path | None = None, bgnbd: bool = True
+    ) -> None:
+        self.bgnbd = bgnbd  # the BG/NBD fit is half the feature cost: only when a recipe uses it
         self.days = _day_table(tx)
         self.horizon = horizon
         self.first_day = tx.frame["order_date"].min()
         self._features: dict[date, pd.DataFrame] = {}
-        self._cache = cache / f"{tx.variant}_h{horizon}" if cache else None
+        self._cache = cache / f"{tx.variant}_h{horizon}{'_bg' if bgnbd else ''}" if cache else None
 
     def frame(self, cutoff: date) -> pd.DataFrame:
         """Features and label of every customer known at `cutoff` (memoised, optionally on disk)."""
@@ -309,13 +318,15 @@ class Lab:
                 f = pd.read_parquet(path)
                 f["cutoff"] = cutoff
             else:
-                f = features_at(self.days, cutoff)
+                f = features_at(self.days, cutoff, bgnbd=self.bgnbd)
                 f = f.merge(
                     labels_at(self.days, cutoff, self.horizon), left_on="customer_id", right_index=True
                 )
                 if path is not None:
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    f.to_parquet(path)
+                    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                    f.to_parquet(tmp)
+                    tmp.replace(path)  # atomic: parallel runs share the cache
             self._features[cutoff] = f
         return self._features[cutoff]
 
@@ -526,13 +537,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--horizon", type=int, default=HORIZON)
     parser.add_argument("--json", type=Path, default=None, help="append every result as JSON lines")
     parser.add_argument("--cache", type=Path, default=None, help="keep per-cutoff features as Parquet here")
+    parser.add_argument(
+        "--report", type=Path, nargs="+", default=None, help="only summarise JSON lines files"
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        loaded = [json.loads(line) for path in args.report for line in path.read_text().splitlines() if line]
+        print_report(loaded)
+        return
     as_of_dates = [date.fromisoformat(d) for d in (args.as_of or ["1997-04-30", "1997-05-31", "1997-06-30"])]
     if any(d > cdnow.MAX_AS_OF for d in as_of_dates):
         raise SystemExit(f"as-of dates after {cdnow.MAX_AS_OF} are kept unseen (issue 11)")
-    lab = Lab(cdnow.load("sample" if args.sample else "full"), args.horizon, args.cache)
     catalogue = recipes()
     chosen = [catalogue[n] for n in (args.recipe or list(catalogue))]
+    bgnbd = any("bgnbd" in r.groups for r in chosen)
+    lab = Lab(cdnow.load("sample" if args.sample else "full"), args.horizon, args.cache, bgnbd)
     results = []
     for recipe in chosen:
         start = time.perf_counter()
@@ -548,10 +567,23 @@ def main(argv: list[str] | None = None) -> None:
         print(
             table.drop(columns=["recipe", "regime"]).to_string(index=False, float_format="%.4f"), flush=True
         )
-    print("== summary: model - RFM-LR (mean over seeds), per date, all / non-lapsed")
+    print_report(results)
+
+
+def print_report(results: list[dict[str, Any]]) -> None:
+    """Per regime: model - RFM-LR and model - recency (mean over seeds), the seed sd, and RFM-LR itself."""
     table = summarise(results)
-    wide = table.pivot_table(index="recipe", columns=["population", "as_of"], values="d_rfm", sort=False)
-    print(wide.to_string(float_format="%+.4f"))
+    for regime, part in table.groupby("regime", sort=False):
+        for value, title in (
+            ("d_rfm", "model - RFM-LR (same rows)"),
+            ("d_rfm_sd", "sd over seeds of model - RFM-LR"),
+            ("d_rec", "model - recency"),
+            ("rfm_lr", "RFM-LR AUC (fitted on the recipe's rows)"),
+            ("model", "model AUC"),
+        ):
+            wide = part.pivot_table(index="recipe", columns=["population", "as_of"], values=value, sort=False)
+            print(f"== {regime}: {title}, mean over seeds")
+            print(wide.to_string(float_format="%+.4f" if value.startswith("d_") else "%.4f"), flush=True)
 
 
 if __name__ == "__main__":
