@@ -11,6 +11,8 @@ Leakage guards (asserted, see `training_cutoffs`):
 - features at cutoff c use only purchase days <= c (`features_at`);
 - regime `strict` (default, what a production model scoring at A knows): every training label window
   (c, c + horizon] ends on or before A;
+- regimes `*_disjoint`: the same, trained on one half of the customers and scored on the other half
+  (whether a gain in `platform` comes from recognising the same customers a few days later);
 - regime `platform` (what `crm evaluate real` measures: training at R = A + horizon, test cutoff A): the
   training cutoffs are < A, their labels may end after A (never after R), as in the platform's split.
 
@@ -282,7 +284,9 @@ def training_cutoffs(
 ) -> list[date]:
     """Training cutoffs, newest first, with the leakage guard of the regime asserted."""
     latest = (
-        as_of - timedelta(days=horizon) if regime == "strict" else as_of - timedelta(days=recipe.step_days)
+        as_of - timedelta(days=horizon)
+        if regime.startswith("strict")
+        else as_of - timedelta(days=recipe.step_days)
     )
     out: list[date] = []
     c = latest
@@ -290,7 +294,7 @@ def training_cutoffs(
         out.append(c)
         c -= timedelta(days=recipe.step_days)
     for c in out:
-        if regime == "strict":
+        if regime.startswith("strict"):
             assert c + timedelta(days=horizon) <= as_of, "label window ends after the as-of date"
         else:
             assert c < as_of and c + timedelta(days=horizon) <= as_of + timedelta(days=horizon)
@@ -337,7 +341,14 @@ class Lab:
         train = pd.concat(parts, ignore_index=True)
         if recipe.population == "non_lapsed":
             train = train[train["recency_days"] < LAPSED_DAYS]
+        if regime.endswith("_disjoint"):  # memorisation check: train on one half of the customers only
+            train = train[_half(train["customer_id"]) == 0]
         return train.reset_index(drop=True)
+
+
+def _half(customer_id: pd.Series) -> np.ndarray:
+    """A stable 50/50 split of customers (hash of the id), for the customer-disjoint regimes."""
+    return (pd.util.hash_pandas_object(customer_id, index=False).to_numpy() % 2).astype(int)
 
 
 def _columns(frame: pd.DataFrame, recipe: Recipe) -> list[str]:
@@ -413,10 +424,14 @@ def _rank(s: np.ndarray) -> np.ndarray:
     return rankdata(s) / len(s)
 
 
-def score_recipe(lab: Lab, as_of: date, recipe: Recipe, regime: str, seed: int) -> dict[str, Any]:
+def score_recipe(
+    lab: Lab, as_of: date, recipe: Recipe, regime: str, seed: int, preds: Path | None = None
+) -> dict[str, Any]:
     """Model, RFM-LR (same rows) and recency ROC AUC at `as_of`, for all and non-lapsed customers."""
     train = lab.training_set(as_of, recipe, regime)
     test = lab.frame(as_of).copy()
+    if regime.endswith("_disjoint"):  # scored: only the customers never seen in training
+        test = test[_half(test["customer_id"]) == 1].reset_index(drop=True)
     truth = labels_at(lab.days, as_of, lab.horizon)
     test["churned"] = truth.reindex(test["customer_id"]).to_numpy()
     assert test["cutoff"].eq(as_of).all()
@@ -441,6 +456,10 @@ def score_recipe(lab: Lab, as_of: date, recipe: Recipe, regime: str, seed: int) 
     if recipe.blend_lr:
         pred = (1 - recipe.blend_lr) * _rank(pred) + recipe.blend_lr * _rank(test["rfm_lr"].to_numpy())
     test["model"] = pred
+    if preds is not None:  # per-customer scores, so blends and populations can be re-cut offline
+        preds.mkdir(parents=True, exist_ok=True)
+        keep = ["customer_id", "churned", "recency_days", "model", "rfm_lr"]
+        test[keep].to_parquet(preds / f"{recipe.name}_{regime}_{as_of}_s{seed}.parquet")
     out: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "recipe": recipe.name,
@@ -531,11 +550,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--as-of", action="append", default=None, help="as-of date (<= 1997-06-30)")
     parser.add_argument("--recipe", action="append", default=None, help="recipe name (default: all)")
-    parser.add_argument("--regime", choices=["strict", "platform"], default="strict")
+    parser.add_argument(
+        "--regime", choices=["strict", "platform", "strict_disjoint", "platform_disjoint"], default="strict"
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--sample", action="store_true", help="the 1/10 CDNOW sample")
     parser.add_argument("--horizon", type=int, default=HORIZON)
     parser.add_argument("--json", type=Path, default=None, help="append every result as JSON lines")
+    parser.add_argument("--preds", type=Path, default=None, help="write per-customer scores here")
     parser.add_argument("--cache", type=Path, default=None, help="keep per-cutoff features as Parquet here")
     parser.add_argument(
         "--report", type=Path, nargs="+", default=None, help="only summarise JSON lines files"
@@ -557,7 +579,7 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         for as_of in as_of_dates:
             for seed in range(args.seeds):
-                r = score_recipe(lab, as_of, recipe, args.regime, seed)
+                r = score_recipe(lab, as_of, recipe, args.regime, seed, args.preds)
                 results.append(r)
                 if args.json:
                     with args.json.open("a") as fh:
