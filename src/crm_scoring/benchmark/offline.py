@@ -492,6 +492,8 @@ def recipes() -> dict[str, Recipe]:
         "colsample_bytree": 0.8,
         "lambda": 1.0,
     }
+    # strongly regularised: leaves of >= 100 rows cannot single out a customer (see docs/churn_research.md)
+    tiny = {"eta": 0.05, "max_depth": 2, "min_child_weight": 100, "subsample": 0.8, "colsample_bytree": 0.8}
     allp = replace(weekly, name="weekly_all_purchasers", population="all")
     return {
         r.name: r
@@ -508,6 +510,8 @@ def recipes() -> dict[str, Recipe]:
             replace(allp, name="weekly_all_lr_margin", lr_margin=True),
             replace(allp, name="weekly_all_blend50", blend_lr=0.5),
             replace(allp, name="weekly_all_halflife90", recent_halflife_days=90.0),
+            replace(allp, name="weekly_all_lr_margin_shallow", lr_margin=True, params=tiny, max_rounds=2000),
+            replace(allp, name="weekly_all_shallow_monotone", params=tiny, max_rounds=2000, monotone=True),
         )
     }
 
