@@ -558,6 +558,7 @@ def main(argv: list[str] | None = None) -> None:
         "--regime", choices=["strict", "platform", "strict_disjoint", "platform_disjoint"], default="strict"
     )
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--sample", action="store_true", help="the 1/10 CDNOW sample")
     parser.add_argument("--horizon", type=int, default=HORIZON)
     parser.add_argument("--json", type=Path, default=None, help="append every result as JSON lines")
@@ -582,7 +583,7 @@ def main(argv: list[str] | None = None) -> None:
     for recipe in chosen:
         start = time.perf_counter()
         for as_of in as_of_dates:
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 r = score_recipe(lab, as_of, recipe, args.regime, seed, args.preds)
                 results.append(r)
                 if args.json:
