@@ -91,7 +91,30 @@ HISTORY = [
     "frequency_z_90d",
 ]
 BGNBD = ["bgnbd_p_alive", "bgnbd_expected_90d", "bgnbd_p_no_purchase_90d"]
-GROUPS = {"mart": MART, "history": HISTORY, "bgnbd": BGNBD}
+# Tenure-normalised (coordinator 17:30): counts per observed day of each window, recency relative to the
+# customer's own tenure and cycle; no tenure, lifetime totals or cross-sectional ranks, whose ranges drift
+# when training cutoffs are younger than the scored customers.
+NORMALISED = [
+    "recency_days",
+    "recency_share_of_tenure",
+    "recency_vs_mean_gap",
+    "recency_vs_max_gap",
+    "purchase_rate",
+    "orders_30d_rate",
+    "orders_90d_rate",
+    "orders_365d_rate",
+    "revenue_30d_rate",
+    "revenue_90d_rate",
+    "revenue_365d_rate",
+    "avg_order_value_365d",
+    "spend_trend_last_vs_mean",
+    "gap_last_vs_mean",
+    "flag_inactive_90",
+]
+NORMALISED_NEW = [c for c in NORMALISED if c.endswith("_rate") and c != "purchase_rate"] + [
+    "gap_last_vs_mean"
+]
+GROUPS = {"mart": MART, "history": HISTORY, "bgnbd": BGNBD, "normalised": NORMALISED}
 # Direction certain in any business: longer since the last purchase -> more risk; more purchases in
 # the last 90 / 365 days -> less risk (issue 11 "monotone constraints where the direction is certain").
 MONOTONE = {"recency_days": 1, "orders_90d": -1, "orders_365d": -1, "flag_inactive_90": 1}
@@ -204,6 +227,11 @@ def features_at(days: pd.DataFrame, cutoff: date, *, bgnbd: bool = True) -> pd.D
     recent_days = (age < 90).groupby(known["customer_id"]).sum().reindex(out.index)
     expected = out["purchase_days"] / out["tenure_days"].clip(lower=1) * np.minimum(out["tenure_days"], 90)
     out["frequency_z_90d"] = (recent_days - expected) / np.sqrt(expected.clip(lower=1e-6))
+    observed = out["tenure_days"] + 1  # days the customer could have bought on, up to the cutoff
+    for n in (30, 90, 365):
+        out[f"orders_{n}d_rate"] = out[f"orders_{n}d"] / np.minimum(observed, n)
+        out[f"revenue_{n}d_rate"] = out[f"revenue_{n}d"] / np.minimum(observed, n)
+    out["gap_last_vs_mean"] = out["gap_last"] / out["gap_mean"]
     if bgnbd:
         _add_bgnbd(out)
     out = out.drop(columns=["first_day", "last_day", "revenue_lifetime"]).reset_index()
@@ -321,6 +349,19 @@ class Lab:
             if path is not None and path.exists():
                 f = pd.read_parquet(path)
                 f["cutoff"] = cutoff
+                if "orders_30d_rate" not in f:  # cache written before the normalised group existed
+                    f = (
+                        f.drop(columns=["churned"])
+                        .merge(
+                            features_at(self.days, cutoff, bgnbd=False)[["customer_id", *NORMALISED_NEW]],
+                            on="customer_id",
+                        )
+                        .merge(
+                            labels_at(self.days, cutoff, self.horizon),
+                            left_on="customer_id",
+                            right_index=True,
+                        )
+                    )
             else:
                 f = features_at(self.days, cutoff, bgnbd=self.bgnbd)
                 f = f.merge(
@@ -511,6 +552,15 @@ def recipes() -> dict[str, Recipe]:
             replace(allp, name="weekly_all_blend50", blend_lr=0.5),
             replace(allp, name="weekly_all_halflife90", recent_halflife_days=90.0),
             replace(allp, name="weekly_all_lr_margin_shallow", lr_margin=True, params=tiny, max_rounds=2000),
+            replace(allp, name="weekly_all_normalised", groups=("normalised",)),
+            replace(
+                allp,
+                name="weekly_all_lr_margin_normalised_shallow",
+                groups=("normalised",),
+                lr_margin=True,
+                params=tiny,
+                max_rounds=2000,
+            ),
             replace(allp, name="weekly_all_shallow_monotone", params=tiny, max_rounds=2000, monotone=True),
         )
     }
