@@ -11,10 +11,12 @@ Leakage guards (asserted, see `training_cutoffs`):
 - features at cutoff c use only purchase days <= c (`features_at`);
 - regime `strict` (default, what a production model scoring at A knows): every training label window
   (c, c + horizon] ends on or before A;
-- regimes `*_disjoint`: the same, trained on one half of the customers and scored on the other half
-  (whether a gain in `platform` comes from recognising the same customers a few days later);
 - regime `platform` (what `crm evaluate real` measures: training at R = A + horizon, test cutoff A): the
   training cutoffs are < A, their labels may end after A (never after R), as in the platform's split.
+  Its labels overlap the test window for the same customers: gains there are leakage (see
+  docs/churn_research.md), it is kept as the secondary, "overlapping labels (leaky)" figure;
+- regimes `*_disjoint`: the same, trained on one half of the customers and scored on the other half
+  (whether a gain comes from recognising the same customers a few days later).
 
     python -m crm_scoring.benchmark.offline --as-of 1997-04-30 --as-of 1997-05-31 --as-of 1997-06-30
 
