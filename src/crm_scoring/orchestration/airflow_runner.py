@@ -123,7 +123,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def _follow(dagruns, dag_id: str, run_id: str, say: Callable[[str], None], alive) -> str:  # noqa: ANN001
     def on_task(outcome) -> None:  # noqa: ANN001 - dagruns.TaskOutcome
         took = f" in {outcome.seconds:.1f} s" if outcome.seconds is not None else ""
-        say(f"  {outcome.task_id}: {outcome.state}{took}")
+        say(f"  {outcome.label}: {outcome.state}{took}")
 
     return dagruns.wait(dag_id, run_id, on_task, alive=alive)
 
@@ -156,14 +156,14 @@ def _collect(
         outcomes = dagruns.outcomes(dag_id, run_id)
         for o in outcomes:
             took = f"{o.seconds:8.1f} s" if o.seconds is not None else "       - "
-            log.write(f"  {o.task_id:32} {o.state:16} {took}  try {o.try_number}\n")
+            log.write(f"  {o.label:32} {o.state:16} {took}  try {o.try_number}  {o.hostname}\n")
         for o in outcomes:
-            files = dagruns.task_log_files(dag_id, run_id, o.task_id)
+            files = dagruns.task_log_files(dag_id, run_id, o.task_id, o.map_index)
             for path in files:
-                log.write(f"\n===== {o.task_id} ({path.name}) =====\n{task_logs.render_file(path)}\n")
+                log.write(f"\n===== {o.label} ({path.name}) =====\n{task_logs.render_file(path)}\n")
             if o.state == "failed":
                 reason = task_logs.failure_reason(files[-1]) if files else ""
-                failures.append((o.task_id, reason or "no task log; see the Airflow components' log"))
+                failures.append((o.label, reason or "no task log; see the Airflow components' log"))
         if components_log.exists():
             log.write(f"\n===== Airflow components: {components_log} =====\n")
     return DagRunResult(dag_id, run_date, state == "success", log_path, run_id, failures)
