@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -62,8 +63,17 @@ def component_env(env: dict[str, str], api_port: int, log_port: int) -> dict[str
 class LocalAirflow:
     """Context manager: the components run while the block runs; their output goes to `log_path`."""
 
-    def __init__(self, airflow_bin: str, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        airflow_bin: str,
+        env: dict[str, str],
+        log_path: Path,
+        celery_workers: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """`celery_workers`: name -> extra env of each `airflow celery worker` to start beside the
+        three components (CeleryExecutor set in `env`; the worker is named `<name>@<host>`)."""
         self.api_port = free_port()
+        self.celery_workers = dict(celery_workers or {})
         self.env = component_env(env, self.api_port, free_port())
         self.airflow_bin = airflow_bin
         self.python = sys.executable
@@ -74,12 +84,37 @@ class LocalAirflow:
 
     def commands(self) -> dict[str, list[str]]:
         api = ["api-server", "--apps", "execution", "--host", "127.0.0.1", "--port", str(self.api_port)]
-        return {
+        commands = {
             "api-server": [self.airflow_bin, *api],
             "dag-processor": [self.airflow_bin, "dag-processor"],
             # `airflow scheduler`, with the tasks' libraries imported before its executor forks
             "scheduler": [self.python, "-m", "crm_scoring.orchestration.scheduler"],
         }
+        queue = self.env.get("AIRFLOW__OPERATORS__DEFAULT_QUEUE", "default")
+        for name in self.celery_workers:
+            commands[f"celery-worker-{name}"] = [
+                self.airflow_bin,
+                "celery",
+                "worker",
+                "--celery-hostname",
+                f"{name}@%h",
+                "--queues",
+                queue,
+                "--concurrency",
+                self.env.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "1"),
+                "--without-mingle",
+                "--without-gossip",
+                "--skip-serve-logs",
+                "--pid",
+                str(Path(self.env["AIRFLOW_HOME"]) / f"celery-worker-{name}.pid"),
+            ]
+        return commands
+
+    def component_env(self, name: str) -> dict[str, str]:
+        worker = name.removeprefix("celery-worker-")
+        if worker != name:
+            return {**self.env, **self.celery_workers[worker]}
+        return self.env
 
     def __enter__(self) -> LocalAirflow:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +122,7 @@ class LocalAirflow:
         for name, cmd in self.commands().items():
             self.procs[name] = subprocess.Popen(
                 cmd,
-                env=self.env,
+                env=self.component_env(name),
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -113,7 +148,8 @@ class LocalAirflow:
         `crm run` writes into its log: where a run's time goes.
         """
         # the scheduler first: it stops handing out tasks while the API server still answers them
-        for name in ("scheduler", "dag-processor", "api-server"):
+        workers = [name for name in self.procs if name.startswith("celery-worker-")]
+        for name in ("scheduler", *workers, "dag-processor", "api-server"):
             proc = self.procs.get(name)
             if proc is not None and proc.poll() is None:
                 _signal_group(proc, signal.SIGTERM)
