@@ -106,6 +106,8 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
                 # (they need no dbt); the components' start-up is CPU-bound on a small machine
                 dbt_invoke.parse(url, day, dbt_state_dir() / "target")
                 state = _follow(dagruns, dag_id, run_id, say, alive=airflow.dead)
+                # the run is over: stop without waiting for the components' slow interpreter exits
+                airflow.stop(settled=dagruns.scheduler_finished)
         except BaseException:
             # interrupted (Ctrl-C) or a component died: once the components are stopped, the run and
             # its unfinished tasks stay in the history as failed, not running forever

@@ -66,6 +66,16 @@ def scheduler_alive() -> bool:
         return bool(job and job.is_alive())
 
 
+def scheduler_finished() -> bool:
+    """True once the most recent scheduler has recorded its own end (state no longer running)."""
+    from airflow.jobs.job import most_recent_job
+    from airflow.utils.state import JobState
+
+    with create_session() as session:
+        job = most_recent_job("SchedulerJob", session=session)
+        return job is None or job.state != JobState.RUNNING
+
+
 def wait_until_parsed(
     dag_id: str, since: datetime, timeout_s: float, alive: Callable[[], list[str]] | None = None
 ) -> None:
