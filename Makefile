@@ -51,7 +51,7 @@ run: demo-data
 RELIABILITY_TESTS := tests/test_crash.py tests/test_concurrency.py tests/test_concurrency_retries.py \
 	tests/test_privacy_erasure.py
 EXTENDED_TESTS := $(RELIABILITY_TESTS) tests/test_ingest_hostile.py tests/test_alert_delivery.py \
-	tests/test_privacy.py tests/test_monitoring.py tests/test_selectors.py
+	tests/test_privacy.py tests/test_monitoring.py tests/test_selectors.py tests/test_distributed.py
 test: $(STAMP) chromium
 	$(BIN)/ruff check src dags tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 $(addprefix --ignore=,$(EXTENDED_TESTS))

@@ -4,6 +4,8 @@ ingest -> validate raw (GX) -> enrich texts -> dbt marts (cosmos) -> score (@cha
 -> validate lists (GX) -> publish -> drift -> dbt monitoring -> morning report (HTML) and alert delivery.
 The logical date is the run date; logic lives in crm_scoring.
 Each dbt step is one `dbt build` task; its log lists every model's and test's result.
+With CRM_SCORE_SHARDS=N > 1, scoring runs as N mapped `score_shard` tasks (one per stable hash shard
+of customer_id, spread over the executor's workers), then `score` checks them and backtests.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback, dag, task
 
-from crm_scoring.orchestration import assets, callbacks, notify, stage_log, tasks
+from crm_scoring.orchestration import assets, callbacks, notify, sharding, stage_log, tasks
 from crm_scoring.orchestration.dbt_config import dbt_build_task
 from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, MONITORING
 
 # AL-20: lists not published lists_publish_deadline_minutes after the run was queued -> the notifiers
 _DEADLINE_MINUTES = notify.publish_deadline_minutes()
+_SCORE_SHARDS = sharding.score_shards()
 _DEADLINE = (
     DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
@@ -63,9 +66,31 @@ def crm_nightly() -> None:
     )
 
     # the champion model is an inlet: lineage from a promotion to the scores it produces
-    @task(inlets=[assets.CHAMPION_MODEL], outlets=[assets.CHURN_SCORES])
-    def score(ds: str | None = None) -> dict:
-        return tasks.score(ds)
+    if _SCORE_SHARDS == 1:
+
+        @task(inlets=[assets.CHAMPION_MODEL], outlets=[assets.CHURN_SCORES])
+        def score(ds: str | None = None) -> dict:
+            return tasks.score(ds)
+
+        scored = score()
+        marts >> scored
+    else:
+        # one mapped task per shard; they share the writer lock (shared mode), each writes its customers
+        @task(
+            inlets=[assets.CHAMPION_MODEL],
+            on_execute_callback=[callbacks.on_execute_shared],
+            map_index_template="{{ task.op_kwargs['index'] }}",
+        )
+        def score_shard(index: int, ds: str | None = None) -> dict:
+            return tasks.score_shard(ds, index, _SCORE_SHARDS)
+
+        @task(outlets=[assets.CHURN_SCORES])
+        def score(shards: list[dict], ds: str | None = None) -> dict:
+            return tasks.score_shards_done(ds, list(shards))
+
+        shards = score_shard.expand(index=list(range(_SCORE_SHARDS)))
+        marts >> shards
+        scored = score(shards)
 
     lists = dbt_build_task(
         "dbt_lists", LISTS, **callbacks.with_defaults(stage_log.airflow_callbacks("dbt_lists"))
@@ -96,12 +121,9 @@ def crm_nightly() -> None:
     def render_report(ds: str | None = None) -> dict:
         return tasks.render_report(ds)
 
+    (ingest() >> validate_raw() >> enrich_texts() >> marts)
     (
-        ingest()
-        >> validate_raw()
-        >> enrich_texts()
-        >> marts
-        >> score()
+        scored
         >> lists
         >> validate_lists()
         >> publish_lists()

@@ -48,6 +48,28 @@ def test_nightly_shape(dagbag) -> None:
     assert dag.schedule == "@daily" or str(dag.timetable.summary) == "@daily"
 
 
+def test_nightly_sharded_scoring_shape(dagbag, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CRM_SCORE_SHARDS=N: N mapped score_shard tasks between the marts and `score` (backtest)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("CRM_SCORE_SHARDS", "3")
+    sharded = DagBag(dag_folder=str(settings.dags_dir() / "crm_nightly.py"))
+    assert sharded.import_errors == {}
+    dag = sharded.dags["crm_nightly"]
+    shard = dag.get_task("score_shard")
+    assert shard.upstream_task_ids == {"dbt_marts"}
+    assert shard.op_kwargs_expand_input.value == {"index": [0, 1, 2]}
+    assert dag.get_task("score").upstream_task_ids == {"score_shard"}
+    assert dag.get_task("dbt_lists").upstream_task_ids == {"score"}
+    # the shards share the writer lock; every other task takes it exclusively
+    from crm_scoring.orchestration import callbacks
+
+    assert shard.partial_kwargs["on_execute_callback"] == [callbacks.on_execute_shared]
+
+    monkeypatch.setenv("CRM_SCORE_SHARDS", "1000")
+    assert DagBag(dag_folder=str(settings.dags_dir() / "crm_nightly.py")).import_errors
+
+
 def test_training_shape(dagbag) -> None:
     dag = dagbag.dags.get("churn_training")
     assert dag is not None

@@ -27,6 +27,7 @@ AIRFLOW_SERVICES = {
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
+    "airflow-worker",
 }
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$")
 INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
@@ -152,7 +153,7 @@ def test_airflow_environment(compose: dict[str, Any], services: dict[str, Any]) 
     assert common["GX_ANALYTICS_ENABLED"] == "False"
     assert common["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/crm/dags"
     assert common["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
-    assert common["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert common["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert common["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"):
         assert common[key].startswith("postgresql+psycopg://airflow:"), key
@@ -168,6 +169,35 @@ def test_airflow_environment(compose: dict[str, Any], services: dict[str, Any]) 
     assert "scheduler" in services["airflow-scheduler"]["command"]
     assert "dag-processor" in services["airflow-dag-processor"]["command"]
     assert "triggerer" in services["airflow-triggerer"]["command"]
+
+
+def test_celery_workers_scale_out(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    """CeleryExecutor with a Redis broker: `up --scale airflow-worker=N` must be able to start N replicas."""
+    common = _environment(compose["x-airflow-common"])
+    broker = common["AIRFLOW__CELERY__BROKER_URL"]
+    assert broker.startswith("redis://default:${REDIS_PASSWORD:?") and broker.endswith("@redis:6379/0")
+    backend = common["AIRFLOW__CELERY__RESULT_BACKEND"]
+    assert backend.startswith("db+postgresql+psycopg://airflow:${AIRFLOW_DB_PASSWORD:?")
+    assert backend.endswith("@warehouse:5432/airflow")
+    # every component parses the DAG with the same number of scoring shards
+    assert common["CRM_SCORE_SHARDS"] == "${CRM_SCORE_SHARDS:-1}"
+    worker = services["airflow-worker"]
+    assert worker["command"][:3] == ["airflow", "celery", "worker"]
+    # replicas: no fixed container name, no published host port
+    assert "container_name" not in worker and "ports" not in worker
+    assert "inspect ping" in " ".join(worker["healthcheck"]["test"])
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert worker["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
+    redis = services["redis"]
+    assert redis["image"].startswith("redis:")
+    assert "--requirepass" in " ".join(redis["command"])
+    assert _environment(redis)["REDIS_PASSWORD"] == "${REDIS_PASSWORD:?set REDIS_PASSWORD in docker/.env}"
+    # the scheduler queues only: nothing of the tasks' stack needs to run there
+    assert services["airflow-scheduler"]["command"] == ["airflow", "scheduler"]
+    # the lock ships the executor and the broker client the image installs
+    lock = (ROOT / "requirements.lock").read_text()
+    assert re.search(r"^apache-airflow-providers-celery==", lock, re.M)
+    assert re.search(r"^redis==", lock, re.M)
 
 
 def test_airflow_services_wait_for_init_and_the_warehouse(services: dict[str, Any]) -> None:

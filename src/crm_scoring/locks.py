@@ -49,6 +49,7 @@ def lock_key(name: str) -> int:
 class _Held:
     conn: psycopg.Connection
     depth: int
+    shared: bool = False
 
 
 _held: dict[str, _Held] = {}
@@ -72,9 +73,17 @@ def holder(url: str, name: str = WAREHOUSE_WRITER) -> str | None:
 
 
 def acquire(
-    owner: str, url: str | None = None, name: str = WAREHOUSE_WRITER, timeout_s: float | None = None
+    owner: str,
+    url: str | None = None,
+    name: str = WAREHOUSE_WRITER,
+    timeout_s: float | None = None,
+    shared: bool = False,
 ) -> None:
-    """Take `name` for this process (waiting for another holder), or count one more use if held here."""
+    """Take `name` for this process (waiting for another holder), or count one more use if held here.
+
+    `shared=True` takes it in shared mode: shared holders run together (the shards of one night's
+    scoring, each writing only its own customers) and exclude every exclusive holder, and back.
+    """
     with _mutex:
         if name in _held:
             _held[name].depth += 1
@@ -86,7 +95,8 @@ def acquire(
     deadline = time.monotonic() + timeout_s
     waited = False
     try:
-        while not conn.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        try_lock = "select pg_try_advisory_lock_shared(%s)" if shared else "select pg_try_advisory_lock(%s)"
+        while not conn.execute(try_lock, (key,)).fetchone()[0]:
             if not waited:
                 log.info("%s: waiting for the lock %s, held by %s", owner, name, holder(url, name))
                 waited = True
@@ -100,7 +110,7 @@ def acquire(
         raise
     log.info("%s: holds %s", owner, name)
     with _mutex:
-        _held[name] = _Held(conn, 1)
+        _held[name] = _Held(conn, 1, shared)
 
 
 def release(name: str = WAREHOUSE_WRITER) -> None:
@@ -114,7 +124,8 @@ def release(name: str = WAREHOUSE_WRITER) -> None:
             return
         del _held[name]
     try:
-        held.conn.execute("select pg_advisory_unlock(%s)", (lock_key(name),))
+        unlock = "select pg_advisory_unlock_shared(%s)" if held.shared else "select pg_advisory_unlock(%s)"
+        held.conn.execute(unlock, (lock_key(name),))
     finally:
         held.conn.close()
 
@@ -125,9 +136,12 @@ def is_held(name: str = WAREHOUSE_WRITER) -> bool:
 
 
 @contextmanager
-def hold(owner: str, url: str | None = None, name: str = WAREHOUSE_WRITER) -> Iterator[None]:
-    """`with hold("crm_nightly.score 2026-11-26"):` the block is the only warehouse writer."""
-    acquire(owner, url, name)
+def hold(
+    owner: str, url: str | None = None, name: str = WAREHOUSE_WRITER, shared: bool = False
+) -> Iterator[None]:
+    """`with hold("crm_nightly.score 2026-11-26"):` the block is the only warehouse writer
+    (`shared=True`: one of several cooperating writers, see `acquire`)."""
+    acquire(owner, url, name, shared=shared)
     try:
         yield
     finally:

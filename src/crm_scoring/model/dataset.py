@@ -171,10 +171,32 @@ def feature_columns(frame: pd.DataFrame, config: ModelConfig) -> list[str]:
     ]
 
 
+def shard_predicate(shard: tuple[int, int] | None, column: str = "customer_id") -> sql.Composable:
+    """SQL true for the customers of shard `(index, count)`: a stable hash of the id, modulo count.
+
+    The hash is the first 60 bits of md5(customer_id) (as the `uniform_draw` macro), so a customer
+    is in the same shard whatever the night, the row order or the PostgreSQL version; None is all.
+    """
+    if shard is None:
+        return sql.SQL("true")
+    index, count = shard
+    if not (count >= 1 and 0 <= index < count):
+        raise ValueError(f"shard {shard}: want (index, count) with 0 <= index < count")
+    return sql.SQL("mod(('x' || substr(md5({}::text), 1, 15))::bit(60)::bigint, {}) = {}").format(
+        sql.Identifier(column), sql.Literal(count), sql.Literal(index)
+    )
+
+
 def load_scoring_frame(
-    url: str, run_date: date, features: list[str], *, config: ModelConfig | None = None
+    url: str,
+    run_date: date,
+    features: list[str],
+    *,
+    config: ModelConfig | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
-    """customer_id plus exactly the model's features (float64) from the feature mart for `run_date`."""
+    """customer_id plus exactly the model's features (float64) from the feature mart for `run_date`
+    (only shard `(index, count)` of the customers when given, see `shard_predicate`)."""
     cfg = config or load_config()
     with warehouse.connect(url) as conn:
         columns = table_columns(conn, cfg.features_table)
@@ -184,15 +206,25 @@ def load_scoring_frame(
                 f"{cfg.features_table} lacks feature column(s) the model was trained on: {', '.join(missing)}"
             )
         date_column = "run_date" if "run_date" in columns else "as_of_date"
-        query = sql.SQL("select customer_id::text as customer_id, {} from {} where {} = {}").format(
+        query = sql.SQL("select customer_id::text as customer_id, {} from {} where {} = {} and {}").format(
             sql.SQL(", ").join(_as_float(c, columns[c]) for c in features),
             _ident(cfg.features_table),
             sql.Identifier(date_column),
             sql.Literal(run_date),
+            shard_predicate(shard),
         )
         schema = {"customer_id": pa.string(), **{c: pa.float64() for c in features}}
         frame = _to_pandas(copy_to_arrow(conn, query, schema))
-    if frame.empty:
+        # a shard may be empty (a small night, many shards); the night itself may not
+        night_empty = frame.empty and (
+            shard is None
+            or conn.execute(
+                sql.SQL("select not exists (select 1 from {} where {} = {})").format(
+                    _ident(cfg.features_table), sql.Identifier(date_column), sql.Literal(run_date)
+                )
+            ).fetchone()[0]
+        )
+    if night_empty:
         raise DatasetError(f"{cfg.features_table} has no rows for {date_column} = {run_date}: run dbt first")
     if frame["customer_id"].duplicated().any():
         raise DatasetError(f"{cfg.features_table} has duplicate customer_id rows for {run_date}")

@@ -28,7 +28,7 @@ from crm_scoring.model import clv as clv_model
 from crm_scoring.model import registry
 from crm_scoring.model.artifacts import CALIBRATION_FILE, FEATURES_FILE, LoadedModel
 from crm_scoring.model.config import ModelConfig, load_config
-from crm_scoring.model.dataset import load_scoring_frame
+from crm_scoring.model.dataset import load_scoring_frame, shard_predicate
 from crm_scoring.model.reasons import REASON_COLUMNS, compute_reason_codes
 
 log = logging.getLogger(__name__)
@@ -188,14 +188,19 @@ def write_scores(
     cfg: ModelConfig,
     reasons: pa.Table | None = None,
     clv: np.ndarray | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> None:
     """Replace `run_date`'s scores (and reason codes, when given) in one transaction: delete, then COPY.
-    `clv` (aligned with `ids`, NaN = unknown) fills the nullable clv_estimate column (CV-06)."""
+    `clv` (aligned with `ids`, NaN = unknown) fills the nullable clv_estimate column (CV-06).
+    With `shard`, only that shard's rows of the night are replaced (the other shards' stay)."""
+    in_shard = shard_predicate(shard)
     with warehouse.connect(url) as conn:
         ensure_scores_table(conn, cfg.scores_table)
         scored_at = conn.execute("select now()::text").fetchone()[0]
         target = sql.Identifier(*cfg.scores_table.split("."))
-        conn.execute(sql.SQL("delete from {} where run_date = %s").format(target), (run_date,))
+        conn.execute(
+            sql.SQL("delete from {} where run_date = %s and {}").format(target, in_shard), (run_date,)
+        )
         failpoints.hit("score:inside")  # the date's scores deleted, the new ones not yet copied in
         _copy_table(
             conn,
@@ -206,7 +211,10 @@ def write_scores(
         if reasons is not None:
             ensure_reasons_table(conn, cfg.reasons.table)
             reasons_target = sql.Identifier(*cfg.reasons.table.split("."))
-            conn.execute(sql.SQL("delete from {} where run_date = %s").format(reasons_target), (run_date,))
+            conn.execute(
+                sql.SQL("delete from {} where run_date = %s and {}").format(reasons_target, in_shard),
+                (run_date,),
+            )
             _copy_table(conn, cfg.reasons.table, reasons, REASON_COLUMNS)
 
 
@@ -238,17 +246,50 @@ def profiling_consented(url: str, run_date: date, frame: pd.DataFrame) -> pd.Dat
     return frame.loc[keep].reset_index(drop=True)
 
 
-def score(url: str, run_date: date, *, config: ModelConfig | None = None) -> ScoreResult:
-    """Score every customer of `marts.churn_features` for `run_date` into `scoring.churn_scores`."""
+_NO_REASONS = pa.table(
+    {
+        c: pa.array([], t)
+        for c, t in zip(
+            REASON_COLUMNS,
+            [
+                pa.date32(),
+                pa.string(),
+                pa.int16(),
+                pa.string(),
+                pa.float64(),
+                pa.float64(),
+                pa.string(),
+                pa.string(),
+            ],
+            strict=True,
+        )
+    }
+)
+
+
+def score(
+    url: str, run_date: date, *, config: ModelConfig | None = None, shard: tuple[int, int] | None = None
+) -> ScoreResult:
+    """Score every customer of `marts.churn_features` for `run_date` into `scoring.churn_scores`.
+
+    `shard=(index, count)` scores (and gives reasons to) only the customers of that shard, by a stable
+    hash of customer_id (`dataset.shard_predicate`): `count` such calls, in any order or on any
+    machine, write exactly the rows of one unsharded call.
+    """
     cfg = config or load_config()
     model = load_champion(cfg)
-    frame = profiling_consented(url, run_date, load_scoring_frame(url, run_date, model.features, config=cfg))
+    frame = load_scoring_frame(url, run_date, model.features, config=cfg, shard=shard)
+    frame = profiling_consented(url, run_date, frame)
     matrix = frame[model.features].to_numpy(dtype=np.float64)
-    probs = model.predict(matrix)
+    probs = model.predict(matrix) if len(frame) else np.empty(0, dtype=np.float64)
     ids = pa.array(frame["customer_id"].to_numpy(dtype=object), pa.string())
-    reasons = compute_reason_codes(model, frame, run_date, matrix=matrix)
+    reasons = (
+        compute_reason_codes(model, frame, run_date, matrix=matrix)
+        if len(frame)
+        else _NO_REASONS  # an empty shard: nothing to explain
+    )
     clv = customer_clv(url, run_date, frame["customer_id"])
-    write_scores(url, run_date, ids, probs, model, cfg, reasons, clv)
+    write_scores(url, run_date, ids, probs, model, cfg, reasons, clv, shard=shard)
     result = ScoreResult(
         run_date,
         len(frame),

@@ -106,6 +106,8 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
                 # (they need no dbt); the components' start-up is CPU-bound on a small machine
                 dbt_invoke.parse(url, day, dbt_state_dir() / "target")
                 state = _follow(dagruns, dag_id, run_id, say, alive=airflow.dead)
+                # the run is over: stop without waiting for the components' slow interpreter exits
+                airflow.stop(settled=dagruns.scheduler_finished)
         except BaseException:
             # interrupted (Ctrl-C) or a component died: once the components are stopped, the run and
             # its unfinished tasks stay in the history as failed, not running forever
@@ -144,7 +146,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def _follow(dagruns, dag_id: str, run_id: str, say: Callable[[str], None], alive) -> str:  # noqa: ANN001
     def on_task(outcome) -> None:  # noqa: ANN001 - dagruns.TaskOutcome
         took = f" in {outcome.seconds:.1f} s" if outcome.seconds is not None else ""
-        say(f"  {outcome.task_id}: {outcome.state}{took}")
+        say(f"  {outcome.label}: {outcome.state}{took}")
 
     return dagruns.wait(dag_id, run_id, on_task, alive=alive)
 
@@ -177,14 +179,14 @@ def _collect(
         outcomes = dagruns.outcomes(dag_id, run_id)
         for o in outcomes:
             took = f"{o.seconds:8.1f} s" if o.seconds is not None else "       - "
-            log.write(f"  {o.task_id:32} {o.state:16} {took}  try {o.try_number}\n")
+            log.write(f"  {o.label:32} {o.state:16} {took}  try {o.try_number}  {o.hostname}\n")
         for o in outcomes:
-            files = dagruns.task_log_files(dag_id, run_id, o.task_id)
+            files = dagruns.task_log_files(dag_id, run_id, o.task_id, o.map_index)
             for path in files:
-                log.write(f"\n===== {o.task_id} ({path.name}) =====\n{task_logs.render_file(path)}\n")
+                log.write(f"\n===== {o.label} ({path.name}) =====\n{task_logs.render_file(path)}\n")
             if o.state == "failed":
                 reason = task_logs.failure_reason(files[-1]) if files else ""
-                failures.append((o.task_id, reason or "no task log; see the Airflow components' log"))
+                failures.append((o.label, reason or "no task log; see the Airflow components' log"))
         if components_log.exists():
             log.write(f"\n===== Airflow components: {components_log} =====\n")
     return DagRunResult(dag_id, run_date, state == "success", log_path, run_id, failures)

@@ -119,6 +119,11 @@ def on_execute(context: dict) -> None:
     locks.acquire(_owner(context))
 
 
+def on_execute_shared(context: dict) -> None:
+    """The shards of a night's scoring: the writer lock in shared mode (together, no other writer)."""
+    locks.acquire(_owner(context), shared=True)
+
+
 def on_success(context: dict) -> None:
     _release()
 

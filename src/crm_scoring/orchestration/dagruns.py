@@ -42,6 +42,13 @@ class TaskOutcome:
     start: datetime | None
     end: datetime | None
     try_number: int
+    map_index: int = -1  # a mapped task's instance (a scoring shard); -1 when not mapped
+    hostname: str = ""
+
+    @property
+    def label(self) -> str:
+        """`task_id`, or `task_id[i]` for instance i of a mapped task."""
+        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
 
     @property
     def seconds(self) -> float | None:
@@ -57,6 +64,16 @@ def scheduler_alive() -> bool:
     with create_session() as session:
         job = most_recent_job("SchedulerJob", session=session)
         return bool(job and job.is_alive())
+
+
+def scheduler_finished() -> bool:
+    """True once the most recent scheduler has recorded its own end (state no longer running)."""
+    from airflow.jobs.job import most_recent_job
+    from airflow.utils.state import JobState
+
+    with create_session() as session:
+        job = most_recent_job("SchedulerJob", session=session)
+        return job is None or job.state != JobState.RUNNING
 
 
 def wait_until_parsed(
@@ -195,12 +212,23 @@ def outcomes(dag_id: str, run_id: str) -> list[TaskOutcome]:
                 TaskInstance.start_date,
                 TaskInstance.end_date,
                 TaskInstance.try_number,
+                TaskInstance.map_index,
+                TaskInstance.hostname,
             ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
         ).all()
     far = datetime.max.replace(tzinfo=UTC)
-    rows = sorted(tis, key=lambda t: (t.start_date or far, t.task_id))
+    rows = sorted(tis, key=lambda t: (t.start_date or far, t.task_id, t.map_index))
     return [
-        TaskOutcome(t.task_id, str(t.state or "none"), t.start_date, t.end_date, t.try_number) for t in rows
+        TaskOutcome(
+            t.task_id,
+            str(t.state or "none"),
+            t.start_date,
+            t.end_date,
+            t.try_number,
+            t.map_index,
+            t.hostname or "",
+        )
+        for t in rows
     ]
 
 
@@ -222,8 +250,8 @@ def wait(
     while True:
         state = run_state(dag_id, run_id)
         for outcome in outcomes(dag_id, run_id):
-            if outcome.state in final and outcome.task_id not in seen:
-                seen.add(outcome.task_id)
+            if outcome.state in final and outcome.label not in seen:
+                seen.add(outcome.label)
                 on_task(outcome)
         if state in {s.value for s in FINISHED}:
             return state
@@ -233,8 +261,11 @@ def wait(
         time.sleep(POLL_S)
 
 
-def task_log_files(dag_id: str, run_id: str, task_id: str) -> list[Path]:
-    """The task's attempt logs under [logging] base_log_folder (Airflow's default file layout)."""
+def task_log_files(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> list[Path]:
+    """The task's attempt logs under [logging] base_log_folder (Airflow's default file layout;
+    a mapped task's instance logs under `map_index=<i>/`)."""
     base = Path(conf.get("logging", "base_log_folder"))
     folder = base / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+    if map_index >= 0:
+        folder = folder / f"map_index={map_index}"
     return sorted(folder.rglob("attempt=*.log"), key=lambda p: (len(p.name), p.name))

@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -56,14 +57,34 @@ def component_env(env: dict[str, str], api_port: int, log_port: int) -> dict[str
             "AIRFLOW__API__WORKERS": "1",
         }
     )
+    for key, value in {
+        # a night is a chain of short tasks: look for the next one every 0.2 s, not every second
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
+        # two DAG files: one parsing process, not two forked ones competing for two cores
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        # a task's calls to the Execution API (default timeout 5 s): on a saturated machine the API
+        # server answered a task's start (PATCH .../run) after 36 s; the client's retry then got 400
+        # (already running) and the task failed without ever running. Slow is not failed.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+    }.items():
+        env.setdefault(key, value)
     return env
 
 
 class LocalAirflow:
     """Context manager: the components run while the block runs; their output goes to `log_path`."""
 
-    def __init__(self, airflow_bin: str, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        airflow_bin: str,
+        env: dict[str, str],
+        log_path: Path,
+        celery_workers: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """`celery_workers`: name -> extra env of each `airflow celery worker` to start beside the
+        three components (CeleryExecutor set in `env`; the worker is named `<name>@<host>`)."""
         self.api_port = free_port()
+        self.celery_workers = dict(celery_workers or {})
         self.env = component_env(env, self.api_port, free_port())
         self.airflow_bin = airflow_bin
         self.python = sys.executable
@@ -74,12 +95,37 @@ class LocalAirflow:
 
     def commands(self) -> dict[str, list[str]]:
         api = ["api-server", "--apps", "execution", "--host", "127.0.0.1", "--port", str(self.api_port)]
-        return {
+        commands = {
             "api-server": [self.airflow_bin, *api],
             "dag-processor": [self.airflow_bin, "dag-processor"],
             # `airflow scheduler`, with the tasks' libraries imported before its executor forks
             "scheduler": [self.python, "-m", "crm_scoring.orchestration.scheduler"],
         }
+        queue = self.env.get("AIRFLOW__OPERATORS__DEFAULT_QUEUE", "default")
+        for name in self.celery_workers:
+            commands[f"celery-worker-{name}"] = [
+                self.airflow_bin,
+                "celery",
+                "worker",
+                "--celery-hostname",
+                f"{name}@%h",
+                "--queues",
+                queue,
+                "--concurrency",
+                self.env.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "1"),
+                "--without-mingle",
+                "--without-gossip",
+                "--skip-serve-logs",
+                "--pid",
+                str(Path(self.env["AIRFLOW_HOME"]) / f"celery-worker-{name}.pid"),
+            ]
+        return commands
+
+    def component_env(self, name: str) -> dict[str, str]:
+        worker = name.removeprefix("celery-worker-")
+        if worker != name:
+            return {**self.env, **self.celery_workers[worker]}
+        return self.env
 
     def __enter__(self) -> LocalAirflow:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +133,7 @@ class LocalAirflow:
         for name, cmd in self.commands().items():
             self.procs[name] = subprocess.Popen(
                 cmd,
-                env=self.env,
+                env=self.component_env(name),
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -106,19 +152,33 @@ class LocalAirflow:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def stop(self) -> dict[str, float]:
+    def stop(self, settled: Callable[[], bool] | None = None) -> dict[str, float]:
         """SIGTERM every component's process group, SIGKILL what is left after STOP_TIMEOUT_S.
+
+        `settled`: once it returns True (the run is over and the scheduler has recorded its own end
+        in the metadata DB), nothing the components still do matters, and what has not exited yet is
+        killed at once: a Python process with Airflow, dbt, MLflow and XGBoost loaded can take many
+        seconds to exit on a busy machine.
 
         Returns each component's CPU seconds (user + system, with the task processes it ran), which
         `crm run` writes into its log: where a run's time goes.
         """
+        if not self.procs:  # already stopped (the block's exit after an explicit stop)
+            return self.cpu_seconds
         # the scheduler first: it stops handing out tasks while the API server still answers them
-        for name in ("scheduler", "dag-processor", "api-server"):
+        workers = [name for name in self.procs if name.startswith("celery-worker-")]
+        for name in ("scheduler", *workers, "dag-processor", "api-server"):
             proc = self.procs.get(name)
             if proc is not None and proc.poll() is None:
                 _signal_group(proc, signal.SIGTERM)
         start = time.monotonic()
         deadline = start + STOP_TIMEOUT_S
+        if settled is not None:
+            while time.monotonic() < deadline and any(p.poll() is None for p in self.procs.values()):
+                if _safe(settled):
+                    deadline = time.monotonic()  # SIGKILL the rest now
+                    break
+                time.sleep(0.25)
         cpu, stopped_after = {}, {}
         for name, proc in self.procs.items():
             cpu[name] = _reap(proc, deadline)
@@ -147,6 +207,13 @@ def _reap(proc: subprocess.Popen, deadline: float) -> float:
         if time.monotonic() > deadline:
             _signal_group(proc, signal.SIGKILL)
         time.sleep(0.1)
+
+
+def _safe(check: Callable[[], bool]) -> bool:
+    try:
+        return bool(check())
+    except Exception:  # noqa: BLE001 - e.g. the metadata DB busy: keep waiting the normal way
+        return False
 
 
 def _stop_with_parent() -> None:

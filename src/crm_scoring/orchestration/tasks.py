@@ -116,6 +116,54 @@ def score(ds: str) -> dict:
     }
 
 
+def score_shard(ds: str, index: int, count: int) -> dict:
+    """Score and explain shard `index` of `count` (one mapped task of a sharded night).
+
+    The shards of a night write disjoint customers, so they share the warehouse-writer lock
+    (shared mode: together, but never beside another writer). The backtest runs once, in
+    `score_shards_done`, after all of them.
+    """
+    from crm_scoring.model.score import score as run
+    from crm_scoring.orchestration.sharding import worker_name
+
+    with locks.hold(f"crm:score_shard:{index}/{count}:{ds}", shared=True):
+        result = run(warehouse.warehouse_url(), _date(ds), shard=(index, count))
+    return {
+        "shard": index,
+        "shards": count,
+        "rows": result.rows,
+        "model_version": result.model_version,
+        "reason_rows": result.reason_rows,
+        "worker": worker_name(),
+    }
+
+
+@logged_stage("score")
+def score_shards_done(ds: str, shards: list[dict]) -> dict:
+    """After the shards of a night: check they are complete and of one model version, then backtest.
+
+    A promotion between two shards would mix two models in one night: that fails here, and a rerun
+    of the night scores every shard with the new champion.
+    """
+    from crm_scoring.model.backtest import backtest
+
+    count = shards[0]["shards"] if shards else 0
+    if sorted(s["shard"] for s in shards) != list(range(count)):
+        raise RuntimeError(f"score: shards {sorted(s['shard'] for s in shards)} of {count} are not all there")
+    versions = sorted({s["model_version"] for s in shards})
+    if len(versions) != 1:
+        raise RuntimeError(f"score: the shards of {ds} were scored by different model versions {versions}")
+    evaluated = _step("score", ds, lambda: backtest(warehouse.warehouse_url(), _date(ds)))
+    return {
+        "rows": sum(s["rows"] for s in shards),
+        "model_version": versions[0],
+        "reason_rows": sum(s["reason_rows"] for s in shards),
+        "backtests": len(evaluated),
+        "shards": count,
+        "workers": sorted({s["worker"] for s in shards}),
+    }
+
+
 @logged_stage("validate_lists")
 def validate_lists(ds: str) -> dict:
     from crm_scoring.quality import validate_lists as run
