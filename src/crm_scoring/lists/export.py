@@ -14,6 +14,14 @@ with COPY (CSV text) and parsed by Arrow with those types, never row by row.
 
 Hold-out rows (CH-08 control group) are excluded unless asked for: a hold-out customer must never
 be contacted.
+
+Formula injection (CSV / XLSX): a text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+return is run as a formula by Excel, LibreOffice and Google Sheets when the file is opened (OWASP "CSV
+injection"); list texts come from the CRM export (campaign ids, trigger details, names), so a hostile
+value would reach the CRM team's desktop. Such cells get a leading `'` (the spreadsheet convention for
+"this is text"; the apostrophe is shown in a text editor). Only text columns are touched: numbers,
+dates and booleans are typed and a negative amount stays a number. Parquet keeps the values unchanged
+(it is read by programs, which never evaluate cells).
 """
 
 from __future__ import annotations
@@ -40,6 +48,9 @@ DESCRIPTION_SHEET = "columns"
 MAX_DECIMAL_PRECISION = 38  # decimal128
 MIN_WIDTH, MAX_WIDTH = 8, 60  # XLSX column widths, in characters
 WIDTH_SAMPLE_ROWS = 1000  # widths are measured on the header and the first rows
+# A text cell starting with one of these is evaluated by spreadsheets (see the module docstring).
+FORMULA_TRIGGER = r"^[=+\-@\t\r]"
+FORMULA_ESCAPE = "'"
 
 
 @dataclass(frozen=True)
@@ -167,6 +178,20 @@ def column_descriptions(list_name: str) -> dict[str, str]:
     return {}
 
 
+def neutralise_formulas(tbl: pa.Table) -> pa.Table:
+    """Text cells a spreadsheet would evaluate as a formula get a leading `'`; other columns unchanged.
+
+    Set-based (Arrow compute on whole columns). Column names are checked too: a header is a cell."""
+    cols = []
+    for field, col in zip(tbl.schema, tbl.columns, strict=True):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            hit = pc.match_substring_regex(col, FORMULA_TRIGGER)
+            col = pc.if_else(hit, pc.binary_join_element_wise(FORMULA_ESCAPE, col, ""), col)
+        cols.append(col)
+    names = [FORMULA_ESCAPE + n if re.match(FORMULA_TRIGGER, n) else n for n in tbl.column_names]
+    return pa.table(cols, names=names)
+
+
 def _csv_table(tbl: pa.Table) -> pa.Table:
     """Timestamps as ISO 8601 text (`2026-11-26T03:00:00Z`); everything else as Arrow writes it."""
     cols = []
@@ -239,13 +264,15 @@ def export_list(
     tmp = out.with_name(f".{out.name}.partial")
     try:
         if fmt == "csv":
-            pa_csv.write_csv(_csv_table(tbl), tmp, pa_csv.WriteOptions(quoting_style="needed"))
+            pa_csv.write_csv(
+                _csv_table(neutralise_formulas(tbl)), tmp, pa_csv.WriteOptions(quoting_style="needed")
+            )
         elif fmt == "parquet":
             pq.write_table(tbl, tmp)
         else:
             with warehouse.connect(url) as conn:
                 pg_types = dict(_catalogue(conn, LISTS[list_name]))
-            _write_xlsx(tbl, tmp, column_descriptions(list_name), pg_types)
+            _write_xlsx(neutralise_formulas(tbl), tmp, column_descriptions(list_name), pg_types)
         with warehouse.connect(url) as conn:  # PS-04: who, when, which list and date, rows, file hash
             export_id = record_export(conn, list_name, run_date, fmt, out, tmp, tbl.num_rows, include_holdout)
         tmp.replace(out)
