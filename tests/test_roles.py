@@ -162,7 +162,7 @@ def test_operator_exports_with_audit_and_sees_no_raw_data(logins, tmp_path: Path
             " file_sha256, include_holdout from ops.list_exports"
         ).fetchall()
     assert rows == [
-        (result.export_id, name, rows[0][2], "retention", D1, "csv", "retention.csv", 4, digest, False)
+        (result.export_id, name, rows[0][2], "retention", D1, "csv", str(out.resolve()), 4, digest, False)
     ]
     assert rows[0][2] and result.sha256 == digest
     assert [r[2] for r in _logins(url, name)] == ["lists.retention_list"]

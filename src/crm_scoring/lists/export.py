@@ -26,6 +26,7 @@ dates and booleans are typed and a negative amount stays a number. Parquet keeps
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from dataclasses import dataclass
@@ -279,3 +280,63 @@ def export_list(
     finally:
         tmp.unlink(missing_ok=True)
     return ExportResult(out, tbl.num_rows, tbl.column_names, file_sha256(out), export_id)
+
+
+def remove_customers(path: Path, fmt: str, customer_ids: set[str]) -> int:
+    """Remove the rows of `customer_ids` from an exported list file in place (PS-08 erasure); rows removed.
+
+    Written beside the file and renamed over it, so a crash leaves the old file or the new one. The
+    other rows keep their bytes: CSV is read back as text (no type round trip) and written the way
+    `export_list` writes it; an id that was escaped against formula injection is matched escaped too.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    wanted = sorted(customer_ids | {FORMULA_ESCAPE + c for c in customer_ids})
+    tmp = path.with_name(f".{path.name}.erasing")
+    try:
+        if fmt == "xlsx":
+            removed = _remove_xlsx_rows(path, tmp, set(wanted))
+        else:
+            if fmt == "csv":
+                with open(path, encoding="utf-8", newline="") as fh:
+                    names = next(csv.reader(fh))
+                opts = pa_csv.ConvertOptions(
+                    column_types={n: pa.string() for n in names},
+                    strings_can_be_null=True,  # an empty unquoted field stays null, "" stays ''
+                    quoted_strings_can_be_null=False,
+                )
+                parse = pa_csv.ParseOptions(newlines_in_values=True)  # texts may span lines
+                tbl = pa_csv.read_csv(path, parse_options=parse, convert_options=opts)
+            else:
+                tbl = pq.read_table(path)
+            ids = tbl.column(
+                "customer_id" if "customer_id" in tbl.column_names else FORMULA_ESCAPE + "customer_id"
+            )
+            drop = pc.is_in(ids, value_set=pa.array(wanted, pa.string()))
+            kept = tbl.filter(pc.invert(pc.fill_null(drop, False)))
+            removed = tbl.num_rows - kept.num_rows
+            if removed:
+                if fmt == "csv":
+                    pa_csv.write_csv(kept, tmp, pa_csv.WriteOptions(quoting_style="needed"))
+                else:
+                    pq.write_table(kept, tmp)
+        if removed:
+            tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return removed
+
+
+def _remove_xlsx_rows(path: Path, tmp: Path, wanted: set[str]) -> int:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    sheet = book["list"]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    col = header.index("customer_id") + 1
+    rows = [r for r in range(sheet.max_row, 1, -1) if sheet.cell(r, col).value in wanted]
+    for r in rows:  # bottom up, so the row numbers still to delete do not move
+        sheet.delete_rows(r)
+    if rows:
+        book.save(tmp)
+    return len(rows)

@@ -18,6 +18,8 @@ DDL = [
         rows_affected jsonb not null default '{}'::jsonb,
         mlflow_examples_scrubbed integer not null default 0
     )""",
+    # Exported list files that held an erased customer: rewritten, or whom to notify (GDPR art. 19).
+    "alter table ops.erasures add column if not exists exported_files jsonb not null default '[]'::jsonb",
     # PS-04: one row per `crm lists export`.
     """
     create table if not exists ops.list_exports (
@@ -28,7 +30,7 @@ DDL = [
         list_name text not null,
         run_date date not null,
         file_format text not null,
-        file_name text not null,
+        file_name text not null, -- the absolute path on the exporting host
         row_count bigint not null,
         file_sha256 text not null,
         include_holdout boolean not null
