@@ -122,7 +122,7 @@ def sql_macro() -> str:
         "{% macro consent_allows(customer_col, purpose) -%}\n"
         f"    {{%- set unset = {{{unset}}} -%}}\n"
         "    {%- if purpose not in unset -%}\n"
-        "        {{ exceptions.raise_compiler_error(\"unknown consent purpose '\" ~ purpose ~ \"'\") }}\n"
+        '        {{ exceptions.raise_compiler_error("unknown consent purpose \'" ~ purpose ~ "\'") }}\n'
         "    {%- endif -%}\n"
         "    {%- set default -%}\n"
         "        coalesce(lower(trim({{ policy_param('consent_default_' ~ purpose, 'text') }})),"
