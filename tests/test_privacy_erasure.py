@@ -272,3 +272,37 @@ def test_erasure_everywhere_and_forever(world) -> None:
         {"request_id": "DSR-1", "request_source": "cli"},
         {"request_id": "DSR-2", "request_source": f"dsr_requests.csv {D4}"},
     ]
+
+
+def test_training_snapshots_leave_out_profiling_objections(world) -> None:
+    """PS-12: a customer whose profiling consent is withdrawn as of the training run date is in no churn
+    training snapshot (real dbt build of churn_training_set); everyone else's snapshots stay."""
+    from crm_scoring import dbt_invoke
+
+    url, project, _ = world
+    mp = pytest.MonkeyPatch()
+    mp.setattr(settings, "dbt_project_dir", lambda: project)
+    try:
+        dbt_invoke.invoke(["seed", "--select", "+churn_training_set", "--quiet"], url, D1)
+        dbt_invoke.invoke(["run", "--select", "+churn_training_set", "--quiet"], url, D1)
+        counts = {
+            r["customer_id"]: r["n"]
+            for r in _q(url, "select customer_id, count(*) as n from marts.churn_training_set group by 1")
+        }
+        objector, other = sorted(c for c in counts if not c.startswith(ANON_PREFIX))[:2]
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "insert into raw.consents (customer_id, purpose, channel, status, status_ts, _export_date,"
+                " _source_file, _line_no) values (%s, 'profiling', 'any', 'withdrawn', %s, %s,"
+                " 'consents.csv', 999)",
+                (objector, f"{D1.isoformat()}T08:00:00Z", D1),
+            )
+        dbt_invoke.invoke(["run", "--select", "churn_training_set", "--quiet"], url, D1)
+        after = {
+            r["customer_id"]: r["n"]
+            for r in _q(url, "select customer_id, count(*) as n from marts.churn_training_set group by 1")
+        }
+        assert objector not in after
+        assert after == {c: n for c, n in counts.items() if c != objector} and after[other] == counts[other]
+    finally:
+        mp.undo()
