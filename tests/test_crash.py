@@ -54,6 +54,7 @@ WALL_CLOCK = {
     "model_seconds",
     "dbt_updated_at",
     "texts_per_second",  # enrichment.model_quality: the measured scoring speed of the run
+    "decided_at",  # ops.dsr_outcomes
 }
 # Logs of attempts, not of results: every try (killed or not) adds its own row, by design.
 ATTEMPT_LOGS = {"ops.stage_runs", "ops.retention_purges", "ops.task_failures"}
