@@ -31,6 +31,7 @@ OUTSIDE = (
     "ops.list_exports",
     "ops.reader_logins",
     "ops.erasures",
+    "ops.dsr_outcomes",
 )
 
 

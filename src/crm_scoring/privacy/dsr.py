@@ -25,18 +25,10 @@ from datetime import date
 
 import psycopg
 
+from crm_scoring.privacy import schema
+
 log = logging.getLogger(__name__)
 
-DDL = """
-create table if not exists ops.dsr_outcomes (
-    request_id text primary key,
-    request_type text not null,
-    export_date date not null,
-    requested_at timestamptz,
-    outcome text not null,
-    reason text,
-    decided_at timestamptz not null default now()
-)"""
 
 ERASED, ALREADY_ERASED, REJECTED = "erased", "already erased", "rejected"
 REJECTION_REASONS = {
@@ -57,7 +49,7 @@ def record_erasures(
     conn: psycopg.Connection, export_date: date, done: list[tuple[str, object, bool]]
 ) -> None:
     """Outcome rows of the export's erasure requests: (request_id, requested_at, already erased)."""
-    conn.execute(DDL)
+    schema.ensure(conn)
     for request_id, requested_at, already in done:
         if request_id is None:
             continue
@@ -72,7 +64,7 @@ def reject_unsupported(conn: psycopg.Connection, export_date: date) -> dict[str,
     """Record every non-erasure request of the export as rejected with its reason; counts per type."""
     if conn.execute("select to_regclass('raw.dsr_requests') is null").fetchone()[0]:
         return {}
-    conn.execute(DDL)
+    schema.ensure(conn)
     counts: dict[str, int] = {}
     for request_type, reason in REJECTION_REASONS.items():
         n = conn.execute(
