@@ -73,6 +73,11 @@ CREATE SCHEMA lists AUTHORIZATION crm_app;
 
 -- Nobody but crm_app creates objects in `public` (PostgreSQL 15+ already revokes CREATE from PUBLIC).
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+-- `public` belongs to pg_database_owner, i.e. to crm_app as the owner of `crm`, which could then drop it.
+-- The runtime user owns the pipeline's schemas only (issue 14): `public` goes to the role running this
+-- script (POSTGRES_USER), crm_app keeps USAGE and CREATE on it (tests/test_roles.py runs this section).
+ALTER SCHEMA public OWNER TO CURRENT_USER;
+GRANT USAGE, CREATE ON SCHEMA public TO crm_app;
 
 -- List readers see the published lists, nothing else: current tables and every table crm_app
 -- creates there later (list publishing creates them on the first run).

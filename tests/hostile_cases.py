@@ -191,6 +191,24 @@ def parquet_orders(**override: pa.Array) -> Callable[[Path], None]:
     return both(_unlink("orders.csv"), parquet("orders.parquet", cols))
 
 
+CONTACTS_HEADER = ["contact_id", "customer_id", "contact_ts", "channel", "purpose", "list_run_date"]
+_CONTACT_IDS = "select contact_id from raw.contacts where _export_date = %s"
+
+
+def future_list_contacts(folder: Path) -> None:
+    """contacts.list_run_date: the export date itself and earlier load; the next day and 2100 do not."""
+    from datetime import date, timedelta
+
+    day = date.fromisoformat(folder.name)
+    rows = [
+        ["k1", "c1", "2026-01-05T10:00:00Z", "email", "retention", day.isoformat()],
+        ["k2", "c1", "2026-01-05T10:00:00Z", "email", "retention", "2026-01-04"],
+        ["k3", "c2", "2026-01-05T10:00:00Z", "email", "retention", (day + timedelta(days=1)).isoformat()],
+        ["k4", "c2", "2026-01-05T10:00:00Z", "email", "retention", "2100-01-01"],
+    ]
+    (folder / "contacts.csv").write_bytes(csv_bytes(CONTACTS_HEADER, rows))
+
+
 def _unlink(name: str) -> Callable[[Path], None]:
     def build(folder: Path) -> None:
         (folder / name).unlink()
@@ -691,6 +709,21 @@ def _cases() -> list[Case]:
             million_bad_interactions,
             Lands("interactions", "interactions.csv.gz", (MILLION, 0, MILLION)),
             "bulk to the end: COPY in, one set-based insert into ops.quarantine, audit balanced",
+        ),
+        Case(
+            "a contact made from a list of a future run date",
+            future_list_contacts,
+            Lands(
+                "contacts",
+                "contacts.csv",
+                (4, 2, 2),
+                {
+                    4: r"^list_run_date: \d{4}-\d{2}-\d{2} is after the export date \d{4}-\d{2}-\d{2}$",
+                    5: r"^list_run_date: 2100-01-01 is after the export date",
+                },
+                raw=lambda q: _eq(sorted(r[0] for r in q(_CONTACT_IDS)), ["k1", "k2"]),
+            ),
+            "a list cannot be worked before its run date: the contact is quarantined, the date named",
         ),
         *[injection_case(t) for t in contract.TABLES.values() if any(free_text(c) for c in t.columns)],
     ]

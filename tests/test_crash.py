@@ -54,9 +54,13 @@ WALL_CLOCK = {
     "model_seconds",
     "dbt_updated_at",
     "texts_per_second",  # enrichment.model_quality: the measured scoring speed of the run
+    "decided_at",  # ops.dsr_outcomes
 }
-# Logs of attempts, not of results: every try (killed or not) adds its own row, by design.
-ATTEMPT_LOGS = {"ops.stage_runs", "ops.retention_purges", "ops.task_failures"}
+# Logs of attempts, not of results: every try (killed or not) adds its own row, by design. The AL-20
+# mart pipeline_health reports those attempts' wall-clock durations against their median (and a status
+# from that ratio), so it differs between any two runs; the one full-date replay (the last test) found it
+# differing after a kill, while every table of results was identical.
+ATTEMPT_LOGS = {"ops.stage_runs", "ops.retention_purges", "ops.task_failures", "marts.pipeline_health"}
 LIST_TABLES = ("lists.retention_list", "lists.compensation_list", "lists.publication_log")
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 

@@ -231,3 +231,56 @@ def test_scrub_file_shapes(tmp_path: Path) -> None:
     assert scrub_file(split) and scrub_file(serving) and not scrub_file(split)
     assert json.loads(split.read_text())["data"] == [[2.0, 3.0], [2.0, 3.0]]
     assert np.allclose(json.loads(serving.read_text())["dataframe_split"]["data"], [[3.0], [3.0]])
+
+
+def _render_consent_macro(purpose: str, run_date: date, default: str | None) -> str:
+    """The generated dbt macro with dbt's functions stubbed: the consent source, the run date, the policy."""
+    import jinja2
+
+    macro = (settings.project_root() / consent.MACRO_FILE).read_text(encoding="utf-8")
+    value = "null" if default is None else f"'{default}'"
+    env = jinja2.Environment()
+    env.globals.update(
+        source=lambda schema, table: f"{schema}.{table}",
+        run_date=lambda: f"date '{run_date.isoformat()}'",
+        policy_param=lambda key, type_: f"(select {value}::{type_})",
+    )
+    call = "{{ consent_allows('c.customer_id', '" + purpose + "') }}"
+    return env.from_string(macro + call).render().strip()
+
+
+@pytest.mark.parametrize("default", ["granted", "withdrawn", None])
+def test_training_snapshots_use_the_same_consent_rule(
+    fresh_db: str, monkeypatch: pytest.MonkeyPatch, default: str | None
+) -> None:
+    """PS-12: the dbt macro that filters the churn training set answers exactly like privacy/consent.py
+    (the scoring's and the enrichment's rule) on a random corpus, for both purposes and every default; the
+    training set model applies it to profiling."""
+    import random
+
+    rnd = random.Random(11)
+    run_date = date(2026, 11, 26)
+    customers = [f"C{i:03d}" for i in range(120)]
+    rows = []
+    for cid in customers[:100]:  # the last 20 have no row: the default applies
+        for _ in range(rnd.randint(1, 4)):
+            day = run_date + timedelta(days=rnd.randint(-40, 3))  # some rows after the run date
+            ts = f"{day.isoformat()}T{rnd.choice(['00:00', '08:00', '23:59'])}Z"
+            exported = day + timedelta(days=rnd.choice([0, 0, 1, 5]))
+            purpose = rnd.choice([consent.PROFILING, consent.EMOTION_ANALYSIS])
+            rows.append((exported, cid, purpose, rnd.choice(consent.STATUSES), ts))
+    _consents(fresh_db, rows)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("create temp table c (customer_id text)")
+        conn.execute("insert into c select unnest(%s::text[])", (customers,))
+        for purpose in (consent.PROFILING, consent.EMOTION_ANALYSIS):
+            predicate = _render_consent_macro(purpose, run_date, default)
+            via_dbt = {r[0] for r in conn.execute(f"select customer_id from c where {predicate}").fetchall()}
+            want = default or consent.UNSET_DEFAULT[purpose]
+            monkeypatch.setattr(consent, "default_status", lambda *_a, want=want: want)
+            rule = consent.purpose_consent(conn, purpose, run_date)
+            via_python = {c for c in customers if rule.allows(c)}
+            assert via_dbt == via_python, (purpose, default, sorted(via_dbt ^ via_python))
+            assert 0 < len(via_python) < len(customers)  # the corpus has both answers
+    model = (settings.dbt_project_dir() / "models" / "marts" / "churn" / "churn_training_set.sql").read_text()
+    assert "{{ consent_allows('f.customer_id', 'profiling') }}" in model

@@ -7,6 +7,7 @@ Uses the list fixture of test_lists.py (real dbt build of the marts and lists, r
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -15,10 +16,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from openpyxl import load_workbook
 from test_lists import D1, _build, _configure, _load, _q
 
 from crm_scoring import contract, settings, warehouse
 from crm_scoring.ingest import load_export_date
+from crm_scoring.lists.export import export_list
 from crm_scoring.lists.publish import publish
 from crm_scoring.privacy.erasure import ANON_PREFIX, ErasureRequest, erase
 from crm_scoring.privacy.nightly import after_load
@@ -92,6 +95,11 @@ def _write_csv(folder: Path, table: str, rows: list[dict]) -> None:
             w.writerow(r)
 
 
+def _ids_in_csv(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [r["customer_id"] for r in csv.DictReader(fh)]
+
+
 def _later_export(root: Path, victim: str, requested: str) -> None:
     folder = root / D4.isoformat()
     _write_csv(folder, "customers", [
@@ -109,6 +117,8 @@ def _later_export(root: Path, victim: str, requested: str) -> None:
          "requested_at": "2026-11-28T12:00:00Z"},
         {"request_id": "DSR-3", "customer_id": "n1", "request_type": "access",
          "requested_at": "2026-11-28T12:00:00Z"},
+        {"request_id": "DSR-4", "customer_id": "n1", "request_type": "restriction",
+         "requested_at": "2026-11-28T13:00:00Z"},
     ])  # fmt: skip
 
 
@@ -158,6 +168,19 @@ def test_erasure_everywhere_and_forever(world) -> None:
     mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
     mlflow.create_experiment("erasure-test", artifact_location=(tmp / "mlruns" / "1").as_uri())
 
+    # copies handed out earlier: a CSV and an XLSX still on this host, and one on a host we cannot reach
+    exports = tmp / "exports"
+    csv_copy = export_list(D1, "compensation", "csv", exports / "comp.csv", url=url)
+    xlsx_copy = export_list(D1, "compensation", "xlsx", exports / "comp.xlsx", url=url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "insert into ops.list_exports (db_user, os_user, list_name, run_date, file_format, file_name,"
+            " row_count, file_sha256, include_holdout) values ('crm_ops_jane', 'jane', 'compensation', %s,"
+            " 'csv', '/mnt/laptop-of-jane/comp.csv', 1, 'x', false)",
+            (D1,),
+        )
+    assert victim in _ids_in_csv(csv_copy.path)
+
     [result] = erase([ErasureRequest(victim, "DSR-1")], url)
     assert result.pseudonym == pseudonym(victim) and not result.already_erased
     assert _traces(url, victim) == {}  # gone from every table and view, staging included
@@ -177,6 +200,18 @@ def test_erasure_everywhere_and_forever(world) -> None:
     )
     assert {r["pseudonym"] for r in kept} == {pseudonym(victim)}
     assert (mlruns / "input_example.json").read_text() == '{"columns": ["x"], "data": [[2.0], [2.0]]}'
+    # the exported files: rewritten without the customer (the other rows kept), the unreachable one listed
+    files = {f["file"]: f for f in row["exported_files"]}
+    assert files[str(csv_copy.path)]["action"] == files[str(xlsx_copy.path)]["action"] == "rewritten"
+    assert files["/mnt/laptop-of-jane/comp.csv"]["action"] == "not reachable: notify the recipient"
+    assert files["/mnt/laptop-of-jane/comp.csv"]["exported_by"] == "crm_ops_jane (jane)"
+    assert victim not in json.dumps(row["exported_files"]) and result.exported_files
+    kept_ids = _ids_in_csv(csv_copy.path)
+    removed = files[str(csv_copy.path)]["rows_removed"]
+    assert victim not in kept_ids and removed >= 1 and len(kept_ids) == csv_copy.rows - removed
+    sheet = load_workbook(xlsx_copy.path)["list"]
+    assert victim not in {c.value for r in sheet.iter_rows() for c in r}
+    assert sheet.max_row - 1 == xlsx_copy.rows - files[str(xlsx_copy.path)]["rows_removed"]
     (q,) = _q(url, "select raw_record, reason from ops.quarantine where line_no = 7")
     assert q["reason"] == "negative amount" and q["raw_record"]["customer_id"].startswith(ANON_PREFIX)
 
@@ -219,8 +254,55 @@ def test_erasure_everywhere_and_forever(world) -> None:
         loaded = _q(url, "select customer_id from raw.customers where _export_date = %s", D4)
         assert [r["customer_id"] for r in loaded] == ["n1"]
         assert _traces(url, victim) == {} and _traces(url, requested) == {}
+    # every request of the file has an outcome in ops: the erasure done, access and restriction rejected
+    outcomes = {r["request_id"]: r for r in _q(url, "select * from ops.dsr_outcomes")}
+    assert {k: v["outcome"] for k, v in outcomes.items()} == {
+        "DSR-2": "erased", "DSR-3": "rejected", "DSR-4": "rejected"
+    }  # fmt: skip
+    assert "art. 15" in outcomes["DSR-3"]["reason"] and "art. 18" in outcomes["DSR-4"]["reason"]
+    assert outcomes["DSR-2"]["reason"] is None and outcomes["DSR-4"]["request_type"] == "restriction"
+
+    # a later night's lists, built from the export that still carried both customers: neither is there
+    _build(url, project, D4, pytest.MonkeyPatch())
+    assert _q(url, "select count(*) as n from lists_build.retention_list where run_date = %s", D4)[0]["n"]
+    assert _traces(url, victim) == {} and _traces(url, requested) == {}
+
     erasures = _q(url, "select request_id, request_source from ops.erasures order by erased_at")
     assert erasures == [
         {"request_id": "DSR-1", "request_source": "cli"},
         {"request_id": "DSR-2", "request_source": f"dsr_requests.csv {D4}"},
     ]
+
+
+def test_training_snapshots_leave_out_profiling_objections(world) -> None:
+    """PS-12: a customer whose profiling consent is withdrawn as of the training run date is in no churn
+    training snapshot (real dbt build of churn_training_set); everyone else's snapshots stay."""
+    from crm_scoring import dbt_invoke
+
+    url, project, _ = world
+    mp = pytest.MonkeyPatch()
+    mp.setattr(settings, "dbt_project_dir", lambda: project)
+    try:
+        dbt_invoke.invoke(["seed", "--select", "+churn_training_set", "--quiet"], url, D1)
+        dbt_invoke.invoke(["run", "--select", "+churn_training_set", "--quiet"], url, D1)
+        counts = {
+            r["customer_id"]: r["n"]
+            for r in _q(url, "select customer_id, count(*) as n from marts.churn_training_set group by 1")
+        }
+        objector, other = sorted(c for c in counts if not c.startswith(ANON_PREFIX))[:2]
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "insert into raw.consents (customer_id, purpose, channel, status, status_ts, _export_date,"
+                " _source_file, _line_no) values (%s, 'profiling', 'any', 'withdrawn', %s, %s,"
+                " 'consents.csv', 999)",
+                (objector, f"{D1.isoformat()}T08:00:00Z", D1),
+            )
+        dbt_invoke.invoke(["run", "--select", "churn_training_set", "--quiet"], url, D1)
+        after = {
+            r["customer_id"]: r["n"]
+            for r in _q(url, "select customer_id, count(*) as n from marts.churn_training_set group by 1")
+        }
+        assert objector not in after
+        assert after == {c: n for c, n in counts.items() if c != objector} and after[other] == counts[other]
+    finally:
+        mp.undo()

@@ -31,6 +31,7 @@ OUTSIDE = (
     "ops.list_exports",
     "ops.reader_logins",
     "ops.erasures",
+    "ops.dsr_outcomes",
 )
 
 
@@ -162,7 +163,7 @@ def test_operator_exports_with_audit_and_sees_no_raw_data(logins, tmp_path: Path
             " file_sha256, include_holdout from ops.list_exports"
         ).fetchall()
     assert rows == [
-        (result.export_id, name, rows[0][2], "retention", D1, "csv", "retention.csv", 4, digest, False)
+        (result.export_id, name, rows[0][2], "retention", D1, "csv", str(out.resolve()), 4, digest, False)
     ]
     assert rows[0][2] and result.sha256 == digest
     assert [r[2] for r in _logins(url, name)] == ["lists.retention_list"]
@@ -233,3 +234,51 @@ def test_runtime_user_cannot_drop_a_schema_it_does_not_own(fresh_db: str) -> Non
         with psycopg.connect(fresh_db, autocommit=True) as conn:
             conn.execute(f"drop owned by {runtime}")
             conn.execute(f"drop role {runtime}")
+
+
+def test_deployed_runtime_user_cannot_drop_a_schema_it_does_not_own(fresh_db: str) -> None:
+    """The same refusal for the runtime user as docker/init-warehouse.sql deploys it: crm_app OWNS the
+    database, and in PostgreSQL 15+ `public` belongs to the database owner (pg_database_owner) unless the
+    init script hands it over. The script's `\\connect crm` section runs here as written (role names made
+    unique on this shared server)."""
+    import re
+
+    from crm_scoring import settings
+
+    suffix = uuid.uuid4().hex[:8]
+    names = {"crm_list_operator": f"op_{suffix}", "crm_reader": f"rd_{suffix}", "crm_app": f"app_{suffix}"}
+    script = (settings.project_root() / "docker" / "init-warehouse.sql").read_text(encoding="utf-8")
+    section = script.split("\\connect crm", 1)[1]
+    for role, unique in names.items():
+        section = re.sub(rf"\b{role}\b", unique, section)
+    app, password = names["crm_app"], uuid.uuid4().hex
+    dbname = warehouse.parse_url(fresh_db).dbname
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute(f"create role {app} login password '{password}'")
+        conn.execute(f"create role {names['crm_reader']} nologin")
+        conn.execute(f"create role {names['crm_list_operator']} nologin")
+        conn.execute(f'alter database "{dbname}" owner to {app}')
+    try:
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute(section)
+            conn.execute("create schema audit")  # a schema of another role
+        dsn = psycopg.conninfo.make_conninfo(fresh_db, user=app, password=password)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("create table raw.t (a int)")
+            conn.execute("create table public.t (a int)")  # public stays usable
+            for statement in (
+                "drop schema public cascade",
+                "drop schema public",
+                "alter schema public rename to gone",
+                "drop schema audit cascade",
+                "drop schema pg_catalog",
+            ):
+                with pytest.raises(DENIED):
+                    conn.execute(statement)
+            conn.execute("drop schema raw cascade")  # its own: allowed
+    finally:
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute(f'alter database "{dbname}" owner to current_user')
+            for role in names.values():
+                conn.execute(f"drop owned by {role}")
+                conn.execute(f"drop role {role}")

@@ -26,7 +26,7 @@ class Column:
     required: bool = False
     allowed: tuple[str, ...] | None = None  # value set, for enumerations
     non_negative: bool = False  # amounts
-    not_future: bool = False  # timestamps that may not lie after the export date
+    not_future: bool = False  # timestamps / dates that may not lie after the export date
     pattern: str | None = None  # regex for text shapes (MM-DD, ISO codes)
     pii: bool = False
 
@@ -262,7 +262,7 @@ TABLES: dict[str, Table] = {
                 _c("contact_ts", "timestamp", True, not_future=True),
                 _c("channel", required=True, allowed=CONTACT_CHANNEL),
                 _c("purpose", required=True, allowed=CONTACT_PURPOSE),
-                _c("list_run_date", "date"),
+                _c("list_run_date", "date", not_future=True),
                 _c("campaign_id"),
                 _c("outcome", allowed=CONTACT_OUTCOME),
             ),

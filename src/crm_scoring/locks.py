@@ -57,13 +57,17 @@ _mutex = threading.Lock()
 
 
 def holder(url: str, name: str = WAREHOUSE_WRITER) -> str | None:
-    """application_name of the session holding `name`, or None when it is free."""
+    """application_name of the session holding `name` in this database, or None when it is free.
+
+    Advisory locks are per database: the same key held in another database of the server (another
+    warehouse, another test) is not this warehouse's writer and must not be named."""
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute(
             """
             select coalesce(nullif(a.application_name, ''), 'pid ' || a.pid::text)
             from pg_locks l join pg_stat_activity a on a.pid = l.pid
             where l.locktype = 'advisory' and l.granted
+              and l.database = (select oid from pg_database where datname = current_database())
               and l.objsubid = 1 and ((l.classid::bigint << 32) | l.objid::bigint) = %s
             limit 1
             """,

@@ -17,9 +17,11 @@ def _targets() -> dict[str, Callable[[], str]]:
     """Repository-relative path -> generator. Imported lazily: generators import the rule modules."""
     from crm_scoring.codegen import contract_files, rules_doc
     from crm_scoring.enrich import redact
+    from crm_scoring.privacy import consent
 
     return {
         "dbt_project/macros/redact_text.sql": redact.sql_macro,
+        consent.MACRO_FILE: consent.sql_macro,
         **contract_files.targets(),
         "docs/rules.md": rules_doc.render,
     }

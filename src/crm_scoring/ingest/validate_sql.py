@@ -281,7 +281,7 @@ def end_of_export_day(export_date: date) -> datetime:
 
 
 def _row_reasons(layout: Layout, export_date: date) -> list[str]:
-    """Reasons that need typed values: negative numbers, future timestamps, contract.ROW_CHECKS."""
+    """Reasons that need typed values: negative numbers, future timestamps and dates, contract.ROW_CHECKS."""
     table = layout.table
     end = lit(end_of_export_day(export_date).isoformat())
     out = []
@@ -296,6 +296,12 @@ def _row_reasons(layout: Layout, export_date: date) -> list[str]:
             msg = f"{col.name}: %s is after the end of the export date {export_date.isoformat()}"
             out.append(
                 f"case when {col.name} >= {end}::timestamptz then format({lit(msg)}, {_shown_typed(col)}) end"
+            )
+        if col.not_future and col.type == "date":  # e.g. a contact made from a list of a later date
+            msg = f"{col.name}: %s is after the export date {export_date.isoformat()}"
+            out.append(
+                f"case when {col.name} > {lit(export_date.isoformat())}::date"
+                f" then format({lit(msg)}, {_shown_typed(col)}) end"
             )
     for reason, condition in contract.ROW_CHECKS.get(table.name, []):
         out.append(f"case when {condition} then {lit(reason)} end")

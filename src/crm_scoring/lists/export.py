@@ -14,10 +14,19 @@ with COPY (CSV text) and parsed by Arrow with those types, never row by row.
 
 Hold-out rows (CH-08 control group) are excluded unless asked for: a hold-out customer must never
 be contacted.
+
+Formula injection (CSV / XLSX): a text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+return is run as a formula by Excel, LibreOffice and Google Sheets when the file is opened (OWASP "CSV
+injection"); list texts come from the CRM export (campaign ids, trigger details, names), so a hostile
+value would reach the CRM team's desktop. Such cells get a leading `'` (the spreadsheet convention for
+"this is text"; the apostrophe is shown in a text editor). Only text columns are touched: numbers,
+dates and booleans are typed and a negative amount stays a number. Parquet keeps the values unchanged
+(it is read by programs, which never evaluate cells).
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from dataclasses import dataclass
@@ -40,6 +49,9 @@ DESCRIPTION_SHEET = "columns"
 MAX_DECIMAL_PRECISION = 38  # decimal128
 MIN_WIDTH, MAX_WIDTH = 8, 60  # XLSX column widths, in characters
 WIDTH_SAMPLE_ROWS = 1000  # widths are measured on the header and the first rows
+# A text cell starting with one of these is evaluated by spreadsheets (see the module docstring).
+FORMULA_TRIGGER = r"^[=+\-@\t\r]"
+FORMULA_ESCAPE = "'"
 
 
 @dataclass(frozen=True)
@@ -167,6 +179,20 @@ def column_descriptions(list_name: str) -> dict[str, str]:
     return {}
 
 
+def neutralise_formulas(tbl: pa.Table) -> pa.Table:
+    """Text cells a spreadsheet would evaluate as a formula get a leading `'`; other columns unchanged.
+
+    Set-based (Arrow compute on whole columns). Column names are checked too: a header is a cell."""
+    cols = []
+    for field, col in zip(tbl.schema, tbl.columns, strict=True):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            hit = pc.match_substring_regex(col, FORMULA_TRIGGER)
+            col = pc.if_else(hit, pc.binary_join_element_wise(FORMULA_ESCAPE, col, ""), col)
+        cols.append(col)
+    names = [FORMULA_ESCAPE + n if re.match(FORMULA_TRIGGER, n) else n for n in tbl.column_names]
+    return pa.table(cols, names=names)
+
+
 def _csv_table(tbl: pa.Table) -> pa.Table:
     """Timestamps as ISO 8601 text (`2026-11-26T03:00:00Z`); everything else as Arrow writes it."""
     cols = []
@@ -239,16 +265,78 @@ def export_list(
     tmp = out.with_name(f".{out.name}.partial")
     try:
         if fmt == "csv":
-            pa_csv.write_csv(_csv_table(tbl), tmp, pa_csv.WriteOptions(quoting_style="needed"))
+            pa_csv.write_csv(
+                _csv_table(neutralise_formulas(tbl)), tmp, pa_csv.WriteOptions(quoting_style="needed")
+            )
         elif fmt == "parquet":
             pq.write_table(tbl, tmp)
         else:
             with warehouse.connect(url) as conn:
                 pg_types = dict(_catalogue(conn, LISTS[list_name]))
-            _write_xlsx(tbl, tmp, column_descriptions(list_name), pg_types)
+            _write_xlsx(neutralise_formulas(tbl), tmp, column_descriptions(list_name), pg_types)
         with warehouse.connect(url) as conn:  # PS-04: who, when, which list and date, rows, file hash
             export_id = record_export(conn, list_name, run_date, fmt, out, tmp, tbl.num_rows, include_holdout)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
     return ExportResult(out, tbl.num_rows, tbl.column_names, file_sha256(out), export_id)
+
+
+def remove_customers(path: Path, fmt: str, customer_ids: set[str]) -> int:
+    """Remove the rows of `customer_ids` from an exported list file in place (PS-08 erasure); rows removed.
+
+    Written beside the file and renamed over it, so a crash leaves the old file or the new one. The
+    other rows keep their bytes: CSV is read back as text (no type round trip) and written the way
+    `export_list` writes it; an id that was escaped against formula injection is matched escaped too.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    wanted = sorted(customer_ids | {FORMULA_ESCAPE + c for c in customer_ids})
+    tmp = path.with_name(f".{path.name}.erasing")
+    try:
+        if fmt == "xlsx":
+            removed = _remove_xlsx_rows(path, tmp, set(wanted))
+        else:
+            if fmt == "csv":
+                with open(path, encoding="utf-8", newline="") as fh:
+                    names = next(csv.reader(fh))
+                opts = pa_csv.ConvertOptions(
+                    column_types={n: pa.string() for n in names},
+                    strings_can_be_null=True,  # an empty unquoted field stays null, "" stays ''
+                    quoted_strings_can_be_null=False,
+                )
+                parse = pa_csv.ParseOptions(newlines_in_values=True)  # texts may span lines
+                tbl = pa_csv.read_csv(path, parse_options=parse, convert_options=opts)
+            else:
+                tbl = pq.read_table(path)
+            ids = tbl.column(
+                "customer_id" if "customer_id" in tbl.column_names else FORMULA_ESCAPE + "customer_id"
+            )
+            drop = pc.is_in(ids, value_set=pa.array(wanted, pa.string()))
+            kept = tbl.filter(pc.invert(pc.fill_null(drop, False)))
+            removed = tbl.num_rows - kept.num_rows
+            if removed:
+                if fmt == "csv":
+                    pa_csv.write_csv(kept, tmp, pa_csv.WriteOptions(quoting_style="needed"))
+                else:
+                    pq.write_table(kept, tmp)
+        if removed:
+            tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return removed
+
+
+def _remove_xlsx_rows(path: Path, tmp: Path, wanted: set[str]) -> int:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    sheet = book["list"]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    col = header.index("customer_id") + 1
+    rows = [r for r in range(sheet.max_row, 1, -1) if sheet.cell(r, col).value in wanted]
+    for r in rows:  # bottom up, so the row numbers still to delete do not move
+        sheet.delete_rows(r)
+    if rows:
+        book.save(tmp)
+    return len(rows)

@@ -166,10 +166,21 @@ def record_export(
     rows: int,
     include_holdout: bool,
 ) -> int:
-    """One ops.list_exports row for the file `written` (to be delivered as `path`); its export_id."""
+    """One ops.list_exports row for the file `written` (to be delivered as `path`); its export_id.
+
+    The absolute path is recorded, so an erasure can find the copy and rewrite it (erasure.py)."""
     if conn.execute("select to_regproc('ops.record_list_export') is null").fetchone()[0]:
         ensure_audit_objects(conn)  # first export on a fresh warehouse, as the pipeline owner
     return conn.execute(
         "select ops.record_list_export(%s, %s, %s, %s, %s, %s, %s, %s)",
-        (list_name, run_date, fmt, path.name, rows, file_sha256(written), include_holdout, getpass.getuser()),
+        (
+            list_name,
+            run_date,
+            fmt,
+            str(path.resolve()),
+            rows,
+            file_sha256(written),
+            include_holdout,
+            getpass.getuser(),
+        ),
     ).fetchone()[0]

@@ -34,6 +34,9 @@ def erase_command(customers: tuple[str, ...], request_id: str | None) -> None:
         else:
             total = sum(v for k, v in r.rows_affected.items() if not k.startswith("ledger"))
             click.echo(f"{r.pseudonym}: {total} rows erased or anonymised in {len(r.rows_affected)} tables")
+            for f in r.exported_files:  # GDPR art. 19: copies already handed out
+                click.echo(f"  exported {f['format']} #{f['export_id']} by {f['exported_by']}: {f['action']}"
+                           f" ({f['file']})")  # fmt: skip
 
 
 @privacy_group.command("purge")

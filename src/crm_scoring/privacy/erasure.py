@@ -13,6 +13,10 @@ What an erasure does, in one transaction, for a batch of customers:
 - the compensation ledger (CP-14: raw.compensations and published compensation_list rows) is copied into
   `ops.erased_ledger` under the keyed pseudonym (pseudonym.py) before the anonymisation;
 - MLflow input examples logged by earlier trainings are scrubbed (mlflow_examples.py);
+- list files exported earlier (`ops.list_exports` records each by its absolute path) whose list and date
+  held the customer: the customer's rows are removed from the file where it is still reachable; a copy
+  that is gone, moved or on another host is listed with who exported it, so the DPO can notify the
+  recipient (GDPR art. 19); `ops.erasures.exported_files` says which was which;
 - `ops.erasures` gets one row: the pseudonym, the request, who, when and the rows per table.
 
 A later export that still carries the customer is recognised by the pseudonym and its rows are moved to
@@ -73,6 +77,7 @@ class ErasureResult:
     request_id: str | None
     rows_affected: dict[str, int]
     already_erased: bool = False
+    exported_files: tuple[dict, ...] = ()  # earlier list exports that held the customer (see erase)
 
 
 def _customer_tables(conn: psycopg.Connection) -> list[tuple[str, str]]:
@@ -175,6 +180,65 @@ def _apply(conn: psycopg.Connection, counts: Counts) -> None:
         ))  # fmt: skip
 
 
+def _exported_files(conn: psycopg.Connection) -> dict[str, list[dict]]:
+    """Exports (ops.list_exports) of a list and date that held a customer of _erase: pseudonym -> exports.
+
+    Read before the lists lose the customer's rows. A hold-out customer left out of an export is found
+    here too; the file itself then holds no row of theirs and is reported `clean`."""
+    from crm_scoring.lists.export import LISTS
+
+    found: dict[str, list[dict]] = {}
+    for list_name, table in LISTS.items():
+        if not _table_exists(conn, f"lists.{table}"):
+            continue
+        rows = conn.execute(
+            sql.SQL(
+                """
+                select distinct e.pseudonym, e.customer_id, x.export_id, x.file_name, x.file_format,
+                       x.db_user, x.os_user, x.exported_at
+                  from ops.list_exports as x
+                  join {} as l on l.run_date = x.run_date
+                  join _erase as e on e.customer_id = l.customer_id
+                 where x.list_name = %s
+                 order by x.export_id
+                """
+            ).format(sql.Identifier("lists", table)),
+            (list_name,),
+        ).fetchall()
+        for pseudo, cid, export_id, file_name, fmt, db_user, os_user, exported_at in rows:
+            found.setdefault(pseudo, []).append(
+                {"export_id": export_id, "file": file_name, "format": fmt, "customer_id": cid,
+                 "exported_by": f"{db_user} ({os_user})", "exported_at": exported_at.isoformat()}
+            )  # fmt: skip
+    return found
+
+
+def _scrub_exports(found: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Remove the customers' rows from every reachable exported file; what happened to each file.
+
+    Files are not transactional: done before the commit, and idempotent (a retry finds nothing left to
+    remove and reports the file `clean`)."""
+    from pathlib import Path
+
+    from crm_scoring.lists.export import remove_customers
+    from crm_scoring.privacy.audit import file_sha256
+
+    out: dict[str, list[dict]] = {}
+    for pseudo, exports in found.items():
+        for x in exports:
+            path = Path(x["file"])
+            entry = {k: v for k, v in x.items() if k != "customer_id"}  # the id is not kept
+            if not path.is_absolute() or not path.is_file():
+                entry["action"] = "not reachable: notify the recipient"
+            else:
+                removed = remove_customers(path, x["format"], {x["customer_id"]})
+                entry["action"] = "rewritten" if removed else "clean"
+                entry["rows_removed"] = removed
+                entry["sha256_after"] = file_sha256(path)
+            out.setdefault(pseudo, []).append(entry)
+    return out
+
+
 def erase(requests: list[ErasureRequest], url: str | None = None) -> list[ErasureResult]:
     """Erase every customer of `requests` (one transaction); already-erased customers are skipped."""
     if not requests:
@@ -210,6 +274,7 @@ def erase(requests: list[ErasureRequest], url: str | None = None) -> list[Erasur
                     copy.write_row((cid, ANON_PREFIX + secrets.token_hex(16), pseudo[cid]))
             conn.execute("analyze _erase")
             counts: Counts = {}
+            exported = _exported_files(conn)
             _keep_ledger(conn, counts)
             _apply(conn, counts)
             # files are not transactional: scrubbed before the commit, so a failure leaves nothing
@@ -217,17 +282,22 @@ def erase(requests: list[ErasureRequest], url: str | None = None) -> list[Erasur
             from crm_scoring.privacy.mlflow_examples import scrub_input_examples
 
             scrubbed = scrub_input_examples()
+            files = _scrub_exports(exported)
             by = f"{conn.info.user} ({getpass.getuser()})"
             for cid in todo:
                 req, mine = by_id[cid], counts.get(pseudo[cid], {})
                 conn.execute(
                     "insert into ops.erasures (pseudonym, request_id, request_source, requested_at,"
-                    " erased_by, rows_affected, mlflow_examples_scrubbed)"
-                    " values (%s, %s, %s, %s, %s, %s, %s)",
+                    " erased_by, rows_affected, mlflow_examples_scrubbed, exported_files)"
+                    " values (%s, %s, %s, %s, %s, %s, %s, %s)",
                     (pseudo[cid], req.request_id, req.source, req.requested_at, by,
-                     json.dumps(mine, sort_keys=True), scrubbed),
+                     json.dumps(mine, sort_keys=True), scrubbed, json.dumps(files.get(pseudo[cid], []))),
                 )  # fmt: skip
-                results.append(ErasureResult(pseudo[cid], req.request_id, mine))
+                results.append(
+                    ErasureResult(
+                        pseudo[cid], req.request_id, mine, exported_files=tuple(files.get(pseudo[cid], []))
+                    )
+                )
                 log.info("PS-08 erased %s (request %s): %s", pseudo[cid], req.request_id, mine)
     return results
 

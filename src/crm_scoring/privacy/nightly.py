@@ -6,7 +6,9 @@ erased customer or an expired text:
 1. the export's erasure requests (raw.dsr_requests) are read;
 2. rows of erased customers and of those requests in this export go to quarantine ("erased");
 3. the requests are applied to everything loaded earlier (erasure.erase);
-4. the retention periods in force on the date are applied (`purge=False` skips it, e.g. for the
+4. every request of the export gets its outcome in `ops.dsr_outcomes` (dsr.py): erasures `erased`,
+   access and restriction requests `rejected` with the reason and what the DPO does instead;
+5. the retention periods in force on the date are applied (`purge=False` skips it, e.g. for the
    history loads of the training DAG, whose nightly twin purges anyway).
 
 Each part is idempotent, so a rerun of the date (or of this step) changes nothing more.
@@ -20,13 +22,18 @@ from crm_scoring import warehouse
 
 
 def after_load(url: str, export_date: date, purge: bool = True) -> dict:
-    from crm_scoring.privacy import erasure, retention, schema
+    from crm_scoring.privacy import dsr, erasure, retention, schema
 
     with warehouse.connect(url) as conn:
         schema.ensure(conn)
         requests = erasure.pending_requests(conn, export_date)
         quarantined = erasure.quarantine_erased(conn, export_date, [r.customer_id for r in requests])
     erased = erasure.erase(requests, url)
+    asked = {r.request_id: r.requested_at for r in requests}
+    with warehouse.connect(url) as conn:
+        dsr.record_erasures(conn, export_date, [(r.request_id, asked.get(r.request_id), r.already_erased)
+                                                for r in erased])  # fmt: skip
+        rejected = dsr.reject_unsupported(conn, export_date)
     purged: dict[str, int] = {}
     if purge:
         with warehouse.connect(url) as conn:
@@ -34,5 +41,6 @@ def after_load(url: str, export_date: date, purge: bool = True) -> dict:
     return {
         "erased_rows_quarantined": quarantined,
         "erasures": [r.pseudonym for r in erased if not r.already_erased],
+        "dsr_rejected": rejected,
         "retention_purged": purged,
     }

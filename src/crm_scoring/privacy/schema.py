@@ -18,6 +18,15 @@ DDL = [
         rows_affected jsonb not null default '{}'::jsonb,
         mlflow_examples_scrubbed integer not null default 0
     )""",
+    # Exported list files that held an erased customer: rewritten, or whom to notify (GDPR art. 19).
+    # (a warehouse erased in before it existed gains it; checked first: ALTER takes an exclusive lock)
+    """
+    do $$ begin
+        if not exists (select 1 from information_schema.columns where table_schema = 'ops'
+                        and table_name = 'erasures' and column_name = 'exported_files') then
+            alter table ops.erasures add column exported_files jsonb not null default '[]'::jsonb;
+        end if;
+    end $$""",
     # PS-04: one row per `crm lists export`.
     """
     create table if not exists ops.list_exports (
@@ -28,7 +37,7 @@ DDL = [
         list_name text not null,
         run_date date not null,
         file_format text not null,
-        file_name text not null,
+        file_name text not null, -- the absolute path on the exporting host
         row_count bigint not null,
         file_sha256 text not null,
         include_holdout boolean not null
@@ -45,6 +54,17 @@ DDL = [
         first_object text,
         logged_at timestamptz not null default now(),
         unique (db_user, backend_pid, backend_start)
+    )""",
+    # PS-08: the outcome of every data-subject request of dsr_requests.csv (privacy/dsr.py).
+    """
+    create table if not exists ops.dsr_outcomes (
+        request_id text primary key,
+        request_type text not null,
+        export_date date not null,
+        requested_at timestamptz,
+        outcome text not null,
+        reason text,
+        decided_at timestamptz not null default now()
     )""",
     # PS-09: what each nightly purge removed.
     """

@@ -41,3 +41,5 @@ left join label_activity as la on la.customer_id = f.customer_id and la.as_of_da
 -- Population (CH-02): not already lapsed at the cutoff. The customer's status is deliberately not
 -- used: staging holds the latest status, and an account closed after the cutoff is the outcome.
 where f.days_inactive < p.winback_min_inactive_days
+  -- PS-12: nobody whose profiling consent is withdrawn as of the run date is trained on (generated macro)
+  and {{ consent_allows('f.customer_id', 'profiling') }}
