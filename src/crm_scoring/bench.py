@@ -32,6 +32,10 @@ class Stage:
     rows: int
     # peak resident memory of the bench process and its children while the stage ran (issue 12: < 8 GB)
     peak_rss_mb: float = 0.0
+    # CPU seconds of the bench process (+ children) and of the PostgreSQL server (postmaster + backends,
+    # live and exited) during the stage: on a shared machine wall time measures the neighbours too
+    cpu_seconds: float = 0.0
+    pg_cpu_seconds: float = 0.0
 
     @property
     def rows_per_second(self) -> float:
@@ -90,6 +94,35 @@ class RssSampler:
         self._stop.set()
 
 
+def _own_cpu() -> float:
+    """CPU seconds of this process and its reaped children (dbt, GX and XGBoost run in process)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _pg_cpu() -> float:
+    """CPU seconds of the embedded PostgreSQL: postmaster, live backends and the exited ones it reaped.
+    0 when the warehouse is an external server (its CPU is not visible from here)."""
+    import psutil
+
+    pid_file = warehouse.embedded_pgdata() / "postmaster.pid"
+    if os.environ.get(warehouse.ENV_URL) or not pid_file.exists():
+        return 0.0
+    try:
+        master = psutil.Process(int(pid_file.read_text().split()[0]))
+        t = master.cpu_times()
+        total = t.user + t.system + t.children_user + t.children_system
+        for child in master.children():
+            try:
+                c = child.cpu_times()
+                total += c.user + c.system
+            except psutil.Error:
+                pass
+        return total
+    except (psutil.Error, ValueError, IndexError):
+        return 0.0
+
+
 class Timer:
     def __init__(self, sampler: RssSampler | None = None) -> None:
         self.stages: list[Stage] = []
@@ -98,13 +131,18 @@ class Timer:
     def run(self, name: str, fn: Callable[[], Any], rows: Callable[[Any], int] | int) -> Any:
         if self.sampler is not None:
             self.sampler.reset()
+        cpu0, pg0 = _own_cpu(), _pg_cpu()
         start = time.perf_counter()
         result = fn()
         elapsed = time.perf_counter() - start
+        cpu, pg = _own_cpu() - cpu0, _pg_cpu() - pg0
         count = rows(result) if callable(rows) else rows
         peak = self.sampler.peak_mb() if self.sampler is not None else 0.0
-        self.stages.append(Stage(name, elapsed, int(count), round(peak, 1)))
-        print(f"  {name:40} {elapsed:9.2f} s {count:>12,} rows {peak:9,.0f} MB", flush=True)
+        self.stages.append(Stage(name, elapsed, int(count), round(peak, 1), round(cpu, 2), round(pg, 2)))
+        print(
+            f"  {name:40} {elapsed:9.2f} s {count:>12,} rows {peak:7,.0f} MB cpu {cpu:8.1f} s pg {pg:8.1f} s",
+            flush=True,
+        )
         return result
 
     def seconds(self, name: str) -> float:
@@ -251,16 +289,20 @@ def _database_size(url: str) -> dict[str, int]:
     return {"database": total, **{f"schema:{name}": int(size) for name, size in rows}}
 
 
-def _landing_ready(landing: Path, first: date, last: date) -> bool:
-    days = (last - first).days
-    return all((landing / (first + timedelta(days=i)).isoformat()).is_dir() for i in range(days + 1))
+def _landing_marker(landing: Path, customers: int, first: date, last: date) -> Path:
+    """Written after a complete generation: an interrupted one is never mistaken for a landing folder."""
+    return landing / f".bench-complete-{customers}-{first}-{last}"
+
+
+def _landing_ready(landing: Path, customers: int, first: date, last: date) -> bool:
+    return _landing_marker(landing, customers, first, last).exists()
 
 
 def _prepare_landing(timer: Timer, landing: Path, customers: int, first: date, last: date) -> bool:
     """Generate the export into `landing` unless it already holds every date (then skip: reused)."""
     from crm_scoring.demo import generate
 
-    if _landing_ready(landing, first, last):
+    if _landing_ready(landing, customers, first, last):
         print(f"  reusing the landing folder {landing} (generation skipped)", flush=True)
         return True
     shutil.rmtree(landing, ignore_errors=True)
@@ -269,6 +311,7 @@ def _prepare_landing(timer: Timer, landing: Path, customers: int, first: date, l
         lambda: generate(landing, first, last, customers, seed=42, history_days=400, progress=False),
         customers,
     )
+    _landing_marker(landing, customers, first, last).touch()
     return False
 
 
@@ -484,6 +527,9 @@ def run_bench(
     def secs(*names: str) -> float:
         return sum(by_name[n].seconds for n in names)
 
+    def cpu(*names: str) -> float:
+        return sum(by_name[n].cpu_seconds + by_name[n].pg_cpu_seconds for n in names)
+
     bulk = secs("score: read features (COPY)", "score: predict", "score: write scores (COPY)")
     limit = secs("limit: raw COPY read -> Arrow", "limit: one inplace_predict", "limit: one COPY write")
     naive = secs("score: naive read_sql + to_sql")
@@ -524,6 +570,11 @@ def run_bench(
         "nightly_incremental_seconds": nightly_incremental,
         "nightly_full_refresh_seconds": nightly_full,
         "nightly_incremental_over_full": nightly_incremental / nightly_full if nightly_full else None,
+        # the same paths in CPU seconds (bench process + PostgreSQL): robust to a shared machine
+        "nightly_incremental_cpu_seconds": cpu(*night_common, "dbt build: marts (incremental night)"),
+        "nightly_full_refresh_cpu_seconds": cpu(
+            *night_common, "dbt build: marts --full-refresh (same night)"
+        ),
         "marts_incremental_over_full": secs("dbt build: marts (incremental night)")
         / secs("dbt build: marts --full-refresh (same night)"),
         "database_bytes": size,
@@ -540,9 +591,12 @@ def run_bench(
         "airflow_demo_night": asdict(night) if night else None,
     }
     print()
-    print(f"{'stage':44} {'seconds':>9} {'rows':>12} {'rows/s':>12} {'peak MB':>9}")
+    print(f"{'stage':44} {'seconds':>9} {'rows':>12} {'rows/s':>12} {'peak MB':>9} {'cpu s':>8} {'pg s':>8}")
     for s in timer.stages:
-        print(f"{s.name:44} {s.seconds:9.2f} {s.rows:12,} {s.rows_per_second:12,.0f} {s.peak_rss_mb:9,.0f}")
+        print(
+            f"{s.name:44} {s.seconds:9.2f} {s.rows:12,} {s.rows_per_second:12,.0f} {s.peak_rss_mb:9,.0f}"
+            f" {s.cpu_seconds:8.1f} {s.pg_cpu_seconds:8.1f}"
+        )
     print(
         f"\nscoring: bulk {bulk:.2f} s = {result['scoring_bulk_over_limit']:.2f}x the I/O + predict limit "
         f"{limit:.2f} s; naive {naive:.2f} s ({result['naive_over_bulk']:.1f}x the bulk path)"
