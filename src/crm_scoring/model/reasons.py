@@ -15,6 +15,7 @@ flags, bounded windows), so this is exact and several times cheaper (`crm bench`
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -31,6 +32,8 @@ from crm_scoring.model.config import ModelConfig, churn_dir, load_config
 
 if TYPE_CHECKING:
     from crm_scoring.model.artifacts import LoadedModel
+
+log = logging.getLogger(__name__)
 
 REASON_COLUMNS = (
     "run_date",
@@ -221,7 +224,10 @@ def compute_reason_codes(
     k = cfg.reasons.top_k if top_k is None else top_k
     words = load_catalogue(config=cfg) if catalogue is None else catalogue
     x = frame[model.features].to_numpy(dtype=np.float64) if matrix is None else matrix
-    contrib, _ = pattern_contributions(model.booster, x, model.features, approximate=cfg.reasons.approximate)
+    contrib, patterns = pattern_contributions(
+        model.booster, x, model.features, approximate=cfg.reasons.approximate
+    )
+    log.info("reason codes: %d customers, %d distinct decision patterns", len(x), patterns)
     rows, ranks, feat_idx = top_positive(contrib, k)
     values = x[rows, feat_idx]
     texts = _render_texts(feat_idx, values, model.features, words)
