@@ -43,7 +43,12 @@ def test_pattern_contributions_equal_per_row_contributions_bit_for_bit(approxima
     direct = contributions(booster, x, names, approximate=approximate)
     shared, patterns = pattern_contributions(booster, x, names, approximate=approximate)
     assert np.array_equal(direct, shared)
-    assert 0 < patterns < len(x)  # the counts and flags make customers share patterns
+    assert 0 < patterns <= len(x)
+    # customers who share a pattern (here: 500 repeated rows) are computed once
+    again = np.concatenate([x, x[:500]])
+    shared_again, patterns_again = pattern_contributions(booster, again, names, approximate=approximate)
+    assert patterns_again == patterns
+    assert np.array_equal(shared_again, np.concatenate([direct, direct[:500]]))
 
 
 def test_values_on_a_threshold_and_between_float32_neighbours_group_correctly() -> None:

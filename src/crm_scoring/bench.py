@@ -124,9 +124,12 @@ def _pg_cpu() -> float:
 
 
 class Timer:
-    def __init__(self, sampler: RssSampler | None = None) -> None:
+    def __init__(self, sampler: RssSampler | None = None, partial: Path | None = None) -> None:
         self.stages: list[Stage] = []
         self.sampler = sampler
+        # every finished stage is also written here at once: a run at 1M that is stopped (or dies)
+        # after an hour still leaves its figures
+        self.partial = partial
 
     def run(self, name: str, fn: Callable[[], Any], rows: Callable[[Any], int] | int) -> Any:
         if self.sampler is not None:
@@ -139,6 +142,9 @@ class Timer:
         count = rows(result) if callable(rows) else rows
         peak = self.sampler.peak_mb() if self.sampler is not None else 0.0
         self.stages.append(Stage(name, elapsed, int(count), round(peak, 1), round(cpu, 2), round(pg, 2)))
+        if self.partial is not None:
+            self.partial.parent.mkdir(parents=True, exist_ok=True)
+            self.partial.write_text(json.dumps([asdict(s) for s in self.stages], indent=2))
         print(
             f"  {name:40} {elapsed:9.2f} s {count:>12,} rows {peak:7,.0f} MB cpu {cpu:8.1f} s pg {pg:8.1f} s",
             flush=True,
@@ -255,6 +261,7 @@ def _io_predict_limit(timer: Timer, url: str, run_date: date, model: Any) -> Non
 
     def write() -> int:
         with warehouse.connect(url) as conn:
+            conn.execute("create schema if not exists scoring")
             conn.execute(
                 "create unlogged table if not exists scoring.limit_scores "
                 "(run_date date, customer_id text, p float8)"
@@ -392,7 +399,8 @@ def run_bench(
     keep_landing = landing is not None
     landing = (landing or root / "landing").resolve()
     sampler = RssSampler()
-    timer = Timer(sampler)
+    target = out_json or settings.reports_dir() / "bench.json"
+    timer = Timer(sampler, partial=target.with_name(target.stem + ".partial.json"))
     nights_report: list[dict] = []
     reused = False
     print(f"crm bench: {customers:,} customers, run date {day1}, database {dbname}, landing {landing}")
@@ -613,7 +621,6 @@ def run_bench(
         f" nightly delta {result['text_delta_texts']:,} texts in {result['text_delta_seconds']:.2f} s;"
         f" model scoring alone {text_model_rate[1]:,.0f} texts per CPU second ({text_model_rate[0]:,} texts)"
     )
-    target = out_json or settings.reports_dir() / "bench.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(result, indent=2))
     print(f"figures written to {target}")

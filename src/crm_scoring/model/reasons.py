@@ -151,8 +151,8 @@ def pattern_contributions(
 ) -> tuple[np.ndarray, int]:
     """`contributions` computed once per distinct decision pattern and broadcast (bit-identical rows);
     also returns the number of patterns computed."""
-    if len(matrix) == 0:
-        return contributions(booster, matrix, features, approximate=approximate), 0
+    if len(matrix) == 0:  # XGBoost returns a flat array for no rows
+        return np.zeros((0, len(features)), dtype=np.float32), 0
     first, inverse = decision_patterns(matrix, split_thresholds(booster, len(features)))
     unique = contributions(booster, matrix[first], features, approximate=approximate)
     return unique[inverse], len(first)
