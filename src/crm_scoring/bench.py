@@ -654,3 +654,163 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path) 
         "peak_rss_mb": max(s.peak_rss_mb for s in timer.stages[n:]),
         "database_bytes": _database_size(url)["database"],
     }
+
+
+def _feature_columns() -> list[str]:
+    """The churn feature columns, from the one dbt macro that defines them (names and count are real)."""
+    import re
+
+    macro = (settings.dbt_project_dir() / "macros" / "churn_features.sql").read_text()
+    body = re.search(r"churn_feature_columns\(\) -%\}\s*\{\{ return\(\[(.*?)\]\) \}\}", macro, re.S)
+    if not body:
+        raise RuntimeError("churn_feature_columns() not found in macros/churn_features.sql")
+    return re.findall(r"'(\w+)'", body.group(1))
+
+
+def run_scoring_bench(customers: int, out_json: Path | None = None, listed_share: float = 0.39) -> dict:
+    """Scoring alone at `customers` rows, without the hour of stages before it (issue 12, scoring and
+    reasons targets): a feature table with the real feature columns and synthetic values (counts, amounts,
+    10 % missing), a booster trained on 50,000 of its rows, then in one run the I/O + predict floor, the
+    platform's read / predict / write, reason codes for `listed_share` of the customers (the 100k bench's
+    listed share) and the naive pandas path. Synthetic continuous values share few decision patterns:
+    the reason-code time is the pessimistic case."""
+    import numpy as np
+    import pyarrow as pa
+    import xgboost as xgb
+
+    from crm_scoring.model.artifacts import LoadedModel
+    from crm_scoring.model.config import load_config
+    from crm_scoring.model.dataset import load_scoring_frame
+    from crm_scoring.model.reasons import compute_reason_codes
+    from crm_scoring.model.score import write_scores
+
+    features = _feature_columns()
+    server = warehouse.warehouse_url()
+    dbname = warehouse.create_database(server, "crm_bench_scoring")
+    url = warehouse.with_database(server, dbname)
+    day = BENCH_DATE
+    sampler = RssSampler()
+    target = out_json or settings.reports_dir() / "bench_scoring.json"
+    timer = Timer(sampler, partial=target.with_name(target.stem + ".partial.json"))
+    print(f"crm bench scoring: {customers:,} rows x {len(features)} features, database {dbname}")
+    columns = []
+    for i, f in enumerate(features):
+        kind = i % 3
+        expr = (
+            "floor(random() * 12)::int"
+            if kind == 0
+            else "round((random() * 900)::numeric, 2)"
+            if kind == 1
+            else "case when random() < 0.1 then null else random() end"
+        )
+        columns.append(f"{expr} as {f}")
+    try:
+
+        def build() -> int:
+            with warehouse.connect(url) as conn:
+                conn.execute("create schema marts")
+                conn.execute("select setseed(0.42)")
+                conn.execute(
+                    f"create table marts.churn_features as select date '{day}' as run_date, "
+                    f"'C' || lpad(g::text, 9, '0') as customer_id, {', '.join(columns)} "
+                    f"from generate_series(1, {customers}) g"
+                )
+                conn.execute("analyze marts.churn_features")
+            return customers
+
+        timer.run("setup: feature table (SQL)", build, lambda n: n)
+        cfg = load_config()
+        sample = load_scoring_frame(url, day, features, config=cfg).head(50_000)
+        x = sample[features].to_numpy(dtype=np.float64)
+        rng = np.random.default_rng(0)
+        y = (
+            np.nan_to_num(x[:, 1]) / 400 + np.nan_to_num(x[:, 3]) / 6 + rng.normal(size=len(x)) > 1.5
+        ).astype(int)
+        booster = timer.run(
+            "setup: train a booster (50k rows)",
+            lambda: xgb.train(
+                {"max_depth": 4, "eta": 0.1, "nthread": 2, "objective": "binary:logistic"},
+                xgb.DMatrix(x, label=y, feature_names=features),
+                150,
+            ),
+            len(x),
+        )
+        model = LoadedModel("churn", "bench", "bench", booster, features, {"method": "none"})
+        _io_predict_limit(timer, url, day, model)
+        frame = timer.run(
+            "score: read features (COPY)", lambda: load_scoring_frame(url, day, features, config=cfg), len
+        )
+        probs = timer.run(
+            "score: predict", lambda: model.predict(frame[features].to_numpy(dtype=np.float64)), len
+        )
+        ids = pa.array(frame["customer_id"].to_numpy(dtype=object), pa.string())
+        timer.run(
+            "score: write scores (COPY)", lambda: write_scores(url, day, ids, probs, model, cfg), len(probs)
+        )
+        listed = frame.sample(frac=listed_share, random_state=0).reset_index(drop=True)
+        timer.run(
+            "score: reason codes, listed customers",
+            lambda: compute_reason_codes(model, listed, day),
+            len(listed),
+        )
+        timer.run("score: naive read_sql + to_sql", lambda: _naive_with(url, day, model), lambda n: n)
+    finally:
+        sampler.close()
+        warehouse.drop_database(server, dbname)
+    by_name = {s.name: s for s in timer.stages}
+
+    def secs(*names: str) -> float:
+        return sum(by_name[n].seconds for n in names)
+
+    def cpu(*names: str) -> float:
+        return sum(by_name[n].cpu_seconds + by_name[n].pg_cpu_seconds for n in names)
+
+    bulk_names = ("score: read features (COPY)", "score: predict", "score: write scores (COPY)")
+    limit_names = ("limit: raw COPY read -> Arrow", "limit: one inplace_predict", "limit: one COPY write")
+    result = {
+        "customers": customers,
+        "features": len(features),
+        "stages": [asdict(s) | {"rows_per_second": s.rows_per_second} for s in timer.stages],
+        "peak_rss_mb": max(s.peak_rss_mb for s in timer.stages),
+        "scoring_bulk_seconds": secs(*bulk_names),
+        "scoring_limit_seconds": secs(*limit_names),
+        "scoring_bulk_over_limit": secs(*bulk_names) / secs(*limit_names),
+        "scoring_bulk_over_limit_cpu": cpu(*bulk_names) / cpu(*limit_names),
+        "scoring_naive_seconds": secs("score: naive read_sql + to_sql"),
+        "naive_over_bulk": secs("score: naive read_sql + to_sql") / secs(*bulk_names),
+        "listed_customers": by_name["score: reason codes, listed customers"].rows,
+        "reasons_listed_seconds": secs("score: reason codes, listed customers"),
+    }
+    print(json.dumps({k: v for k, v in result.items() if k != "stages"}, indent=2))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(result, indent=2))
+    print(f"figures written to {target}")
+    return result
+
+
+def _naive_with(url: str, run_date: date, model: Any) -> int:
+    """`_naive_scoring` with a given model (no MLflow registry in the scoring-only bench)."""
+    import numpy as np
+    import pandas as pd
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(warehouse.sqlalchemy_url(url))
+    try:
+        frame = pd.read_sql(
+            sqlalchemy.text("select * from marts.churn_features where run_date = :d"),
+            engine,
+            params={"d": run_date},
+        )
+        probs = model.predict(frame[model.features].to_numpy(dtype=np.float64))
+        out = pd.DataFrame(
+            {
+                "run_date": run_date,
+                "customer_id": frame["customer_id"],
+                "churn_probability": probs,
+                "model_version": model.version,
+            }
+        )
+        out.to_sql("churn_scores_naive", engine, schema="scoring", if_exists="replace", index=False)
+    finally:
+        engine.dispose()
+    return len(out)

@@ -236,12 +236,25 @@ def warehouse_url_cmd() -> None:
     show_default="1",
     help="Nightly dates to run; the database size is reported after the last.",
 )
+@click.option(
+    "--scoring-only",
+    is_flag=True,
+    help="Only scoring at CUSTOMERS rows (synthetic features): floor, bulk, reasons of the listed, naive.",
+)
 def bench(
-    customers: int, out_json: Path | None, landing: Path | None, train_customers: int, nights: int
+    customers: int,
+    out_json: Path | None,
+    landing: Path | None,
+    train_customers: int,
+    nights: int,
+    scoring_only: bool,
 ) -> None:
     """Time every stage of the nightly pipeline on a generated dataset (see `make bench`)."""
-    from crm_scoring.bench import run_bench
+    from crm_scoring.bench import run_bench, run_scoring_bench
 
+    if scoring_only:
+        run_scoring_bench(customers, out_json)
+        return
     run_bench(customers, out_json, landing=landing, train_customers=train_customers, nights=nights)
 
 
