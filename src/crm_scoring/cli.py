@@ -241,6 +241,7 @@ def warehouse_url_cmd() -> None:
     is_flag=True,
     help="Only scoring at CUSTOMERS rows (synthetic features): floor, bulk, reasons of the listed, naive.",
 )
+@click.option("--floor-only", is_flag=True, help="With --scoring-only: the floor and the bulk path only.")
 def bench(
     customers: int,
     out_json: Path | None,
@@ -248,12 +249,13 @@ def bench(
     train_customers: int,
     nights: int,
     scoring_only: bool,
+    floor_only: bool,
 ) -> None:
     """Time every stage of the nightly pipeline on a generated dataset (see `make bench`)."""
     from crm_scoring.bench import run_bench, run_scoring_bench
 
     if scoring_only:
-        run_scoring_bench(customers, out_json)
+        run_scoring_bench(customers, out_json, floor_only=floor_only)
         return
     run_bench(customers, out_json, landing=landing, train_customers=train_customers, nights=nights)
 
