@@ -138,6 +138,9 @@ class Timer:
         start = time.perf_counter()
         result = fn()
         elapsed = time.perf_counter() - start
+        # a backend whose connection the stage just closed counts only once the postmaster has reaped it
+        # (before that it is a zombie whose CPU psutil cannot read): give it a moment, outside `elapsed`
+        time.sleep(0.5)
         cpu, pg = _own_cpu() - cpu0, _pg_cpu() - pg0
         count = rows(result) if callable(rows) else rows
         peak = self.sampler.peak_mb() if self.sampler is not None else 0.0
