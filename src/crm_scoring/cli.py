@@ -216,11 +216,48 @@ def warehouse_url_cmd() -> None:
 @main.command()
 @click.option("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", "100000")))
 @click.option("--out", "out_json", type=click.Path(path_type=Path), default=None)
-def bench(customers: int, out_json: Path | None) -> None:
+@click.option(
+    "--landing",
+    type=click.Path(path_type=Path),
+    default=lambda: os.environ.get("BENCH_LANDING") or None,
+    help="Keep the generated export here; when it already holds every date, generation is skipped.",
+)
+@click.option(
+    "--train-customers",
+    type=int,
+    default=lambda: int(os.environ.get("BENCH_TRAIN_CUSTOMERS", "100000")),
+    show_default="100000",
+    help="Train on the first N customers (whole 50,000-customer generator chunks) when fewer than all.",
+)
+@click.option(
+    "--nights",
+    type=int,
+    default=lambda: int(os.environ.get("BENCH_NIGHTS", "1")),
+    show_default="1",
+    help="Nightly dates to run; the database size is reported after the last.",
+)
+@click.option(
+    "--scoring-only",
+    is_flag=True,
+    help="Only scoring at CUSTOMERS rows (synthetic features): floor, bulk, reasons of the listed, naive.",
+)
+@click.option("--floor-only", is_flag=True, help="With --scoring-only: the floor and the bulk path only.")
+def bench(
+    customers: int,
+    out_json: Path | None,
+    landing: Path | None,
+    train_customers: int,
+    nights: int,
+    scoring_only: bool,
+    floor_only: bool,
+) -> None:
     """Time every stage of the nightly pipeline on a generated dataset (see `make bench`)."""
-    from crm_scoring.bench import run_bench
+    from crm_scoring.bench import run_bench, run_scoring_bench
 
-    run_bench(customers, out_json)
+    if scoring_only:
+        run_scoring_bench(customers, out_json, floor_only=floor_only)
+        return
+    run_bench(customers, out_json, landing=landing, train_customers=train_customers, nights=nights)
 
 
 @main.group("evaluate")

@@ -1,0 +1,68 @@
+"""The bench's own SQL (the scoring floor, the listed customers, the database size) on a real, tiny
+PostgreSQL database: `make bench` runs them only after an hour of stages at 1M, so a typo must fail here.
+No timing is asserted."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import xgboost as xgb
+
+from crm_scoring import bench, warehouse
+from crm_scoring.model.artifacts import LoadedModel
+
+DAY = date(2026, 11, 26)
+FEATURES = ["f0", "f1", "f2"]
+
+
+def _model() -> LoadedModel:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(400, 3))
+    y = (x[:, 0] + rng.normal(size=400) > 0).astype(int)
+    booster = xgb.train({"max_depth": 2, "nthread": 1}, xgb.DMatrix(x, label=y, feature_names=FEATURES), 8)
+    return LoadedModel("churn", "1", "run", booster, FEATURES, {"method": "none"})
+
+
+def test_the_scoring_floor_reads_predicts_and_writes_every_row(fresh_db: str) -> None:
+    with warehouse.connect(fresh_db) as conn:
+        conn.execute("create schema marts")
+        conn.execute(
+            "create table marts.churn_features as select d::date as run_date, 'C' || g as customer_id, "
+            "(g % 7)::numeric as f0, case when g % 5 = 0 then null else g / 3.0 end as f1, "
+            "(g % 2)::int as f2 from generate_series(1, 300) g, (values (date '2026-11-25'), "
+            "(date '2026-11-26')) v(d)"
+        )
+    model = _model()
+    timer = bench.Timer()
+    bench._io_predict_limit(timer, fresh_db, DAY, model)
+    assert [s.name for s in timer.stages] == [
+        "limit: raw COPY read -> Arrow",
+        "limit: one inplace_predict",
+        "limit: one COPY write",
+    ]
+    assert [s.rows for s in timer.stages] == [300, 300, 300]
+    with warehouse.connect(fresh_db) as conn:
+        got = conn.execute(
+            "select s.p, f.f0::float8, f.f1::float8, f.f2::float8 from scoring.limit_scores s "
+            "join marts.churn_features f using (run_date, customer_id) order by s.customer_id"
+        ).fetchall()
+    x = np.array([[np.nan if v is None else v for v in row[1:]] for row in got], dtype=np.float64)
+    expected = model.booster.predict(xgb.DMatrix(x, feature_names=FEATURES))
+    np.testing.assert_allclose([row[0] for row in got], expected, rtol=1e-6)
+
+
+def test_listed_customers_and_database_size(fresh_db: str) -> None:
+    with warehouse.connect(fresh_db) as conn:
+        conn.execute("create schema lists_build")
+        for table, rows in {
+            "retention_list": [("2026-11-26", "C2"), ("2026-11-26", "C1"), ("2026-11-25", "C9")],
+            "compensation_list": [("2026-11-26", "C1"), ("2026-11-26", "C3")],
+        }.items():
+            conn.execute(f"create table lists_build.{table} (run_date date, customer_id text)")
+            for row in rows:
+                conn.execute(f"insert into lists_build.{table} values (%s, %s)", row)
+    assert bench._listed_customers(fresh_db, DAY) == ["C1", "C2", "C3"]
+    size = bench._database_size(fresh_db)
+    assert size["database"] > 0
+    assert size["schema:lists_build"] > 0
