@@ -7,7 +7,7 @@ The full benchmark (23,570 customers, three dates) runs in `make bench-real`, no
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -47,6 +47,15 @@ def test_bench_real_sample_end_to_end(tmp_path: Path, monkeypatch: pytest.Monkey
             m = r["figures"][population][scorer]
             assert 0.5 < m["roc_auc"] < 1 and 0 <= m["ece"] <= 1 and m["rows"] > 100, (population, scorer, m)
     assert r["rows"]["scored"] == 2357
+    # purged protocol: every training, validation and test cutoff's label matured by the as-of date
+    split = r["model"]["split"]
+    cutoffs = [
+        date.fromisoformat(c) for c in split["train_cutoffs"] + split["valid_cutoffs"] + split["test_cutoffs"]
+    ]
+    assert cutoffs and max(cutoffs) == AS_OF - timedelta(days=90)
+    assert (
+        len(split["train_cutoffs"]) > 3
+    )  # dense (weekly) cutoffs: the sample holds 3 months of matured history
     # CH-07: the backtest of the champion on the matured cutoff is the benchmark's non-lapsed figure
     backtest = r["model"]["backtest"]
     assert len(backtest) == 1 and r["model"]["model_performance_rows"] == 1

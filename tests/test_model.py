@@ -26,7 +26,7 @@ from crm_scoring.model.config import PromotionPolicy, SplitConfig, load_config, 
 from crm_scoring.model.dataset import split_out_of_time
 from crm_scoring.model.metrics import evaluate, expected_calibration_error, lift_at_top
 from crm_scoring.model.score import score
-from crm_scoring.model.train import candidate_params, train
+from crm_scoring.model.train import candidate_params, informative_features, monotone_constraints, train
 
 RUN_DATE = date(2026, 11, 26)
 CUTOFFS = [date(2026, 5, 1), date(2026, 6, 1), date(2026, 7, 1), date(2026, 8, 1)]
@@ -325,6 +325,36 @@ def test_candidate_params_bounded_and_seeded() -> None:
     assert trials[0] == cfg.xgboost.params
     assert trials == candidate_params(cfg, 42)
     assert all(t[k] in v for t in trials[1:] for k, v in cfg.search.space.items())
+
+
+def test_search_budget_scales_with_rows() -> None:
+    """One more trial per rows_per_extra_trial training rows, never above the cap nor below max_trials."""
+    search = dataclasses.replace(
+        load_config().search, max_trials=4, rows_per_extra_trial=1000, max_trials_cap=6
+    )
+    assert [search.trials_for(n) for n in (0, 999, 1000, 2500, 10**6)] == [4, 4, 5, 6, 6]
+    assert dataclasses.replace(search, rows_per_extra_trial=0).trials_for(10**6) == 4
+    cfg = dataclasses.replace(load_config(), search=search)
+    assert len(candidate_params(cfg, 42, search.trials_for(2500))) == 6
+
+
+def test_constant_and_null_features_dropped_and_monotone_constraints() -> None:
+    frame = pd.DataFrame(
+        {
+            "recency_days": [1.0, 5.0, None],
+            "logins_30d": [0.0, 0.0, 0.0],
+            "csat": [None, None, None],
+            "x": [1, 2, 3],
+        }
+    )
+    kept, dropped = informative_features(frame, list(frame.columns))
+    assert kept == ["recency_days", "x"] and dropped == ["logins_30d", "csat"]
+    cfg = load_config()
+    cfg = dataclasses.replace(
+        cfg, xgboost=dataclasses.replace(cfg.xgboost, monotone_constraints={"recency_days": 1, "absent": -1})
+    )
+    assert monotone_constraints(cfg, kept) == "(1,0)"
+    assert monotone_constraints(cfg, ["x"]) is None
 
 
 def test_promotion_policy_gates() -> None:

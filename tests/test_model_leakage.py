@@ -8,6 +8,7 @@ cutoffs' features must, which proves the changes were seen at all).
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -178,5 +179,16 @@ def test_training_on_customers_and_orders_alone(
         "false",
     )
     cfg = load_config()
-    assert {"complaints_90d", "logins_30d"} <= set(result.features)  # present, just empty: no crash
+    # constant / all-null columns of the absent optional files are dropped before training, and logged
+    assert not {"complaints_90d", "logins_30d"} & set(result.features)
+    assert {"recency_days", "orders_365d"} <= set(result.features)
+    dropped = MlflowClient(tracking_uri=uri).download_artifacts(
+        result.run_id, "dropped_features.json", str(tmp_path)
+    )
+    assert {"complaints_90d", "logins_30d"} <= set(
+        json.loads(Path(dropped).read_text())["dropped_constant_or_null"]
+    )
+    assert run.data.params["n_features_dropped"] == str(
+        len(json.loads(Path(dropped).read_text())["dropped_constant_or_null"])
+    )
     assert not set(result.features) & set(cfg.protected_attributes)

@@ -52,10 +52,18 @@ def _mart_features() -> list[str]:
 
     from crm_scoring import settings
 
-    macro = (settings.dbt_project_dir() / "macros" / "churn_features.sql").read_text()
-    body = re.search(r"churn_feature_columns\(\) -%\}\s*\{\{ return\(\[(.*?)\]\) \}\}", macro, re.S)
+    macros = settings.dbt_project_dir() / "macros"
+    macro = (macros / "churn_features.sql").read_text()
+    body = re.search(
+        r"churn_feature_columns\(\) -%\}\s*\{\{ return\(\[(.*?)\] \+ churn_family_columns\(\)\) \}\}",
+        macro,
+        re.S,
+    )
     assert body, "churn_feature_columns() not found in macros/churn_features.sql"
-    return re.findall(r"'(\w+)'", body.group(1))
+    families = (macros / "churn_feature_families.sql").read_text()
+    extra = re.search(r"churn_family_columns\(\) -%\}\s*\{\{ return\(\[(.*?)\]\) \}\}", families, re.S)
+    assert extra, "churn_family_columns() not found in macros/churn_feature_families.sql"
+    return re.findall(r"'(\w+)'", body.group(1)) + re.findall(r"'(\w+)'", extra.group(1))
 
 
 def test_every_model_feature_has_business_wording() -> None:

@@ -1,4 +1,5 @@
-{#- Point-in-time churn features (seed_spec 3.5, CF-01..CF-11) for every customer registered on or before
+{#- Point-in-time churn features (seed_spec 3.5, CF-01..CF-11 here, CF-02/CF-12..CF-14/CF-17/CF-18/CF-20 families in
+    churn_feature_families.sql) for every customer registered on or before
     each as-of date of `as_of_dates_relation` (any relation or parenthesised subquery with an
     `as_of_date` column). Only events strictly before the end of the as-of date (UTC) are used, so the
     same SQL serves scoring (as_of_date = run_date) and training snapshots without leakage.
@@ -39,7 +40,7 @@
         'compensations_365d', 'compensation_amount_365d', 'second_round_compensations_365d',
         'mean_hours_to_compensation_365d',
         'crisis_affected', 'crisis_exposures', 'days_since_crisis_exposure', 'in_trust_repair_window'
-    ]) }}
+    ] + churn_family_columns()) }}
 {%- endmacro %}
 
 {% macro churn_features(as_of_dates_relation) -%}
@@ -159,6 +160,35 @@ cycles as (
     join as_of as a on g.activity_date <= a.as_of_date
     where g.gap_days is not null
     group by g.customer_id, a.as_of_date
+),
+
+-- feature families beyond CF-01..CF-11 (macros/churn_feature_families.sql)
+purchase_days as (
+    {{ churn_purchase_day_rows() }}
+),
+
+f_purchase_cycle as (
+    {{ churn_purchase_cycle_family() }}
+),
+
+f_channel_mix as (
+    {{ churn_channel_mix_family() }}
+),
+
+f_keywords as (
+    {{ churn_risk_keyword_family() }}
+),
+
+f_signals as (
+    {{ churn_interaction_signal_family() }}
+),
+
+f_marketing as (
+    {{ churn_marketing_family() }}
+),
+
+f_calendar as (
+    {{ churn_calendar_family() }}
 ),
 
 -- CF-03 longest run of days without a login inside the last 30 days (window starts at registration)
@@ -482,7 +512,41 @@ select
     coalesce(cr.crisis_exposures, 0)::integer as crisis_exposures,
     (r.as_of_date - {{ utc_date('cr.last_exposure_at') }}) as days_since_crisis_exposure,
     (case when cr.last_exposure_at >= r.as_of_end - make_interval(months => fp.trust_repair_months) then 1 else 0 end)
-        as in_trust_repair_window
+        as in_trust_repair_window,
+    -- CF-02 / CF-14 purchase cycle and own baseline (per purchase day)
+    coalesce(pc.purchase_days_lifetime, 0)::integer as purchase_days_lifetime,
+    (r.as_of_date - pc.first_purchase_date) as days_since_first_purchase,
+    pc.gap_mean_days::double precision as gap_mean_days,
+    pc.gap_sd_days::double precision as gap_sd_days,
+    pc.gap_max_days as gap_max_days,
+    pc.last_gap_days as last_gap_days,
+    ((r.as_of_date - r.last_order_date) / nullif(pc.gap_mean_days, 0))::double precision as recency_vs_mean_gap,
+    ((r.as_of_date - r.last_order_date) / nullif(pc.gap_max_days, 0)::double precision) as recency_vs_max_gap,
+    ((pc.purchase_days_lifetime - 1) * 30.0 / nullif(r.as_of_date - pc.first_purchase_date, 0))::double precision
+        as purchase_days_per_30d,
+    pc.purchase_amount_z_last::double precision as purchase_amount_z_last,
+    -- CF-14 orders in the last 90 days against the customer's own rate before them (Poisson z-score)
+    (case
+        when r.as_of_date - 90 - pc.first_purchase_date >= 0
+         and coalesce(r.orders_lifetime, 0) - coalesce(r.orders_90d, 0) > 0
+        then (coalesce(r.orders_90d, 0) - fz.expected_90d) / sqrt(fz.expected_90d)
+    end)::double precision as frequency_z_90d,
+    cm.channel_mix_change_90d::double precision as channel_mix_change_90d,
+    -- CF-12
+    coalesce(kw.risk_keyword_messages_30d, 0)::integer as risk_keyword_messages_30d,
+    -- CF-13
+    coalesce(sg.return_policy_views_7d, 0)::integer as return_policy_views_7d,
+    coalesce(sg.return_policy_views_30d, 0)::integer as return_policy_views_30d,
+    -- CF-17
+    coalesce(mk.marketing_contacts_30d, 0)::integer as marketing_contacts_30d,
+    mk.marketing_open_rate_90d::double precision as marketing_open_rate_90d,
+    mk.marketing_response_rate_90d::double precision as marketing_response_rate_90d,
+    coalesce(mk.marketing_opted_out, 0)::integer as marketing_opted_out,
+    -- CF-18
+    coalesce(cal.in_crisis_period, 0)::integer as in_crisis_period,
+    -- CF-20
+    sg.failed_login_share_30d::double precision as failed_login_share_30d,
+    (sg.failed_login_share_30d - sg.failed_login_share_prior_90d)::double precision as failed_login_share_change_30d
 from ranked as r
 cross join feature_params as fp
 left join f_tickets as t on t.customer_id = r.customer_id and t.as_of_date = r.as_of_date
@@ -491,4 +555,15 @@ left join f_emotional as em on em.customer_id = r.customer_id and em.as_of_date 
 left join f_surveys as s on s.customer_id = r.customer_id and s.as_of_date = r.as_of_date
 left join f_compensations as c on c.customer_id = r.customer_id and c.as_of_date = r.as_of_date
 left join f_crisis as cr on cr.customer_id = r.customer_id and cr.as_of_date = r.as_of_date
+left join f_purchase_cycle as pc on pc.customer_id = r.customer_id and pc.as_of_date = r.as_of_date
+left join f_channel_mix as cm on cm.customer_id = r.customer_id and cm.as_of_date = r.as_of_date
+left join f_keywords as kw on kw.customer_id = r.customer_id and kw.as_of_date = r.as_of_date
+left join f_signals as sg on sg.customer_id = r.customer_id and sg.as_of_date = r.as_of_date
+left join f_marketing as mk on mk.customer_id = r.customer_id and mk.as_of_date = r.as_of_date
+left join f_calendar as cal on cal.as_of_date = r.as_of_date
+cross join lateral (
+    select
+        (coalesce(r.orders_lifetime, 0) - coalesce(r.orders_90d, 0)) * 90.0
+            / nullif(r.as_of_date - 90 - pc.first_purchase_date + 1, 0) as expected_90d
+) as fz
 {%- endmacro %}

@@ -5,10 +5,14 @@ and a throw-away MLflow store:
 
 1. the CDNOW log is exported into the landing contract as two folders, A (history) and
    R = A + churn horizon (the delta that holds the labels);
-2. both are ingested; dbt builds the scoring features as of A and the training snapshots as of R,
-   whose latest matured cutoff is A itself;
+2. folder A is ingested; dbt builds the scoring features and the training snapshots as of A, so the
+   model only learns from cutoffs whose labels had matured by A (cutoff + horizon <= A): exactly what
+   the nightly training of a production platform knows on A. No label window of a training row
+   overlaps the evaluation window (A, A + horizon] (purged / strict protocol: a cutoff A - 7 labelled
+   on (A - 7, A + 83] would be nearly the same event as its own test label, which flexible models
+   exploit and a 3-parameter regression cannot);
 3. the model is trained (`crm train` path: search, calibration, MLflow, registry), promoted, and
-   scores every customer as of A (`scoring.churn_scores`);
+   scores every customer as of A (`scoring.churn_scores`); folder R is ingested afterwards;
 4. the scores are compared with the truth from the source file (churned = no purchase in
    (A, A + horizon]) and with (a) a logistic regression on recency, frequency and monetary value and
    (b) recency alone, both fitted on the model's own training split: same cutoffs, same rows.
@@ -28,7 +32,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,40 +162,56 @@ def run_as_of(
             landing = work / "landing"
             a, r = cdnow.write_landing(tx, landing, as_of, horizon)
             load_export_date(url, landing, a)
-            load_export_date(url, landing, r)
             dbt_invoke.invoke(
                 ["build", "--select", "+churn_features", "--indirect-selection", "cautious", "--quiet"],
                 url,
                 a,
             )
+            # training snapshots as of A: only cutoffs whose label matured by A (purged protocol)
             dbt_invoke.invoke(
-                ["build", "--select", "+tag:training", "--indirect-selection", "cautious", "--quiet"], url, r
+                ["build", "--select", "+tag:training", "--indirect-selection", "cautious", "--quiet"], url, a
             )
             lapsed_days = _policy_int(url, "winback_min_inactive_days")
-            trained = train(url, r, seed=seed)
+            trained = train(url, a, seed=seed)
             # a new MLflow store per as-of date: its first version is champion without a second promote
             if CHAMPION not in trained.aliases:
                 raise RuntimeError(f"bench-real: version {trained.version} is not @champion in a fresh store")
             score(url, a)
-            # CH-07: once A's label matured (on R), the champion that scored A is backtested; the figure
-            # must equal the benchmark's own non-lapsed model AUC (same customers, same labels).
+            cfg = load_config()
+            training = load_training_set(url, a, config=cfg)
+            leaky = [c for c in training["as_of_date"].unique() if c + timedelta(days=horizon) > a]
+            if leaky:
+                raise RuntimeError(
+                    f"training cutoffs {leaky} have labels that mature after the as-of date {a}"
+                )
+            split = split_out_of_time(training, cfg.split, cfg.target)
+            # the label window matures: folder R, then the CH-07 backtest of the champion that scored A; its
+            # figure must equal the benchmark's own non-lapsed model AUC (same customers, same labels).
+            load_export_date(url, landing, r)
+            dbt_invoke.invoke(
+                [
+                    "build",
+                    "--select",
+                    "+int_customers__activity_events",
+                    "--indirect-selection",
+                    "cautious",
+                    "--quiet",
+                ],
+                url,
+                r,
+            )
             backtests = backtest(url, r)
             dbt_invoke.invoke(
                 ["build", "--select", "+model_performance", "--indirect-selection", "cautious", "--quiet"],
                 url,
                 r,
             )
-            cfg = load_config()
             columns = list(cfg.baseline.columns)
             frame = _scores_frame(url, a, columns)
             truth = cdnow.labels(tx, a, horizon)
             frame = frame.merge(truth[["customer_id", "churned"]], on="customer_id", how="inner")
-            training = load_training_set(url, r, config=cfg)
-            split = split_out_of_time(training, cfg.split, cfg.target)
             if dump_dir is not None:
                 _dump_frames(url, a, training, truth, dump_dir)
-            if split.test_cutoffs != (a,):
-                raise RuntimeError(f"test cutoff {split.test_cutoffs} is not the as-of date {a}")
             rfm_cols = rfm_columns(split.train, cfg.baseline)
             if rfm_cols is None:
                 raise RuntimeError("the training set lacks the RFM columns")
@@ -209,12 +229,14 @@ def run_as_of(
                 "selected_params": {
                     k: v for k, v in trained.params.items() if not isinstance(v, (list, dict))
                 },
+                "protocol": "purged: trained as of A on cutoffs whose labels matured by A",
                 "split": {
                     "train_cutoffs": [str(c) for c in split.train_cutoffs],
                     "valid_cutoffs": [str(c) for c in split.valid_cutoffs],
                     "test_cutoffs": [str(c) for c in split.test_cutoffs],
                     "rows_train": len(split.train),
                     "rows_valid": len(split.valid),
+                    "rows_test": len(split.test),
                 },
             }
             rows = {"scored": len(frame), "training_rows": len(training)}

@@ -36,6 +36,8 @@ class XGBConfig:
     early_stopping_rounds: int = 40
     params: dict[str, Any] = field(default_factory=dict)
     scale_pos_weight: str | float = "auto"
+    # feature -> +1 (risk never falls as it grows) / -1 (never rises); only where the direction is certain
+    monotone_constraints: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,17 @@ class SearchConfig:
     max_trials: int = 1
     selection_metric: str = "roc_auc"
     space: dict[str, list[Any]] = field(default_factory=dict)
+    # Budget that grows with the data: one more trial per `rows_per_extra_trial` training rows, at most
+    # `max_trials_cap` (0 / unset = a fixed `max_trials`).
+    rows_per_extra_trial: int = 0
+    max_trials_cap: int = 0
+
+    def trials_for(self, rows: int) -> int:
+        """The number of trials for `rows` training rows (never below `max_trials`)."""
+        if self.rows_per_extra_trial <= 0:
+            return self.max_trials
+        extra = rows // self.rows_per_extra_trial
+        return max(self.max_trials, min(self.max_trials + extra, self.max_trials_cap or self.max_trials))
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,9 @@ class ModelConfig:
     metrics: MetricsConfig
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     reasons: ReasonConfig = field(default_factory=ReasonConfig)
+    # Drop features that are constant or all-null in the training frame (a customers-and-orders-only
+    # export leaves dozens of them); the dropped ones are logged with the run.
+    drop_constant_features: bool = True
 
     @property
     def non_features(self) -> frozenset[str]:
@@ -139,6 +155,7 @@ def load_config(path: Path | None = None) -> ModelConfig:
         metrics=MetricsConfig(**raw.get("metrics", {})),
         baseline=BaselineConfig(**raw.get("baseline", {})),
         reasons=ReasonConfig(**raw.get("reason_codes", {})),
+        drop_constant_features=bool(raw.get("drop_constant_features", True)),
     )
 
 

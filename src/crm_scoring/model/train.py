@@ -56,12 +56,14 @@ class _Trial:
     valid_metrics: dict[str, float]
 
 
-def candidate_params(config: ModelConfig, seed: int) -> list[dict[str, Any]]:
-    """Trial 0 = configured defaults, then up to `max_trials - 1` distinct grid points drawn with `seed`."""
+def candidate_params(config: ModelConfig, seed: int, max_trials: int | None = None) -> list[dict[str, Any]]:
+    """Trial 0 = configured defaults, then up to `max_trials - 1` distinct grid points drawn with `seed`
+    (`max_trials` defaults to the configured budget; `SearchConfig.trials_for` scales it with rows)."""
+    budget = config.search.max_trials if max_trials is None else max_trials
     base = dict(config.xgboost.params)
     trials = [base]
     space = config.search.space
-    if not space or config.search.max_trials <= 1:
+    if not space or budget <= 1:
         return trials
     keys = sorted(space)
     grid = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(space[k] for k in keys))]
@@ -70,9 +72,29 @@ def candidate_params(config: ModelConfig, seed: int) -> list[dict[str, Any]]:
         candidate = {**base, **grid[int(i)]}
         if candidate not in trials:
             trials.append(candidate)
-        if len(trials) >= config.search.max_trials:
+        if len(trials) >= budget:
             break
     return trials
+
+
+def informative_features(frame: pd.DataFrame, features: list[str]) -> tuple[list[str], list[str]]:
+    """(kept, dropped): a feature with at most one distinct non-null value in `frame` carries nothing.
+
+    A customers-and-orders-only export leaves every login, complaint, survey ... column at 0 or NULL;
+    training on them only adds split candidates and reason-code noise, so they are dropped (and logged).
+    """
+    values = frame[features]
+    distinct = values.nunique(dropna=True)
+    dropped = [f for f in features if distinct[f] <= 1]
+    return [f for f in features if distinct[f] > 1], dropped
+
+
+def monotone_constraints(config: ModelConfig, features: list[str]) -> str | None:
+    """XGBoost's `monotone_constraints` tuple for `features` from the configured directions, or None."""
+    wanted = config.xgboost.monotone_constraints
+    if not wanted or not any(f in wanted for f in features):
+        return None
+    return "(" + ",".join(str(int(wanted.get(f, 0))) for f in features) + ")"
 
 
 def _scale_pos_weight(config: ModelConfig, y: np.ndarray) -> float:
@@ -179,9 +201,13 @@ def _run_trials(
         "seed": seed,
         "scale_pos_weight": spw,
     }
+    constraints = monotone_constraints(cfg, features)
+    if constraints is not None:
+        fixed["monotone_constraints"] = constraints
     y_valid = split.valid[cfg.target].to_numpy()
     trials: list[_Trial] = []
-    for i, tuned in enumerate(candidate_params(cfg, seed)):
+    budget = cfg.search.trials_for(len(split.train))
+    for i, tuned in enumerate(candidate_params(cfg, seed, budget)):
         params = {**fixed, **tuned}
         with mlflow.start_run(
             experiment_id=experiment_id,
@@ -256,6 +282,11 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
     cfg = config or load_config()
     frame = load_training_set(url, run_date, config=cfg)
     features = feature_columns(frame, cfg)
+    dropped: list[str] = []
+    if cfg.drop_constant_features:
+        features, dropped = informative_features(frame, features)
+        if dropped:
+            log.info("dropped %d constant or all-null features: %s", len(dropped), ", ".join(dropped))
     split = split_out_of_time(frame, cfg.split, cfg.target)
     spw = _scale_pos_weight(cfg, split.train[cfg.target].to_numpy())
     experiment_id = registry.ensure_experiment(cfg.experiment_name)
@@ -292,6 +323,11 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             "search_trials": len(trials),
             "selected_trial": best.index,
             "n_features": len(features),
+            "n_features_dropped": len(dropped),
+            "monotone_constraints": ",".join(
+                f"{f}:{d}" for f, d in cfg.xgboost.monotone_constraints.items() if f in features
+            )
+            or "none",
         }
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
@@ -339,6 +375,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
 
         importance = {k: float(v) for k, v in booster.get_score(importance_type="gain").items()}
         mlflow.log_dict({"features": features}, FEATURES_FILE)
+        mlflow.log_dict({"dropped_constant_or_null": dropped}, "dropped_features.json")
         mlflow.log_dict(calibration, CALIBRATION_FILE)
         # AL-14: the drift reference (training population's bins and quantiles) travels with the model
         _log_drift_reference(cfg, booster, calibration, split, features)

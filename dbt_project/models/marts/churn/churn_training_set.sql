@@ -3,7 +3,8 @@
     int_churn__training_cutoffs (same macro as churn_features), population = customers not
     already lapsed at the cutoff, label churned = 1 when the customer has no activity in
     (cutoff, cutoff + churn_label_horizon_days]: orders, plus logins / app events when
-    churn_activity_includes_interactions is true. Rebuilt each run from the data known at run_date. -#}
+    churn_activity_includes_interactions is true (policy churn_training_population widens the population
+    to every customer with a paid order). Rebuilt each run from the data known at run_date. -#}
 with features as (
     {{ churn_features(ref('int_churn__training_cutoffs')) }}
 ),
@@ -12,7 +13,8 @@ params as (
     select
         {{ policy_param('churn_label_horizon_days', 'integer') }} as horizon_days,
         {{ policy_param('winback_min_inactive_days', 'integer') }} as winback_min_inactive_days,
-        {{ policy_param('churn_activity_includes_interactions', 'boolean') }} as includes_interactions
+        {{ policy_param('churn_activity_includes_interactions', 'boolean') }} as includes_interactions,
+        coalesce({{ policy_param('churn_training_population', 'text') }}, 'non_lapsed') as training_population
 ),
 
 label_activity as (
@@ -38,8 +40,13 @@ select
 from features as f
 cross join params as p
 left join label_activity as la on la.customer_id = f.customer_id and la.as_of_date = f.as_of_date
--- Population (CH-02): not already lapsed at the cutoff. The customer's status is deliberately not
--- used: staging holds the latest status, and an account closed after the cutoff is the outcome.
-where f.days_inactive < p.winback_min_inactive_days
+-- Population (CH-02): not already lapsed at the cutoff; with churn_training_population = all_purchasers
+-- also the lapsed customers with a paid order (their scores rank the win-back layer and are then learnt,
+-- not extrapolated from the non-lapsed). The customer's status is deliberately not used: staging holds
+-- the latest status, and an account closed after the cutoff is the outcome.
+where (
+    f.days_inactive < p.winback_min_inactive_days
+    or (p.training_population = 'all_purchasers' and f.orders_lifetime > 0)
+  )
   -- PS-12: nobody whose profiling consent is withdrawn as of the run date is trained on (generated macro)
   and {{ consent_allows('f.customer_id', 'profiling') }}
