@@ -348,6 +348,7 @@ def raw_table_ddl(table: Table, schema: str = "raw") -> str:
         f"create index if not exists {table.name}_export_date_idx on {schema}.{table.name} (_export_date);"
     )
 
+
 # What each file holds, in words: the dbt source descriptions and docs/landing_contract.md are generated
 # from it (`crm generate`), with the key appended. A table added above without an entry gets a
 # generic description.

@@ -112,7 +112,7 @@ def contract_doc() -> str:
         "```",
         "<landing root>/",
         "  2026-11-26/            one folder per export date (the run date that consumes it)",
-        f"    {contract.MANIFEST}       optional: {{\"export_date\": ..., \"files\": "
+        f'    {contract.MANIFEST}       optional: {{"export_date": ..., "files": '
         '{"orders.csv": {"rows": N, "sha256": ...}}}',
         files,
         "```",
