@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 from psycopg.rows import dict_row
+from support.dbt_project import STILL_PROBING
 from test_dbt_project import _set_csv
 
 from crm_scoring import contract, dbt_invoke, settings, warehouse
@@ -428,6 +429,40 @@ def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     mp.undo()
     if not os.environ.get("CRM_KEEP_TEST_DB"):
         warehouse.drop_database(server_url, name)
+
+
+def _compiled(url: str, run_date: date) -> dict[str, str]:
+    """unique_id -> compiled SQL of every model and test, compiled against the warehouse at `url`."""
+    dbt_invoke.invoke(["compile", "--quiet"], url, run_date)
+    manifest = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json").read_text())
+    return {
+        uid: node["compiled_code"]
+        for uid, node in manifest["nodes"].items()
+        if node.get("compiled_code") is not None and node["name"] not in STILL_PROBING
+    }
+
+
+def test_compiled_sql_is_the_same_on_an_empty_and_a_built_warehouse(built, server_url: str) -> None:
+    """Sources, not probes: no model decides its SQL by what the warehouse holds, so what CI compiles on
+    an empty database is what production runs on a full one (every raw/ops/enrichment/scoring/lists table
+    published and filled here)."""
+    url, _ = built
+    assert _q(url, "select count(*) as n from lists.retention_list")[0]["n"] > 0  # really built
+    on_built = _compiled(url, D2)
+    name = warehouse.create_database(server_url, "crm_lists_empty")
+    try:
+        on_empty = _compiled(warehouse.with_database(server_url, name), D2)
+        with psycopg.connect(warehouse.with_database(server_url, name)) as conn:
+            schemas = conn.execute(
+                "select count(*) from pg_namespace where nspname in ('raw', 'lists', 'scoring')"
+            ).fetchone()[0]
+    finally:
+        warehouse.drop_database(server_url, name)
+    assert schemas == 0  # compiled on a truly empty warehouse (compile runs no hooks)
+    assert len(on_built) > 100
+    differing = sorted(uid for uid in on_built if on_empty.get(uid) != on_built[uid])
+    assert not differing, f"compiled SQL depends on the warehouse: {differing}"
+    assert on_empty.keys() == on_built.keys()
 
 
 def _retention(url: str, day: date) -> dict[str, dict]:

@@ -16,8 +16,8 @@
       CP-06 product-safety crisis: impact_value x multiplier (refund) + matrix amount (voucher).
       CP-07 data-breach crisis: matrix amount.
       CP-08 crisis-sensitive customers while a crisis is active: preventive_extension_days of service.
-      CP-09 angry / disappointed ticket in the lookback (emotion from fct_tickets.emotion_class, else
-            enrichment.text_sentiment): matrix amount / points.
+      CP-09 angry / disappointed ticket in the lookback (emotion: fct_tickets.emotion_class, from the
+            text enrichment): matrix amount / points.
     A crisis is "in scope" while active or resolved within post_crisis_offer_window_days.
     Ledger (CP-14): ledger_key = ticket:<id>:<round> | crisis:<id>:<round> | crisis_points:<id>:<round> (CP-03
     loyalty points: a package of its own, so a severe outage grants both the CP-04 compensation and the points;
@@ -30,12 +30,6 @@
     Matrix rows: a package applies to the customer's value tier or to 'any' tier (the tier row wins), so
     amounts scale with the tier. Only rules int_policy__rule_readiness enables under the policy profile, and
     only matrix rows enabled under it (strict: no row tagged starter), are read. -#}
-{%- set tk_cols = [] -%}
-{%- set sentiment = none -%}
-{%- if execute -%}
-    {%- set tk_cols = adapter.get_columns_in_relation(ref('fct_tickets')) | map(attribute='name') | list -%}
-    {%- set sentiment = adapter.get_relation(database=target.database, schema='enrichment', identifier='text_sentiment') -%}
-{%- endif %}
 with p as (
     select * from {{ ref('int_lists__params') }}
 ),
@@ -221,23 +215,9 @@ cp08 as (
     where c.is_crisis_sensitive and c.customer_status = 'active'
 ),
 
-{% if 'emotion_class' in tk_cols -%}
 ticket_emotions as (
     select t.ticket_id, t.customer_id, t.emotion_class, t.created_at from tickets as t
 ),
-{%- elif sentiment is not none -%}
-ticket_emotions as (
-    select t.ticket_id, t.customer_id, s.emotion_class, t.created_at
-    from tickets as t
-    join {{ sentiment }} as s on s.source_table = 'tickets' and s.source_id = t.ticket_id
-),
-{%- else -%}
-ticket_emotions as (
-    select null::text as ticket_id, null::text as customer_id, null::text as emotion_class,
-           null::timestamptz as created_at
-    where false
-),
-{%- endif %}
 
 cp09 as (
     select te.customer_id, 'CP-09', 'emotion_soothing', te.ticket_id, null::text, 1,

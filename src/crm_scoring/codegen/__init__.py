@@ -15,13 +15,14 @@ from crm_scoring import settings
 
 def _targets() -> dict[str, Callable[[], str]]:
     """Repository-relative path -> generator. Imported lazily: generators import the rule modules."""
-    from crm_scoring.codegen import contract_files, rules_doc
+    from crm_scoring.codegen import contract_files, rules_doc, source_tables
     from crm_scoring.enrich import redact
 
     return {
         "dbt_project/macros/redact_text.sql": redact.sql_macro,
         **contract_files.targets(),
         "docs/rules.md": rules_doc.render,
+        source_tables.MACRO: source_tables.sql_macro,
     }
 
 
