@@ -458,6 +458,24 @@ def test_compiled_sql_is_the_same_on_an_empty_and_a_built_warehouse(built, serve
     assert on_empty.keys() == on_built.keys()
 
 
+RULE_FAMILIES = [
+    *(f"int_lists__retention_hits_{f}" for f in ("activity", "churn", "crisis", "emotion", "lifecycle")),
+    *(f"int_lists__compensation_hits_{f}" for f in ("ticket", "crisis")),
+]
+
+
+def test_every_rule_family_has_passing_unit_tests(built) -> None:
+    """Each rule family model carries dbt unit tests (fires, does not fire, edge; the YAML beside it);
+    they run here against the built warehouse's column types, and in the nightly build before the model."""
+    url, project = built
+    manifest = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json").read_text())
+    tested = {n["model"] for n in manifest.get("unit_tests", {}).values()}
+    assert set(RULE_FAMILIES) <= tested, f"rule families without unit tests: {set(RULE_FAMILIES) - tested}"
+    dbt_invoke.invoke(
+        ["build", "--select", *RULE_FAMILIES, "--resource-type", "unit_test", "--quiet"], url, D1
+    )
+
+
 def _retention(url: str, day: date) -> dict[str, dict]:
     return {
         r["customer_id"]: r
