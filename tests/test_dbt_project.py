@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,7 @@ from support.dbt_project import (
     undocumented,
 )
 
-from crm_scoring import warehouse
+from crm_scoring import settings, warehouse
 
 
 def test_parse_needs_no_database(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,8 +55,19 @@ def test_marts_and_lists_document_their_rules(project: Path) -> None:
     ]
 
 
-def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
-    url = dbt_env
+@pytest.fixture(scope="module")
+def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The hand-made fixture built for D1 on a project copy with the rules the tests need switched on; the
+    tests below read it in file order, and the last ones move it on (late history, D2, an unset parameter)."""
+    mp = pytest.MonkeyPatch()
+    name = warehouse.create_database(server_url, "crm_dbt_project")
+    url = warehouse.with_database(server_url, name)
+    for key, value in warehouse.parse_url(url).dbt_env().items():
+        mp.setenv(key, value)
+    project = tmp_path_factory.mktemp("dbt_project") / "dbt_project"
+    shutil.copytree(
+        settings.dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
     _load_raw(url, FIXTURE)
     with warehouse.connect(url) as conn:
         conn.cursor().executemany(
@@ -77,6 +90,19 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
 
     _dbt(project, "build", run_date=D1)
 
+    yield url, project
+    mp.undo()
+    if not os.environ.get("CRM_KEEP_TEST_DB"):
+        warehouse.drop_database(server_url, name)
+
+
+def _tickets(url: str) -> dict[str, dict]:
+    return {r["ticket_id"]: r for r in _rows(url, "select * from marts.fct_tickets where run_date = %s", D1)}
+
+
+def test_backtests_below_the_floor_raise_al14(built) -> None:
+    """CH-07 / AL-14: a backtest below model_min_auc and far below its training AUC raises red and yellow."""
+    url, project = built
     perf = _rows(url, "select * from marts.model_performance order by as_of_date")
     assert [(r["model_version"], r["below_min_auc"], r["auc_drop_exceeded"]) for r in perf] == [
         ("2", False, False),
@@ -88,6 +114,11 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     assert [(r["level"], r["metric"]) for r in al14] == [("red", "roc_auc"), ("yellow", "roc_auc_drop")]
     assert all(":v3:2026-08-28:" in r["scope"] for r in al14)  # the healthy v2 backtest raises nothing
 
+
+def test_staging_is_as_of_the_run_date_and_masks_pii(built) -> None:
+    """Staging: every version exported by the run date, PII masked and redacted; the ticket base keeps
+    the latest."""
+    url, project = built
     # --- staging: every version exported by the run date, PII masked; the ticket base: the latest one
     t3 = _rows(url, "select ticket_status from staging.stg_crm__tickets where ticket_id = 't3'")
     assert t3 == [{"ticket_status": "open"}]  # the 11-27 export is not visible on D1
@@ -99,6 +130,10 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     assert "@" not in text["text_redacted"] and "0005" not in text["text_redacted"]
     assert "[EMAIL]" in text["text_redacted"] and "[PHONE]" in text["text_redacted"]
 
+
+def test_customer_value_tiers_and_lifecycle(built) -> None:
+    """CV-01..03 and the lifecycle stages (seed_spec 2.3)."""
+    url, project = built
     # --- customer value (CV-01..03, lifecycle 2.3)
     cv = {
         r["customer_id"]: r for r in _rows(url, "select * from marts.customer_value where run_date = %s", D1)
@@ -119,6 +154,10 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     )
     assert cv["c4"]["days_inactive"] == 7  # the failed login does not count as activity
 
+
+def test_complaint_marts(built) -> None:
+    """CM-01 first response and priority, CM-06 crisis sensitivity."""
+    url, project = built
     # --- complaints (CM-01, CM-06)
     tk = {r["ticket_id"]: r for r in _rows(url, "select * from marts.fct_tickets where run_date = %s", D1)}
     assert float(tk["t1"]["frt_minutes"]) == 30 and float(tk["t2"]["frt_minutes"]) == 120
@@ -134,6 +173,11 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     assert cc["c5"]["has_technical_complaint_90d"] and cc["c5"]["complaints_30d"] == 1
     assert not cc["c1"]["is_crisis_sensitive"] and cc["c1"]["open_tickets"] == 1
 
+
+def test_rule_activity_says_what_fired_and_why_not(built) -> None:
+    """Issue 3: one row per rule of the policy seeds, what it produced and why not."""
+    url, project = built
+    tk = _tickets(url)
     # --- rule activity (issue 3): one row per rule of the policy seeds, what it produced, why not
     ra = {r["rule_code"]: r for r in _rows(url, "select * from marts.rule_activity where run_date = %s", D1)}
     ready = _rows(url, "select rule_code from intermediate.int_policy__rule_readiness")
@@ -157,6 +201,10 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     # no DQ-06 gate failure in this warehouse: the emotion rules are not blocked
     assert ra["RL-14"]["runnable"] and ra["RL-14"]["blocked_reason"] is None
 
+
+def test_churn_features_and_training_snapshots(built) -> None:
+    """Every customer registered by D1 is scored; training cutoffs have a complete label window."""
+    url, project = built
     # --- churn features: every customer registered by D1 is scored (lapsed c3, closed c6 included)
     cf = {
         r["customer_id"]: r for r in _rows(url, "select * from marts.churn_features where run_date = %s", D1)
@@ -177,8 +225,11 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
         url, "select * from marts.churn_training_set where customer_id = 'c5' and as_of_date = '2026-06-29'"
     )
     assert snap and snap[0]["complaints_lifetime"] == 2 and snap[0]["churned"] == 1
-    before = _rows(url, "select * from marts.churn_training_set order by as_of_date, customer_id")
 
+
+def test_lists_one_action_per_customer(built) -> None:
+    """Retention (one action per customer, crisis mode) and compensation lists (ledger), no PII."""
+    url, project = built
     # --- lists
     rl = {
         (r["customer_id"], r["rule_code"]): r for r in _rows(url, "select * from lists_build.retention_list")
@@ -200,6 +251,10 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     for r in [*rl.values(), *cl.values()]:
         assert r["policy_version"] and not any(k in r for k in ("email", "phone", "email_hash", "text"))
 
+
+def test_rerun_with_late_history_keeps_past_snapshots(built) -> None:
+    """A rerun of D1 with late-arriving history: no duplicates, past training snapshots unchanged."""
+    url, project = built
     # --- rerun of the same date with late-arriving history: no duplicates, past snapshots unchanged
     with warehouse.connect(url) as conn:
         late = {
@@ -218,6 +273,7 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
             ),
         }
         _insert(conn, late)
+    before = _rows(url, "select * from marts.churn_training_set order by as_of_date, customer_id")
     _dbt(project, "build", run_date=D1)
     after = _rows(url, "select * from marts.churn_training_set order by as_of_date, customer_id")
     label_free = [{k: v for k, v in r.items() if k != "churned"} for r in after]
@@ -228,6 +284,10 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
         ("orders", "c9", 1)
     ]
 
+
+def test_next_run_date_keeps_one_row_per_key_and_date(built) -> None:
+    """D2: incremental marts keep one row per key per run date; re-exports replace versions."""
+    url, project = built
     # --- next run date: incremental marts keep one row per key per run_date
     _dbt(project, "build", run_date=D2)
     versions = _rows(url, "select ticket_status from staging.stg_crm__tickets where ticket_id = 't3'")
@@ -261,12 +321,21 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
         r["run_date"].isoformat() for r in _rows(url, "select run_date from lists_build.retention_list")
     } <= {D2}
 
+
+def test_every_mart_and_list_column_is_documented(built) -> None:
+    """Issue 3: the catalog of the built columns has a description for each."""
+    url, project = built
     # --- issue 3: every column a mart or list produces is described (the catalog lists the built columns)
     _dbt(project, "docs", "generate", run_date=D2)
     target = Path(os.environ.get("DBT_TARGET_PATH", project / "target"))
     catalog = json.loads((target / "catalog.json").read_text())
     assert undocumented(json.loads((target / "manifest.json").read_text()), catalog) == []
 
+
+def test_an_enabled_rule_with_an_unset_parameter_fails_loudly(built) -> None:
+    """RL-03 enabled with churn_band_high_min unset fails the list build, naming both."""
+    url, project = built
+    seeds = project / "seeds" / "policy"
     # --- an enabled rule whose parameter is unset fails loudly
     _set_csv(seeds / "policy_parameters.csv", "key", "churn_band_high_min", value="")
     _dbt(project, "seed", "--select", "policy_parameters", run_date=D2)
