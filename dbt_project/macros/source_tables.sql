@@ -7,471 +7,54 @@
 select pg_advisory_xact_lock(hashtext('crm_scoring.create_source_tables'));
 
 create schema if not exists raw;
-
 create schema if not exists ops;
-
-create table if not exists ops.load_audit (
-    export_date date not null,
-    table_name text not null,
-    source_file text,
-    status text not null check (status in ('loaded', 'missing', 'failed')),
-    rows_read bigint not null default 0,
-    rows_loaded bigint not null default 0,
-    rows_quarantined bigint not null default 0,
-    extra_columns text[] not null default '{}',
-    sha256 text,
-    loaded_at timestamptz not null default now(),
-    primary key (export_date, table_name),
-    constraint load_audit_balances check (rows_read = rows_loaded + rows_quarantined)
-);
-
-create table if not exists ops.quarantine (
-    export_date date not null,
-    table_name text not null,
-    source_file text not null,
-    line_no bigint,
-    raw_record jsonb not null,
-    reason text not null,
-    quarantined_at timestamptz not null default now()
-);
-
+create table if not exists ops.load_audit ( export_date date not null, table_name text not null, source_file text, status text not null check (status in ('loaded', 'missing', 'failed')), rows_read bigint not null default 0, rows_loaded bigint not null default 0, rows_quarantined bigint not null default 0, extra_columns text[] not null default '{}', sha256 text, loaded_at timestamptz not null default now(), primary key (export_date, table_name), constraint load_audit_balances check (rows_read = rows_loaded + rows_quarantined) );
+create table if not exists ops.quarantine ( export_date date not null, table_name text not null, source_file text not null, line_no bigint, raw_record jsonb not null, reason text not null, quarantined_at timestamptz not null default now() );
 create index if not exists quarantine_date_table_idx on ops.quarantine (export_date, table_name);
-
-create table if not exists raw.customers (
-    customer_id text,
-    registered_at timestamptz,
-    status text,
-    country text,
-    region text,
-    timezone text,
-    preferred_language text,
-    birth_month_day text,
-    email text,
-    phone text,
-    account_manager_id text,
-    updated_at timestamptz,
-    _export_date date not null,
-    _source_file text not null,
-    _line_no bigint not null,
-    _extra jsonb,
-    _loaded_at timestamptz not null default now()
-);
-
+create table if not exists raw.customers ( customer_id text, registered_at timestamptz, status text, country text, region text, timezone text, preferred_language text, birth_month_day text, email text, phone text, account_manager_id text, updated_at timestamptz, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists customers_export_date_idx on raw.customers (_export_date);
-
-create table if not exists raw.orders (
-    order_id text,
-    customer_id text,
-    order_ts timestamptz,
-    status text,
-    net_amount numeric(18,2),
-    gross_amount numeric(18,2),
-    discount_amount numeric(18,2),
-    refund_amount numeric(18,2),
-    currency text,
-    channel text,
-    points_earned bigint,
-    updated_at timestamptz,
-    _export_date date not null,
-    _source_file text not null,
-    _line_no bigint not null,
-    _extra jsonb,
-    _loaded_at timestamptz not null default now()
-);
-
+create table if not exists raw.orders ( order_id text, customer_id text, order_ts timestamptz, status text, net_amount numeric(18,2), gross_amount numeric(18,2), discount_amount numeric(18,2), refund_amount numeric(18,2), currency text, channel text, points_earned bigint, updated_at timestamptz, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists orders_export_date_idx on raw.orders (_export_date);
-
-create table if not exists raw.tickets (
-    ticket_id text,
-    customer_id text,
-    created_at timestamptz,
-    ticket_type text,
-    channel text,
-    priority text,
-    is_urgent boolean,
-    complexity text,
-    severity text,
-    category_l1 text,
-    module_l2 text,
-    complaint_type text,
-    status text,
-    first_response_at timestamptz,
-    resolved_at timestamptz,
-    closed_at timestamptz,
-    reopened_count bigint,
-    crisis_event_id text,
-    language text,
-    text text,
-    updated_at timestamptz,
-    _export_date date not null,
-    _source_file text not null,
-    _line_no bigint not null,
-    _extra jsonb,
-    _loaded_at timestamptz not null default now()
-);
-
+create table if not exists raw.tickets ( ticket_id text, customer_id text, created_at timestamptz, ticket_type text, channel text, priority text, is_urgent boolean, complexity text, severity text, category_l1 text, module_l2 text, complaint_type text, status text, first_response_at timestamptz, resolved_at timestamptz, closed_at timestamptz, reopened_count bigint, crisis_event_id text, language text, text text, updated_at timestamptz, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists tickets_export_date_idx on raw.tickets (_export_date);
-
-create table if not exists raw.interactions (
-    event_id text,
-    customer_id text,
-    event_ts timestamptz,
-    event_type text,
-    channel text,
-    page_type text,
-    _export_date date not null,
-    _source_file text not null,
-    _line_no bigint not null,
-    _extra jsonb,
-    _loaded_at timestamptz not null default now()
-);
-
+create table if not exists raw.interactions ( event_id text, customer_id text, event_ts timestamptz, event_type text, channel text, page_type text, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists interactions_export_date_idx on raw.interactions (_export_date);
-
-create table if not exists raw.surveys (
-    survey_id text,
-    customer_id text,
-    survey_type text,
-    trigger_type text,
-    related_ticket_id text,
-    related_crisis_event_id text,
-    sent_at timestamptz,
-    responded_at timestamptz,
-    score bigint,
-    comment text,
-    _export_date date not null,
-    _source_file text not null,
-    _line_no bigint not null,
-    _extra jsonb,
-    _loaded_at timestamptz not null default now()
-);
-
+create table if not exists raw.surveys ( survey_id text, customer_id text, survey_type text, trigger_type text, related_ticket_id text, related_crisis_event_id text, sent_at timestamptz, responded_at timestamptz, score bigint, comment text, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists surveys_export_date_idx on raw.surveys (_export_date);
-
-create table if not exists raw.crisis_events (
-    crisis_event_id text,
-    crisis_type text,
-    scope_level text,
-    opinion_level text,
-    started_at timestamptz,
-    resolved_at timestamptz,
-    description text,
-    _export_date date not null,
-    _source_file text not null,
-    _line_no bigint not null,
-    _extra jsonb,
-    _loaded_at timestamptz not null default now()
-);
-
+create table if not exists raw.crisis_events ( crisis_event_id text, crisis_type text, scope_level text, opinion_level text, started_at timestamptz, resolved_at timestamptz, description text, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists crisis_events_export_date_idx on raw.crisis_events (_export_date);
-
-create table if not exists raw.crisis_affected_customers (
-    crisis_event_id text,
-    customer_id text,
-    impact_type text,
-    impact_value numeric(18,2),
-    _export_date date not null,
-    _source_file text not null,
-    _line_no bigint not null,
-    _extra jsonb,
-    _loaded_at timestamptz not null default now()
-);
-
+create table if not exists raw.crisis_affected_customers ( crisis_event_id text, customer_id text, impact_type text, impact_value numeric(18,2), _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists crisis_affected_customers_export_date_idx on raw.crisis_affected_customers (_export_date);
-
-create table if not exists raw.contacts (
-    contact_id text,
-    customer_id text,
-    contact_ts timestamptz,
-    channel text,
-    purpose text,
-    list_run_date date,
-    campaign_id text,
-    outcome text,
-    _export_date date not null,
-    _source_file text not null,
-    _line_no bigint not null,
-    _extra jsonb,
-    _loaded_at timestamptz not null default now()
-);
-
+create table if not exists raw.contacts ( contact_id text, customer_id text, contact_ts timestamptz, channel text, purpose text, list_run_date date, campaign_id text, outcome text, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists contacts_export_date_idx on raw.contacts (_export_date);
-
-create table if not exists raw.compensations (
-    compensation_id text,
-    customer_id text,
-    ticket_id text,
-    crisis_event_id text,
-    round_no bigint,
-    compensation_type text,
-    amount numeric(18,2),
-    points bigint,
-    issued_at timestamptz,
-    _export_date date not null,
-    _source_file text not null,
-    _line_no bigint not null,
-    _extra jsonb,
-    _loaded_at timestamptz not null default now()
-);
-
+create table if not exists raw.compensations ( compensation_id text, customer_id text, ticket_id text, crisis_event_id text, round_no bigint, compensation_type text, amount numeric(18,2), points bigint, issued_at timestamptz, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists compensations_export_date_idx on raw.compensations (_export_date);
-
-create table if not exists raw.consents (
-    customer_id text,
-    purpose text,
-    channel text,
-    status text,
-    status_ts timestamptz,
-    _export_date date not null,
-    _source_file text not null,
-    _line_no bigint not null,
-    _extra jsonb,
-    _loaded_at timestamptz not null default now()
-);
-
+create table if not exists raw.consents ( customer_id text, purpose text, channel text, status text, status_ts timestamptz, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists consents_export_date_idx on raw.consents (_export_date);
-
-create table if not exists raw.dsr_requests (
-    request_id text,
-    customer_id text,
-    request_type text,
-    requested_at timestamptz,
-    _export_date date not null,
-    _source_file text not null,
-    _line_no bigint not null,
-    _extra jsonb,
-    _loaded_at timestamptz not null default now()
-);
-
+create table if not exists raw.dsr_requests ( request_id text, customer_id text, request_type text, requested_at timestamptz, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists dsr_requests_export_date_idx on raw.dsr_requests (_export_date);
-
-create table if not exists ops.stage_runs (
-    run_date date not null,
-    stage text not null,
-    run_id text not null,
-    attempt integer not null default 1,
-    started_at timestamptz not null,
-    ended_at timestamptz,
-    rows bigint,
-    status text not null check (status in ('running', 'success', 'failed')),
-    error text,
-    primary key (run_date, stage, run_id, attempt)
-);
-
+create table if not exists ops.stage_runs ( run_date date not null, stage text not null, run_id text not null, attempt integer not null default 1, started_at timestamptz not null, ended_at timestamptz, rows bigint, status text not null check (status in ('running', 'success', 'failed')), error text, primary key (run_date, stage, run_id, attempt) );
 create schema if not exists enrichment;
-create table if not exists enrichment.text_sentiment (
-    source_table text not null,
-    source_id text not null,
-    customer_id text,
-    text_ts timestamptz,
-    language text not null,
-    redacted_text text,
-    polarity text,
-    polarity_score double precision,
-    emotion_class text,
-    crisis_triage_class text,
-    has_risk_keyword boolean not null,
-    has_empathy_keyword boolean not null,
-    model_name text not null,
-    model_version text not null,
-    enriched_for_date date not null,
-    text_sha256 text not null,
-    quality_gate_passed boolean not null,
-    policy_version text,
-    enriched_at timestamptz not null,
-    primary key (source_table, source_id),
-    check (polarity_score between -1 and 1)
-);
-create table if not exists enrichment.model_quality (
-    run_date date not null,
-    model_name text not null,
-    model_version text not null,
-    eval_dataset text not null,
-    eval_items integer not null,
-    accuracy double precision not null,
-    negative_f1 double precision not null,
-    majority_baseline double precision,
-    gate_threshold double precision,
-    passed_gate boolean not null,
-    action text not null,
-    texts_per_second double precision,
-    policy_version text,
-    evaluated_at timestamptz not null,
-    primary key (run_date, model_name, model_version, eval_dataset)
-);
--- per-set report columns (issue 10): one row per model x eval_dataset (x task), the gate row has role 'gate'
+create table if not exists enrichment.text_sentiment ( source_table text not null, source_id text not null, customer_id text, text_ts timestamptz, language text not null, redacted_text text, polarity text, polarity_score double precision, emotion_class text, crisis_triage_class text, has_risk_keyword boolean not null, has_empathy_keyword boolean not null, model_name text not null, model_version text not null, enriched_for_date date not null, text_sha256 text not null, quality_gate_passed boolean not null, policy_version text, enriched_at timestamptz not null, primary key (source_table, source_id), check (polarity_score between -1 and 1) );
+create table if not exists enrichment.model_quality ( run_date date not null, model_name text not null, model_version text not null, eval_dataset text not null, eval_items integer not null, accuracy double precision not null, negative_f1 double precision not null, majority_baseline double precision, gate_threshold double precision, passed_gate boolean not null, action text not null, texts_per_second double precision, policy_version text, evaluated_at timestamptz not null, primary key (run_date, model_name, model_version, eval_dataset) );
 alter table enrichment.model_quality add column if not exists task text;
 alter table enrichment.model_quality add column if not exists domain text;
 alter table enrichment.model_quality add column if not exists role text;
 alter table enrichment.model_quality add column if not exists macro_f1 double precision;
 alter table enrichment.model_quality add column if not exists roc_auc double precision;
-create table if not exists enrichment.quality_alerts (
-    run_date date not null,
-    alert_code text not null,
-    level text not null,
-    scope text not null,
-    metric_value double precision,
-    threshold double precision,
-    message text not null,
-    policy_version text,
-    raised_at timestamptz not null,
-    primary key (run_date, alert_code, scope)
-);
-
+create table if not exists enrichment.quality_alerts ( run_date date not null, alert_code text not null, level text not null, scope text not null, metric_value double precision, threshold double precision, message text not null, policy_version text, raised_at timestamptz not null, primary key (run_date, alert_code, scope) );
 create schema if not exists "scoring";
-
-create table if not exists "scoring"."churn_scores" (
-             run_date date not null,
-             customer_id text not null,
-             churn_probability double precision not null check (churn_probability between 0 and 1),
-             model_name text not null,
-             model_version text not null,
-             mlflow_run_id text,
-             scored_at timestamptz not null default now(),
-             clv_estimate double precision,
-             primary key (run_date, customer_id));
-
+create table if not exists "scoring"."churn_scores" ( run_date date not null, customer_id text not null, churn_probability double precision not null check (churn_probability between 0 and 1), model_name text not null, model_version text not null, mlflow_run_id text, scored_at timestamptz not null default now(), clv_estimate double precision, primary key (run_date, customer_id));
 alter table "scoring"."churn_scores" add column if not exists clv_estimate double precision;
-
-create table if not exists "scoring"."churn_reasons" (
-             run_date date not null,
-             customer_id text not null,
-             reason_rank smallint not null check (reason_rank >= 1),
-             feature text not null,
-             feature_value double precision,
-             contribution double precision not null check (contribution > 0),
-             reason_text text not null,
-             model_version text not null,
-             primary key (run_date, customer_id, reason_rank));
-
+create table if not exists "scoring"."churn_reasons" ( run_date date not null, customer_id text not null, reason_rank smallint not null check (reason_rank >= 1), feature text not null, feature_value double precision, contribution double precision not null check (contribution > 0), reason_text text not null, model_version text not null, primary key (run_date, customer_id, reason_rank));
 create schema if not exists scoring;
-
-create table if not exists scoring.model_performance (
-            model_name text not null,
-            model_version text not null,
-            as_of_date date not null,
-            label_matured_on date not null,
-            evaluated_on date not null,
-            rows_evaluated integer not null,
-            churned integer not null,
-            roc_auc double precision,
-            pr_auc double precision,
-            ece double precision,
-            lift_at_capacity double precision,
-            capture_at_capacity double precision,
-            positive_rate double precision,
-            capacity_rows integer,
-            reference_roc_auc double precision,
-            mlflow_run_id text,
-            evaluated_at timestamptz not null,
-            primary key (model_name, model_version, as_of_date));
-
-create table if not exists scoring.drift_reference (
-    model_name text not null,
-    model_version text not null,
-    mlflow_run_id text,
-    reference jsonb not null,
-    primary key (model_name, model_version)
-);
-
-create table if not exists scoring.drift_metrics (
-    run_date date not null,
-    model_name text not null,
-    model_version text not null,
-    scope text not null check (scope in ('score', 'feature')),
-    feature text not null,
-    rows_current bigint not null,
-    rows_reference bigint not null,
-    missing_share_current double precision,
-    psi double precision,
-    distance_name text not null,
-    distance double precision,
-    primary key (run_date, model_version, scope, feature)
-);
-
+create table if not exists scoring.model_performance ( model_name text not null, model_version text not null, as_of_date date not null, label_matured_on date not null, evaluated_on date not null, rows_evaluated integer not null, churned integer not null, roc_auc double precision, pr_auc double precision, ece double precision, lift_at_capacity double precision, capture_at_capacity double precision, positive_rate double precision, capacity_rows integer, reference_roc_auc double precision, mlflow_run_id text, evaluated_at timestamptz not null, primary key (model_name, model_version, as_of_date));
+create table if not exists scoring.drift_reference ( model_name text not null, model_version text not null, mlflow_run_id text, reference jsonb not null, primary key (model_name, model_version) );
+create table if not exists scoring.drift_metrics ( run_date date not null, model_name text not null, model_version text not null, scope text not null check (scope in ('score', 'feature')), feature text not null, rows_current bigint not null, rows_reference bigint not null, missing_share_current double precision, psi double precision, distance_name text not null, distance double precision, primary key (run_date, model_version, scope, feature) );
 create schema if not exists lists;
-
-create table if not exists lists.publication_log (
-    run_date date not null,
-    list_name text not null,
-    row_count bigint not null,
-    published_at timestamptz not null default now(),
-    primary key (run_date, list_name)
-);
-
-create table if not exists lists.retention_list (
-    run_date date,
-    customer_id text,
-    rule_code text,
-    rule_codes text,
-    action_code text,
-    trigger_detail text,
-    crisis_event_id text,
-    channel text,
-    team text,
-    priority_rank integer,
-    due_by date,
-    tone text,
-    reason_codes text,
-    churn_probability double precision,
-    churn_band text,
-    value_tier text,
-    lifecycle_stage text,
-    clv_estimate numeric(18,2),
-    expected_value_at_risk numeric(18,2),
-    holdout_flag boolean,
-    holdout_share numeric(6,4),
-    contact_status text,
-    consent_purpose text,
-    consent_status_ts timestamptz,
-    model_version text,
-    mlflow_run_id text,
-    policy_version text,
-    style text,
-    expertise text,
-    wording_level text,
-    script_hint text,
-    reasons text,
-    value_basis text
-);
-
+create table if not exists lists.publication_log ( run_date date not null, list_name text not null, row_count bigint not null, published_at timestamptz not null default now(), primary key (run_date, list_name) );
+create table if not exists lists.retention_list ( run_date date, customer_id text, rule_code text, rule_codes text, action_code text, trigger_detail text, crisis_event_id text, channel text, team text, priority_rank integer, due_by date, tone text, reason_codes text, churn_probability double precision, churn_band text, value_tier text, lifecycle_stage text, clv_estimate numeric(18,2), expected_value_at_risk numeric(18,2), holdout_flag boolean, holdout_share numeric(6,4), contact_status text, consent_purpose text, consent_status_ts timestamptz, model_version text, mlflow_run_id text, policy_version text, style text, expertise text, wording_level text, script_hint text, reasons text, value_basis text );
 create index if not exists retention_list_run_date_idx on lists.retention_list (run_date);
-
-create table if not exists lists.compensation_list (
-    run_date date,
-    customer_id text,
-    rule_code text,
-    trigger_type text,
-    ticket_id text,
-    crisis_event_id text,
-    round_no integer,
-    ledger_key text,
-    package_code text,
-    content text,
-    amount numeric(18,2),
-    points bigint,
-    benefit_days integer,
-    currency text,
-    trigger_date date,
-    due_by date,
-    expected_arrival_date date,
-    usage_conditions_code text,
-    script_template text,
-    notify_channel text,
-    requires_approval boolean,
-    status text,
-    red_flag boolean,
-    red_flag_due_at timestamptz,
-    value_tier text,
-    model_version text,
-    mlflow_run_id text,
-    policy_version text,
-    amount_cap numeric(18,2),
-    trigger_text text,
-    reasons text,
-    reason_codes text,
-    value_basis text
-);
-
+create table if not exists lists.compensation_list ( run_date date, customer_id text, rule_code text, trigger_type text, ticket_id text, crisis_event_id text, round_no integer, ledger_key text, package_code text, content text, amount numeric(18,2), points bigint, benefit_days integer, currency text, trigger_date date, due_by date, expected_arrival_date date, usage_conditions_code text, script_template text, notify_channel text, requires_approval boolean, status text, red_flag boolean, red_flag_due_at timestamptz, value_tier text, model_version text, mlflow_run_id text, policy_version text, amount_cap numeric(18,2), trigger_text text, reasons text, reason_codes text, value_basis text );
 create index if not exists compensation_list_run_date_idx on lists.compensation_list (run_date)
 {%- endmacro %}
