@@ -140,6 +140,6 @@ select
     p.policy_version
 from capped as c
 cross join p
-left join cust as cu on cu.customer_id = c.customer_id
+left join {{ ref('int_lists__customer_profile') }} as cu on cu.customer_id = c.customer_id
 left join tier_caps as tc on tc.tier = cu.value_tier
 where {{ require_rule_params(['CP-01', 'CP-02', 'CP-03', 'CP-04', 'CP-05', 'CP-06', 'CP-07', 'CP-08', 'CP-09']) }}
