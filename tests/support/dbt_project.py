@@ -14,7 +14,6 @@ from dbt.cli.main import dbtRunner
 from psycopg.rows import dict_row
 
 from crm_scoring import contract, warehouse
-from support.raw import create_source_tables
 
 # Models that still ask the warehouse what exists (owned by the monitoring work; they read ops/scoring/lists
 # tables that create_source_tables() creates, so they compile alike once the hook ran). Remove a name here
@@ -225,9 +224,18 @@ SCORES = [(D1, "c1", 0.8), (D1, "c2", 0.3), (D1, "c4", 0.6), (D1, "c5", 0.5), (D
 
 
 def _load_raw(url: str, fixture: dict[str, list[tuple[str, dict]]]) -> None:
-    """Every source table as the platform creates it (create_source_tables), then the fixture's raw rows."""
-    create_source_tables(url)
+    """Raw layer + scoring table as the loader and the scoring step would leave them (dbt's on-run-start
+    hook creates the other source tables; modules may still create enrichment tables of their own)."""
     with warehouse.connect(url) as conn:
+        conn.execute("create schema if not exists raw")
+        conn.execute("create schema if not exists scoring")
+        for table in contract.TABLES.values():
+            conn.execute(contract.raw_table_ddl(table))
+        conn.execute(
+            "create table if not exists scoring.churn_scores (run_date date, customer_id text,"
+            " churn_probability double precision, model_name text, model_version text,"
+            " mlflow_run_id text, scored_at timestamptz, primary key (run_date, customer_id))"
+        )
         _insert(conn, fixture)
 
 
