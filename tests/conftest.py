@@ -7,11 +7,13 @@ the warehouse `make run` uses and parallel sessions never collide.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from crm_scoring import warehouse
+from crm_scoring import settings, warehouse
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -53,3 +55,21 @@ def fresh_db(server_url: str) -> Iterator[str]:
     name = _create_db(server_url, "crm_t")
     yield warehouse.with_database(server_url, name)
     _drop_db(server_url, name)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of dbt_project/ for one test, so it may edit policy seeds."""
+    dst = tmp_path / "dbt_project"
+    shutil.copytree(
+        settings.dbt_project_dir(), dst, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    return dst
+
+
+@pytest.fixture
+def dbt_env(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """dbt's connection settings (profiles.yml reads CRM_PG_*) pointed at an empty database."""
+    for key, value in warehouse.parse_url(fresh_db).dbt_env().items():
+        monkeypatch.setenv(key, value)
+    yield fresh_db

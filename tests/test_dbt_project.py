@@ -8,368 +8,35 @@ The project is copied to a temporary folder so a test can change policy seeds (e
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from dbt.cli.main import dbtRunner
-from psycopg.rows import dict_row
+from support.dbt_project import (
+    D1,
+    D2,
+    FIXTURE,
+    SCORES,
+    _dbt,
+    _insert,
+    _insert_backtests,
+    _load_raw,
+    _rows,
+    _set_csv,
+    _table,
+    undocumented,
+)
 
-from crm_scoring import contract, settings, warehouse
-
-D1 = "2026-11-26"
-D2 = "2026-11-27"
-
-
-def _table(columns: str, *rows: tuple) -> list[tuple[str, dict]]:
-    """Fixture rows as (export_date, {column: value}); each tuple starts with its export date."""
-    names = columns.split()
-    return [(row[0], dict(zip(names, row[1:], strict=True))) for row in rows]
-
-
-T0 = "2024-01-01T00:00:00Z"
-FIXTURE: dict[str, list[tuple[str, dict]]] = {
-    "customers": _table(
-        "customer_id registered_at status email phone",
-        (D1, "c1", T0, "active", "Big.Spender@Example.com", "+86 138 0000 0001"),
-        (D1, "c2", T0, "active", None, None),
-        (D1, "c3", T0, "active", None, None),
-        (D1, "c4", T0, "active", None, None),
-        (D1, "c5", T0, "active", None, None),
-        (D1, "c6", T0, "closed", None, None),
-        (D1, "c7", T0, "active", None, None),
-        (D2, "c8", "2026-11-27T09:00:00Z", "active", None, None),  # registers after D1
-    ),
-    "orders": _table(
-        "order_id customer_id order_ts status net_amount points_earned",
-        (D1, "o1", "c1", "2026-03-01T10:00:00Z", "completed", 60000, 600),
-        (D1, "o2", "c1", "2026-11-20T10:00:00Z", "completed", 70000, None),
-        (D1, "o3", "c2", "2026-10-01T10:00:00Z", "completed", 5000, None),
-        (D1, "o10", "c2", "2026-11-02T10:00:00Z", "cancelled", 7777, None),
-        (D1, "o4", "c3", "2026-07-01T10:00:00Z", "completed", 300, None),
-        (D1, "o5", "c4", "2026-10-15T10:00:00Z", "completed", 200, None),
-        (D1, "o6", "c5", "2026-11-01T10:00:00Z", "completed", 100, None),
-        (D1, "o9", "c6", "2026-11-01T10:00:00Z", "cancelled", 999, None),
-        (D1, "o7", "c7", "2026-11-24T10:00:00Z", "completed", 80, 50),  # during the outage
-        (D1, "o8", "c7", "2026-11-10T10:00:00Z", "completed", 40, 30),  # before the outage
-        (D2, "o11", "c2", "2026-11-27T08:00:00Z", "completed", 10, None),  # next export only
-    ),
-    "tickets": _table(
-        "ticket_id customer_id created_at ticket_type channel priority is_urgent complaint_type severity"
-        " status first_response_at resolved_at closed_at updated_at crisis_event_id text",
-        (
-            D1,
-            "t1",
-            "c5",
-            "2026-11-20T10:00:00Z",
-            "complaint",
-            "chat",
-            None,
-            None,
-            "technical",
-            "medium",
-            "resolved",
-            "2026-11-20T10:30:00Z",
-            "2026-11-26T09:00:00Z",
-            None,
-            "2026-11-26T09:00:00Z",
-            None,
-            "call me on +86 138-0000-0005 or mail me at angry.customer@example.com",
-        ),
-        (
-            D1,
-            "t2",
-            "c5",
-            "2026-10-01T10:00:00Z",
-            "complaint",
-            "phone",
-            "P1",
-            None,
-            None,
-            None,
-            "resolved",
-            "2026-10-01T12:00:00Z",
-            "2026-11-25T12:00:00Z",
-            None,
-            "2026-11-25T12:00:00Z",
-            None,
-            None,
-        ),
-        (
-            D1,
-            "t4",
-            "c5",
-            "2026-05-01T10:00:00Z",
-            "complaint",
-            None,
-            None,
-            None,
-            None,
-            None,
-            "closed",
-            None,
-            "2026-05-02T10:00:00Z",
-            "2026-05-03T10:00:00Z",
-            "2026-05-03T10:00:00Z",
-            None,
-            None,
-        ),
-        (
-            D1,
-            "t5",
-            "c5",
-            "2026-06-01T10:00:00Z",
-            "complaint",
-            None,
-            None,
-            None,
-            None,
-            None,
-            "closed",
-            None,
-            "2026-06-02T10:00:00Z",
-            "2026-06-03T10:00:00Z",
-            "2026-06-03T10:00:00Z",
-            None,
-            None,
-        ),
-        # a ticket that changes state across exports: open on 11-25, resolved in the 11-27 export
-        (
-            "2026-11-25",
-            "t3",
-            "c1",
-            "2026-11-25T08:00:00Z",
-            "inquiry",
-            "email",
-            None,
-            "true",
-            None,
-            None,
-            "open",
-            None,
-            None,
-            None,
-            "2026-11-25T08:00:00Z",
-            "cr1",
-            None,
-        ),
-        (
-            D2,
-            "t3",
-            "c1",
-            "2026-11-25T08:00:00Z",
-            "inquiry",
-            "email",
-            None,
-            "true",
-            None,
-            None,
-            "resolved",
-            "2026-11-27T08:00:00Z",
-            "2026-11-27T10:00:00Z",
-            None,
-            "2026-11-27T10:00:00Z",
-            "cr1",
-            None,
-        ),
-    ),
-    "interactions": _table(
-        "event_id customer_id event_ts event_type",
-        (D1, "e1", "c4", "2026-11-19T08:00:00Z", "login"),
-        (D1, "e2", "c4", "2026-11-21T08:00:00Z", "login_failed"),
-        (D2, "e3", "c2", "2026-11-27T07:00:00Z", "login"),
-    ),
-    "surveys": _table(
-        "survey_id customer_id survey_type trigger_type related_ticket_id sent_at responded_at score comment",
-        (
-            D1,
-            "s1",
-            "c5",
-            "NPS",
-            "post_ticket",
-            "t2",
-            "2026-11-20T00:00:00Z",
-            "2026-11-21T00:00:00Z",
-            3,
-            "reach me: 13800000005",
-        ),
-    ),
-    "crisis_events": _table(
-        "crisis_event_id crisis_type scope_level opinion_level started_at",
-        (D1, "cr1", "service_outage", "regional", "medium", "2026-11-23T00:00:00Z"),
-    ),
-    "crisis_affected_customers": _table("crisis_event_id customer_id", (D1, "cr1", "c7"), (D1, "cr1", "c1")),
-    "consents": _table(
-        "customer_id purpose channel status status_ts",
-        *[(D1, c, "service", "any", "granted", T0) for c in ("c1", "c2", "c3", "c4", "c5", "c6", "c7")],
-        *[(D1, c, "marketing", "any", "granted", T0) for c in ("c1", "c2", "c3", "c4", "c5", "c6", "c7")],
-    ),
-    "compensations": _table(
-        "compensation_id customer_id ticket_id round_no compensation_type amount issued_at",
-        (D1, "k1", "c5", "t2", 1, "voucher", 20, "2026-11-26T08:00:00Z"),
-    ),
-}
-SCORES = [(D1, "c1", 0.8), (D1, "c2", 0.3), (D1, "c4", 0.6), (D1, "c5", 0.5), (D1, "c7", 0.1)]
-
-
-def _load_raw(url: str, fixture: dict[str, list[tuple[str, dict]]]) -> None:
-    """Raw layer + scoring table as the loader and the scoring step would leave them."""
-    with warehouse.connect(url) as conn:
-        conn.execute("create schema if not exists raw")
-        conn.execute("create schema if not exists scoring")
-        for table in contract.TABLES.values():
-            conn.execute(contract.raw_table_ddl(table))
-        conn.execute(
-            "create table if not exists scoring.churn_scores (run_date date, customer_id text,"
-            " churn_probability double precision, model_name text, model_version text,"
-            " mlflow_run_id text, scored_at timestamptz, primary key (run_date, customer_id))"
-        )
-        _insert(conn, fixture)
-
-
-def _insert_backtests(url: str) -> None:
-    """Two rows as `crm model backtest` writes them: v2 healthy, v3 (evaluated on D1) degraded."""
-    from datetime import UTC, datetime
-
-    from crm_scoring.model.backtest import COLUMNS, ensure_table
-
-    base = {"model_name": "churn", "rows_evaluated": 500, "churned": 100, "pr_auc": 0.5, "ece": 0.02}
-    base |= {"lift_at_capacity": 2.0, "capture_at_capacity": 0.4, "positive_rate": 0.2, "capacity_rows": 50}
-    base |= {"mlflow_run_id": "r", "evaluated_at": datetime.now(UTC), "reference_roc_auc": 0.8}
-    rows = [
-        base
-        | {"model_version": "2", "as_of_date": "2026-07-29", "label_matured_on": "2026-10-27"}
-        | {"evaluated_on": "2026-10-27", "roc_auc": 0.79},
-        base
-        | {"model_version": "3", "as_of_date": "2026-08-28", "label_matured_on": "2026-11-26"}
-        | {"evaluated_on": D1, "roc_auc": 0.65},
-    ]
-    placeholders = ", ".join(["%s"] * len(COLUMNS))
-    insert = f"insert into scoring.model_performance ({', '.join(COLUMNS)}) values ({placeholders})"
-    with warehouse.connect(url) as conn:
-        ensure_table(conn)
-        conn.cursor().executemany(insert, [tuple(r[c] for c in COLUMNS) for r in rows])
-
-
-def _insert(conn: psycopg.Connection, fixture: dict[str, list[tuple[str, dict]]]) -> None:
-    for name, rows in fixture.items():
-        cols = contract.TABLES[name].column_names
-        sql = (
-            f"insert into raw.{name} ({', '.join(cols)}, _export_date, _source_file, _line_no) "
-            f"values ({', '.join(['%s'] * (len(cols) + 3))})"
-        )
-        params = [
-            [row.get(c) for c in cols] + [export_date, f"{export_date}/{name}.csv", line_no]
-            for line_no, (export_date, row) in enumerate(rows, start=2)
-        ]
-        with conn.cursor() as cur:
-            cur.executemany(sql, params)
-
-
-STARTER_APPROVAL = "starter default (not business-approved)"
-
-
-def _set_csv(path: Path, key_col: str, key: str, **values: str) -> None:
-    """Edit one row of a policy seed in the temporary project copy. Setting a value, amount or points of a
-    row that carries a starter default makes it the test's own decision (tag D, or U when emptied;
-    approved_by 'test fixture'), as a business sign-off would, so it counts under the strict profile too;
-    pass tag='starter' to keep it a starter default."""
-    with path.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    hits = [r for r in rows if r[key_col] == key]
-    assert hits, f"{key} not in {path.name}"
-    decided = [c for c in ("value", "amount", "points") if c in values]
-    for row in hits:
-        if decided and row.get("tag") == "starter" and "tag" not in values:
-            filled = any(str(values[c]).strip() for c in decided)
-            row.update(tag="D" if filled else "U", approved_by="test fixture")
-        row.update(values)
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    dst = tmp_path / "dbt_project"
-    shutil.copytree(
-        settings.dbt_project_dir(), dst, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
-    )
-    return dst
-
-
-@pytest.fixture
-def dbt_env(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    for key, value in warehouse.parse_url(fresh_db).dbt_env().items():
-        monkeypatch.setenv(key, value)
-    yield fresh_db
-
-
-def _dbt(
-    project: Path,
-    *args: str,
-    run_date: str | None = None,
-    expect_success: bool = True,
-    profile: str = "strict",
-):
-    """dbt in-process on the project copy. The policy profile defaults to strict: these tests were written for
-    a policy without starter defaults and set every value they need (seed_spec 0.3: strict = as before the
-    starter defaults); the starter profile is covered by test_lists.py and test_e2e.py."""
-    cmd = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
-    dbt_vars = {"policy_profile": profile, **({"run_date": run_date} if run_date else {})}
-    cmd += ["--vars", json.dumps(dbt_vars)]
-    result = dbtRunner().invoke(cmd)
-    if expect_success:
-        failures = []
-        if result.result is not None and hasattr(result.result, "results"):
-            failures = [
-                f"{r.node.unique_id}: {r.status} {r.message}"
-                for r in result.result.results
-                if str(r.status) not in ("success", "pass", "warn", "skipped")
-            ]
-        assert result.success, f"dbt {' '.join(args)} failed: {result.exception} {failures}"
-    return result
-
-
-def _rows(url: str, sql: str, *params) -> list[dict]:
-    with warehouse.connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
+from crm_scoring import settings, warehouse
 
 
 def test_parse_needs_no_database(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_PG_HOST", "no-such-host.invalid")
     monkeypatch.setenv("CRM_PG_PORT", "1")
     _dbt(project, "parse")
-
-
-RULE_ID = re.compile(r"\b[A-Z]{2}-\d{2}\b")
-NO_RULE_ID = "No rule ID applies:"
-
-
-def undocumented(manifest: dict, catalog: dict | None = None) -> list[str]:
-    """Marts and lists a user reads that do not say which rule they implement, or have a column without a
-    description (issue 3). A model with no rule must say why (NO_RULE_ID). With a catalog (dbt docs
-    generate), columns the model produces but its YAML does not list count as undocumented too."""
-    problems = []
-    for node in manifest["nodes"].values():
-        if node["resource_type"] != "model" or node["fqn"][1] not in ("marts", "lists"):
-            continue
-        name, described = node["name"], node.get("description", "")
-        if not RULE_ID.search(described) and NO_RULE_ID not in described:
-            problems.append(f"{name}: description cites no rule ID")
-        columns = {c.lower(): v.get("description", "") for c, v in node["columns"].items()}
-        built = (catalog or {}).get("nodes", {}).get(node["unique_id"], {}).get("columns", {})
-        columns.update({c.lower(): columns.get(c.lower(), "") for c in built})
-        problems += [f"{name}.{c}: no description" for c, d in sorted(columns.items()) if not d.strip()]
-    return problems
 
 
 def test_marts_and_lists_document_their_rules(project: Path) -> None:
@@ -388,8 +55,19 @@ def test_marts_and_lists_document_their_rules(project: Path) -> None:
     ]
 
 
-def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
-    url = dbt_env
+@pytest.fixture(scope="module")
+def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The hand-made fixture built for D1 on a project copy with the rules the tests need switched on; the
+    tests below read it in file order, and the last ones move it on (late history, D2, an unset parameter)."""
+    mp = pytest.MonkeyPatch()
+    name = warehouse.create_database(server_url, "crm_dbt_project")
+    url = warehouse.with_database(server_url, name)
+    for key, value in warehouse.parse_url(url).dbt_env().items():
+        mp.setenv(key, value)
+    project = tmp_path_factory.mktemp("dbt_project") / "dbt_project"
+    shutil.copytree(
+        settings.dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
     _load_raw(url, FIXTURE)
     with warehouse.connect(url) as conn:
         conn.cursor().executemany(
@@ -412,6 +90,19 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
 
     _dbt(project, "build", run_date=D1)
 
+    yield url, project
+    mp.undo()
+    if not os.environ.get("CRM_KEEP_TEST_DB"):
+        warehouse.drop_database(server_url, name)
+
+
+def _tickets(url: str) -> dict[str, dict]:
+    return {r["ticket_id"]: r for r in _rows(url, "select * from marts.fct_tickets where run_date = %s", D1)}
+
+
+def test_backtests_below_the_floor_raise_al14(built) -> None:
+    """CH-07 / AL-14: a backtest below model_min_auc and far below its training AUC raises red and yellow."""
+    url, project = built
     perf = _rows(url, "select * from marts.model_performance order by as_of_date")
     assert [(r["model_version"], r["below_min_auc"], r["auc_drop_exceeded"]) for r in perf] == [
         ("2", False, False),
@@ -423,6 +114,11 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     assert [(r["level"], r["metric"]) for r in al14] == [("red", "roc_auc"), ("yellow", "roc_auc_drop")]
     assert all(":v3:2026-08-28:" in r["scope"] for r in al14)  # the healthy v2 backtest raises nothing
 
+
+def test_staging_is_as_of_the_run_date_and_masks_pii(built) -> None:
+    """Staging: every version exported by the run date, PII masked and redacted; the ticket base keeps
+    the latest."""
+    url, project = built
     # --- staging: every version exported by the run date, PII masked; the ticket base: the latest one
     t3 = _rows(url, "select ticket_status from staging.stg_crm__tickets where ticket_id = 't3'")
     assert t3 == [{"ticket_status": "open"}]  # the 11-27 export is not visible on D1
@@ -434,6 +130,10 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     assert "@" not in text["text_redacted"] and "0005" not in text["text_redacted"]
     assert "[EMAIL]" in text["text_redacted"] and "[PHONE]" in text["text_redacted"]
 
+
+def test_customer_value_tiers_and_lifecycle(built) -> None:
+    """CV-01..03 and the lifecycle stages (seed_spec 2.3)."""
+    url, project = built
     # --- customer value (CV-01..03, lifecycle 2.3)
     cv = {
         r["customer_id"]: r for r in _rows(url, "select * from marts.customer_value where run_date = %s", D1)
@@ -454,6 +154,10 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     )
     assert cv["c4"]["days_inactive"] == 7  # the failed login does not count as activity
 
+
+def test_complaint_marts(built) -> None:
+    """CM-01 first response and priority, CM-06 crisis sensitivity."""
+    url, project = built
     # --- complaints (CM-01, CM-06)
     tk = {r["ticket_id"]: r for r in _rows(url, "select * from marts.fct_tickets where run_date = %s", D1)}
     assert float(tk["t1"]["frt_minutes"]) == 30 and float(tk["t2"]["frt_minutes"]) == 120
@@ -469,6 +173,11 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     assert cc["c5"]["has_technical_complaint_90d"] and cc["c5"]["complaints_30d"] == 1
     assert not cc["c1"]["is_crisis_sensitive"] and cc["c1"]["open_tickets"] == 1
 
+
+def test_rule_activity_says_what_fired_and_why_not(built) -> None:
+    """Issue 3: one row per rule of the policy seeds, what it produced and why not."""
+    url, project = built
+    tk = _tickets(url)
     # --- rule activity (issue 3): one row per rule of the policy seeds, what it produced, why not
     ra = {r["rule_code"]: r for r in _rows(url, "select * from marts.rule_activity where run_date = %s", D1)}
     ready = _rows(url, "select rule_code from intermediate.int_policy__rule_readiness")
@@ -492,6 +201,10 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     # no DQ-06 gate failure in this warehouse: the emotion rules are not blocked
     assert ra["RL-14"]["runnable"] and ra["RL-14"]["blocked_reason"] is None
 
+
+def test_churn_features_and_training_snapshots(built) -> None:
+    """Every customer registered by D1 is scored; training cutoffs have a complete label window."""
+    url, project = built
     # --- churn features: every customer registered by D1 is scored (lapsed c3, closed c6 included)
     cf = {
         r["customer_id"]: r for r in _rows(url, "select * from marts.churn_features where run_date = %s", D1)
@@ -512,8 +225,11 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
         url, "select * from marts.churn_training_set where customer_id = 'c5' and as_of_date = '2026-06-29'"
     )
     assert snap and snap[0]["complaints_lifetime"] == 2 and snap[0]["churned"] == 1
-    before = _rows(url, "select * from marts.churn_training_set order by as_of_date, customer_id")
 
+
+def test_lists_one_action_per_customer(built) -> None:
+    """Retention (one action per customer, crisis mode) and compensation lists (ledger), no PII."""
+    url, project = built
     # --- lists
     rl = {
         (r["customer_id"], r["rule_code"]): r for r in _rows(url, "select * from lists_build.retention_list")
@@ -535,6 +251,10 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
     for r in [*rl.values(), *cl.values()]:
         assert r["policy_version"] and not any(k in r for k in ("email", "phone", "email_hash", "text"))
 
+
+def test_rerun_with_late_history_keeps_past_snapshots(built) -> None:
+    """A rerun of D1 with late-arriving history: no duplicates, past training snapshots unchanged."""
+    url, project = built
     # --- rerun of the same date with late-arriving history: no duplicates, past snapshots unchanged
     with warehouse.connect(url) as conn:
         late = {
@@ -553,6 +273,7 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
             ),
         }
         _insert(conn, late)
+    before = _rows(url, "select * from marts.churn_training_set order by as_of_date, customer_id")
     _dbt(project, "build", run_date=D1)
     after = _rows(url, "select * from marts.churn_training_set order by as_of_date, customer_id")
     label_free = [{k: v for k, v in r.items() if k != "churned"} for r in after]
@@ -563,6 +284,10 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
         ("orders", "c9", 1)
     ]
 
+
+def test_next_run_date_keeps_one_row_per_key_and_date(built) -> None:
+    """D2: incremental marts keep one row per key per run date; re-exports replace versions."""
+    url, project = built
     # --- next run date: incremental marts keep one row per key per run_date
     _dbt(project, "build", run_date=D2)
     versions = _rows(url, "select ticket_status from staging.stg_crm__tickets where ticket_id = 't3'")
@@ -596,12 +321,21 @@ def test_build_marts_and_lists(project: Path, dbt_env: str) -> None:
         r["run_date"].isoformat() for r in _rows(url, "select run_date from lists_build.retention_list")
     } <= {D2}
 
+
+def test_every_mart_and_list_column_is_documented(built) -> None:
+    """Issue 3: the catalog of the built columns has a description for each."""
+    url, project = built
     # --- issue 3: every column a mart or list produces is described (the catalog lists the built columns)
     _dbt(project, "docs", "generate", run_date=D2)
     target = Path(os.environ.get("DBT_TARGET_PATH", project / "target"))
     catalog = json.loads((target / "catalog.json").read_text())
     assert undocumented(json.loads((target / "manifest.json").read_text()), catalog) == []
 
+
+def test_an_enabled_rule_with_an_unset_parameter_fails_loudly(built) -> None:
+    """RL-03 enabled with churn_band_high_min unset fails the list build, naming both."""
+    url, project = built
+    seeds = project / "seeds" / "policy"
     # --- an enabled rule whose parameter is unset fails loudly
     _set_csv(seeds / "policy_parameters.csv", "key", "churn_band_high_min", value="")
     _dbt(project, "seed", "--select", "policy_parameters", run_date=D2)

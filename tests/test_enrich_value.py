@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_dbt_project import FIXTURE, _dbt, _load_raw, _rows, dbt_env, project  # noqa: F401
+from support.dbt_project import FIXTURE, _dbt, _load_raw, _rows
 from test_marts_value import SENTIMENT, _create_enrichment
 
 D1 = "2026-11-26"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_dbt_project import FIXTURE, _dbt, _insert, _load_raw, _rows, _table, dbt_env, project  # noqa: F401
+from support.dbt_project import FIXTURE, _dbt, _insert, _load_raw, _rows, _table
 
 from crm_scoring import warehouse
 

@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 from psycopg.rows import dict_row
-from test_dbt_project import _set_csv
+from support.dbt_project import STILL_PROBING, _set_csv
+from support.raw import create_source_tables
 
 from crm_scoring import contract, dbt_invoke, settings, warehouse
 from crm_scoring.lists.export import export_list
@@ -247,27 +248,10 @@ def _fixture() -> dict[str, list[tuple[date, dict]]]:
 
 
 def _load(url: str) -> None:
+    """The platform's source tables (as dbt's on-run-start hook creates them), then raw rows, scores,
+    reasons and two enriched texts."""
+    create_source_tables(url)
     with warehouse.connect(url) as conn:
-        for schema in ("raw", "scoring", "enrichment"):
-            conn.execute(f"create schema if not exists {schema}")
-        for table in contract.TABLES.values():
-            conn.execute(contract.raw_table_ddl(table))
-        conn.execute(
-            "create table scoring.churn_scores (run_date date, customer_id text, churn_probability float8,"
-            " model_name text, model_version text, mlflow_run_id text, scored_at timestamptz,"
-            " primary key (run_date, customer_id))"
-        )
-        conn.execute(
-            "create table scoring.churn_reasons (run_date date, customer_id text, reason_rank int,"
-            " feature text, contribution float8, reason_text text)"
-        )
-        conn.execute(
-            "create table enrichment.text_sentiment (source_table text, source_id text, customer_id text,"
-            " text_ts timestamptz, language text, redacted_text text, polarity text, polarity_score float8,"
-            " emotion_class text, crisis_triage_class text, has_risk_keyword bool, has_empathy_keyword bool,"
-            " model_name text, model_version text, quality_gate_passed bool, enriched_for_date date,"
-            " policy_version text, primary key (source_table, source_id))"
-        )
         for name, rows in _fixture().items():
             cols = contract.TABLES[name].column_names
             with conn.cursor().copy(
@@ -281,18 +265,26 @@ def _load(url: str) -> None:
                         + [export_date, f"{name}.csv", line_no, json.dumps(extra) if extra else None]
                     )
         probs = {"a1": 0.9, "a3": 0.2, "a4": 0.5, "a6": 0.1, "a7": 0.1, "a18": 0.1}
-        with conn.cursor().copy("copy scoring.churn_scores from stdin") as cp:
+        scores = (
+            "run_date, customer_id, churn_probability, model_name, model_version, mlflow_run_id, scored_at"
+        )
+        with conn.cursor().copy(f"copy scoring.churn_scores ({scores}) from stdin") as cp:
             for day in (D1, D2):
                 for c in [f"a{i}" for i in range(1, 20)]:
                     cp.write_row([day, c, probs.get(c, 0.05), "churn", "7", "run-7", "2026-11-26T03:00:00Z"])
-        with conn.cursor().copy("copy scoring.churn_reasons from stdin") as cp:
+        reasons = "run_date, customer_id, reason_rank, feature, contribution, reason_text, model_version"
+        with conn.cursor().copy(f"copy scoring.churn_reasons ({reasons}) from stdin") as cp:
             for day in (D1, D2):
                 for rank, feat in enumerate(["days_inactive", "complaints_90d", "logins_30d"], start=1):
-                    cp.write_row([day, "a1", rank, feat, 0.3 / rank, f"reason {feat}"])
+                    cp.write_row([day, "a1", rank, feat, 0.3 / rank, f"reason {feat}", "7"])
         conn.execute(
-            "insert into enrichment.text_sentiment select s, i, c, ts::timestamptz, 'en', 'redacted',"
-            " 'negative', -0.9, 'angry', 'immediate_intervention', false, false, 'm', '1', true,"
-            " '2026-11-26', '2026.1' from (values ('surveys', 'x10', 'a10', '2026-11-20T10:00:00Z'),"
+            "insert into enrichment.text_sentiment (source_table, source_id, customer_id, text_ts, language,"
+            " redacted_text, polarity, polarity_score, emotion_class, crisis_triage_class, has_risk_keyword,"
+            " has_empathy_keyword, model_name, model_version, quality_gate_passed, enriched_for_date,"
+            " policy_version, text_sha256, enriched_at)"
+            " select s, i, c, ts::timestamptz, 'en', 'redacted', 'negative', -0.9, 'angry',"
+            " 'immediate_intervention', false, false, 'm', '1', true, '2026-11-26', '2026.1', md5(i),"
+            " '2026-11-26T03:00:00Z' from (values ('surveys', 'x10', 'a10', '2026-11-20T10:00:00Z'),"
             " ('tickets', 't11', 'a11', '2026-11-26T08:00:00Z')) as v(s, i, c, ts)"
         )
 
@@ -428,6 +420,62 @@ def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     mp.undo()
     if not os.environ.get("CRM_KEEP_TEST_DB"):
         warehouse.drop_database(server_url, name)
+
+
+def _compiled(url: str, run_date: date) -> dict[str, str]:
+    """unique_id -> compiled SQL of every model and test, compiled against the warehouse at `url` (its
+    database name, which relation names carry, replaced by a placeholder). --full-refresh: incremental
+    models compile in their rebuild form; their forward form depends on dbt's own incremental state (the
+    model's watermark in {{ this }}), not on what the sources hold."""
+    dbt_invoke.invoke(["compile", "--full-refresh", "--quiet"], url, run_date)
+    manifest = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json").read_text())
+    database = warehouse.parse_url(url).dbname
+    return {
+        uid: node["compiled_code"].replace(f'"{database}".', '"<database>".')
+        for uid, node in manifest["nodes"].items()
+        if node.get("compiled_code") is not None and node["name"] not in STILL_PROBING
+    }
+
+
+def test_compiled_sql_is_the_same_on_an_empty_and_a_built_warehouse(built, server_url: str) -> None:
+    """Sources, not probes: no model decides its SQL by what the warehouse holds, so what CI compiles on
+    an empty database is what production runs on a full one (every raw/ops/enrichment/scoring/lists table
+    published and filled here)."""
+    url, _ = built
+    assert _q(url, "select count(*) as n from lists.retention_list")[0]["n"] > 0  # really built
+    on_built = _compiled(url, D2)
+    name = warehouse.create_database(server_url, "crm_lists_empty")
+    try:
+        on_empty = _compiled(warehouse.with_database(server_url, name), D2)
+        with psycopg.connect(warehouse.with_database(server_url, name)) as conn:
+            schemas = conn.execute(
+                "select count(*) from pg_namespace where nspname in ('raw', 'lists', 'scoring')"
+            ).fetchone()[0]
+    finally:
+        warehouse.drop_database(server_url, name)
+    assert schemas == 0  # compiled on a truly empty warehouse (compile runs no hooks)
+    assert len(on_built) > 100
+    differing = sorted(uid for uid in on_built if on_empty.get(uid) != on_built[uid])
+    assert not differing, f"compiled SQL depends on the warehouse ({len(differing)}): {differing[:10]}"
+    assert on_empty.keys() == on_built.keys()
+
+
+RULE_FAMILIES = [
+    *(f"int_lists__retention_hits_{f}" for f in ("activity", "churn", "crisis", "emotion", "lifecycle")),
+    *(f"int_lists__compensation_hits_{f}" for f in ("ticket", "crisis")),
+]
+
+
+def test_every_rule_family_has_passing_unit_tests(built) -> None:
+    """Each rule family model carries dbt unit tests (fires, does not fire, edge; the YAML beside it);
+    they run here against the built warehouse's column types, and in the nightly build before the model."""
+    url, project = built
+    manifest = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json").read_text())
+    tested = {n["model"] for n in manifest.get("unit_tests", {}).values()}
+    assert set(RULE_FAMILIES) <= tested, f"rule families without unit tests: {set(RULE_FAMILIES) - tested}"
+    dbt_invoke.invoke(
+        ["build", "--select", *RULE_FAMILIES, "--resource-type", "unit_test", "--quiet"], url, D1
+    )
 
 
 def _retention(url: str, day: date) -> dict[str, dict]:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_dbt_project import _dbt, _rows, _set_csv, _table, dbt_env, project, undocumented  # noqa: F401
+from support.dbt_project import _dbt, _rows, _set_csv, _table, undocumented
 
 from crm_scoring import contract, warehouse
 from crm_scoring.enrich.store import DDL as ENRICH_DDL

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from dbt.cli.main import dbtRunner
-from test_dbt_project import FIXTURE, _dbt, _load_raw, _rows, _table, dbt_env, project  # noqa: F401
+from support.dbt_project import FIXTURE, _dbt, _load_raw, _rows, _table
 
 from crm_scoring import warehouse
 
@@ -101,7 +101,7 @@ def _create_enrichment(url: str) -> None:
 
 
 def _load_d3(url: str) -> None:
-    from test_dbt_project import _insert
+    from support.dbt_project import _insert
 
     with warehouse.connect(url) as conn:
         _insert(conn, D3_ROWS)

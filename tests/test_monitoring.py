@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from test_dbt_project import D1, FIXTURE, SCORES, _dbt, _load_raw, _rows, dbt_env, project  # noqa: F401
+from support.dbt_project import D1, FIXTURE, SCORES, _dbt, _load_raw, _rows
 
 from crm_scoring import warehouse
 from crm_scoring.monitoring import drift
@@ -182,7 +182,7 @@ def _monitoring_inputs(url: str) -> None:
     drift.write(run, rows, url)
 
 
-def test_monitoring_marts_and_alerts(project, dbt_env) -> None:  # noqa: F811 - fixtures from test_dbt_project
+def test_monitoring_marts_and_alerts(project, dbt_env) -> None:
     url = dbt_env
     _load_raw(url, FIXTURE)
     with warehouse.connect(url) as conn:

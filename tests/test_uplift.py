@@ -28,7 +28,7 @@ import psycopg
 import pyarrow.parquet as pq
 import pytest
 from psycopg.rows import dict_row
-from test_dbt_project import _set_csv
+from support.dbt_project import _set_csv
 
 from crm_scoring import dbt_invoke, settings, warehouse
 from crm_scoring.demo import effects, generate

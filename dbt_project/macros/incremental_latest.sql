@@ -42,14 +42,14 @@
 {%- endmacro %}
 
 {% macro incremental_latest(staged, key_column, version_column=none) -%}
-    {%- if execute -%}
-        {%- set columns = adapter.get_columns_in_relation(staged) | map(attribute='name') | list -%}
-        {%- set column_list = (columns | join(', ')) or '*' -%}
-    {%- else -%}
-        {%- set column_list = '*' -%}
-    {%- endif -%}
+    {#- A rebuild selects `*` from staging: its SQL does not depend on what the warehouse holds. Only a
+        forward run (dbt's own incremental state: {{ this }} exists and is behind run_date) merges stored
+        rows, which needs the column list by name. -#}
+    {%- set column_list = '*' -%}
     {%- set forward_from = incremental_latest_forward_from() -%}
     {%- if forward_from is not none -%}
+        {%- set columns = adapter.get_columns_in_relation(staged) | map(attribute='name') | list -%}
+        {%- set column_list = columns | join(', ') -%}
         {#- stored rows are merged by column name: a staging column change needs a rebuild (on_schema_change
             'fail' would only say so after the batch failed on the missing column) -#}
         {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}

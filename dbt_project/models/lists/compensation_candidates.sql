@@ -5,19 +5,11 @@
     finds nothing (e.g. under the strict policy profile) would otherwise keep the earlier run's rows. -#}
 {#- Every compensation trigger found on var('run_date') (seed_spec 3.8), with its ledger decision. Kept per
     run_date (incremental) as the audit of what was considered and why a row did or did not reach the list.
-      CP-01 complaint resolved in complaint_comp_lookback_days: package by tier x severity x complaint type
-            (the most specific enabled matrix row wins).
-      CP-02 second round: a complaint still dissatisfied at its revisit (fct_tickets.dissatisfied_after_revisit,
-            CM-12) answered within complaint_comp_lookback_days, a round 1 for the ticket in the ledger,
-            round 2 <= max_compensation_rounds.
-      CP-03 service outage in scope: (outage_points_multiplier - 1) x points earned in the crisis window.
-      CP-04 severe public-opinion crisis in scope: severe_incident_comp_multiplier x impact_value.
-      CP-05 post-crisis loyalty (crisis resolved within post_crisis_offer_window_days): matrix amount.
-      CP-06 product-safety crisis: impact_value x multiplier (refund) + matrix amount (voucher).
-      CP-07 data-breach crisis: matrix amount.
-      CP-08 crisis-sensitive customers while a crisis is active: preventive_extension_days of service.
-      CP-09 angry / disappointed ticket in the lookback (emotion from fct_tickets.emotion_class, else
-            enrichment.text_sentiment): matrix amount / points.
+    Triggers, one small model per rule family (models/intermediate/lists/compensation/, each with dbt unit
+    tests): ticket (CP-01 resolved complaint, CP-02 second round, CP-09 emotion) and crisis (CP-03 outage
+    points, CP-04 severe opinion, CP-05 post-crisis loyalty, CP-06 product safety, CP-07 data breach, CP-08
+    preventive), over the enabled matrix rows (int_lists__compensation_matrix) and the ledger
+    (int_lists__compensation_ledger).
     A crisis is "in scope" while active or resolved within post_crisis_offer_window_days.
     Ledger (CP-14): ledger_key = ticket:<id>:<round> | crisis:<id>:<round> | crisis_points:<id>:<round> (CP-03
     loyalty points: a package of its own, so a severe outage grants both the CP-04 compensation and the points;
@@ -30,21 +22,12 @@
     Matrix rows: a package applies to the customer's value tier or to 'any' tier (the tier row wins), so
     amounts scale with the tier. Only rules int_policy__rule_readiness enables under the policy profile, and
     only matrix rows enabled under it (strict: no row tagged starter), are read. -#}
-{%- set tk_cols = [] -%}
-{%- set sentiment = none -%}
-{%- if execute -%}
-    {%- set tk_cols = adapter.get_columns_in_relation(ref('fct_tickets')) | map(attribute='name') | list -%}
-    {%- set sentiment = adapter.get_relation(database=target.database, schema='enrichment', identifier='text_sentiment') -%}
-{%- endif %}
 with p as (
     select * from {{ ref('int_lists__params') }}
 ),
 
 matrix as (
-    select *
-    from {{ policy_rows('compensation_matrix', ['trigger', 'tier', 'severity', 'complaint_type']) }} as m
-    where {{ policy_row_enabled('m') }}
-      and m.rule_code in (select r.rule_code from {{ ref('int_policy__rule_readiness') }} as r where r.is_enabled)
+    select * from {{ ref('int_lists__compensation_matrix') }}
 ),
 
 tier_caps as (
@@ -53,216 +36,18 @@ tier_caps as (
     where pp.key like 'compensation\_cap\_per\_customer\_365d:%'
 ),
 
-cust as (
-    select * from {{ ref('int_lists__customer_profile') }}
-),
-
-tickets as (
-    select *
-    from {{ ref('fct_tickets') }}
-    where run_date = {{ run_date() }} and customer_id is not null
-),
-
-crises as (
-    select x.*
-    from {{ ref('int_lists__crisis_exposure') }} as x
-    cross join p
-    where x.is_active or x.days_since_resolved <= p.post_crisis_offer_window_days
-),
-
-crm_ledger as (
-    select customer_id,
-           case when ticket_id is not null then 'ticket:' || ticket_id
-                when compensation_type = 'points' then 'crisis_points:' || crisis_event_id
-                else 'crisis:' || crisis_event_id end
-               || ':' || round_no as ledger_key,
-           amount, issued_at
-    from {{ ref('stg_crm__compensations') }}
-    where issued_at < {{ run_end() }} and (ticket_id is not null or crisis_event_id is not null)
-),
-
-platform_ledger as (
-    select customer_id, ledger_key, amount, run_date
-    from {{ ref('int_lists__published_history') }}
-    where list_name = 'compensation'
+ledger_rows as (
+    select * from {{ ref('int_lists__compensation_ledger') }}
 ),
 
 ledger as (
-    select customer_id, ledger_key from crm_ledger
-    union
-    select customer_id, ledger_key from platform_ledger
-),
-
-resolved_complaints as (
-    select t.*
-    from tickets as t
-    cross join p
-    where t.is_complaint
-      and t.resolved_at is not null and t.resolved_at < {{ run_end() }}
-      and {{ utc_date('t.resolved_at') }} > {{ run_date() }} - p.complaint_comp_lookback_days
-),
-
-cp01 as (
-    select t.customer_id, 'CP-01' as rule_code, 'complaint' as trigger_type, t.ticket_id,
-           null::text as crisis_event_id, 1 as round_no, m.package_code,
-           m.amount, m.points, null::integer as benefit_days, t.resolved_at as trigger_at,
-           row_number() over (partition by t.ticket_id
-                              order by (m.severity <> 'any') desc, (m.complaint_type <> 'any') desc,
-                                       (m.tier <> 'any') desc, m.package_code) as match_rank
-    from resolved_complaints as t
-    join cust as c on c.customer_id = t.customer_id
-    join matrix as m
-      on m.trigger = 'complaint'
-     and m.tier in (c.value_tier, 'any')
-     and m.severity in (coalesce(t.severity, 'any'), 'any')
-     and m.complaint_type in (coalesce(t.complaint_type, 'any'), 'any')
-),
-
-revisit_dissatisfied as (
-    -- CM-12 in the complaint mart decides "still dissatisfied at the revisit" (one definition)
-    select t.customer_id, t.ticket_id, t.revisit_responded_at as responded_at
-    from tickets as t
-    cross join p
-    where t.is_complaint
-      and t.dissatisfied_after_revisit
-      and {{ utc_date('t.revisit_responded_at') }} > {{ run_date() }} - p.complaint_comp_lookback_days
-),
-
-cp02 as (
-    select r.customer_id, 'CP-02', 'second_round', r.ticket_id, null::text, 2, m.package_code,
-           m.amount, m.points, null::integer, r.responded_at,
-           row_number() over (partition by r.ticket_id order by (m.tier <> 'any') desc, m.package_code) as match_rank
-    from revisit_dissatisfied as r
-    join cust as c on c.customer_id = r.customer_id
-    join matrix as m on m.trigger = 'second_round' and m.tier in (c.value_tier, 'any')
-    cross join p
-    where 2 <= p.max_compensation_rounds
-      and exists (select 1 from ledger as l
-                  where l.customer_id = r.customer_id and l.ledger_key = 'ticket:' || r.ticket_id || ':1')
-),
-
-outage_points as (
-    select x.customer_id, x.crisis_event_id, x.started_at,
-           coalesce(sum(o.points_earned), 0) as points_earned_in_window
-    from crises as x
-    left join {{ ref('fct_orders') }} as o
-      on o.customer_id = x.customer_id
-     and o.order_status <> 'cancelled'
-     and o.order_ts >= x.started_at
-     and o.order_ts < coalesce(x.resolved_at, {{ run_end() }})
-     and o.order_ts < {{ run_end() }}
-    where x.crisis_type = 'service_outage' and x.customer_id is not null
-    group by x.customer_id, x.crisis_event_id, x.started_at
-),
-
-cp03 as (
-    select op.customer_id, 'CP-03', 'crisis:service_outage', null::text, op.crisis_event_id, 1,
-           m.package_code, null::numeric,
-           (op.points_earned_in_window * (p.outage_points_multiplier - 1))::bigint, null::integer,
-           op.started_at, 1
-    from outage_points as op
-    join matrix as m on m.trigger = 'crisis:service_outage'
-    cross join p
-    where op.points_earned_in_window > 0
-),
-
-cp04 as (
-    select x.customer_id, 'CP-04', 'crisis:severe_public_opinion', null::text, x.crisis_event_id, 1,
-           m.package_code, (x.impact_value * p.severe_incident_comp_multiplier)::numeric, m.points,
-           null::integer, x.started_at, 1
-    from crises as x
-    join matrix as m on m.trigger = 'crisis:severe_public_opinion' and m.severity in ('severe', 'any')
-    cross join p
-    where x.opinion_level = 'severe' and x.customer_id is not null and x.impact_value is not null
-),
-
-cp06_07 as (
-    select x.customer_id, m.rule_code, m.trigger, null::text, x.crisis_event_id, 1,
-           m.package_code,
-           case when m.amount is null and (m.multiplier is null or x.impact_value is null) then null
-                else coalesce(x.impact_value * m.multiplier, 0) + coalesce(m.amount, 0) end,
-           m.points, null::integer, x.started_at,
-           row_number() over (partition by x.customer_id, x.crisis_event_id, m.rule_code
-                              order by (m.tier not in ('any', 'affected')) desc, m.package_code) as match_rank
-    from crises as x
-    join cust as c on c.customer_id = x.customer_id
-    join matrix as m
-      on m.trigger = 'crisis:' || x.crisis_type and m.rule_code in ('CP-06', 'CP-07')
-     and m.tier in (c.value_tier, 'any', 'affected')
-    where x.customer_id is not null
-),
-
-cp05 as (
-    select x.customer_id, 'CP-05', 'post_crisis_loyalty', null::text, x.crisis_event_id, 1,
-           m.package_code, m.amount, m.points, null::integer, x.resolved_at,
-           row_number() over (partition by x.customer_id, x.crisis_event_id
-                              order by (m.tier not in ('any', 'affected')) desc, m.package_code) as match_rank
-    from crises as x
-    join cust as c on c.customer_id = x.customer_id
-    join matrix as m on m.trigger = 'post_crisis_loyalty' and m.tier in (c.value_tier, 'any', 'affected')
-    where not x.is_active and x.customer_id is not null
-),
-
-active_crisis as (
-    select crisis_event_id, started_at
-    from crises
-    where is_active
-    order by started_at desc, crisis_event_id
-    limit 1
-),
-
-cp08 as (
-    select c.customer_id, 'CP-08', 'preventive', null::text, a.crisis_event_id, 1,
-           m.package_code, m.amount, m.points, p.preventive_extension_days, a.started_at, 1
-    from cust as c
-    cross join active_crisis as a
-    join matrix as m on m.trigger = 'preventive'
-    cross join p
-    where c.is_crisis_sensitive and c.customer_status = 'active'
-),
-
-{% if 'emotion_class' in tk_cols -%}
-ticket_emotions as (
-    select t.ticket_id, t.customer_id, t.emotion_class, t.created_at from tickets as t
-),
-{%- elif sentiment is not none -%}
-ticket_emotions as (
-    select t.ticket_id, t.customer_id, s.emotion_class, t.created_at
-    from tickets as t
-    join {{ sentiment }} as s on s.source_table = 'tickets' and s.source_id = t.ticket_id
-),
-{%- else -%}
-ticket_emotions as (
-    select null::text as ticket_id, null::text as customer_id, null::text as emotion_class,
-           null::timestamptz as created_at
-    where false
-),
-{%- endif %}
-
-cp09 as (
-    select te.customer_id, 'CP-09', 'emotion_soothing', te.ticket_id, null::text, 1,
-           m.package_code, m.amount, m.points, null::integer, te.created_at,
-           row_number() over (partition by te.ticket_id order by (m.tier <> 'any') desc, m.package_code) as match_rank
-    from ticket_emotions as te
-    join cust as c on c.customer_id = te.customer_id
-    join matrix as m on m.trigger = 'emotion_soothing' and m.tier in (c.value_tier, 'any')
-    cross join p
-    where te.emotion_class in (
-            select level from {{ policy_rows('risk_levels', ['dimension', 'level']) }} as r
-            where r.dimension = 'emotion' and r.escalate_to_human)
-      and te.created_at < {{ run_end() }}
-      and {{ utc_date('te.created_at') }} > {{ run_date() }} - p.complaint_comp_lookback_days
+    select distinct customer_id, ledger_key from ledger_rows
 ),
 
 found as (
-    select * from cp01 where match_rank = 1
-    union all select * from cp02 where match_rank = 1
-    union all select * from cp03
-    union all select * from cp04
-    union all select * from cp05 where match_rank = 1
-    union all select * from cp06_07 where match_rank = 1
-    union all select * from cp08
-    union all select * from cp09 where match_rank = 1
+    select * from {{ ref('int_lists__compensation_hits_ticket') }}
+    union all
+    select * from {{ ref('int_lists__compensation_hits_crisis') }}
 ),
 
 keyed as (
@@ -299,9 +84,11 @@ decided as (
 granted_365d as (
     select customer_id, sum(amount) as amount_365d
     from (
-        select customer_id, amount from crm_ledger where issued_at >= {{ run_end() }} - interval '365 days'
+        select customer_id, amount from ledger_rows
+        where source = 'crm' and issued_at >= {{ run_end() }} - interval '365 days'
         union all
-        select customer_id, amount from platform_ledger where run_date > {{ run_date() }} - 365
+        select customer_id, amount from ledger_rows
+        where source = 'platform' and run_date > {{ run_date() }} - 365
     ) as g
     group by customer_id
 ),
@@ -353,6 +140,6 @@ select
     p.policy_version
 from capped as c
 cross join p
-left join cust as cu on cu.customer_id = c.customer_id
+left join {{ ref('int_lists__customer_profile') }} as cu on cu.customer_id = c.customer_id
 left join tier_caps as tc on tc.tier = cu.value_tier
 where {{ require_rule_params(['CP-01', 'CP-02', 'CP-03', 'CP-04', 'CP-05', 'CP-06', 'CP-07', 'CP-08', 'CP-09']) }}

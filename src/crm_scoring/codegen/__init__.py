@@ -15,7 +15,7 @@ from crm_scoring import settings
 
 def _targets() -> dict[str, Callable[[], str]]:
     """Repository-relative path -> generator. Imported lazily: generators import the rule modules."""
-    from crm_scoring.codegen import contract_files, rules_doc
+    from crm_scoring.codegen import contract_files, rules_doc, source_tables
     from crm_scoring.enrich import redact
     from crm_scoring.privacy import consent
 
@@ -24,6 +24,7 @@ def _targets() -> dict[str, Callable[[], str]]:
         consent.MACRO_FILE: consent.sql_macro,
         **contract_files.targets(),
         "docs/rules.md": rules_doc.render,
+        source_tables.MACRO: source_tables.sql_macro,
     }
 
 

@@ -2,17 +2,10 @@
 {#- One row per customer as of var('run_date') with everything the list rules read: value (CV), complaints
     (CM-06), churn score, band (CH-05, from marts.churn_bands) and reason codes (CH-06), emotion and satisfaction
     (RL-14/15), the top-3 reasons in business words (CH-06: scoring.churn_reasons.reason_text, '; '-separated,
-    raw feature names kept in reason_codes), country (RL-16 holidays) and the optional expertise_hint (RL-15 wording). Adapter over columns other helpers add to marts.customer_value / marts.fct_tickets: while a
-    column is missing the fallback in brackets is used, so nothing here needs a change when they land:
-      clv_estimate [scoring's BG/NBD CLV, else customer_value's, else revenue_365d; value_basis says which one a row used: 'clv' or 'revenue_365d' (CV-06)],
-      dominant_emotion_90d [mode of enrichment.text_sentiment.emotion_class
-      over emotion_lookback_days, else null], satisfaction_level [null], preferred_channel [null]. -#}
-{%- set cv_cols = [] -%}
-{%- set sentiment = none -%}
-{%- if execute -%}
-    {%- set cv_cols = adapter.get_columns_in_relation(ref('customer_value')) | map(attribute='name') | list -%}
-    {%- set sentiment = adapter.get_relation(database=target.database, schema='enrichment', identifier='text_sentiment') -%}
-{%- endif %}
+    raw feature names kept in reason_codes), country (RL-16 holidays) and the optional expertise_hint (RL-15 wording).
+    clv_estimate: scoring's BG/NBD CLV, else customer_value's, else revenue_365d; value_basis says which one a
+    row used: 'clv' or 'revenue_365d' (CV-06). dominant_emotion, satisfaction_level and preferred_channel come
+    from customer_value. -#}
 with p as (
     select * from {{ ref('int_lists__params') }}
 ),
@@ -61,28 +54,6 @@ first_orders as (
     group by customer_id
 ),
 
-{% if 'dominant_emotion_90d' not in cv_cols and sentiment is not none -%}
-emotions as (
-    select customer_id, emotion_class as dominant_emotion
-    from (
-        select s.customer_id, s.emotion_class,
-               row_number() over (partition by s.customer_id
-                                  order by count(*) desc, max(s.text_ts) desc, s.emotion_class) as rn
-        from {{ sentiment }} as s
-        cross join p
-        where s.customer_id is not null
-          and s.text_ts < {{ run_end() }}
-          and s.text_ts >= {{ run_end() }} - make_interval(days => p.emotion_lookback_days)
-        group by s.customer_id, s.emotion_class
-    ) as ranked
-    where rn = 1
-),
-{%- else -%}
-emotions as (
-    select null::text as customer_id, null::text as dominant_emotion where false
-),
-{%- endif %}
-
 run_model as (
     select max(model_version) as model_version, max(mlflow_run_id) as mlflow_run_id from scores
 ),
@@ -96,8 +67,8 @@ select
     cv.is_high_value,
     cv.revenue_365d,
     -- CV-06: the scoring step's BG/NBD x Gamma-Gamma CLV (model/clv.py), else the mart's segment-retention CLV
-    coalesce(s.clv_estimate, {{ 'cv.clv_estimate' if 'clv_estimate' in cv_cols else 'null' }}, cv.revenue_365d)::numeric(18, 2) as clv_estimate,
-    case when coalesce(s.clv_estimate, {{ 'cv.clv_estimate' if 'clv_estimate' in cv_cols else 'null' }}) is not null
+    coalesce(s.clv_estimate, cv.clv_estimate, cv.revenue_365d)::numeric(18, 2) as clv_estimate,
+    case when coalesce(s.clv_estimate, cv.clv_estimate) is not null
          then 'clv' else 'revenue_365d' end::text as value_basis,
     cv.lifecycle_stage,
     cv.days_inactive,
@@ -115,9 +86,9 @@ select
     b.churn_band_rank,
     r.reason_codes,
     r.reasons,
-    {{ 'cv.dominant_emotion_90d' if 'dominant_emotion_90d' in cv_cols else 'e.dominant_emotion' }}::text as dominant_emotion,
-    {{ 'cv.satisfaction_level' if 'satisfaction_level' in cv_cols else 'null' }}::text as satisfaction_level,
-    {{ 'cv.preferred_channel' if 'preferred_channel' in cv_cols else 'null' }}::text as preferred_channel,
+    cv.dominant_emotion_90d::text as dominant_emotion,
+    cv.satisfaction_level::text as satisfaction_level,
+    cv.preferred_channel::text as preferred_channel,
     coalesce(s.model_version, rm.model_version) as model_version,
     coalesce(s.mlflow_run_id, rm.mlflow_run_id) as mlflow_run_id
 from cv
@@ -128,7 +99,6 @@ left join scores as s on s.customer_id = cv.customer_id
 left join bands as b on b.customer_id = cv.customer_id
 left join reasons as r on r.customer_id = cv.customer_id
 left join first_orders as fo on fo.customer_id = cv.customer_id
-left join emotions as e on e.customer_id = cv.customer_id
 cross join run_model as rm
 )
 

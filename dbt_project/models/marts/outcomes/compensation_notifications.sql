@@ -1,7 +1,7 @@
 {{ config(materialized='table') }}
 {#- CP-11 / DQ-11 progress notification, as of var('run_date'): one row per published compensation list row
-    (lists.compensation_list, list dates before the run date; written by crm_scoring.lists.publish, so the
-    model is empty until a list was published) with the first `compensation_notice` contact of the CRM
+    (source lists.compensation_list, list dates before the run date; written by crm_scoring.lists.publish,
+    so the model is empty until a list was published) with the first `compensation_notice` contact of the CRM
     (contacts.csv) for that customer on or after the list date and before the end of the run date.
       notice_due_date = the earlier of the row's due_by (CP-13) and list date + compensation_notice_max_days
                         (either may be unset [U]; both unset = no deadline);
@@ -9,45 +9,23 @@
                         pending;
       hours_to_notify = hours from the start (00:00 UTC) of the list date to the notice.
     A table (state as of the run date, restated each run): overdue rows raise DQ-11 in marts.alerts. -#}
-{%- set comp = none -%}
-{%- set cols = [] -%}
-{%- if execute -%}
-    {%- set comp = adapter.get_relation(database=target.database, schema='lists', identifier='compensation_list') -%}
-    {%- if comp is not none -%}
-        {%- set cols = adapter.get_columns_in_relation(comp) | map(attribute='name') | list -%}
-    {%- endif -%}
-{%- endif %}
 with p as (
     select {{ policy_param('compensation_notice_max_days', 'integer') }} as notice_max_days
 ),
 
-{% if comp is not none -%}
 published as (
     select
         run_date::date as list_run_date,
         customer_id::text as customer_id,
         rule_code::text as rule_code,
         trigger_type::text as trigger_type,
-        {%- if 'ledger_key' in cols %}
         ledger_key::text as ledger_key,
-        {%- else %}
-        (case when ticket_id is not null then 'ticket:' || ticket_id else 'crisis:' || crisis_event_id end
-            || ':' || round_no)::text as ledger_key,
-        {%- endif %}
-        {{ 'status' if 'status' in cols else 'null' }}::text as list_status,
-        {{ 'notify_channel' if 'notify_channel' in cols else 'null' }}::text as planned_channel,
-        {{ 'due_by' if 'due_by' in cols else 'null' }}::date as due_by
-    from {{ comp }}
+        status::text as list_status,
+        notify_channel::text as planned_channel,
+        due_by::date as due_by
+    from {{ source('published_lists', 'compensation_list') }}
     where run_date < {{ run_date() }}
 ),
-{%- else -%}
-published as (
-    select null::date as list_run_date, null::text as customer_id, null::text as rule_code,
-           null::text as trigger_type, null::text as ledger_key, null::text as list_status,
-           null::text as planned_channel, null::date as due_by
-    where false
-),
-{%- endif %}
 
 {#- set-based: the first notice per (customer, list date); a lateral subquery would re-evaluate the
     contacts staging view (a window over every version) once per published row -#}

@@ -13,33 +13,19 @@
       cost         = treated x contact_unit_cost (when set) + compensations issued to treated customers in
                      the window; cost_per_retained = cost / (uplift x treated) when the uplift is positive.
     Tagged `lists`: it reads the published lists, so it runs after scoring with the list models. -#}
-{%- set ret = none -%}
-{%- if execute -%}
-    {%- set ret = adapter.get_relation(database=target.database, schema='lists', identifier='retention_list') -%}
-    {%- if ret is not none and 'contact_status' not in (adapter.get_columns_in_relation(ret) | map(attribute='name') | list) -%}
-        {%- set ret = none -%}  {#- published before hold-outs existed: nothing to compare yet -#}
-    {%- endif -%}
-{%- endif %}
 with p as (
     select * from {{ ref('int_lists__params') }}
 ),
 
-{% if ret is not none -%}
 cohort as (
     select l.run_date as list_date, l.rule_code, l.customer_id,
            case when l.contact_status = 'holdout' then 'holdout' else 'treated' end as arm
-    from {{ ret }} as l
+    from {{ source('published_lists', 'retention_list') }} as l
     cross join p
     where l.run_date < {{ run_date() }}
       and l.run_date >= {{ run_date() }} - p.outcome_window_days
       and l.contact_status in ('ready', 'holdout')
 ),
-{%- else -%}
-cohort as (
-    select null::date as list_date, null::text as rule_code, null::text as customer_id, null::text as arm
-    where false
-),
-{%- endif %}
 
 {#- set-based: each source is read once, for the cohort's customers inside the cohort's overall window,
     and joined on (customer, window); a correlated subquery per cohort row over the activity view (a

@@ -1,7 +1,6 @@
 {#- Staging: DQ-06 alerts raised by the Python text-enrichment task when the sentiment model fails its
-    quality gate, for the run date. Empty but typed when the task has never run, so the project builds. -#}
-{%- set src = adapter.get_relation(database=target.database, schema='enrichment', identifier='quality_alerts') -%}
-{%- if src is not none %}
+    quality gate, for the run date. The source table exists (empty) before the task ever ran: the
+    on-run-start hook create_source_tables() creates it. -#}
 select
     run_date,
     alert_code,
@@ -13,15 +12,4 @@ select
     policy_version
 from {{ source('enrichment', 'quality_alerts') }}
 where run_date = {{ run_date() }}
-{%- else %}
-select
-    null::date as run_date,
-    null::text as alert_code,
-    null::text as level,
-    null::text as scope,
-    null::double precision as metric_value,
-    null::double precision as threshold,
-    null::text as message,
-    null::text as policy_version
-where false
-{%- endif %}
+

@@ -1,0 +1,1 @@
+"""Helpers shared by test modules (fixtures: tests/conftest.py); test modules do not import each other."""
