@@ -46,7 +46,7 @@ run: demo-data
 # - `make test`: every module but the extended ones below (the e2e Airflow nights cover the nightly
 #   path end to end, monitoring, alert delivery and the morning report included);
 # - `make test-extended`: the kill-at-every-stage matrix, concurrency and retries, the full erasure sweep,
-#   the 57-case hostile-input corpus, alert delivery to real SMTP/HTTP receivers, consent and retention,
+#   the 59-case hostile-input corpus, alert delivery to real SMTP/HTTP receivers, consent and retention,
 #   the monitoring marts and the selector split. Run it before a release and after touching those areas.
 RELIABILITY_TESTS := tests/test_crash.py tests/test_concurrency.py tests/test_concurrency_retries.py \
 	tests/test_privacy_erasure.py
