@@ -165,33 +165,9 @@ def _count(url: str, query: str, *params: Any) -> int:
 
 def _naive_scoring(url: str, run_date: date) -> int:
     """The path the platform avoids: pandas read_sql, predict, DataFrame.to_sql (row-wise INSERTs)."""
-    import numpy as np
-    import pandas as pd
-    import sqlalchemy
-
     from crm_scoring.model.score import load_champion
 
-    model = load_champion()
-    engine = sqlalchemy.create_engine(warehouse.sqlalchemy_url(url))
-    try:
-        frame = pd.read_sql(
-            sqlalchemy.text("select * from marts.churn_features where run_date = :d"),
-            engine,
-            params={"d": run_date},
-        )
-        probs = model.predict(frame[model.features].to_numpy(dtype=np.float64))
-        out = pd.DataFrame(
-            {
-                "run_date": run_date,
-                "customer_id": frame["customer_id"],
-                "churn_probability": probs,
-                "model_version": model.version,
-            }
-        )
-        out.to_sql("churn_scores_naive", engine, schema="scoring", if_exists="replace", index=False)
-    finally:
-        engine.dispose()
-    return len(out)
+    return _naive_with(url, run_date, load_champion())
 
 
 def _text_model_rate() -> tuple[int, float]:
@@ -798,7 +774,7 @@ def run_scoring_bench(
 
 
 def _naive_with(url: str, run_date: date, model: Any) -> int:
-    """`_naive_scoring` with a given model (no MLflow registry in the scoring-only bench)."""
+    """The naive path with a given model (the registry's champion, or the scoring-only bench's own)."""
     import numpy as np
     import pandas as pd
     import sqlalchemy
