@@ -25,8 +25,6 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from support.dbt_project import STILL_PROBING
-
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 FOUNDATION = {
@@ -290,12 +288,9 @@ def _probing_files() -> set[str]:
 def test_models_read_sources_instead_of_probing_the_warehouse() -> None:
     """Everything dbt reads but does not build is a declared source created before the first build
     (create_source_tables on-run-start); a model that asks the warehouse what exists compiles differently
-    in CI and in production. The monitoring staging views are the known remainder (tests/support
-    STILL_PROBING): the set may only shrink."""
-    remainder = {f"models/staging/monitoring/{name}.sql" for name in STILL_PROBING}
+    in CI and in production."""
     probing = _probing_files() - PROBE_ALLOWED
-    assert probing <= remainder, f"models probing the warehouse: {sorted(probing - remainder)}"
-    assert remainder <= probing, f"no longer probing, drop from STILL_PROBING: {sorted(remainder - probing)}"
+    assert not probing, f"models probing the warehouse: {sorted(probing)}"
 
 
 def test_every_source_dbt_reads_is_created_by_the_hook() -> None:

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 from psycopg.rows import dict_row
-from support.dbt_project import STILL_PROBING, _set_csv
+from support.dbt_project import _set_csv
 from support.raw import create_source_tables
 
 from crm_scoring import contract, dbt_invoke, settings, warehouse
@@ -433,7 +433,7 @@ def _compiled(url: str, run_date: date) -> dict[str, str]:
     return {
         uid: node["compiled_code"].replace(f'"{database}".', '"<database>".')
         for uid, node in manifest["nodes"].items()
-        if node.get("compiled_code") is not None and node["name"] not in STILL_PROBING
+        if node.get("compiled_code") is not None
     }
 
 

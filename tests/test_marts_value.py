@@ -10,8 +10,7 @@ import math
 from pathlib import Path
 
 import pytest
-from dbt.cli.main import dbtRunner
-from support.dbt_project import FIXTURE, _dbt, _load_raw, _rows, _table
+from support.dbt_project import FIXTURE, _dbt, _load_raw, _rows, _set_csv, _table
 
 from crm_scoring import warehouse
 
@@ -167,38 +166,25 @@ def test_value_marts_follow_the_rules(project: Path, dbt_env: str) -> None:  # n
         )
 
 
-def _features_as_of(project_dir: Path, run_date: str, as_of: str, url: str) -> dict[str, dict]:
-    """The churn_features() macro as of a past date, compiled against the data known at run_date."""
-    inline = "{{ churn_features(\"(select date '" + as_of + "' as as_of_date)\") }}"
-    res = dbtRunner().invoke(
-        [
-            "compile",
-            "--inline",
-            inline,
-            "--project-dir",
-            str(project_dir),
-            "--profiles-dir",
-            str(project_dir),
-            "--quiet",
-            "--vars",
-            f'{{"run_date": "{run_date}"}}',
-        ]
-    )
-    assert res.success, res.exception
-    sql = res.result.results[0].node.compiled_code
-    return {r["customer_id"]: r for r in _rows(url, sql)}
-
-
-def test_features_are_point_in_time(project: Path, dbt_env: str) -> None:  # noqa: F811
-    """Features as of D1 recomputed after the D2 export (t3 resolved, a new order, a new customer)
-    equal the ones the D1 run produced."""
+def test_features_are_point_in_time(project: Path, dbt_env: str) -> None:
+    """Features as of D1 recomputed after the D2 export (t3 resolved, a new order, a new customer) through
+    the training path (D1 = the D2 run's training cutoff: horizon 1 day, one snapshot) equal the ones the
+    D1 nightly run produced: scoring and training read the same int_churn__* models, point in time."""
     url = dbt_env
+    params = project / "seeds" / "policy" / "policy_parameters.csv"
+    _set_csv(params, "key", "churn_label_horizon_days", value="1")
+    _set_csv(params, "key", "churn_snapshot_count", value="1")
     _load_raw(url, FIXTURE)
     _create_enrichment(url)
     _dbt(project, "build", *SELECT, run_date=D1)
     scored = _by_customer(url, "churn_features", D1)
-    _dbt(project, "run", *SELECT, run_date=D2)
-    replayed = _features_as_of(project, D2, D1, url)
+    _dbt(project, "run", "--select", "+churn_training_set", run_date=D2)
+    training = "select as_of_date::text as d from intermediate.int_churn__cutoffs where is_training"
+    assert _rows(url, training) == [{"d": D1}]
+    replayed = {
+        r["customer_id"]: r
+        for r in _rows(url, "select * from intermediate.int_churn__features where as_of_date = %s", D1)
+    }
     assert set(replayed) == set(scored)
     for cid, row in replayed.items():
         for col, value in row.items():

@@ -1,6 +1,6 @@
 {#- Ranks of the value mart (CV-01, CV-04). The ranking population is status = active (2.1): revenue
     descending with ties broken by customer_id; RFM quintiles 1-5 (5 = best). Non-active customers get
-    null ranks. -#}
+    null ranks. The ranking rule is the rfm_ranks() macro, shared with the churn features. -#}
 with base as (
     select
         r.*,
@@ -11,10 +11,7 @@ with base as (
 ranked as (
     select
         customer_id,
-        percent_rank() over (order by revenue_window desc, customer_id) as revenue_rank_pct,
-        ntile(5) over (order by recency_days desc nulls first, customer_id desc) as r_score,
-        ntile(5) over (order by orders_window, customer_id desc) as f_score,
-        ntile(5) over (order by revenue_window, customer_id desc) as m_score
+        {{ rfm_ranks('customer_id', 'recency_days', 'orders_window', 'revenue_window') }}
     from base
     where customer_status = 'active'
 )

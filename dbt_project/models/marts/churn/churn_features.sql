@@ -1,15 +1,8 @@
-{{ config(pre_hook="set local enable_nestloop = off") }}
 {#- Scoring features (CF, seed_spec 3.5): one row per customer as of run_date. Every customer is
     scored each night, lapsed ones included, because their scores rank the win-back layer (RL-01);
     the CH-02 population restriction applies to training (churn_training_set), not to scoring.
     Interface to the model code: customer_id, as_of_date, run_date, policy_version, then numeric
-    features only (the same columns as churn_training_set, from the same macro).
-    enable_nestloop off (transaction-local): the planner underestimates the per-cutoff aggregates
-    (range joins on as_of_date) and otherwise nests 20k x 20k loops; measured 31 s -> 1 s at 20k customers. -#}
-with features as (
-    {{ churn_features("(select " ~ run_date() ~ " as as_of_date)") }}
-)
-
+    features only (the same columns as churn_training_set, from the same model int_churn__features). -#}
 select
     f.customer_id,
     f.as_of_date,
@@ -18,4 +11,5 @@ select
     {%- for col in churn_feature_columns() %}
     f.{{ col }}{% if not loop.last %},{% endif %}
     {%- endfor %}
-from features as f
+from {{ ref('int_churn__features') }} as f
+where f.as_of_date = {{ run_date() }}

@@ -1,12 +1,12 @@
-{{ config(materialized='table', tags=['training'], pre_hook="set local enable_nestloop = off") }}
-{#- Churn training set (CH-01, CH-02): point-in-time features at every snapshot of
-    int_churn__training_cutoffs (same macro as churn_features), population = customers not
-    already lapsed at the cutoff, label churned = 1 when the customer has no activity in
+{{ config(materialized='table', tags=['training']) }}
+{#- Churn training set (CH-01, CH-02): point-in-time features at every training cutoff of
+    int_churn__cutoffs (the same model int_churn__features the nightly churn_features reads), population =
+    customers not already lapsed at the cutoff, label churned = 1 when the customer has no activity in
     (cutoff, cutoff + churn_label_horizon_days]: orders, plus logins / app events when
     churn_activity_includes_interactions is true (policy churn_training_population widens the population
     to every customer with a paid order). Rebuilt each run from the data known at run_date. -#}
-with features as (
-    {{ churn_features(ref('int_churn__training_cutoffs')) }}
+with cutoffs as (
+    select as_of_date, as_of_end from {{ ref('int_churn__cutoffs') }} where is_training
 ),
 
 params as (
@@ -19,11 +19,11 @@ params as (
 
 label_activity as (
     select distinct ev.customer_id, c.as_of_date
-    from {{ ref('int_churn__training_cutoffs') }} as c
+    from cutoffs as c
     cross join params as p
     join {{ ref('int_customers__activity_events') }} as ev
-      on ev.activity_ts >= {{ day_end('c.as_of_date') }}
-     and ev.activity_ts < {{ day_end('c.as_of_date') }} + make_interval(days => p.horizon_days)
+      on ev.activity_ts >= c.as_of_end
+     and ev.activity_ts < c.as_of_end + make_interval(days => p.horizon_days)
     where ev.activity_type = 'order'
        or (p.includes_interactions and ev.activity_type = 'interaction')
 )
@@ -37,7 +37,8 @@ select
     f.{{ col }},
     {%- endfor %}
     case when la.customer_id is null then 1 else 0 end as churned
-from features as f
+from {{ ref('int_churn__features') }} as f
+join cutoffs as c on c.as_of_date = f.as_of_date
 cross join params as p
 left join label_activity as la on la.customer_id = f.customer_id and la.as_of_date = f.as_of_date
 -- Population (CH-02): not already lapsed at the cutoff; with churn_training_population = all_purchasers

@@ -1,0 +1,158 @@
+{{ config(materialized='table', indexes=[{'columns': ['customer_id', 'as_of_date'], 'unique': true}]) }}
+{#- Activity families of the churn features (CF-01..CF-05, CF-02 median purchase cycle), one row per
+    (customer_id, as_of_date) of int_churn__population, point in time: only days up to as_of_date.
+    Scales with several cutoffs: daily pre-aggregates (int_activity__customer_days) are joined to the
+    cutoffs on date ranges (<= 365 days back); lifetime values are summed per cutoff bucket (prev cutoff,
+    cutoff] and carried forward with a running window instead of re-joining the whole history to every
+    cutoff. Raw measures only: ratios, flags and nulls-as-zero are applied in int_churn__features. -#}
+with as_of as (
+    select as_of_date, prev_as_of_date from {{ ref('int_churn__cutoffs') }}
+),
+
+customers as (
+    select customer_id, {{ utc_date('registered_at') }} as registered_date
+    from {{ ref('stg_crm__customers') }}
+),
+
+days as (
+    select * from {{ ref('int_activity__customer_days') }}
+),
+
+-- lifetime (CF-01, CF-03, CF-04): per cutoff bucket (prev cutoff, cutoff], carried forward per customer
+buckets as (
+    select
+        d.customer_id,
+        a.as_of_date,
+        sum(d.paid_orders) as paid_orders,
+        max(d.activity_date) filter (where d.paid_orders > 0) as last_order_date,
+        max(d.activity_date) filter (where d.logins > 0) as last_login_date,
+        max(d.activity_date) as last_activity_date
+    from days as d
+    join as_of as a
+      on d.activity_date <= a.as_of_date
+     and (a.prev_as_of_date is null or d.activity_date > a.prev_as_of_date)
+    group by d.customer_id, a.as_of_date
+),
+
+lifetime as (
+    select
+        g.customer_id,
+        g.as_of_date,
+        sum(coalesce(b.paid_orders, 0)) over w as orders_lifetime,
+        max(b.last_order_date) over w as last_order_date,
+        max(b.last_login_date) over w as last_login_date,
+        max(b.last_activity_date) over w as last_activity_date
+    from (select c.customer_id, a.as_of_date from customers as c cross join as_of as a) as g
+    left join buckets as b on b.customer_id = g.customer_id and b.as_of_date = g.as_of_date
+    window w as (partition by g.customer_id order by g.as_of_date rows between unbounded preceding and current row)
+),
+
+-- windowed daily facts (CF-01..CF-05): orders over 365 days, interactions over 120 days
+windowed as (
+    select
+        d.customer_id,
+        a.as_of_date,
+        coalesce(sum(d.paid_orders) filter (where a.as_of_date - d.activity_date < 30), 0) as orders_30d,
+        coalesce(sum(d.paid_orders) filter (where a.as_of_date - d.activity_date < 90), 0) as orders_90d,
+        coalesce(sum(d.paid_orders) filter (where a.as_of_date - d.activity_date between 90 and 179), 0) as orders_prior_90d,
+        coalesce(sum(d.paid_orders), 0) as orders_365d,
+        coalesce(sum(d.paid_revenue) filter (where a.as_of_date - d.activity_date < 30), 0) as revenue_30d,
+        coalesce(sum(d.paid_revenue) filter (where a.as_of_date - d.activity_date < 90), 0) as revenue_90d,
+        coalesce(sum(d.paid_revenue) filter (where a.as_of_date - d.activity_date between 90 and 179), 0) as revenue_prior_90d,
+        coalesce(sum(d.paid_revenue), 0) as revenue_365d,
+        coalesce(sum(d.logins) filter (where a.as_of_date - d.activity_date < 7), 0) as logins_7d,
+        coalesce(sum(d.logins) filter (where a.as_of_date - d.activity_date < 30), 0) as logins_30d,
+        coalesce(sum(d.logins) filter (where a.as_of_date - d.activity_date < 90), 0) as logins_90d,
+        coalesce(sum(d.logins) filter (where a.as_of_date - d.activity_date between 30 and 119), 0) as logins_prior_90d,
+        coalesce(sum(d.app_events) filter (where a.as_of_date - d.activity_date < 7), 0) as app_events_7d,
+        coalesce(sum(d.app_events) filter (where a.as_of_date - d.activity_date < 30), 0) as app_events_30d,
+        coalesce(sum(d.app_events) filter (where a.as_of_date - d.activity_date < 90), 0) as app_events_90d,
+        coalesce(sum(d.logins + d.app_events) filter (where a.as_of_date - d.activity_date < 30), 0) as events_30d,
+        coalesce(sum(d.logins + d.app_events) filter (where a.as_of_date - d.activity_date between 30 and 89), 0) as events_prior_60d,
+        count(*) filter (where d.logins + d.app_events > 0 and a.as_of_date - d.activity_date < 30) as visit_days_30d,
+        count(*) filter (where d.logins + d.app_events > 0 and a.as_of_date - d.activity_date between 30 and 119) as visit_days_prior_90d
+    from days as d
+    join as_of as a
+      on d.activity_date <= a.as_of_date
+     and d.activity_date > a.as_of_date - 365
+     and (d.paid_orders > 0 or d.activity_date > a.as_of_date - 120)
+    group by d.customer_id, a.as_of_date
+),
+
+-- CF-02 purchase cycle: gaps between consecutive purchase days, each known from its later purchase day
+purchase_gaps as (
+    select
+        customer_id,
+        activity_date,
+        activity_date - lag(activity_date) over (partition by customer_id order by activity_date) as gap_days
+    from days
+    where paid_orders > 0
+),
+
+cycles as (
+    select g.customer_id, a.as_of_date, percentile_cont(0.5) within group (order by g.gap_days) as median_cycle_days
+    from purchase_gaps as g
+    join as_of as a on g.activity_date <= a.as_of_date
+    where g.gap_days is not null
+    group by g.customer_id, a.as_of_date
+),
+
+-- CF-03 longest run of days without a login inside the last 30 days (window starts at registration)
+login_days_30 as (
+    select
+        d.customer_id,
+        a.as_of_date,
+        d.activity_date,
+        lag(d.activity_date) over (partition by d.customer_id, a.as_of_date order by d.activity_date) as prev_login_date
+    from days as d
+    join as_of as a
+      on d.activity_date <= a.as_of_date
+     and d.activity_date > a.as_of_date - 30
+    where d.logins > 0
+),
+
+login_gaps_30 as (
+    select
+        l.customer_id,
+        l.as_of_date,
+        max(l.activity_date) as last_login_30d,
+        max(l.activity_date - coalesce(l.prev_login_date, greatest(l.as_of_date - 30, c.registered_date - 1)) - 1) as max_inner_gap
+    from login_days_30 as l
+    join customers as c on c.customer_id = l.customer_id
+    group by l.customer_id, l.as_of_date
+)
+
+select
+    p.customer_id,
+    p.as_of_date,
+    lt.orders_lifetime,
+    lt.last_order_date,
+    lt.last_login_date,
+    lt.last_activity_date,
+    w.orders_30d,
+    w.orders_90d,
+    w.orders_prior_90d,
+    w.orders_365d,
+    w.revenue_30d,
+    w.revenue_90d,
+    w.revenue_prior_90d,
+    w.revenue_365d,
+    w.logins_7d,
+    w.logins_30d,
+    w.logins_90d,
+    w.logins_prior_90d,
+    w.app_events_7d,
+    w.app_events_30d,
+    w.app_events_90d,
+    w.events_30d,
+    w.events_prior_60d,
+    w.visit_days_30d,
+    w.visit_days_prior_90d,
+    cy.median_cycle_days,
+    lg.last_login_30d,
+    lg.max_inner_gap
+from {{ ref('int_churn__population') }} as p
+left join lifetime as lt on lt.customer_id = p.customer_id and lt.as_of_date = p.as_of_date
+left join windowed as w on w.customer_id = p.customer_id and w.as_of_date = p.as_of_date
+left join cycles as cy on cy.customer_id = p.customer_id and cy.as_of_date = p.as_of_date
+left join login_gaps_30 as lg on lg.customer_id = p.customer_id and lg.as_of_date = p.as_of_date
