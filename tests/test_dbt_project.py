@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,10 +26,11 @@ from support.dbt_project import (
     _rows,
     _set_csv,
     _table,
+    module_warehouse,
     undocumented,
 )
 
-from crm_scoring import settings, warehouse
+from crm_scoring import warehouse
 
 
 def test_parse_needs_no_database(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,15 +59,13 @@ def test_marts_and_lists_document_their_rules(project: Path) -> None:
 def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The hand-made fixture built for D1 on a project copy with the rules the tests need switched on; the
     tests below read it in file order, and the last ones move it on (late history, D2, an unset parameter)."""
-    mp = pytest.MonkeyPatch()
-    name = warehouse.create_database(server_url, "crm_dbt_project")
-    url = warehouse.with_database(server_url, name)
-    for key, value in warehouse.parse_url(url).dbt_env().items():
-        mp.setenv(key, value)
-    project = tmp_path_factory.mktemp("dbt_project") / "dbt_project"
-    shutil.copytree(
-        settings.dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
-    )
+    with module_warehouse(server_url, tmp_path_factory, "crm_dbt_project") as (url, project):
+        _build_d1(url, project)
+        yield url, project
+
+
+def _build_d1(url: str, project: Path) -> None:
+    """Load the fixture, switch on the rules the tests need, build D1."""
     _load_raw(url, FIXTURE)
     with warehouse.connect(url) as conn:
         conn.cursor().executemany(
@@ -89,11 +87,6 @@ def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     _insert_backtests(url)
 
     _dbt(project, "build", run_date=D1)
-
-    yield url, project
-    mp.undo()
-    if not os.environ.get("CRM_KEEP_TEST_DB"):
-        warehouse.drop_database(server_url, name)
 
 
 def _tickets(url: str) -> dict[str, dict]:

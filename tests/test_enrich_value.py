@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.dbt_project import FIXTURE, _dbt, _load_raw, _rows
-from test_marts_value import SENTIMENT, _create_enrichment
+from support.dbt_project import FIXTURE, SENTIMENT, _dbt, _load_raw, _rows, create_enrichment
 
 D1 = "2026-11-26"
 
@@ -15,7 +14,7 @@ D1 = "2026-11-26"
 def test_cev_score_and_clusters_follow_the_policy(project: Path, dbt_env: str) -> None:  # noqa: F811
     url = dbt_env
     _load_raw(url, FIXTURE)
-    _create_enrichment(url)
+    create_enrichment(url)
     _dbt(
         project,
         "build",
@@ -62,7 +61,7 @@ def test_cv12_emotional_segments_follow_the_policy(project: Path, dbt_env: str) 
     """CV-12 segments built on the same history (their dbt unit tests run in the same build)."""
     url = dbt_env
     _load_raw(url, FIXTURE)
-    _create_enrichment(url)
+    create_enrichment(url)
     _dbt(
         project,
         "build",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.dbt_project import _dbt, _rows, _set_csv, _table, undocumented
+from support.dbt_project import _dbt, _rows, _set_csv, _table, module_warehouse, undocumented
 
 from crm_scoring import contract, warehouse
 from crm_scoring.enrich.store import DDL as ENRICH_DDL
@@ -433,22 +434,38 @@ def _by(rows: list[dict], key: str) -> dict:
     return {r[key]: r for r in rows}
 
 
-def test_complaint_marts_and_alerts(project: Path, dbt_env: str) -> None:  # noqa: F811
-    url = dbt_env
-    _load(url)
-    params = project / "seeds" / "policy" / "policy_parameters.csv"
-    _set_csv(params, "key", "alert_min_scope_items", value="1")  # the fixture is tiny
-    _dbt(project, "build", *SELECT, run_date=D1)
+@pytest.fixture(scope="module")
+def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The fixture built for D1 once; the tests below read it, the last one moves it on to D2."""
+    with module_warehouse(server_url, tmp_path_factory, "crm_complaints") as (url, project):
+        _load(url)
+        _set_csv(
+            project / "seeds" / "policy" / "policy_parameters.csv", "key", "alert_min_scope_items", value="1"
+        )
+        _dbt(project, "build", *SELECT, run_date=D1)  # alert_min_scope_items = 1: the fixture is tiny
+        yield url, project
 
-    tk = _by(_rows(url, "select * from marts.fct_tickets where run_date = %s", D1), "ticket_id")
-    # CM-02: validated, or derived from the affected-user share band / urgency / default
+
+def _tickets(url: str) -> dict[str, dict]:
+    return _by(_rows(url, "select * from marts.fct_tickets where run_date = %s", D1), "ticket_id")
+
+
+def test_ticket_priority_validated_or_derived(built) -> None:
+    """CM-02: a valid priority is kept, else derived from the affected-user share band / urgency / default;
+    CM-05 anchors the tag priority weight on real tickets (a20 sends stack_l3 = UI as an extra column)."""
+    tk = _tickets(built[0])
     assert (tk["t1"]["priority"], tk["t1"]["priority_check"]) == ("P2", "missing")
     assert (tk["t3"]["priority"], tk["t3"]["urgency"]) == ("P1", "urgent")
     assert (tk["s45"]["priority"], tk["s30"]["priority"]) == ("P1", "P2")
     assert tk["a100"]["priority_check"] == "valid" and not tk["a100"]["is_priority_derived"]
-    # CM-05 anchors on real tickets (a20 sends stack_l3 = UI as an extra column)
     assert (float(tk["a100"]["tag_priority_weight"]), float(tk["a20"]["tag_priority_weight"])) == (100, 20)
-    # CM-01 tier + CM-03 strictest wins: T1 complaint -> 30 min response, T1 golden 24 h closure
+
+
+def test_sla_targets_strictest_wins(built) -> None:
+    """CM-01 tier + CM-03 strictest target wins: a T1 complaint gets 30 min response and 24 h closure;
+    DQ-03: every ticket has a first-response target."""
+    url = built[0]
+    tk = _tickets(url)
     t6 = tk["t6"]
     assert t6["customer_tier"] == "T1_DIAMOND"
     assert (t6["frt_target_minutes"], t6["frt_sla_key"], t6["frt_breached"]) == (
@@ -469,8 +486,12 @@ def test_complaint_marts_and_alerts(project: Path, dbt_env: str) -> None:  # noq
         "complaint_t1_response": True,
         "normal_frt": False,
     }
-    assert all(r["frt_target_minutes"] is not None for r in tk.values())  # DQ-03
-    # CM-09 emotion, CM-15 crisis linkage, CM-12 revisit tracking, CM-08 disabled
+    assert all(r["frt_target_minutes"] is not None for r in tk.values())
+
+
+def test_ticket_emotion_crisis_link_and_revisits(built) -> None:
+    """CM-09 emotion, CM-15 crisis linkage, CM-12 revisit tracking; CM-08 ships disabled."""
+    tk = _tickets(built[0])
     assert tk["t5"]["emotion_class"] == "angry" and tk["t5"]["is_high_risk_emotion"]
     assert (tk["t7"]["linked_crisis_event_id"], tk["t7"]["crisis_link_method"]) == (
         "cr1",
@@ -481,10 +502,18 @@ def test_complaint_marts_and_alerts(project: Path, dbt_env: str) -> None:  # noq
     assert all(r["is_secondary_contact"] is None for r in tk.values())
     assert {r["policy_version"] for r in tk.values()} == {"2026.1"}
 
+
+def test_customer_complaints(built) -> None:
+    """CM-06 crisis sensitivity, open high-risk emotion complaints and complaint growth per customer."""
+    url = built[0]
     cc = _by(_rows(url, "select * from marts.customer_complaints where run_date = %s", D1), "customer_id")
     assert cc["c5"]["is_crisis_sensitive"] and cc["c5"]["open_high_risk_emotion_complaints"] == 1
     assert cc["c5"]["complaint_growth"] == pytest.approx(6.0)  # 2 in 30 d vs 1 per 30 d over the prior 90 d
 
+
+def test_sla_compliance_problems_and_crisis_linkage_marts(built) -> None:
+    """The daily SLA compliance, the monthly problem list and the crisis feedback linkage marts."""
+    url = built[0]
     sla = _rows(
         url,
         "select * from marts.sla_compliance_daily where run_date = %s and day = %s"
@@ -502,26 +531,40 @@ def test_complaint_marts_and_alerts(project: Path, dbt_env: str) -> None:  # noq
     crisis = _rows(url, "select * from marts.crisis_feedback_linkage where run_date = %s", D1)
     assert crisis[0]["inferred_tickets"] == 1 and crisis[0]["opinion_level_response"].startswith("CEO")
 
+
+def test_alerts_fire_at_their_levels(built) -> None:
+    """AL-01 (3 negative of 4 classified texts in 24 h), AL-08..AL-10, AL-12 fire; AL-05 / AL-06 ship
+    disabled ([U] thresholds); every alert carries its policy version and a message."""
+    url = built[0]
     al = {
         (r["alert_code"], r["scope"]): r
         for r in _rows(url, "select * from marts.alerts where run_date = %s", D1)
     }
-    assert al[("AL-01", "all")]["level"] == "red"  # 3 negative of 4 classified texts in 24 h
+    assert al[("AL-01", "all")]["level"] == "red"
     assert float(al[("AL-01", "all")]["threshold"]) == 0.40
     assert al[("AL-08", "ticket:t6")]["level"] == "red"
     assert al[("AL-09", "all")]["level"] == "yellow"
     assert al[("AL-10", "customer:c5")]["level"] == "high"
     assert ("AL-12", "tickets:t5") in al
-    assert not any(code in ("AL-05", "AL-06") for code, _ in al)  # shipped disabled ([U] thresholds)
+    assert not any(code in ("AL-05", "AL-06") for code, _ in al)
     assert all(r["policy_version"] == "2026.1" and r["message"] for r in al.values())
-    ready = _by(_rows(url, "select * from intermediate.int_policy__rule_readiness"), "rule_code")
+
+
+def test_rule_readiness_names_missing_parameters(built) -> None:
+    """Policy readiness (seed_spec 7): a rule shipped without its [U] parameter is off and says which."""
+    ready = _by(_rows(built[0], "select * from intermediate.int_policy__rule_readiness"), "rule_code")
     assert (
         not ready["CM-08"]["is_enabled"] and ready["CM-08"]["missing_params"] == "repeat_contact_window_days"
     )
     assert ready["AL-01"]["is_runnable"] and not ready["AL-06"]["is_enabled"]
 
-    # a threshold change is a seed change only; the next run date restates the re-exported ticket
-    _set_csv(params, "key", "neg_share_red", value="0.9")
+
+def test_threshold_change_is_a_seed_change_and_the_next_date_restates(built) -> None:
+    """A threshold change is a seed change only and does not rewrite past alerts; the next run date
+    restates the re-exported ticket, one row per (run_date, ticket). Moves the module's warehouse to D2:
+    keep it last."""
+    url, project = built
+    _set_csv(project / "seeds" / "policy" / "policy_parameters.csv", "key", "neg_share_red", value="0.9")
     _dbt(project, "build", *SELECT, run_date=D2)
     assert _rows(
         url,
@@ -534,16 +577,13 @@ def test_complaint_marts_and_alerts(project: Path, dbt_env: str) -> None:  # noq
         " order by run_date",
     )
     assert [(r["ticket_status"], r["frt_breached"]) for r in t3] == [("open", True), ("resolved", True)]
-    assert (
-        _rows(
-            url,
-            "select count(*) as n from marts.fct_tickets group by run_date, ticket_id having count(*) > 1",
-        )
-        == []
+    duplicates = (
+        "select count(*) as n from marts.fct_tickets group by run_date, ticket_id having count(*) > 1"
     )
+    assert _rows(url, duplicates) == []
 
 
-def test_enabled_rule_without_parameter_fails_loudly(project: Path, dbt_env: str) -> None:  # noqa: F811
+def test_enabled_rule_without_parameter_fails_loudly(project: Path, dbt_env: str) -> None:
     url = dbt_env
     _load(url)
     seeds = project / "seeds" / "policy"

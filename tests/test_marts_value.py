@@ -1,7 +1,8 @@
 """Customer-value and churn-feature marts (issue 3, CV / CF rules) against a real PostgreSQL.
 
-Reuses the hand-made landing history of test_dbt_project and adds an `enrichment.text_sentiment`
-table as the text-enrichment task would leave it, so CV-11/CV-12 and CF-07 have input.
+Reuses the hand-made landing history (tests/support) and adds an `enrichment.text_sentiment` table as
+the text-enrichment task would leave it (support.dbt_project.create_enrichment), so CV-11/CV-12 and CF-07
+have input.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import math
 from pathlib import Path
 
 import pytest
-from support.dbt_project import FIXTURE, _dbt, _load_raw, _rows, _set_csv, _table
+from support.dbt_project import FIXTURE, _dbt, _load_raw, _rows, _set_csv, _table, create_enrichment
 
 from crm_scoring import warehouse
 
@@ -25,14 +26,6 @@ SELECT = [
     "tag:training",
     "--indirect-selection",
     "cautious",
-]
-
-# Enriched texts (ST-04) for c5's complaint t1 and a survey comment, as the enrichment task writes them.
-SENTIMENT = [
-    ("tickets", "t1", "c5", "2026-11-20T10:00:00Z", "negative", -0.8, "angry"),
-    ("tickets", "t2", "c5", "2026-10-01T10:00:00Z", "negative", -0.6, "disappointed"),
-    ("surveys", "s1", "c5", "2026-11-21T00:00:00Z", "negative", -0.5, "angry"),
-    ("tickets", "t3", "c1", "2026-11-25T08:00:00Z", "neutral", 0.1, "neutral"),
 ]
 
 # A third export: an order, a login and a new complaint on D3, plus re-exported versions that replace
@@ -79,26 +72,6 @@ RUN_MARTS = {
 }
 
 
-def _create_enrichment(url: str) -> None:
-    with warehouse.connect(url) as conn:
-        conn.execute("create schema if not exists enrichment")
-        conn.execute(
-            "create table enrichment.text_sentiment (source_table text, source_id text, customer_id text,"
-            " text_ts timestamptz, language text, redacted_text text, polarity text, polarity_score float8,"
-            " emotion_class text, crisis_triage_class text, has_risk_keyword bool, has_empathy_keyword bool,"
-            " model_name text, model_version text, enriched_for_date date, text_sha256 text,"
-            " quality_gate_passed bool, policy_version text, primary key (source_table, source_id))"
-        )
-        with conn.cursor() as cur:
-            cur.executemany(
-                "insert into enrichment.text_sentiment (source_table, source_id, customer_id, text_ts,"
-                " language, polarity, polarity_score, emotion_class, model_name, model_version,"
-                " quality_gate_passed)"
-                " values (%s, %s, %s, %s, 'en', %s, %s, %s, 'm', '1', true)",
-                SENTIMENT,
-            )
-
-
 def _load_d3(url: str) -> None:
     from support.dbt_project import _insert
 
@@ -112,10 +85,10 @@ def _by_customer(url: str, mart: str, run_date: str) -> dict[str, dict]:
     }
 
 
-def test_value_marts_follow_the_rules(project: Path, dbt_env: str) -> None:  # noqa: F811
+def test_value_marts_follow_the_rules(project: Path, dbt_env: str) -> None:
     url = dbt_env
     _load_raw(url, FIXTURE)
-    _create_enrichment(url)
+    create_enrichment(url)
     _dbt(project, "build", *SELECT, run_date=D1)
 
     cv = _by_customer(url, "customer_value", D1)
@@ -175,7 +148,7 @@ def test_features_are_point_in_time(project: Path, dbt_env: str) -> None:
     _set_csv(params, "key", "churn_label_horizon_days", value="1")
     _set_csv(params, "key", "churn_snapshot_count", value="1")
     _load_raw(url, FIXTURE)
-    _create_enrichment(url)
+    create_enrichment(url)
     _dbt(project, "build", *SELECT, run_date=D1)
     scored = _by_customer(url, "churn_features", D1)
     _dbt(project, "run", "--select", "+churn_training_set", run_date=D2)
@@ -197,12 +170,12 @@ def test_features_are_point_in_time(project: Path, dbt_env: str) -> None:
                 assert value == expected, (cid, col)
 
 
-def test_incremental_runs_equal_full_refresh(project: Path, dbt_env: str) -> None:  # noqa: F811
+def test_incremental_runs_equal_full_refresh(project: Path, dbt_env: str) -> None:
     """Runs D1, D2, D3 (incremental facts and marts) give the same D3 state as a full refresh at D3."""
     url = dbt_env
     _load_raw(url, FIXTURE)
     _load_d3(url)
-    _create_enrichment(url)
+    create_enrichment(url)
     _dbt(project, "seed", run_date=D1)
     for run_date in (D1, D2, D3):
         _dbt(project, "run", *SELECT, run_date=run_date)
@@ -232,7 +205,7 @@ def test_incremental_runs_equal_full_refresh(project: Path, dbt_env: str) -> Non
     assert float(cv["c2"]["revenue_365d"]) == 10  # o3 returned: only o11 (D2) is revenue
 
 
-def test_customers_and_orders_alone_are_enough(project: Path, dbt_env: str) -> None:  # noqa: F811
+def test_customers_and_orders_alone_are_enough(project: Path, dbt_env: str) -> None:
     url = dbt_env
     _load_raw(url, {k: v for k, v in FIXTURE.items() if k in ("customers", "orders")})
     _dbt(project, "build", *SELECT, run_date=D1)

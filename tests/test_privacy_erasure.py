@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from openpyxl import load_workbook
-from test_lists import D1, _build, _configure, _load, _q
+from support.lists import D1, _build, _configure, _load, _q
 
 from crm_scoring import contract, settings, warehouse
 from crm_scoring.ingest import load_export_date

@@ -1,7 +1,8 @@
 {#- Feature columns of the families added to the CF-01..CF-11 core (seed_spec 3.5: CF-02 / CF-14 purchase
     cycle and channel mix, CF-12 risk keywords, CF-13 / CF-20 interaction signals, CF-17 marketing, CF-18
     calendar), appended to churn_feature_columns(). Their families: int_churn__purchase_cycle,
-    int_churn__channel_mix, int_churn__signals, int_churn__marketing, int_churn__calendar. -#}
+    int_churn__channel_mix, int_churn__risk_keywords, int_churn__signals, int_churn__marketing,
+    int_churn__calendar. -#}
 
 {% macro churn_family_columns() -%}
     {{ return([

@@ -5,15 +5,21 @@ are in tests/conftest.py; test modules import helpers from here, never from each
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
 import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+import pytest
 from dbt.cli.main import dbtRunner
 from psycopg.rows import dict_row
 
-from crm_scoring import contract, warehouse
+from crm_scoring import contract, settings, warehouse
 
 D1 = "2026-11-26"
 D2 = "2026-11-27"
@@ -265,6 +271,61 @@ def _insert(conn: psycopg.Connection, fixture: dict[str, list[tuple[str, dict]]]
             cur.executemany(sql, params)
 
 
+@contextmanager
+def module_warehouse(
+    server_url: str, tmp_path_factory: pytest.TempPathFactory, prefix: str
+) -> Iterator[tuple[str, Path]]:
+    """A throw-away database and a dbt_project copy with dbt's connection pointed at it, for a module-scoped
+    fixture that builds once and lets several tests read the result (the function-scoped `project` and
+    `dbt_env` fixtures of conftest.py are the per-test equivalent). Dropped afterwards unless
+    CRM_KEEP_TEST_DB is set."""
+    mp = pytest.MonkeyPatch()
+    name = warehouse.create_database(server_url, prefix)
+    url = warehouse.with_database(server_url, name)
+    for key, value in warehouse.parse_url(url).dbt_env().items():
+        mp.setenv(key, value)
+    project = tmp_path_factory.mktemp(prefix) / "dbt_project"
+    shutil.copytree(
+        settings.dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    try:
+        yield url, project
+    finally:
+        mp.undo()
+        if not os.environ.get("CRM_KEEP_TEST_DB"):
+            warehouse.drop_database(server_url, name)
+
+
+# Enriched texts (ST-04) for c5's complaint t1 and a survey comment, as the enrichment task writes them.
+SENTIMENT = [
+    ("tickets", "t1", "c5", "2026-11-20T10:00:00Z", "negative", -0.8, "angry"),
+    ("tickets", "t2", "c5", "2026-10-01T10:00:00Z", "negative", -0.6, "disappointed"),
+    ("surveys", "s1", "c5", "2026-11-21T00:00:00Z", "negative", -0.5, "angry"),
+    ("tickets", "t3", "c1", "2026-11-25T08:00:00Z", "neutral", 0.1, "neutral"),
+]
+
+
+def create_enrichment(url: str) -> None:
+    """`enrichment.text_sentiment` with the SENTIMENT rows, as the text-enrichment task leaves them."""
+    with warehouse.connect(url) as conn:
+        conn.execute("create schema if not exists enrichment")
+        conn.execute(
+            "create table enrichment.text_sentiment (source_table text, source_id text, customer_id text,"
+            " text_ts timestamptz, language text, redacted_text text, polarity text, polarity_score float8,"
+            " emotion_class text, crisis_triage_class text, has_risk_keyword bool, has_empathy_keyword bool,"
+            " model_name text, model_version text, enriched_for_date date, text_sha256 text,"
+            " quality_gate_passed bool, policy_version text, primary key (source_table, source_id))"
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into enrichment.text_sentiment (source_table, source_id, customer_id, text_ts,"
+                " language, polarity, polarity_score, emotion_class, model_name, model_version,"
+                " quality_gate_passed)"
+                " values (%s, %s, %s, %s, 'en', %s, %s, %s, 'm', '1', true)",
+                SENTIMENT,
+            )
+
+
 STARTER_APPROVAL = "starter default (not business-approved)"
 
 
@@ -289,20 +350,56 @@ def _set_csv(path: Path, key_col: str, key: str, **values: str) -> None:
         writer.writerows(rows)
 
 
+# Parsed manifests per project copy: dbt re-parses the whole project whenever --vars change (every run
+# date, every policy profile), which costs more than most builds here. The vars are applied when a node is
+# compiled, not when it is parsed (no config of this project reads a var), so a manifest parsed once
+# serves every later command on the same files. Keyed by the project folder and the paths, sizes and
+# mtimes of what dbt parses; seed CSVs are read when `dbt seed` runs, so editing a seed needs no re-parse.
+_MANIFESTS: dict[Path, tuple[str, object]] = {}
+_PARSED_SUFFIXES = (".sql", ".yml", ".yaml", ".md")
+
+
+def _fingerprint(project: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(project.rglob("*")):
+        if path.suffix in _PARSED_SUFFIXES and not {"target", "logs"} & set(path.parts) and path.is_file():
+            stat = path.stat()
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _manifest(project: Path, base: list[str], dbt_vars: dict) -> object | None:
+    """The parsed manifest of `project` as its files are now (parsed on first use or after an edit)."""
+    key = _fingerprint(project)
+    cached = _MANIFESTS.get(project)
+    if cached is None or cached[0] != key:
+        parsed = dbtRunner().invoke(["parse", *base, "--vars", json.dumps(dbt_vars)])
+        if not parsed.success:
+            return None  # let the command itself report the parse error
+        _MANIFESTS[project] = cached = (key, parsed.result)
+    return cached[1]
+
+
 def _dbt(
     project: Path,
     *args: str,
     run_date: str | None = None,
     expect_success: bool = True,
-    profile: str = "strict",
+    profile: str | None = "strict",
 ):
-    """dbt in-process on the project copy. The policy profile defaults to strict: these tests were written for
+    """dbt in-process on the project copy. The policy profile defaults to strict (None: the platform's
+    default, CRM_POLICY_PROFILE or starter): these tests were written for
     a policy without starter defaults and set every value they need (seed_spec 0.3: strict = as before the
-    starter defaults); the starter profile is covered by test_lists.py and test_e2e.py."""
-    cmd = [*args, "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
-    dbt_vars = {"policy_profile": profile, **({"run_date": run_date} if run_date else {})}
-    cmd += ["--vars", json.dumps(dbt_vars)]
-    result = dbtRunner().invoke(cmd)
+    starter defaults); the starter profile is covered by test_lists.py and test_e2e.py. Commands reuse the
+    project's parsed manifest (_manifest); `parse` itself always parses."""
+    base = ["--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
+    dbt_vars = {
+        **({"policy_profile": profile} if profile else {}),
+        **({"run_date": run_date} if run_date else {}),
+    }
+    cmd = [*args, *base, "--vars", json.dumps(dbt_vars)]
+    manifest = None if args[0] == "parse" else _manifest(project, base, dbt_vars)
+    result = dbtRunner(manifest=manifest).invoke(cmd)
     if expect_success:
         failures = []
         if result.result is not None and hasattr(result.result, "results"):

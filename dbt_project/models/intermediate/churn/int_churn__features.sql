@@ -138,7 +138,7 @@ select
     se.sentiment_volatility_90d::double precision as sentiment_volatility_90d,
     coalesce(se.texts_90d, 0)::integer as texts_90d,
     se.last_polarity_score::double precision as last_polarity_score,
-    coalesce(se.emotional_balance, 0)::double precision as emotional_balance,
+    coalesce(em.emotional_balance, 0)::double precision as emotional_balance,
     -- CF-09
     coalesce(s.surveys_answered_365d, 0)::integer as surveys_answered_365d,
     s.csat_mean_365d::double precision as csat_mean_365d,
@@ -178,7 +178,7 @@ select
     end)::double precision as frequency_z_90d,
     cm.channel_mix_change_90d::double precision as channel_mix_change_90d,
     -- CF-12
-    coalesce(sg.risk_keyword_messages_30d, 0)::integer as risk_keyword_messages_30d,
+    coalesce(kw.risk_keyword_messages_30d, 0)::integer as risk_keyword_messages_30d,
     -- CF-13
     coalesce(sg.return_policy_views_7d, 0)::integer as return_policy_views_7d,
     coalesce(sg.return_policy_views_30d, 0)::integer as return_policy_views_30d,
@@ -196,11 +196,13 @@ from assembled as r
 cross join params as fp
 left join {{ ref('int_churn__tickets') }} as t on t.customer_id = r.customer_id and t.as_of_date = r.as_of_date
 left join {{ ref('int_churn__sentiment') }} as se on se.customer_id = r.customer_id and se.as_of_date = r.as_of_date
+left join {{ ref('int_churn__emotional') }} as em on em.customer_id = r.customer_id and em.as_of_date = r.as_of_date
 left join {{ ref('int_churn__surveys') }} as s on s.customer_id = r.customer_id and s.as_of_date = r.as_of_date
 left join {{ ref('int_churn__compensations') }} as c on c.customer_id = r.customer_id and c.as_of_date = r.as_of_date
 left join {{ ref('int_churn__crisis') }} as cr on cr.customer_id = r.customer_id and cr.as_of_date = r.as_of_date
 left join {{ ref('int_churn__purchase_cycle') }} as pc on pc.customer_id = r.customer_id and pc.as_of_date = r.as_of_date
 left join {{ ref('int_churn__channel_mix') }} as cm on cm.customer_id = r.customer_id and cm.as_of_date = r.as_of_date
+left join {{ ref('int_churn__risk_keywords') }} as kw on kw.customer_id = r.customer_id and kw.as_of_date = r.as_of_date
 left join {{ ref('int_churn__signals') }} as sg on sg.customer_id = r.customer_id and sg.as_of_date = r.as_of_date
 left join {{ ref('int_churn__marketing') }} as mk on mk.customer_id = r.customer_id and mk.as_of_date = r.as_of_date
 left join {{ ref('int_churn__calendar') }} as cal on cal.as_of_date = r.as_of_date
