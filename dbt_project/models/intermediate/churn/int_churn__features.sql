@@ -6,17 +6,7 @@
     churn_training_set (the training cutoffs) both select from here. Only customers + orders are needed;
     a family without rows gives 0 / null. Output: customer_id, as_of_date, customer_status (not a
     feature), then churn_feature_columns() (numeric; flags are 0/1 integers). -#}
-with params as (
-    select
-        {{ policy_param('no_login_streak_days', 'integer') }} as no_login_streak_days,
-        {{ policy_param('silence_wakeup_day', 'integer') }} as silence_wakeup_day,
-        {{ policy_param('winback_min_inactive_days', 'integer') }} as winback_min_inactive_days,
-        {{ policy_param('crisis_sensitive_min_complaints', 'integer') }} as sensitive_min_complaints,
-        {{ policy_param('trust_repair_window_months', 'integer') }} as trust_repair_months,
-        {{ policy_param('nps_detractor_max') }} as nps_detractor_max
-),
-
-assembled as (
+with assembled as (
     select
         p.customer_id,
         p.as_of_date,
@@ -90,16 +80,16 @@ select
     coalesce(r.logins_30d, 0)::integer as logins_30d,
     coalesce(r.logins_90d, 0)::integer as logins_90d,
     (r.as_of_date - r.last_login_date) as current_no_login_streak_days,
-    (case when r.as_of_date - r.last_login_date >= fp.no_login_streak_days then 1 else 0 end) as flag_no_login_streak,
+    (case when r.as_of_date - r.last_login_date >= {{ policy_param('no_login_streak_days', 'integer') }} then 1 else 0 end) as flag_no_login_streak,
     (case
         when r.last_login_date is null then null
         when r.last_login_30d is null then r.as_of_date - greatest(r.as_of_date - 30, r.registered_date - 1)
         else greatest(r.max_inner_gap, r.as_of_date - r.last_login_30d)
     end) as longest_no_login_streak_30d,
     -- CF-04
-    (case when r.as_of_date - coalesce(r.last_activity_date, r.registered_date) = fp.silence_wakeup_day then 1 else 0 end)
+    (case when r.as_of_date - coalesce(r.last_activity_date, r.registered_date) = {{ policy_param('silence_wakeup_day', 'integer') }} then 1 else 0 end)
         as flag_silence_day7,
-    (case when r.as_of_date - coalesce(r.last_activity_date, r.registered_date) >= fp.winback_min_inactive_days then 1 else 0 end)
+    (case when r.as_of_date - coalesce(r.last_activity_date, r.registered_date) >= {{ policy_param('winback_min_inactive_days', 'integer') }} then 1 else 0 end)
         as flag_inactive_90,
     -- CF-05
     coalesce(r.app_events_7d, 0)::integer as app_events_7d,
@@ -116,7 +106,7 @@ select
     coalesce(t.complaints_lifetime, 0)::integer as complaints_lifetime,
     (coalesce(t.complaints_90d, 0) - coalesce(t.complaints_prior_90d, 0))::integer as complaint_growth_90d,
     coalesce(t.technical_complaints_90d, 0)::integer as technical_complaints_90d,
-    (case when coalesce(t.complaints_sensitivity_window, 0) >= fp.sensitive_min_complaints then 1 else 0 end)
+    (case when coalesce(t.complaints_sensitivity_window, 0) >= {{ policy_param('crisis_sensitive_min_complaints', 'integer') }} then 1 else 0 end)
         as is_crisis_sensitive,
     (case when coalesce(t.technical_complaints_window, 0) > 0 and r.is_high_value = 1 then 1 else 0 end)
         as high_value_x_technical_complaint,
@@ -144,7 +134,7 @@ select
     s.csat_mean_365d::double precision as csat_mean_365d,
     s.last_csat_score::double precision as last_csat_score,
     s.last_nps_score::double precision as last_nps_score,
-    (case when s.last_nps_score <= fp.nps_detractor_max then 1 else 0 end) as last_nps_detractor,
+    (case when s.last_nps_score <= {{ policy_param('nps_detractor_max') }} then 1 else 0 end) as last_nps_detractor,
     coalesce(s.dissatisfied_after_revisit_365d, 0)::integer as dissatisfied_after_revisit_365d,
     (r.as_of_date - {{ utc_date('s.last_survey_at') }}) as days_since_last_survey,
     -- CF-10
@@ -156,7 +146,7 @@ select
     (case when cr.crisis_exposures > 0 then 1 else 0 end) as crisis_affected,
     coalesce(cr.crisis_exposures, 0)::integer as crisis_exposures,
     (r.as_of_date - {{ utc_date('cr.last_exposure_at') }}) as days_since_crisis_exposure,
-    (case when cr.last_exposure_at >= r.as_of_end - make_interval(months => fp.trust_repair_months) then 1 else 0 end)
+    (case when cr.last_exposure_at >= r.as_of_end - make_interval(months => {{ policy_param('trust_repair_window_months', 'integer') }}) then 1 else 0 end)
         as in_trust_repair_window,
     -- CF-02 / CF-14 purchase cycle and own baseline (per purchase day)
     coalesce(pc.purchase_days_lifetime, 0)::integer as purchase_days_lifetime,
@@ -193,7 +183,6 @@ select
     sg.failed_login_share_30d::double precision as failed_login_share_30d,
     (sg.failed_login_share_30d - sg.failed_login_share_prior_90d)::double precision as failed_login_share_change_30d
 from assembled as r
-cross join params as fp
 left join {{ ref('int_churn__tickets') }} as t on t.customer_id = r.customer_id and t.as_of_date = r.as_of_date
 left join {{ ref('int_churn__sentiment') }} as se on se.customer_id = r.customer_id and se.as_of_date = r.as_of_date
 left join {{ ref('int_churn__emotional') }} as em on em.customer_id = r.customer_id and em.as_of_date = r.as_of_date

@@ -4,13 +4,7 @@
     customer of the churn population, on the trailing 365-day orders and revenue of int_churn__activity.
     High value (2.2): 365-day spend above vip_annual_spend_threshold, or positive spend within the top
     value_top_share by revenue rank (customer_value's is_vip / is_top20). -#}
-with params as (
-    select
-        {{ policy_param('vip_annual_spend_threshold') }} as vip_threshold,
-        {{ policy_param('value_top_share') }} as value_top_share
-),
-
-ranked as (
+with ranked as (
     select
         a.customer_id,
         a.as_of_date,
@@ -27,7 +21,6 @@ select
     r.f_score,
     r.m_score,
     r.revenue_rank_pct,
-    (case when r.revenue_365d > p.vip_threshold
-            or (r.revenue_365d > 0 and r.revenue_rank_pct <= p.value_top_share) then 1 else 0 end) as is_high_value
+    (case when r.revenue_365d > {{ policy_param('vip_annual_spend_threshold') }}
+            or (r.revenue_365d > 0 and r.revenue_rank_pct <= {{ policy_param('value_top_share') }}) then 1 else 0 end) as is_high_value
 from ranked as r
-cross join params as p
