@@ -56,12 +56,16 @@ test: $(STAMP) chromium
 	$(BIN)/ruff check src dags tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 $(addprefix --ignore=,$(EXTENDED_TESTS))
 
-# Everything but the slow end-to-end modules (the Airflow e2e run and the CDNOW benchmark), for the
-# edit-test loop; `make test` still runs all of them.
-SLOW_TESTS ?= tests/test_e2e.py tests/test_benchmark_real.py
+# The edit-test loop: `make test` minus the modules that are slow by nature (they stay in `make test`):
+# the Airflow e2e run, the CDNOW benchmark, the whole-project dbt build with its later dates
+# (test_dbt_project), the two list days with the compile-identity check (test_lists) and the XGBoost /
+# MLflow lifecycle (test_model). What stays builds small dbt selections (marts, facts, value,
+# complaints), each project copy parsed once (tests/support/dbt_project.py reuses the manifest).
+SLOW_TESTS ?= tests/test_e2e.py tests/test_benchmark_real.py tests/test_dbt_project.py tests/test_lists.py \
+	tests/test_model.py
 test-fast: $(STAMP)
 	$(BIN)/ruff check src dags tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(addprefix --ignore=,$(SLOW_TESTS) $(EXTENDED_TESTS))
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(addprefix --ignore=,$(SLOW_TESTS) $(EXTENDED_TESTS))
 
 # Regenerate what is written once elsewhere (GX raw suites, raw dbt sources, docs/landing_contract.md,
 # the redact_text macro, docs/rules.md); tests/test_generated.py fails while any of them is stale.

@@ -8,10 +8,20 @@ have input.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.dbt_project import FIXTURE, _dbt, _load_raw, _rows, _set_csv, _table, create_enrichment
+from support.dbt_project import (
+    FIXTURE,
+    _dbt,
+    _load_raw,
+    _rows,
+    _set_csv,
+    _table,
+    create_enrichment,
+    module_warehouse,
+)
 
 from crm_scoring import warehouse
 
@@ -85,12 +95,20 @@ def _by_customer(url: str, mart: str, run_date: str) -> dict[str, dict]:
     }
 
 
-def test_value_marts_follow_the_rules(project: Path, dbt_env: str) -> None:
-    url = dbt_env
-    _load_raw(url, FIXTURE)
-    create_enrichment(url)
-    _dbt(project, "build", *SELECT, run_date=D1)
+@pytest.fixture(scope="module")
+def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The hand-made fixture with enriched texts, the value, complaint and churn-feature marts built for
+    D1 once; the tests below read it, the point-in-time test (last) moves it on to D2."""
+    with module_warehouse(server_url, tmp_path_factory, "crm_value") as (url, project):
+        _load_raw(url, FIXTURE)
+        create_enrichment(url)
+        _dbt(project, "build", *SELECT, run_date=D1)
+        yield url, project
 
+
+def test_customer_value_follows_the_rules(built) -> None:
+    """CV-05..CV-16 on the customer-value mart; CV-08 crisis sensitivity equals the complaint mart's."""
+    url = built[0]
     cv = _by_customer(url, "customer_value", D1)
     # CV-11: c5 = 4 complaints (-4), t1/t2 answered within 4 h and resolved (+2), t4/t5 never answered
     # (2 breaches, -2), compensation k1 (+1), NPS 3 = detractor (-1)
@@ -114,6 +132,10 @@ def test_value_marts_follow_the_rules(project: Path, dbt_env: str) -> None:
     assert all(r["clv_estimate"] is None and r["is_potential"] is None for r in cv.values())
     assert {r["lifecycle_stage"] for r in cv.values()} <= {"active", "silent", "lapsed"}
 
+
+def test_churn_features_follow_the_rules(built) -> None:
+    """CF-01..CF-11 on the churn-feature mart of D1; every column but the id and version is numeric."""
+    url = built[0]
     cf = _by_customer(url, "churn_features", D1)
     c5, c1 = cf["c5"], cf["c1"]
     assert c5["is_crisis_sensitive"] == 1 and c5["open_complaints"] == 0 and c5["complaints_365d"] == 4
@@ -139,18 +161,17 @@ def test_value_marts_follow_the_rules(project: Path, dbt_env: str) -> None:
         )
 
 
-def test_features_are_point_in_time(project: Path, dbt_env: str) -> None:
+def test_features_are_point_in_time(built) -> None:
     """Features as of D1 recomputed after the D2 export (t3 resolved, a new order, a new customer) through
     the training path (D1 = the D2 run's training cutoff: horizon 1 day, one snapshot) equal the ones the
-    D1 nightly run produced: scoring and training read the same int_churn__* models, point in time."""
-    url = dbt_env
+    D1 nightly run produced: scoring and training read the same int_churn__* models, point in time.
+    Moves the module's warehouse to D2: keep it after the tests that read D1."""
+    url, project = built
     params = project / "seeds" / "policy" / "policy_parameters.csv"
     _set_csv(params, "key", "churn_label_horizon_days", value="1")
     _set_csv(params, "key", "churn_snapshot_count", value="1")
-    _load_raw(url, FIXTURE)
-    create_enrichment(url)
-    _dbt(project, "build", *SELECT, run_date=D1)
     scored = _by_customer(url, "churn_features", D1)
+    _dbt(project, "seed", run_date=D2)
     _dbt(project, "run", "--select", "+churn_training_set", run_date=D2)
     training = "select as_of_date::text as d from intermediate.int_churn__cutoffs where is_training"
     assert _rows(url, training) == [{"d": D1}]
