@@ -116,6 +116,10 @@ NORMALISED = [
 NORMALISED_NEW = [c for c in NORMALISED if c.endswith("_rate") and c != "purchase_rate"] + [
     "gap_last_vs_mean"
 ]
+# candidate extra inputs of the base-margin regression (session 6): BG/NBD's expected purchases and
+# P(alive), and the customer's own purchase cycle (recency relative to the mean gap, purchase rate)
+BG_MARGIN = ["bgnbd_expected_90d", "bgnbd_p_alive"]
+HISTORY_MARGIN = ["recency_vs_mean_gap", "purchase_rate"]
 GROUPS = {"mart": MART, "history": HISTORY, "bgnbd": BGNBD, "normalised": NORMALISED}
 # Direction certain in any business: longer since the last purchase -> more risk; more purchases in
 # the last 90 / 365 days -> less risk (issue 11 "monotone constraints where the direction is certain").
@@ -147,6 +151,9 @@ class Recipe:
     valid_cutoffs: int = 1  # latest training cutoffs held out for early stopping (time-based fold)
     blend_lr: float = 0.0  # weight of the LR's rank in a rank average with XGBoost (0: XGBoost alone)
     lr_margin: bool = False  # boost from the RFM-LR logit (base_margin): trees learn the residual
+    # the base margin's inputs (log1p, standardised logistic regression); RFM = the platform's baseline
+    margin_cols: tuple[str, ...] = tuple(RFM)
+    margin_only: bool = False  # score with the base-margin regression alone (no trees): is it better?
     recent_halflife_days: float | None = None  # sample weight 0.5 ** (age of the cutoff / halflife)
     glm: bool = False  # a logistic regression on the recipe's features (signed log1p) instead of XGBoost
 
@@ -442,9 +449,12 @@ def fit_predict(
         age = (pd.Timestamp(max(cutoffs)) - pd.to_datetime(fit["cutoff"])).dt.days.to_numpy()
         weight = 0.5 ** (age / recipe.recent_halflife_days)
     margins: list[np.ndarray | None] = [None, None, None]
-    if recipe.lr_margin:
-        lr = fit_rfm_baseline(fit, RFM, "churned", seed)
-        margins = [_logit(predict_rfm_baseline(lr, f, RFM)) for f in (fit, valid, test)]
+    if recipe.lr_margin or recipe.margin_only:
+        mcols = list(recipe.margin_cols)
+        lr = fit_rfm_baseline(fit, mcols, "churned", seed)
+        if recipe.margin_only:
+            return predict_rfm_baseline(lr, test, mcols), {"features": len(mcols), "fit_rows": len(fit)}
+        margins = [_logit(predict_rfm_baseline(lr, f, mcols)) for f in (fit, valid, test)]
         params.pop("scale_pos_weight")  # the margin already carries the base rate
     dfit = _matrix(fit, cols, margins[0], label=y_fit, weight=weight)
     dvalid = _matrix(valid, cols, margins[1], label=y_valid)
@@ -585,6 +595,19 @@ def recipes() -> dict[str, Recipe]:
             ),
             replace(allp, name="weekly_all_glm_mart_history", groups=("mart", "history"), glm=True),
             replace(allp, name="weekly_all_shallow_monotone", params=tiny, max_rounds=2000, monotone=True),
+            # session 6: a better base margin than RFM-LR? (strict regime only)
+            replace(allp, name="weekly_all_lr_bgnbd_only", margin_cols=(*RFM, *BG_MARGIN), margin_only=True),
+            replace(
+                allp,
+                name="weekly_all_lr_bgnbd_margin_shallow",
+                margin_cols=(*RFM, *BG_MARGIN),
+                lr_margin=True,
+                params=tiny,
+                max_rounds=2000,
+            ),
+            replace(
+                allp, name="weekly_all_lr_history_only", margin_cols=(*RFM, *HISTORY_MARGIN), margin_only=True
+            ),
         )
     }
 
@@ -650,7 +673,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"as-of dates after {cdnow.MAX_AS_OF} are kept unseen (issue 11)")
     catalogue = recipes()
     chosen = [catalogue[n] for n in (args.recipe or list(catalogue))]
-    bgnbd = any("bgnbd" in r.groups for r in chosen)
+    bgnbd = any("bgnbd" in r.groups or set(BGNBD) & set(r.margin_cols) for r in chosen)
     lab = Lab(cdnow.load("sample" if args.sample else "full"), args.horizon, args.cache, bgnbd)
     results = []
     for recipe in chosen:

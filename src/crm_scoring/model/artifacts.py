@@ -14,6 +14,7 @@ import numpy as np
 import xgboost as xgb
 
 from crm_scoring.model.calibration import apply_calibration
+from crm_scoring.model.margin import LinearMargin
 
 FEATURES_FILE = "features.json"
 CALIBRATION_FILE = "calibration.json"
@@ -21,7 +22,8 @@ CALIBRATION_FILE = "calibration.json"
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """The champion's booster plus what scoring needs from its artifacts (feature order, calibration)."""
+    """The champion's booster plus what scoring needs from its artifacts (feature order, calibration, and
+    the base margin it was boosted from, None for a booster boosted from 0)."""
 
     name: str
     version: str
@@ -29,7 +31,20 @@ class LoadedModel:
     booster: xgb.Booster
     features: list[str]
     calibration: dict[str, Any]
+    margin: LinearMargin | None = None
+
+    def raw(self, matrix: np.ndarray) -> np.ndarray:
+        """Uncalibrated probabilities for a (rows, features) matrix in `features` order.
+
+        With a base margin: one bulk `inplace_predict` with the baseline's logit as base_margin (no
+        DMatrix copy); the result equals `predict(DMatrix with base_margin)` of training.
+        """
+        if self.margin is None:
+            return self.booster.predict(xgb.DMatrix(matrix, feature_names=self.features))
+        if len(matrix) == 0:
+            return np.empty(0, dtype=np.float32)
+        base = self.margin.margin_from(matrix, self.features)
+        return self.booster.inplace_predict(matrix, base_margin=base, validate_features=False)
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        raw = self.booster.predict(xgb.DMatrix(matrix, feature_names=self.features))
-        return apply_calibration(self.calibration, raw)
+        return apply_calibration(self.calibration, self.raw(matrix))

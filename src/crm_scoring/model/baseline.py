@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from crm_scoring.model.config import BaselineConfig
+from crm_scoring.model.margin import LinearMargin
 
 
 def _log1p_nonnegative(x: np.ndarray) -> np.ndarray:
@@ -41,3 +42,29 @@ def fit_rfm_baseline(train: pd.DataFrame, columns: list[str], target: str, seed:
 
 def predict_rfm_baseline(model, frame: pd.DataFrame, columns: list[str]) -> np.ndarray:  # noqa: ANN001
     return model.predict_proba(frame[columns].to_numpy(dtype=np.float64))[:, 1]
+
+
+def linear_margin(model, columns: list[str]) -> LinearMargin:  # noqa: ANN001 - the fit_rfm_baseline pipeline
+    """The fitted pipeline as a `LinearMargin` (pure numpy, JSON): same logit, no scikit-learn at scoring.
+
+    Layout of the pipeline's design matrix: the imputed log columns, then one missing indicator per
+    column that had NULLs in the fit rows (SimpleImputer.indicator_.features_), then standardised.
+    """
+    _, imputer, scaler, lr = (step for _, step in model.steps)
+    source = list(range(len(columns)))
+    kind = ["value"] * len(columns)
+    if imputer.indicator_ is not None:
+        flagged = [int(i) for i in imputer.indicator_.features_]
+        source += flagged
+        kind += ["missing"] * len(flagged)
+    medians = [float(v) for v in imputer.statistics_] + [0.0] * (len(source) - len(columns))
+    return LinearMargin(
+        columns=tuple(columns),
+        source=tuple(source),
+        kind=tuple(kind),
+        median=tuple(medians),
+        mean=tuple(float(v) for v in scaler.mean_),
+        scale=tuple(float(v) for v in scaler.scale_),
+        coef=tuple(float(v) for v in lr.coef_[0]),
+        intercept=float(lr.intercept_[0]),
+    )

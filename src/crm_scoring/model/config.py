@@ -38,6 +38,20 @@ class XGBConfig:
     scale_pos_weight: str | float = "auto"
     # feature -> +1 (risk never falls as it grows) / -1 (never rises); only where the direction is certain
     monotone_constraints: dict[str, int] = field(default_factory=dict)
+    # "rfm_baseline" = boost from the RFM logistic regression's logit (fitted on the fit rows, stored with
+    # the model, XGBoost base_margin everywhere; scale_pos_weight is then not applied), "none" = from 0.
+    base_margin: str = "none"
+    # Round cap that grows with the data: max(num_boost_round, rows / 10k * rounds_per_10k_rows), at most
+    # num_boost_round_max (0 = the fixed num_boost_round). Early stopping decides the actual count.
+    rounds_per_10k_rows: int = 0
+    num_boost_round_max: int = 0
+
+    def rounds_for(self, rows: int) -> int:
+        """The boosting-round cap for `rows` training rows (never below `num_boost_round`)."""
+        if self.rounds_per_10k_rows <= 0:
+            return self.num_boost_round
+        scaled = rows * self.rounds_per_10k_rows // 10_000
+        return max(self.num_boost_round, min(scaled, self.num_boost_round_max or self.num_boost_round))
 
 
 @dataclass(frozen=True)

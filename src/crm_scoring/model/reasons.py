@@ -10,6 +10,11 @@ ensemble sees a row only through which side of each split threshold each feature
 whether it is missing), and TreeSHAP (like the Saabas approximation) depends on nothing else, so rows
 with the same pattern have bit-identical contributions. Customers share patterns massively (counts,
 flags, bounded windows), so this is exact and several times cheaper (`crm bench` reports both).
+
+A booster boosted from the RFM regression's logit (`models/churn/config.yaml` xgboost.base_margin)
+explains only the residual; the regression's own linear contributions, coef x (x - training mean) in
+the same log-odds space, are added per feature (`margin_contributions`), so the top reasons explain
+the whole margin (a customer's 200 days of silence is a reason even when the trees add nothing to it).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from crm_scoring.model.config import ModelConfig, churn_dir, load_config
 
 if TYPE_CHECKING:
     from crm_scoring.model.artifacts import LoadedModel
+    from crm_scoring.model.margin import LinearMargin
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +164,17 @@ def pattern_contributions(
     return unique[inverse], len(first)
 
 
+def margin_contributions(margin: LinearMargin | None, matrix: np.ndarray, features: list[str]) -> np.ndarray:
+    """(rows, features) linear contributions of the base margin in the booster's feature order (zeros for
+    the features it does not use; a plain 0 without a margin, which broadcasts)."""
+    if margin is None:
+        return np.zeros(1, dtype=np.float64)
+    out = np.zeros((len(matrix), len(features)), dtype=np.float64)
+    idx = margin.indices(features)
+    out[:, idx] = margin.contributions(matrix[:, idx])
+    return out
+
+
 def top_positive(contrib: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, rank, feature index) of the up-to-k largest POSITIVE contributions per row, rank 0 = largest.
 
@@ -227,6 +244,8 @@ def compute_reason_codes(
     contrib, patterns = pattern_contributions(
         model.booster, x, model.features, approximate=cfg.reasons.approximate
     )
+    if model.margin is not None:  # the trees explain the residual; the regression explains the rest
+        contrib = contrib.astype(np.float64) + margin_contributions(model.margin, x, model.features)
     log.info("reason codes: %d customers, %d distinct decision patterns", len(x), patterns)
     rows, ranks, feat_idx = top_positive(contrib, k)
     values = x[rows, feat_idx]

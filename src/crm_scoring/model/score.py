@@ -29,6 +29,8 @@ from crm_scoring.model import registry
 from crm_scoring.model.artifacts import CALIBRATION_FILE, FEATURES_FILE, LoadedModel
 from crm_scoring.model.config import ModelConfig, load_config
 from crm_scoring.model.dataset import load_scoring_frame, shard_predicate
+from crm_scoring.model.margin import BASE_MARGIN_FILE
+from crm_scoring.model.pyfunc import ARTIFACT_KEYS, BOOSTER_FILE, read_model_files
 from crm_scoring.model.reasons import REASON_COLUMNS, compute_reason_codes
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,14 @@ def load_version(version: str, config: ModelConfig | None = None) -> LoadedModel
                 artifact_uri=f"models:/{cfg.model_name}/{mv.version}", dst_path=tmp
             )
         )
-        booster = mlflow.xgboost.load_model(str(local))
+        packed = local / "artifacts"
+        if (packed / BOOSTER_FILE).exists():  # the pyfunc layout (train._log_model): booster + margin
+            files = {k: str(packed / f) for k, f in ARTIFACT_KEYS.items()}
+            files["base_margin"] = str(packed / BASE_MARGIN_FILE)
+            return read_model_files(
+                files, name=cfg.model_name, version=str(mv.version), run_id=mv.run_id or ""
+            )
+        booster = mlflow.xgboost.load_model(str(local))  # versions logged in the xgboost flavour
         extra = local / "extra_files"
         features_path = extra / FEATURES_FILE
         if features_path.exists():

@@ -26,11 +26,13 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 from crm_scoring import settings
 from crm_scoring.model import plots, registry
 from crm_scoring.model.artifacts import CALIBRATION_FILE, FEATURES_FILE
-from crm_scoring.model.baseline import fit_rfm_baseline, predict_rfm_baseline, rfm_columns
+from crm_scoring.model.baseline import fit_rfm_baseline, linear_margin, predict_rfm_baseline, rfm_columns
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import ModelConfig, load_config
 from crm_scoring.model.dataset import Split, feature_columns, load_training_set, split_out_of_time
+from crm_scoring.model.margin import BASE_MARGIN_FILE, LinearMargin
 from crm_scoring.model.metrics import evaluate
+from crm_scoring.model.pyfunc import BOOSTER_FILE, ChurnPyfunc
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +99,10 @@ def monotone_constraints(config: ModelConfig, features: list[str]) -> str | None
     return "(" + ",".join(str(int(wanted.get(f, 0))) for f in features) + ")"
 
 
-def _scale_pos_weight(config: ModelConfig, y: np.ndarray) -> float:
+def _scale_pos_weight(config: ModelConfig, y: np.ndarray, margin: LinearMargin | None = None) -> float:
+    """Class weight; 1 when boosting from the baseline's logit, which already carries the base rate."""
+    if margin is not None:
+        return 1.0
     setting = config.xgboost.scale_pos_weight
     if setting == "auto":
         positives = float(y.sum())
@@ -105,13 +110,32 @@ def _scale_pos_weight(config: ModelConfig, y: np.ndarray) -> float:
     return float(setting)
 
 
-def _matrix(frame: pd.DataFrame, features: list[str], target: str, nthread: int) -> xgb.DMatrix:
-    return xgb.DMatrix(
-        frame[features].to_numpy(dtype=np.float64),
-        label=frame[target].to_numpy(dtype=np.float64),
-        feature_names=features,
-        nthread=nthread,
+def _matrix(
+    frame: pd.DataFrame, features: list[str], target: str, nthread: int, margin: LinearMargin | None = None
+) -> xgb.DMatrix:
+    """The DMatrix of `frame`; with `margin`, the baseline's logit is its base_margin (boosted from it)."""
+    values = frame[features].to_numpy(dtype=np.float64)
+    dm = xgb.DMatrix(
+        values, label=frame[target].to_numpy(dtype=np.float64), feature_names=features, nthread=nthread
     )
+    if margin is not None:
+        dm.set_base_margin(margin.margin_from(values, features))
+    return dm
+
+
+def fit_base_margin(cfg: ModelConfig, split: Split, features: list[str], seed: int) -> LinearMargin | None:
+    """The configured base margin fitted on the training (fit) rows, or None (`base_margin: none`, or
+    the training set lacks one of the RFM columns: then the booster starts from 0, and it is tagged)."""
+    kind = cfg.xgboost.base_margin
+    if kind == "none":
+        return None
+    if kind != "rfm_baseline":
+        raise ValueError(f"unknown xgboost.base_margin {kind!r} (rfm_baseline | none)")
+    columns = rfm_columns(split.train, cfg.baseline)
+    if columns is None or not all(c in features for c in columns):
+        log.warning("base margin skipped: the features lack one of %s", ", ".join(cfg.baseline.columns))
+        return None
+    return linear_margin(fit_rfm_baseline(split.train, columns, cfg.target, seed), columns)
 
 
 def _fit(
@@ -121,7 +145,7 @@ def _fit(
     booster = xgb.train(
         params,
         dtrain,
-        num_boost_round=config.xgboost.num_boost_round,
+        num_boost_round=config.xgboost.rounds_for(dtrain.num_row()),
         evals=[(dvalid, "valid")],
         early_stopping_rounds=config.xgboost.early_stopping_rounds,
         verbose_eval=False,
@@ -186,12 +210,18 @@ def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
 
 
 def _run_trials(
-    cfg: ModelConfig, split: Split, features: list[str], seed: int, spw: float, experiment_id: str
+    cfg: ModelConfig,
+    split: Split,
+    features: list[str],
+    seed: int,
+    spw: float,
+    experiment_id: str,
+    margin: LinearMargin | None = None,
 ) -> tuple[_Trial, list[_Trial]]:
     """The bounded search: one nested MLflow run per trial, best by the validation selection metric."""
     xcfg = cfg.xgboost
-    dtrain = _matrix(split.train, features, cfg.target, xcfg.nthread)
-    dvalid = _matrix(split.valid, features, cfg.target, xcfg.nthread)
+    dtrain = _matrix(split.train, features, cfg.target, xcfg.nthread, margin)
+    dvalid = _matrix(split.valid, features, cfg.target, xcfg.nthread, margin)
     fixed = {
         "objective": xcfg.objective,
         "eval_metric": xcfg.eval_metric,
@@ -263,13 +293,22 @@ def _rfm_baseline(
 
 
 def _log_shap_summary(
-    cfg: ModelConfig, booster: xgb.Booster, test: pd.DataFrame, features: list[str], seed: int
+    cfg: ModelConfig,
+    booster: xgb.Booster,
+    test: pd.DataFrame,
+    features: list[str],
+    seed: int,
+    margin: LinearMargin | None = None,
 ) -> None:
-    """SHAP summary plot + mean |contribution| per feature, from XGBoost's exact tree contributions."""
+    """SHAP summary plot + mean |contribution| per feature: XGBoost's exact tree contributions plus, when
+    boosted from the baseline, its linear ones (the same decomposition the reason codes use)."""
+    from crm_scoring.model.reasons import margin_contributions
+
     n = min(cfg.metrics.shap_sample_rows, len(test))
     rows = np.sort(np.random.default_rng(seed).choice(len(test), size=n, replace=False))
     values = test[features].to_numpy(dtype=np.float64)[rows]
     contrib = booster.predict(xgb.DMatrix(values, feature_names=features), pred_contribs=True)[:, :-1]
+    contrib = contrib + margin_contributions(margin, values, features)
     mean_abs = dict(zip(features, np.abs(contrib).mean(axis=0).astype(float).tolist(), strict=True))
     mlflow.log_dict(dict(sorted(mean_abs.items(), key=lambda kv: -kv[1])), "shap_mean_abs.json")
     mlflow.log_figure(
@@ -288,19 +327,20 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         if dropped:
             log.info("dropped %d constant or all-null features: %s", len(dropped), ", ".join(dropped))
     split = split_out_of_time(frame, cfg.split, cfg.target)
-    spw = _scale_pos_weight(cfg, split.train[cfg.target].to_numpy())
+    margin = fit_base_margin(cfg, split, features, seed)
+    spw = _scale_pos_weight(cfg, split.train[cfg.target].to_numpy(), margin)
     experiment_id = registry.ensure_experiment(cfg.experiment_name)
     commit, dirty = _git_commit()
 
     n_cutoffs = frame["as_of_date"].nunique()
     run_name = f"churn-train-{run_date.isoformat()}"
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
-        best, trials = _run_trials(cfg, split, features, seed, spw, experiment_id)
+        best, trials = _run_trials(cfg, split, features, seed, spw, experiment_id, margin)
         booster = best.booster
         y_valid = split.valid[cfg.target].to_numpy()
         y_test = split.test[cfg.target].to_numpy()
-        dtest = _matrix(split.test, features, cfg.target, cfg.xgboost.nthread)
-        dvalid = _matrix(split.valid, features, cfg.target, cfg.xgboost.nthread)
+        dtest = _matrix(split.test, features, cfg.target, cfg.xgboost.nthread, margin)
+        dvalid = _matrix(split.valid, features, cfg.target, cfg.xgboost.nthread, margin)
         raw_valid, raw_test = booster.predict(dvalid), booster.predict(dtest)
         calibration = fit_calibration(cfg.calibration, raw_valid, y_valid)
         p_valid, p_test = apply_calibration(calibration, raw_valid), apply_calibration(calibration, raw_test)
@@ -316,7 +356,8 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         metrics.update(baseline_metrics)
         params = {
             **best.params,
-            "num_boost_round": cfg.xgboost.num_boost_round,
+            "num_boost_round": cfg.xgboost.rounds_for(len(split.train)),
+            "base_margin": margin.name if margin is not None else "none",
             "early_stopping_rounds": cfg.xgboost.early_stopping_rounds,
             "calibration": cfg.calibration,
             "list_capacity_rows": cfg.metrics.list_capacity_rows,
@@ -377,8 +418,10 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         mlflow.log_dict({"features": features}, FEATURES_FILE)
         mlflow.log_dict({"dropped_constant_or_null": dropped}, "dropped_features.json")
         mlflow.log_dict(calibration, CALIBRATION_FILE)
+        if margin is not None:
+            mlflow.log_dict(margin.to_json(), BASE_MARGIN_FILE)
         # AL-14: the drift reference (training population's bins and quantiles) travels with the model
-        _log_drift_reference(cfg, booster, calibration, split, features)
+        _log_drift_reference(cfg, booster, calibration, split, features, margin)
         mlflow.log_dict(dict(sorted(importance.items(), key=lambda kv: -kv[1])), "feature_importance.json")
         mlflow.log_figure(plots.roc_figure(y_test, p_test, test_metrics["roc_auc"]), "plots/roc.png")
         mlflow.log_figure(plots.pr_figure(y_test, p_test, test_metrics["pr_auc"]), "plots/pr.png")
@@ -389,9 +432,9 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             plots.importance_figure(importance, cfg.metrics.importance_top_k), "plots/feature_importance.png"
         )
         mlflow.log_figure(plots.lift_figure(y_test, p_test, cfg.metrics.list_capacity_rows), "plots/lift.png")
-        _log_shap_summary(cfg, booster, split.test, features, seed)
+        _log_shap_summary(cfg, booster, split.test, features, seed, margin)
 
-        version = _log_model(cfg, booster, features, calibration, split)
+        version = _log_model(cfg, booster, features, calibration, split, margin)
         run_id = run.info.run_id
 
     aliases = _assign_aliases(cfg, version, run_date, run_id, test_metrics)
@@ -407,13 +450,19 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
 
 
 def _log_drift_reference(
-    cfg: ModelConfig, booster: xgb.Booster, calibration: dict[str, Any], split: Split, features: list[str]
+    cfg: ModelConfig,
+    booster: xgb.Booster,
+    calibration: dict[str, Any],
+    split: Split,
+    features: list[str],
+    margin: LinearMargin | None = None,
 ) -> None:
     """Log the training split's compact drift reference (monitoring.reference) as a run artifact."""
     from crm_scoring.monitoring.reference import REFERENCE_FILE, build_reference
 
     train_scores = apply_calibration(
-        calibration, booster.predict(_matrix(split.train, features, cfg.target, cfg.xgboost.nthread))
+        calibration,
+        booster.predict(_matrix(split.train, features, cfg.target, cfg.xgboost.nthread, margin)),
     )
     columns = {f: split.train[f].to_numpy(dtype=np.float64) for f in features}
     mlflow.log_dict(build_reference(columns, train_scores, source="train split"), REFERENCE_FILE)
@@ -441,38 +490,56 @@ def describe_training_run(
 
 
 def _log_model(
-    cfg: ModelConfig, booster: xgb.Booster, features: list[str], calibration: dict[str, Any], split: Split
+    cfg: ModelConfig,
+    booster: xgb.Booster,
+    features: list[str],
+    calibration: dict[str, Any],
+    split: Split,
+    margin: LinearMargin | None = None,
 ) -> str:
-    """Log the booster (xgboost flavour, signature, input example) with features + calibration inside it."""
+    """Log the model as a pyfunc (`pyfunc.ChurnPyfunc`: booster + base margin + calibration, signature,
+    input example) and register it; `score.load_version` reads the same files directly."""
     from crm_scoring.privacy.mlflow_examples import aggregate_example
 
     n = cfg.metrics.input_example_rows
     # PS-08: quantiles of the whole training set, never a customer's own row (an erasure cannot find one)
     example = aggregate_example(split.train[features], n)
     # Every feature is an optional double: marts may hold NULLs, which XGBoost routes as missing.
+    # Output: the calibrated churn probability (what nightly scoring writes).
     signature = ModelSignature(
         inputs=Schema([ColSpec("double", f, required=False) for f in features]),
-        outputs=Schema([TensorSpec(np.dtype("float32"), (-1,))]),
+        outputs=Schema([TensorSpec(np.dtype("float64"), (-1,))]),
     )
     with tempfile.TemporaryDirectory() as tmp:
-        features_path = Path(tmp) / FEATURES_FILE
-        features_path.write_text(json.dumps({"features": features}, indent=1))
-        calibration_path = Path(tmp) / CALIBRATION_FILE
-        calibration_path.write_text(json.dumps(calibration))
-        info = mlflow.xgboost.log_model(
-            xgb_model=booster,
+        files = {
+            "booster": Path(tmp) / BOOSTER_FILE,
+            "features": Path(tmp) / FEATURES_FILE,
+            "calibration": Path(tmp) / CALIBRATION_FILE,
+        }
+        booster.save_model(str(files["booster"]))
+        files["features"].write_text(json.dumps({"features": features}, indent=1))
+        files["calibration"].write_text(json.dumps(calibration))
+        if margin is not None:
+            files["base_margin"] = Path(tmp) / BASE_MARGIN_FILE
+            files["base_margin"].write_text(json.dumps(margin.to_json(), indent=1))
+        info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
+            python_model=ChurnPyfunc(),
+            artifacts={k: str(v) for k, v in files.items()},
             signature=signature,
             input_example=example,
             registered_model_name=cfg.model_name,
-            extra_files=[str(features_path), str(calibration_path)],
             pip_requirements=[
                 f"mlflow=={mlflow.__version__}",
                 f"xgboost=={xgb.__version__}",
                 f"numpy=={np.__version__}",
                 f"pandas=={pd.__version__}",
             ],
-            metadata={"calibration": calibration.get("method", "none"), "n_features": len(features)},
+            metadata={
+                "calibration": calibration.get("method", "none"),
+                "n_features": len(features),
+                "base_margin": margin.name if margin is not None else "none",
+            },
         )
     if info.registered_model_version is None:
         raise RuntimeError(f"model was logged but not registered as {cfg.model_name!r}")
