@@ -1,7 +1,8 @@
 """crm_nightly: the night's export in, the day's retention and compensation lists out.
 
 ingest -> validate raw (GX) -> enrich texts -> dbt marts (cosmos) -> score (@champion) -> dbt lists (cosmos)
--> validate lists (GX) -> publish -> drift -> dbt monitoring -> morning report (HTML) and alert delivery.
+-> validate lists (GX) -> publish -> drift -> dbt monitoring -> morning report (HTML) and alert delivery
+-> history retention (per-date marts, scores and lists older than their policy retention are deleted).
 The logical date is the run date; logic lives in crm_scoring.
 Each dbt step is one `dbt build` task; its log lists every model's and test's result.
 With CRM_SCORE_SHARDS=N > 1, scoring runs as N mapped `score_shard` tasks (one per stable hash shard
@@ -121,6 +122,11 @@ def crm_nightly() -> None:
     def render_report(ds: str | None = None) -> dict:
         return tasks.render_report(ds)
 
+    # history retention last: a fault there never holds back the lists, the report or the alerts
+    @task
+    def prune_history(ds: str | None = None) -> dict:
+        return tasks.prune_history(ds)
+
     (ingest() >> validate_raw() >> enrich_texts() >> marts)
     (
         scored
@@ -130,6 +136,7 @@ def crm_nightly() -> None:
         >> drift()
         >> monitoring
         >> [render_report(), deliver_alerts()]
+        >> prune_history()
     )
 
 

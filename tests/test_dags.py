@@ -45,6 +45,11 @@ def test_nightly_shape(dagbag) -> None:
     # publication is the last step and only happens after list validation
     publish = dag.get_task("publish_lists")
     assert publish.upstream_task_ids == {"validate_lists"}
+    # history retention after everything else: a fault there never holds back lists, report or alerts
+    assert dag.get_task("prune_history").upstream_task_ids == {"render_report", "deliver_alerts"}
+    assert not dag.get_task("prune_history").downstream_task_ids
+    # the dbt tasks write no JSON artefacts into cosmos' throw-away project copy (2 manifest dumps a build)
+    assert "--no-write-json" in dag.get_task("dbt_marts").dbt_cmd_flags
     assert dag.schedule == "@daily" or str(dag.timetable.summary) == "@daily"
 
 
@@ -143,3 +148,105 @@ def test_crm_run_keeps_every_attempt_and_names_the_failed_model(
         # true times: the run started after it was triggered (today), not at its logical date
         assert start is not None and end is not None and not str(start).startswith("1998") and end >= start
     assert "run " + runs[1][0] in attempts[1].stderr
+
+
+def _manifest() -> dict:
+    """The parts of a dbt manifest history.per_date_tables reads."""
+
+    def model(schema: str, name: str, materialized: str, unique_key: str | None) -> dict:
+        return {
+            "resource_type": "model",
+            "schema": schema,
+            "name": name,
+            "alias": name,
+            "config": {"materialized": materialized, "unique_key": unique_key},
+        }
+
+    return {
+        "nodes": {
+            "model.crm.churn_features": model("marts", "churn_features", "incremental", "run_date"),
+            "model.crm.fct_orders": model("marts", "fct_orders", "incremental", "order_id"),
+            "model.crm.customer_value_latest": model("marts", "customer_value_latest", "view", None),
+            "model.crm.retention_candidates": model(
+                "lists_build", "retention_candidates", "incremental", "run_date"
+            ),
+            "model.crm.int_x": model("intermediate", "int_x", "incremental", "run_date"),
+        },
+        "sources": {
+            "source.crm.scoring.churn_scores": {
+                "schema": "scoring",
+                "name": "churn_scores",
+                "identifier": "churn_scores",
+            },
+            "source.crm.lists.retention_list": {
+                "schema": "lists",
+                "name": "retention_list",
+                "identifier": "retention_list",
+            },
+            "source.crm.raw.orders": {"schema": "raw", "name": "orders", "identifier": "orders"},
+        },
+    }
+
+
+def test_per_date_tables_come_from_the_manifest() -> None:
+    """Per-date = incremental by run_date in marts / lists_build, or a scoring / lists source; never a
+    current-state fact (fct_orders by order_id), a view, an intermediate model or a raw table."""
+    from crm_scoring.orchestration import history
+
+    found = {(t.schema, t.name): t.parameter for t in history.per_date_tables(_manifest())}
+    assert found == {
+        ("lists", "retention_list"): history.LISTS,
+        ("lists_build", "retention_candidates"): history.LISTS,
+        ("marts", "churn_features"): history.MARTS,
+        ("scoring", "churn_scores"): history.SCORES,
+    }
+
+
+def test_prune_history_deletes_only_dates_past_their_retention(fresh_db: str) -> None:
+    """Retention from the policy seed (scores 400, lists 1100, marts 400 days), cutoff from the run date;
+    a rerun deletes nothing more, and each delete is recorded in ops.retention_purges."""
+    from datetime import date, timedelta
+
+    import psycopg
+
+    from crm_scoring.orchestration import history
+
+    day = date(1998, 6, 2)
+    ages = (1200, 1101, 1099, 401, 400, 1, 0)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        for schema in ("scoring", "lists", "lists_build", "marts"):
+            conn.execute(f"create schema {schema}")
+        for table in (
+            "scoring.churn_scores",
+            "lists.retention_list",
+            "lists_build.retention_candidates",
+            "marts.churn_features",
+            "marts.fct_orders",
+        ):
+            conn.execute(f"create table {table} (run_date date not null, customer_id text)")
+            for age in ages:
+                conn.execute(f"insert into {table} values (%s, 'c1')", (day - timedelta(days=age),))
+        # a later date than the run (a backfill of an earlier night) is never touched
+        conn.execute("insert into scoring.churn_scores values (%s, 'c1')", (day + timedelta(days=3),))
+        tables = history.per_date_tables(_manifest())
+        first = history.prune(conn, day, tables)
+        again = history.prune(conn, day, tables)
+
+        def oldest(table: str) -> int:
+            return (day - conn.execute(f"select min(run_date) from {table}").fetchone()[0]).days
+
+        assert oldest("scoring.churn_scores") == 400 and oldest("marts.churn_features") == 400
+        assert oldest("lists.retention_list") == 1099 and oldest("lists_build.retention_candidates") == 1099
+        assert oldest("marts.fct_orders") == 1200  # current-state fact: not per-date, untouched
+        assert conn.execute("select max(run_date) from scoring.churn_scores").fetchone()[
+            0
+        ] == day + timedelta(days=3)
+        assert first == {
+            "history:lists.retention_list": 2,
+            "history:lists_build.retention_candidates": 2,
+            "history:marts.churn_features": 4,
+            "history:scoring.churn_scores": 4,
+        }
+        assert set(again.values()) == {0}
+        logged = dict(conn.execute("select target, rows_purged from ops.retention_purges").fetchall())
+        assert logged == first

@@ -33,7 +33,21 @@
     loops that grow with customers x customers (int_customers__revenue at 100k customers: minutes, 2.6 s
     without). Every join in these set-based models is an equi-join that a hash or merge join serves; a
     join with no such alternative (a range join) still gets a nested loop. `set local` ends with the
-    model's transaction. -#}
+    model's transaction.
+    And no JIT compilation. A range join that keeps its nested loop is costed with PostgreSQL's
+    disable_cost (1e10), far above jit_above_cost / jit_optimize_above_cost / jit_inline_above_cost, so
+    PostgreSQL JIT-compiled, optimised and inlined the whole plan: 1,713 functions and 63 s of LLVM for
+    compensation_candidates, whose execution takes 0.2 s (5,000 customers; every deep model paid it). These
+    are one-shot batch statements over plans with hundreds of nodes: compilation never pays back. -#}
 {% macro planner_settings() -%}
-    set local enable_nestloop = off
+    set local enable_nestloop = off; set local jit = off
+{%- endmacro %}
+
+{#- Data tests read the same statistics-less as-of views, so their query gets the models' planner settings too:
+    a relationships test of a staging view planned a nested loop over 18,481 x 2,532 rows (12 s at 5,000
+    customers, milliseconds hashed). Overrides dbt's get_test_sql for PostgreSQL (dispatch looks in the root
+    project first); the result is the same statement dbt would run, after the `set local`s. -#}
+{% macro postgres__get_test_sql(main_sql, fail_calc, warn_if, error_if, limit) -%}
+    {{ planner_settings() }};
+    {{ default__get_test_sql(main_sql, fail_calc, warn_if, error_if, limit) }}
 {%- endmacro %}

@@ -627,12 +627,25 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path) 
     timer.run(f"{tag} dbt lists", lambda: dbt_invoke.invoke([*build_args(LISTS), "--quiet"], url, day), 0)
     timer.run(f"{tag} GX lists", lambda: validate_lists(url, day, reports), 0)
     timer.run(f"{tag} publish", lambda: publish(day, url), lambda r: sum(r.rows.values()))
+    timer.run(f"{tag} prune history", lambda: _prune_history(url, day), lambda r: sum(r.values()))
     return {
         "run_date": day.isoformat(),
         "seconds": time.perf_counter() - start,
         "peak_rss_mb": max(s.peak_rss_mb for s in timer.stages[n:]),
         "database_bytes": _database_size(url)["database"],
     }
+
+
+def _prune_history(url: str, day: date) -> dict[str, int]:
+    """The nightly history retention (orchestration/history.py), on the manifest dbt_invoke just wrote."""
+    from crm_scoring.orchestration import history
+
+    target = Path(os.environ.get("DBT_TARGET_PATH") or settings.dbt_project_dir() / "target")
+    if not target.is_absolute():
+        target = settings.dbt_project_dir() / target
+    tables = history.per_date_tables(history.load_manifest(url, day, target))
+    with warehouse.connect(url) as conn:
+        return history.prune(conn, day, tables)
 
 
 def _feature_columns() -> list[str]:

@@ -52,6 +52,52 @@ def ensure_airflow_db(env: dict[str, str]) -> None:
     stamp.touch()
 
 
+def local_scheduler_alive(env: dict[str, str]) -> bool | None:
+    """Whether a scheduler of this AIRFLOW_HOME heartbeats, read from its SQLite metadata DB directly.
+
+    The same test as Airflow's `Job.is_alive()` (state running, last heartbeat younger than
+    scheduler_health_check_threshold) without importing Airflow. None when the metadata DB is not a
+    local SQLite file (a deployment's PostgreSQL, a secret-backed URL): then Airflow is asked.
+    """
+    import configparser
+    import sqlite3
+
+    home = Path(env["AIRFLOW_HOME"])
+    parser = configparser.RawConfigParser()
+    parser.read(home / "airflow.cfg")
+
+    def option(section: str, key: str, default: str | None) -> str | None:
+        for variant in ("_CMD", "_SECRET"):
+            if f"AIRFLOW__{section.upper()}__{key.upper()}{variant}" in env or parser.has_option(
+                section, key + variant.lower()
+            ):
+                return None
+        return env.get(f"AIRFLOW__{section.upper()}__{key.upper()}") or parser.get(
+            section, key, fallback=default
+        )
+
+    conn = option("database", "sql_alchemy_conn", f"sqlite:///{home / 'airflow.db'}")
+    threshold = option("scheduler", "scheduler_health_check_threshold", "30")
+    if conn is None or threshold is None or not conn.startswith("sqlite:///"):
+        return None
+    path = Path(conn.removeprefix("sqlite:///").split("?")[0])
+    if not path.is_file():
+        return False
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
+            row = db.execute(
+                "select latest_heartbeat from job where job_type = 'SchedulerJob' and state = 'running'"
+                " order by latest_heartbeat desc limit 1"
+            ).fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None or row[0] is None:
+        return False
+    beat = datetime.fromisoformat(str(row[0]))
+    beat = beat if beat.tzinfo else beat.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - beat).total_seconds() < float(threshold)
+
+
 def log_path_for(dag_id: str, run_date: str) -> Path:
     log_dir = settings.reports_dir() / "runs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -67,7 +113,6 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
     ensure_airflow_db(env)
     # this process reads and writes the metadata DB itself: Airflow must see the same configuration
     os.environ.update(env)
-    from crm_scoring.orchestration import dagruns
 
     say: Callable[[str], None] = (lambda msg: sys.stderr.write(msg + "\n")) if echo else (lambda msg: None)
     log_path = log_path_for(dag_id, run_date)
@@ -75,7 +120,16 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
     day = date.fromisoformat(run_date)
     started = time.monotonic()
     run_id = ""
-    if dagruns.scheduler_alive():
+    # Without a scheduler, the components are started before this process imports Airflow (seconds of
+    # CPU): the scheduler's start-up is the critical path of a night, and the two overlap.
+    alive = local_scheduler_alive(env)
+    if alive is None:  # not the local SQLite metadata DB: ask Airflow
+        from crm_scoring.orchestration import dagruns
+
+        alive = dagruns.scheduler_alive()
+    if alive:
+        from crm_scoring.orchestration import dagruns
+
         say(f"using the running Airflow scheduler of {env['AIRFLOW_HOME']}")
         dagruns.wait_until_known(dag_id, PARSE_TIMEOUT_S)
         run_id = dagruns.trigger(dag_id, day, note=f"crm run --date {run_date}")
@@ -84,7 +138,9 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
         state = _follow(dagruns, dag_id, run_id, say, alive=None)
     else:
         if "CeleryExecutor" in env.get("AIRFLOW__CORE__EXECUTOR", ""):
-            raise dagruns.RunError(
+            from crm_scoring.orchestration.dagruns import RunError
+
+            raise RunError(
                 "AIRFLOW__CORE__EXECUTOR is CeleryExecutor but no scheduler is running for this metadata DB; "
                 "start the deployment's scheduler and workers first (docker/README.md)"
             )
@@ -95,6 +151,8 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
         try:
             with LocalAirflow(airflow_bin(), env, components_log) as airflow:
                 say(f"started Airflow api-server, dag-processor and scheduler (log: {components_log})")
+                from crm_scoring.orchestration import dagruns
+
                 abandoned = dagruns.fail_abandoned_runs(dag_id)
                 if abandoned:
                     say(f"marked abandoned runs of {dag_id} failed: {', '.join(abandoned)}")
@@ -112,6 +170,8 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
             # interrupted (Ctrl-C) or a component died: once the components are stopped, the run and
             # its unfinished tasks stay in the history as failed, not running forever
             if run_id:
+                from crm_scoring.orchestration import dagruns
+
                 dagruns.mark_failed(dag_id, run_id)
             raise
     say(f"{dag_id} run {run_id}: {state} in {time.monotonic() - started:.0f} s")

@@ -62,6 +62,10 @@ def component_env(env: dict[str, str], api_port: int, log_port: int) -> dict[str
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
         # two DAG files: one parsing process, not two forked ones competing for two cores
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        # LocalExecutor forks all its workers from the scheduler at start (32 by default), each a copy of
+        # a process with Airflow, dbt, GX, MLflow and XGBoost loaded; a night runs one task at a time
+        # (two at the end, a few scoring shards): a handful is plenty
+        "AIRFLOW__CORE__PARALLELISM": str(max(4, os.cpu_count() or 1)),
         # a task's calls to the Execution API (default timeout 5 s): on a saturated machine the API
         # server answered a task's start (PATCH .../run) after 36 s; the client's retry then got 400
         # (already running) and the task failed without ever running. Slow is not failed.

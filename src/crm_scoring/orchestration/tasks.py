@@ -212,6 +212,22 @@ def drift(ds: str) -> dict:
     return {"rows": len(rows), "model_version": rows[0].model_version if rows else None}
 
 
+def prune_history(ds: str) -> dict:
+    """Delete the per-date marts, scores and lists older than their retention (orchestration/history.py)."""
+    from crm_scoring.orchestration import history
+    from crm_scoring.orchestration.environment import dbt_state_dir
+
+    url = warehouse.warehouse_url()
+
+    def body() -> dict[str, int]:
+        tables = history.per_date_tables(history.load_manifest(url, _date(ds), dbt_state_dir() / "target"))
+        with warehouse.connect(url) as conn:
+            return history.prune(conn, _date(ds), tables)
+
+    deleted = _step("prune_history", ds, body)
+    return {"tables": len(deleted), "rows_deleted": sum(deleted.values())}
+
+
 def deliver_alerts(ds: str) -> dict:
     """AL-17: e-mail / webhook delivery of the night's alerts at or above the policy level, once each."""
     from crm_scoring.orchestration.notify import deliver_alerts as run
