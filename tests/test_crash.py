@@ -56,11 +56,21 @@ WALL_CLOCK = {
     "texts_per_second",  # enrichment.model_quality: the measured scoring speed of the run
     "decided_at",  # ops.dsr_outcomes
 }
-# Logs of attempts, not of results: every try (killed or not) adds its own row, by design. The AL-20
-# mart pipeline_health reports those attempts' wall-clock durations against their median (and a status
-# from that ratio), so it differs between any two runs; the one full-date replay (the last test) found it
-# differing after a kill, while every table of results was identical.
-ATTEMPT_LOGS = {"ops.stage_runs", "ops.retention_purges", "ops.task_failures", "marts.pipeline_health"}
+# Logs of attempts, not of results: every try (killed or not) adds its own row, by design.
+ATTEMPT_LOGS = {"ops.stage_runs", "ops.retention_purges", "ops.task_failures"}
+# Tables digested with some columns replaced by what in them does not depend on the wall clock. The AL-20
+# mart pipeline_health is digested (which stages and lists, their rows, the latest attempt's status, the
+# thresholds, the list-size verdicts), but not the attempts' measured durations, their trailing median,
+# nor a stage row's verdict when it comes from the ratio of those durations (a killed or slower try changes
+# it between any two runs; a failed stage's verdict and every list row's verdict stay in). `None` drops
+# the column.
+DERIVED: dict[str, dict[str, str | None]] = {
+    "marts.pipeline_health": {
+        "duration_s": None,
+        "baseline_duration_s": None,
+        "status": "case when stage like 'list:%' or stage_status = 'failed' then status end",
+    },
+}
 LIST_TABLES = ("lists.retention_list", "lists.compensation_list", "lists.publication_log")
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
@@ -126,6 +136,7 @@ def _tables(conn: psycopg.Connection) -> list[tuple[str, str]]:
 
 
 def _table_digest(conn: psycopg.Connection, schema: str, table: str) -> str:
+    derived = DERIVED.get(f"{schema}.{table}", {})
     cols = [
         r[0]
         for r in conn.execute(
@@ -133,11 +144,11 @@ def _table_digest(conn: psycopg.Connection, schema: str, table: str) -> str:
             " order by ordinal_position",
             (schema, table),
         ).fetchall()
-        if r[0] not in WALL_CLOCK
+        if r[0] not in WALL_CLOCK and not (r[0] in derived and derived[r[0]] is None)
     ]
     if not cols:
         return "no columns"
-    row = ", ".join(f'"{c}"' for c in cols)
+    row = ", ".join(derived.get(c) or f'"{c}"' for c in cols)
     return conn.execute(
         f"select count(*)::text || ':' || coalesce(md5(string_agg(r, E'\\n' order by r)), '')"
         f' from (select row({row})::text as r from "{schema}"."{table}") t'
