@@ -135,9 +135,8 @@ def prepared(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         by_date = {date.fromisoformat(f.name): f for f in folders}
         base = warehouse.create_database(server_url, "crm_backfill")
         created.append(base)
-        app_url = apply_role_model(
-            warehouse.with_database(server_url, base), uuid.uuid4().hex, owner=owner, app=app
-        )
+        password = uuid.uuid4().hex
+        app_url = apply_role_model(warehouse.with_database(server_url, base), password, owner=owner, app=app)
         landing = root / "landing_base"
         _land([by_date[D0]], landing)
         mp.setenv("CRM_LANDING_DIR", str(landing))
@@ -152,6 +151,8 @@ def prepared(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "base": base,
             "app_url": app_url,
             "app": app,
+            "owner": owner,
+            "password": password,
             "by_date": by_date,
             "root": root,
             "mp": mp,
@@ -177,7 +178,14 @@ def _copy(prepared: dict, prefix: str) -> str:
         )
         conn.execute(f'create database "{name}" template "{prepared["base"]}"')
     prepared["created"].append(name)
-    return warehouse.with_database(prepared["app_url"], name)
+    # a database's own privileges (owner, CONNECT / CREATE grants) are not copied from its template:
+    # apply the role model to the copy, as an admin restoring a warehouse would
+    return apply_role_model(
+        warehouse.with_database(prepared["server"], name),
+        prepared["password"],
+        owner=prepared["owner"],
+        app=prepared["app"],
+    )
 
 
 def test_backfill_of_seven_dates_equals_each_date_run_on_its_own(prepared: dict) -> None:
