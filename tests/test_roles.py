@@ -20,8 +20,10 @@ from crm_scoring.lists.roles import (
     OPERATOR_GROUP,
     READER_GROUP,
     apply_role_model,
+    ensure_groups,
     grant_operator,
     grant_reader,
+    protect_published,
 )
 
 D1, D2 = date(2026, 11, 26), date(2026, 11, 27)
@@ -243,6 +245,7 @@ def role_model(server_url: str) -> Iterator[dict[str, str]]:
             conn.execute("insert into raw.customers values ('c1', 'c1@example.com')")
         app_url = apply_role_model(admin, uuid.uuid4().hex, owner=owner, app=app)
         assert psycopg.conninfo.conninfo_to_dict(app_url)["user"] == app
+        ensure_groups(admin, app=app)  # as the admin, before the first night: audit objects made as `app`
         logins = {}
         for login, grant in ((reader, grant_reader), (operator, grant_operator)):
             password = grant(admin, login)
@@ -325,6 +328,26 @@ def test_deployed_roles_are_refused_drops_and_raw_data(role_model: dict[str, str
         conn.execute("insert into raw.customers values ('c2', 'c2@example.com')")
         conn.execute("create schema scratch")  # a schema of its own: it may drop that one
         conn.execute("drop schema scratch cascade")
+    # the audit objects an admin created (grant-reader before the first night) belong to the runtime user,
+    # which replaces the functions and writes the tables on every publish and export
+    with psycopg.connect(m["admin"]) as conn:
+        owned = conn.execute(
+            "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = 'ops' and c.relkind = 'r' and c.relowner::regrole::text <> %s",
+            (app,),
+        ).fetchone()[0]
+        assert owned == 0
+        assert (
+            conn.execute(
+                "select proowner::regrole::text from pg_proc where proname = 'record_list_export'"
+            ).fetchone()[0]
+            == app
+        )
+    with psycopg.connect(m["app_url"]) as conn:
+        from crm_scoring.privacy.audit import ensure_audit_objects
+
+        ensure_audit_objects(conn)
+        protect_published(conn)
     _refused(
         m["app_url"],
         [
