@@ -48,7 +48,8 @@ run: demo-data
 # - `make test-extended`: the kill-at-every-stage matrix, concurrency and retries, the full erasure sweep,
 #   the 59-case hostile-input corpus, alert delivery to real SMTP/HTTP receivers, consent and retention,
 #   the monitoring marts and the selector split. Run it before a release and after touching those areas.
-RELIABILITY_TESTS := tests/test_crash.py tests/test_concurrency.py tests/test_concurrency_retries.py \
+RELIABILITY_TESTS := tests/test_crash.py tests/test_concurrency.py tests/test_concurrency_backfill.py \
+	tests/test_concurrency_retries.py \
 	tests/test_privacy_erasure.py
 EXTENDED_TESTS := $(RELIABILITY_TESTS) tests/test_ingest_hostile.py tests/test_alert_delivery.py \
 	tests/test_privacy.py tests/test_monitoring.py tests/test_selectors.py tests/test_distributed.py

@@ -4,15 +4,27 @@
 -- POSTGRES_USER superuser (docker-entrypoint-initdb.d, psql with ON_ERROR_STOP). Passwords are read
 -- from the container's environment with \getenv (psql 15+), so no secret is ever written here.
 --
---   crm_app     login; owns database `crm` and every pipeline schema (raw, ops, dbt's schemas,
---               scoring, lists). Airflow tasks, dbt and `crm` connect as this role.
---   crm_reader  NOLOGIN group: read access to the published lists only. CRM teams get their own
---               login role that is a member of it (see docker/README.md).
+--   crm_owner   NOLOGIN; owns database `crm` and every pipeline schema (raw, ops, enrichment, dbt's
+--               schemas, scoring, lists, and `public` as the database owner). Nobody logs in as it and
+--               no login is a member of it: what it owns only the superuser can drop.
+--   crm_app     login, the runtime user: Airflow tasks, dbt and `crm` connect as this role. It may
+--               CONNECT, create TEMP tables and run `create schema if not exists` in `crm` (CREATE on
+--               the database: PostgreSQL checks it before it looks for the schema), and has USAGE and
+--               CREATE in every pipeline schema. It owns the tables, views and functions it builds
+--               (dbt renames and drops its own relations), never a schema of crm_owner nor the
+--               database: DROP SCHEMA / DROP DATABASE / ALTER ... OWNER on them are refused.
+--   crm_list_reader    NOLOGIN group: read access to the published lists only (audited). CRM teams get
+--               their own login role in it: `crm warehouse grant-reader NAME` (docker/README.md).
 --   crm_list_operator  NOLOGIN group: CRM operators who read and export the lists (audited) and see no
 --               raw data; `crm warehouse grant-operator NAME` adds the export-audit function grant and
 --               the audited-read policy (docs/privacy.md).
 --   airflow     login; owns database `airflow` (the Airflow metadata DB).
 --   mlflow      login; owns database `mlflow` (MLflow tracking store and model registry).
+--
+-- Everything after `\connect crm` is the privilege model of the warehouse database itself. The embedded
+-- / any other warehouse gets the very same section from `crm warehouse init-roles`
+-- (crm_scoring.lists.roles.apply_role_model reads it from this file), and tests/test_roles.py runs it
+-- and tries, as each role, what it must be refused.
 
 \set ON_ERROR_STOP on
 
@@ -34,8 +46,9 @@
   DO $$ BEGIN RAISE EXCEPTION 'MLFLOW_DB_PASSWORD is not set in the warehouse container'; END $$;
 \endif
 
-CREATE ROLE crm_app LOGIN PASSWORD :'crm_app_password';
-CREATE ROLE crm_reader NOLOGIN;
+CREATE ROLE crm_owner NOLOGIN;
+CREATE ROLE crm_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'crm_app_password';
+CREATE ROLE crm_list_reader NOLOGIN;
 CREATE ROLE crm_list_operator NOLOGIN;
 CREATE ROLE airflow LOGIN PASSWORD :'airflow_db_password';
 CREATE ROLE mlflow LOGIN PASSWORD :'mlflow_db_password';
@@ -45,48 +58,55 @@ ALTER ROLE crm_app SET timezone = 'UTC';
 ALTER ROLE airflow SET timezone = 'UTC';
 ALTER ROLE mlflow SET timezone = 'UTC';
 
-CREATE DATABASE crm OWNER crm_app;
+CREATE DATABASE crm OWNER crm_owner;
 CREATE DATABASE airflow OWNER airflow;
 CREATE DATABASE mlflow OWNER mlflow;
 
 -- Each database is reachable only by the roles that need it (PUBLIC has CONNECT and TEMP by default).
-REVOKE ALL ON DATABASE crm FROM PUBLIC;
 REVOKE ALL ON DATABASE airflow FROM PUBLIC;
 REVOKE ALL ON DATABASE mlflow FROM PUBLIC;
-GRANT CONNECT ON DATABASE crm TO crm_reader;
-GRANT CONNECT ON DATABASE crm TO crm_list_operator;
 
 \connect crm
 
--- The pipeline's schemas exist up front, owned by crm_app: the code's `create schema if not exists`
--- then finds them, and the default privileges below can be attached to `lists` before its first table.
-CREATE SCHEMA raw AUTHORIZATION crm_app;
-CREATE SCHEMA ops AUTHORIZATION crm_app;
-CREATE SCHEMA dbt AUTHORIZATION crm_app;
-CREATE SCHEMA staging AUTHORIZATION crm_app;
-CREATE SCHEMA intermediate AUTHORIZATION crm_app;
-CREATE SCHEMA marts AUTHORIZATION crm_app;
-CREATE SCHEMA policy AUTHORIZATION crm_app;
-CREATE SCHEMA lists_build AUTHORIZATION crm_app;
-CREATE SCHEMA scoring AUTHORIZATION crm_app;
-CREATE SCHEMA lists AUTHORIZATION crm_app;
+-- The database: owned by crm_owner (a non-owner cannot DROP DATABASE); PUBLIC loses CONNECT and TEMP;
+-- the runtime user may connect, use temp tables and create schemas; the list groups may connect only.
+-- (A DO block with current_database(), so the section serves a warehouse of any name.)
+DO $$
+BEGIN
+    EXECUTE format('ALTER DATABASE %I OWNER TO crm_owner', current_database());
+    EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
+    EXECUTE format('GRANT CONNECT, TEMPORARY, CREATE ON DATABASE %I TO crm_app', current_database());
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO crm_list_reader, crm_list_operator', current_database());
+END
+$$;
 
--- Nobody but crm_app creates objects in `public` (PostgreSQL 15+ already revokes CREATE from PUBLIC).
+-- The pipeline's schemas exist up front, owned by crm_owner; crm_app gets USAGE and CREATE in each, so
+-- the code's and dbt's `create schema if not exists` find them and everything builds as before. An
+-- existing warehouse (schemas created by crm_app) is handed over: ALTER SCHEMA ... OWNER is idempotent.
+-- `public` belongs to pg_database_owner, i.e. to crm_owner now; nobody but crm_app creates objects in it.
+DO $$
+DECLARE
+    s text;
+BEGIN
+    FOREACH s IN ARRAY ARRAY['raw', 'ops', 'enrichment', 'dbt', 'staging', 'intermediate', 'marts',
+                             'policy', 'lists_build', 'scoring', 'lists']
+    LOOP
+        EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION crm_owner', s);
+        EXECUTE format('ALTER SCHEMA %I OWNER TO crm_owner', s);
+        EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', s);
+        EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO crm_app', s);
+    END LOOP;
+END
+$$;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
--- `public` belongs to pg_database_owner, i.e. to crm_app as the owner of `crm`, which could then drop it.
--- The runtime user owns the pipeline's schemas only (issue 14): `public` goes to the role running this
--- script (POSTGRES_USER), crm_app keeps USAGE and CREATE on it (tests/test_roles.py runs this section).
-ALTER SCHEMA public OWNER TO CURRENT_USER;
 GRANT USAGE, CREATE ON SCHEMA public TO crm_app;
 
--- List readers see the published lists, nothing else: current tables and every table crm_app
--- creates there later (list publishing creates them on the first run).
-GRANT USAGE ON SCHEMA lists TO crm_reader;
-GRANT SELECT ON ALL TABLES IN SCHEMA lists TO crm_reader;
-ALTER DEFAULT PRIVILEGES FOR ROLE crm_app IN SCHEMA lists GRANT SELECT ON TABLES TO crm_reader;
-
--- CRM operators: the same read access; exporting also needs EXECUTE on ops.record_list_export, granted by
--- `crm warehouse grant-operator` once the pipeline has created the function (docs/privacy.md).
-GRANT USAGE ON SCHEMA lists TO crm_list_operator;
-GRANT SELECT ON ALL TABLES IN SCHEMA lists TO crm_list_operator;
-ALTER DEFAULT PRIVILEGES FOR ROLE crm_app IN SCHEMA lists GRANT SELECT ON TABLES TO crm_list_operator;
+-- List readers and operators see the published lists, nothing else: current tables and every table
+-- crm_app creates there later (list publishing creates them on the first run; each publish re-applies
+-- the audited-read policy, privacy/audit.py). Operators also use `ops` for the SECURITY DEFINER audit
+-- functions only (no table of ops is granted); the EXECUTE grants follow once the pipeline created them.
+GRANT USAGE ON SCHEMA lists TO crm_list_reader, crm_list_operator;
+GRANT SELECT ON ALL TABLES IN SCHEMA lists TO crm_list_reader, crm_list_operator;
+ALTER DEFAULT PRIVILEGES FOR ROLE crm_app IN SCHEMA lists
+    GRANT SELECT ON TABLES TO crm_list_reader, crm_list_operator;
+GRANT USAGE ON SCHEMA ops TO crm_list_reader, crm_list_operator;

@@ -247,9 +247,11 @@ def test_warehouse_init_script(services: dict[str, Any]) -> None:
     assert _host_path(source) == INIT_SQL and INIT_SQL.is_file()
     sql = INIT_SQL.read_text()
     for statement in (
-        "CREATE ROLE crm_app LOGIN",
-        "CREATE ROLE crm_reader NOLOGIN",
-        "CREATE DATABASE crm OWNER crm_app",
+        "CREATE ROLE crm_owner NOLOGIN",
+        "CREATE ROLE crm_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE",
+        "CREATE ROLE crm_list_reader NOLOGIN",
+        "CREATE ROLE crm_list_operator NOLOGIN",
+        "CREATE DATABASE crm OWNER crm_owner",
         "CREATE DATABASE airflow",
         "CREATE DATABASE mlflow",
     ):

@@ -16,7 +16,15 @@ import pytest
 from crm_scoring import warehouse
 from crm_scoring.lists.export import export_list
 from crm_scoring.lists.publish import publish
-from crm_scoring.lists.roles import OPERATOR_GROUP, READER_GROUP, grant_operator, grant_reader
+from crm_scoring.lists.roles import (
+    OPERATOR_GROUP,
+    READER_GROUP,
+    apply_role_model,
+    ensure_groups,
+    grant_operator,
+    grant_reader,
+    protect_published,
+)
 
 D1, D2 = date(2026, 11, 26), date(2026, 11, 27)
 DENIED = psycopg.errors.InsufficientPrivilege
@@ -202,83 +210,188 @@ def test_group_roles_are_nologin_and_logins_have_one_group(logins) -> None:
     assert member_of == {OPERATOR_GROUP}
 
 
-def test_runtime_user_cannot_drop_a_schema_it_does_not_own(fresh_db: str) -> None:
-    """The DAGs' runtime user (crm_app in docker/init-warehouse.sql) owns the pipeline schemas, not the
-    database: it may drop its own schemas but no other (audit schemas of another owner, public)."""
-    runtime = f"runtime_{uuid.uuid4().hex[:8]}"
-    password = uuid.uuid4().hex
-    with psycopg.connect(fresh_db, autocommit=True) as conn:
-        conn.execute(f"create role {runtime} login nosuperuser nocreatedb nocreaterole password '{password}'")
-    try:
-        with psycopg.connect(fresh_db, autocommit=True) as conn:
-            conn.execute(f"grant connect on database {warehouse.parse_url(fresh_db).dbname} to {runtime}")
-            conn.execute(f"create schema pipeline authorization {runtime}")
-            conn.execute("create schema audit")
-            conn.execute("create table audit.trail (a int)")
-        dsn = psycopg.conninfo.make_conninfo(fresh_db, user=runtime, password=password)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("create table pipeline.t (a int)")
-            for statement in (
-                "drop schema audit cascade",
-                "drop schema audit",
-                "drop schema public cascade",
-                "drop table audit.trail",
-                f"alter schema audit owner to {runtime}",
-            ):
-                with pytest.raises(DENIED):
-                    conn.execute(statement)
-            conn.execute("drop schema pipeline cascade")  # its own: allowed
-        with psycopg.connect(fresh_db) as conn:
-            assert conn.execute("select count(*) from audit.trail").fetchone()[0] == 0
-    finally:
-        with psycopg.connect(fresh_db, autocommit=True) as conn:
-            conn.execute(f"drop owned by {runtime}")
-            conn.execute(f"drop role {runtime}")
+OWNED_SCHEMAS = (
+    "raw",
+    "ops",
+    "enrichment",
+    "dbt",
+    "staging",
+    "intermediate",
+    "marts",
+    "policy",
+    "lists_build",
+    "scoring",
+    "lists",
+    "public",
+)
 
 
-def test_deployed_runtime_user_cannot_drop_a_schema_it_does_not_own(fresh_db: str) -> None:
-    """The same refusal for the runtime user as docker/init-warehouse.sql deploys it: crm_app OWNS the
-    database, and in PostgreSQL 15+ `public` belongs to the database owner (pg_database_owner) unless the
-    init script hands it over. The script's `\\connect crm` section runs here as written (role names made
-    unique on this shared server)."""
-    import re
-
-    from crm_scoring import settings
-
+@pytest.fixture
+def role_model(server_url: str) -> Iterator[dict[str, str]]:
+    """A warehouse under the deployed role model (the init script's section, via apply_role_model), its
+    runtime user and owner role unique on this shared server, and a reader and an operator login."""
     suffix = uuid.uuid4().hex[:8]
-    names = {"crm_list_operator": f"op_{suffix}", "crm_reader": f"rd_{suffix}", "crm_app": f"app_{suffix}"}
-    script = (settings.project_root() / "docker" / "init-warehouse.sql").read_text(encoding="utf-8")
-    section = script.split("\\connect crm", 1)[1]
-    for role, unique in names.items():
-        section = re.sub(rf"\b{role}\b", unique, section)
-    app, password = names["crm_app"], uuid.uuid4().hex
-    dbname = warehouse.parse_url(fresh_db).dbname
-    with psycopg.connect(fresh_db, autocommit=True) as conn:
-        conn.execute(f"create role {app} login password '{password}'")
-        conn.execute(f"create role {names['crm_reader']} nologin")
-        conn.execute(f"create role {names['crm_list_operator']} nologin")
-        conn.execute(f'alter database "{dbname}" owner to {app}')
+    owner, app = f"owner_{suffix}", f"app_{suffix}"
+    reader, operator = f"reader_{suffix}", f"operator_{suffix}"
+    name = warehouse.create_database(server_url, "crm_roles")
+    admin = warehouse.with_database(server_url, name)
     try:
-        with psycopg.connect(fresh_db, autocommit=True) as conn:
-            conn.execute(section)
-            conn.execute("create schema audit")  # a schema of another role
-        dsn = psycopg.conninfo.make_conninfo(fresh_db, user=app, password=password)
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("create table raw.t (a int)")
-            conn.execute("create table public.t (a int)")  # public stays usable
-            for statement in (
-                "drop schema public cascade",
-                "drop schema public",
-                "alter schema public rename to gone",
-                "drop schema audit cascade",
-                "drop schema pg_catalog",
-            ):
-                with pytest.raises(DENIED):
-                    conn.execute(statement)
-            conn.execute("drop schema raw cascade")  # its own: allowed
+        # an existing warehouse, built by the runtime user when it still owned everything: migrated in place
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"create role {app} login")
+            conn.execute(f"create schema raw authorization {app}")
+            conn.execute("create table raw.customers (customer_id text, email text)")
+            conn.execute(f"alter table raw.customers owner to {app}")
+            conn.execute("insert into raw.customers values ('c1', 'c1@example.com')")
+        app_url = apply_role_model(admin, uuid.uuid4().hex, owner=owner, app=app)
+        assert psycopg.conninfo.conninfo_to_dict(app_url)["user"] == app
+        ensure_groups(admin, app=app)  # as the admin, before the first night: audit objects made as `app`
+        logins = {}
+        for login, grant in ((reader, grant_reader), (operator, grant_operator)):
+            password = grant(admin, login)
+            logins[login] = psycopg.conninfo.make_conninfo(admin, user=login, password=password)
+        yield {
+            "db": name,
+            "admin": admin,
+            "owner": owner,
+            "app": app,
+            "app_url": app_url,
+            "reader": logins[reader],
+            "operator": logins[operator],
+        }
     finally:
-        with psycopg.connect(fresh_db, autocommit=True) as conn:
-            conn.execute(f'alter database "{dbname}" owner to current_user')
-            for role in names.values():
-                conn.execute(f"drop owned by {role}")
-                conn.execute(f"drop role {role}")
+        warehouse.drop_database(server_url, name)
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            for role in (reader, operator, app, owner):
+                if conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone():
+                    conn.execute(f'drop owned by "{role}"')
+                    conn.execute(f'drop role "{role}"')
+
+
+def _refused(dsn: str, statements: list[str]) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in statements:
+            with pytest.raises(DENIED):
+                conn.execute(statement)
+
+
+def _drops(db: str) -> list[str]:
+    """Every way to drop or take over the database and the owner's schemas."""
+    out = [
+        f'drop database "{db}"',
+        f'alter database "{db}" rename to gone',
+        f'alter database "{db}" owner to current_user',
+    ]
+    for schema in OWNED_SCHEMAS:
+        out += [
+            f"drop schema {schema} cascade",
+            f"drop schema {schema}",
+            f"alter schema {schema} rename to gone",
+            f"alter schema {schema} owner to current_user",
+        ]
+    return out
+
+
+def test_deployed_roles_are_refused_drops_and_raw_data(role_model: dict[str, str]) -> None:
+    """docker/init-warehouse.sql's model, as `crm warehouse init-roles` applies it to any warehouse: the
+    runtime user builds what a night builds and owns no schema nor the database, so it cannot drop them;
+    the reader and the operator cannot drop anything nor read raw data."""
+    m = role_model
+    db, app, owner = m["db"], m["app"], m["owner"]
+    with psycopg.connect(m["admin"]) as conn:
+        owners = dict(
+            conn.execute(
+                "select nspname, nspowner::regrole::text from pg_namespace where nspname = any(%s)",
+                (list(OWNED_SCHEMAS),),
+            ).fetchall()
+        )
+        assert owners == dict.fromkeys(OWNED_SCHEMAS, owner) | {"public": "pg_database_owner"}
+        assert (
+            conn.execute(
+                "select datdba::regrole::text from pg_database where datname = current_database()"
+            ).fetchone()[0]
+            == owner
+        )
+        assert conn.execute("select pg_has_role(%s, %s, 'MEMBER')", (app, owner)).fetchone()[0] is False
+    # what the pipeline does as the runtime user still works (dbt: create schema if not exists, build a
+    # relation, swap it over the old one, drop the backup; the loader: temp tables; the migrated raw table)
+    with psycopg.connect(m["app_url"], autocommit=True) as conn:
+        for schema in OWNED_SCHEMAS:
+            conn.execute(f"create schema if not exists {schema}")
+            conn.execute(f"create table {schema}.probe (a int)")
+            conn.execute(f"insert into {schema}.probe values (1)")
+        conn.execute("create table marts.m__dbt_tmp as select 2 as a")
+        conn.execute("alter table marts.probe rename to m__dbt_backup")
+        conn.execute("alter table marts.m__dbt_tmp rename to probe")
+        conn.execute("drop table marts.m__dbt_backup")
+        conn.execute("create temporary table t as select * from raw.customers")
+        conn.execute("insert into raw.customers values ('c2', 'c2@example.com')")
+        conn.execute("create schema scratch")  # a schema of its own: it may drop that one
+        conn.execute("drop schema scratch cascade")
+    # the audit objects an admin created (grant-reader before the first night) belong to the runtime user,
+    # which replaces the functions and writes the tables on every publish and export
+    with psycopg.connect(m["admin"]) as conn:
+        owned = conn.execute(
+            "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = 'ops' and c.relkind = 'r' and c.relowner::regrole::text <> %s",
+            (app,),
+        ).fetchone()[0]
+        assert owned == 0
+        assert (
+            conn.execute(
+                "select proowner::regrole::text from pg_proc where proname = 'record_list_export'"
+            ).fetchone()[0]
+            == app
+        )
+    with psycopg.connect(m["app_url"]) as conn:
+        from crm_scoring.privacy.audit import ensure_audit_objects
+
+        ensure_audit_objects(conn)
+        protect_published(conn)
+    _refused(
+        m["app_url"],
+        [
+            *_drops(db),
+            f"set role {owner}",
+            f"grant {owner} to {app}",
+            "create role x",
+            "create database x",
+            f"alter role {app} createdb",
+            "drop schema pg_catalog",
+        ],
+    )
+    for login in (m["reader"], m["operator"]):
+        _refused(
+            login,
+            [
+                *_drops(db),
+                "select * from raw.customers",
+                "select * from marts.probe",
+                "select * from ops.probe",
+                "create schema x",
+                "drop table lists.probe",
+                f"set role {app}",
+                f"set role {owner}",
+            ],
+        )
+    with psycopg.connect(m["admin"]) as conn:  # nothing was dropped or taken over
+        assert conn.execute("select count(*) from raw.customers").fetchone()[0] == 2
+        assert (
+            conn.execute(
+                "select count(*) from pg_namespace where nspname = any(%s) and nspowner::regrole::text = %s",
+                (list(OWNED_SCHEMAS), owner),
+            ).fetchone()[0]
+            == len(OWNED_SCHEMAS) - 1
+        )
+
+
+def test_init_script_section_is_plain_sql_for_any_role_names() -> None:
+    from crm_scoring.lists.roles import database_section
+
+    section = database_section("o_1", "a_1", "r_1", "p_1")
+    assert "crm_app" not in section and "crm_owner" not in section and "crm_list_reader" not in section
+    assert (
+        "ALTER DATABASE %I OWNER TO o_1" in section and "GRANT USAGE, CREATE ON SCHEMA %I TO a_1" in section
+    )
+    with pytest.raises(ValueError):
+        database_section(app="app; drop database crm")

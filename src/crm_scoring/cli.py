@@ -319,7 +319,12 @@ def generate_command(check: bool) -> None:
 
 def _register_groups() -> None:
     """Commands owned by their packages: `crm model|lists|policy|privacy ...`, `crm report`."""
-    from crm_scoring.lists.cli import grant_operator_command, grant_reader_command, lists_group
+    from crm_scoring.lists.cli import (
+        grant_operator_command,
+        grant_reader_command,
+        init_roles_command,
+        lists_group,
+    )
     from crm_scoring.model.cli import model_group
     from crm_scoring.policy.cli import policy_group
     from crm_scoring.privacy.cli import privacy_group
@@ -332,6 +337,7 @@ def _register_groups() -> None:
     main.add_command(report_command)
     warehouse_group.add_command(grant_reader_command)
     warehouse_group.add_command(grant_operator_command)
+    warehouse_group.add_command(init_roles_command)
 
 
 _register_groups()

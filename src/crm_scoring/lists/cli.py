@@ -75,3 +75,22 @@ def grant_operator_command(name: str, password: str | None) -> None:
     click.echo(f"login {name} (member of {OPERATOR_GROUP}) can read and export schema lists")
     if password is None:
         click.echo(f"password: {secret}")
+
+
+@click.command("init-roles")
+@click.option(
+    "--app-password",
+    default=None,
+    help="Password of the runtime login (default: generated when it is created, printed once).",
+)
+def init_roles_command(app_password: str | None) -> None:
+    """Apply the least-privilege role model (docker/init-warehouse.sql) to this warehouse.
+
+    Run it with an admin URL (the embedded server's superuser, a managed server's admin): roles
+    crm_owner (owns the database and the pipeline schemas), crm_app (the runtime user, owns no schema),
+    crm_list_reader and crm_list_operator. Prints the URL to put in CRM_WAREHOUSE_URL afterwards."""
+    from crm_scoring import warehouse
+    from crm_scoring.lists.roles import apply_role_model
+
+    url = apply_role_model(warehouse.warehouse_url(), app_password)
+    click.echo(f"role model applied; runtime URL: {warehouse.redact(url) if app_password else url}")

@@ -104,7 +104,10 @@ def protect_lists(conn: psycopg.Connection, groups: list[str], lists_schema: str
     ]
     roles = sql.SQL(", ").join(sql.Identifier(g) for g in existing)
     for g in existing:
-        conn.execute(sql.SQL("grant usage on schema ops to {}").format(sql.Identifier(g)))
+        # ops belongs to the owner role in a least-privilege warehouse (docker/init-warehouse.sql), which
+        # granted this already; the runtime user could not grant it again (PostgreSQL would warn)
+        if not conn.execute("select has_schema_privilege(%s, 'ops', 'USAGE')", (g,)).fetchone()[0]:
+            conn.execute(sql.SQL("grant usage on schema ops to {}").format(sql.Identifier(g)))
         conn.execute(
             sql.SQL("grant execute on function ops.audit_reader_session(text) to {}").format(
                 sql.Identifier(g)
