@@ -32,6 +32,7 @@ HEADINGS = (
     "Alerts",
     "Complaint health",
     "Crisis",
+    "Campaigns",
     "Model health",
     "Data health",
     "Value concentration and seed hypotheses",
