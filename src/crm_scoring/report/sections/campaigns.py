@@ -220,7 +220,7 @@ def _send_times(conn: psycopg.Connection, run_date: date) -> list[Panel]:
             f"{title}: open and conversion rate by hour of sending (recipient's time zone), every campaign "
             "sent in two or more hours (hours also differ in campaign mix)",
             "chart",
-            image=charts.xy_lines([f"{h:02d}:00" for h in span], series, "rate", percent=True),
+            image=charts.xy_lines([f"{h:02d}h" for h in span], series, "rate", percent=True),
         ),
         table(
             f"{title}: by campaign, arm and hour, most recent campaigns first",
