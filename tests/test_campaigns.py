@@ -12,7 +12,10 @@ morning report shows the campaign panels in Chromium. The CASE-heavy SQL has dbt
 from __future__ import annotations
 
 import math
+import os
 import re
+import shutil
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from statistics import NormalDist
@@ -21,12 +24,13 @@ import psycopg
 import pytest
 from support.dbt_project import _dbt, _load_raw, _rows, _table
 
-from crm_scoring import contract
+from crm_scoring import contract, settings, warehouse
 from crm_scoring.ingest.schema import ensure_schema
 from crm_scoring.report import render_report
 
 D0 = "2026-11-20"  # before the A/B campaign was exported
 D1 = "2026-11-26"
+D2 = "2026-11-27"  # the strict-profile build
 SELECT = [
     "--select",
     "+campaign_ab_results",
@@ -100,20 +104,36 @@ def _newcombe(x1: int, n1: int, x2: int, n2: int, alpha: float) -> tuple[float, 
     return p_value, d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
 
 
-@pytest.fixture
-def campaigns_db(dbt_env: str, project: Path) -> tuple[str, Path]:
-    _load_raw(dbt_env, FIXTURE)
-    return dbt_env, project
+@pytest.fixture(scope="module")
+def campaigns_db(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """One database and project copy for the module, built for D0 then D1 (starter profile): the dbt
+    builds are the slow part, so the tests below read the same marts."""
+    name = warehouse.create_database(server_url, "crm_camp")
+    url = warehouse.with_database(server_url, name)
+    project = tmp_path_factory.mktemp("campaigns") / "dbt_project"
+    shutil.copytree(
+        settings.dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in warehouse.parse_url(url).dbt_env().items():
+            mp.setenv(key, value)
+        _load_raw(url, FIXTURE)
+        # before the A/B campaign is exported: rates exist, the A/B mart is empty (no error)
+        _dbt(project, "build", *SELECT, run_date=D0, profile="starter")
+        _dbt(project, "build", *SELECT, run_date=D1, profile="starter")
+        yield url, project
+    if not os.environ.get("CRM_KEEP_TEST_DB"):
+        warehouse.drop_database(server_url, name)
+
+
+def _ab(url: str, run_date: str) -> dict[str, dict]:
+    sql = "select * from marts.campaign_ab_results where run_date = %s order by ab_variant"
+    return {r["ab_variant"]: r for r in _rows(url, sql, run_date)}
 
 
 def test_campaign_marts_rates_ab_results_and_send_times(campaigns_db: tuple[str, Path]) -> None:
     url, project = campaigns_db
-    # before the A/B campaign is exported: rates exist, the A/B mart is empty (no error)
-    _dbt(project, "build", *SELECT, run_date=D0, profile="starter")
-    assert (
-        _rows(url, "select count(*) as n from marts.campaign_ab_results where run_date = %s", D0)[0]["n"] == 0
-    )
-    _dbt(project, "build", *SELECT, run_date=D1, profile="starter")
+    assert _ab(url, D0) == {}, "no contact carried an ab_variant by D0: an empty mart, not an error"
 
     rates = {
         (str(r["contact_month"]), r["contact_channel"]): r
@@ -123,19 +143,15 @@ def test_campaign_marts_rates_ab_results_and_send_times(campaigns_db: tuple[str,
     # 10 contacts: 2 delivered / opened / responded / accepted / no_answer each
     assert (oct_mail["with_outcome"], oct_mail["delivered"], oct_mail["opened"]) == (10, 8, 6)
     assert (oct_mail["responded"], oct_mail["converted"]) == (4, 2)
-    assert oct_mail["delivery_rate"] == pytest.approx(0.8) and oct_mail["conversion_rate"] == pytest.approx(
-        0.25
-    )
+    assert oct_mail["delivery_rate"] == pytest.approx(0.8)
+    assert oct_mail["conversion_rate"] == pytest.approx(0.25)
     nov_mail = rates[("2026-11-01", "email")]
     assert (nov_mail["contacts"], nov_mail["with_outcome"], nov_mail["converted"]) == (122, 120, 24)
     phone = rates[("2026-11-01", "phone")]
     # declined: reached and answered, not a response; no_answer: not delivered
     assert (phone["delivered"], phone["opened"], phone["responded"]) == (1, 1, 0)
 
-    ab = {
-        r["ab_variant"]: r
-        for r in _rows(url, "select * from marts.campaign_ab_results where run_date = %s", D1)
-    }
+    ab = _ab(url, D1)
     assert set(ab) == {"A", "B"}, "CMP-OLD and CMP-PH carry no arms"
     a, b = ab["A"], ab["B"]
     assert a["is_control"] and not b["is_control"] and b["control_variant"] == "A"  # no arm named 'control'
@@ -165,20 +181,25 @@ def test_campaign_marts_rates_ab_results_and_send_times(campaigns_db: tuple[str,
     assert {r["campaign_id"] for r in send} == {"CMP-AB", "CMP-PH"}, "CMP-OLD went out in one hour only"
 
     # idempotent: a rerun of the same date gives the same rows
-    before = _rows(url, "select * from marts.campaign_ab_results where run_date = %s order by ab_variant", D1)
     _dbt(project, "build", *SELECT, run_date=D1, profile="starter")
-    assert (
-        _rows(url, "select * from marts.campaign_ab_results where run_date = %s order by ab_variant", D1)
-        == before
-    )
+    assert _ab(url, D1) == ab
 
 
 def test_strict_profile_gives_rates_without_verdicts(campaigns_db: tuple[str, Path]) -> None:
     """The A/B parameters are starter defaults: under the strict profile they are unset, so the arms keep
-    their rates and differences but get no interval, p-value or verdict."""
+    their rates and differences but get no interval, p-value or verdict (built for another run date, so
+    the starter rows of D1 stay as the other tests read them)."""
     url, project = campaigns_db
-    _dbt(project, "build", *SELECT, run_date=D1, profile="strict")
-    b = _rows(url, "select * from marts.campaign_ab_results where run_date = %s and ab_variant = 'B'", D1)[0]
+    _dbt(
+        project,
+        "build",
+        "--select",
+        "int_campaign__contacts",
+        "campaign_ab_results",
+        run_date=D2,
+        profile="strict",
+    )
+    b = _ab(url, D2)["B"]
     assert b["conversion_difference"] == pytest.approx(0.2)
     assert (b["p_value"], b["significant"], b["difference_ci_low"], b["alpha"]) == (None, None, None, None)
 
@@ -186,15 +207,16 @@ def test_strict_profile_gives_rates_without_verdicts(campaigns_db: tuple[str, Pa
 def test_campaign_panels_in_the_morning_report(
     campaigns_db: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, project = campaigns_db
+    url, _ = campaigns_db
     monkeypatch.setenv("CRM_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("CRM_REPORTS_DIR", raising=False)
-    _dbt(project, "build", *SELECT, run_date=D1, profile="starter")
     path = render_report(date.fromisoformat(D1), url, store_in_warehouse=False).path
     html = path.read_text(encoding="utf-8")
     panel = html[html.index('id="campaigns"') : html.index('id="model"')]
     assert "Campaign rates per month (RP-11): e-mail, last 12 months" in panel
-    assert "<b>1</b><span>significant</span>" in panel and "expected by chance alone" in panel
+    assert (
+        "<b>1</b><span>significant</span>" in panel and "<b>0.05</b><span>expected by chance alone" in panel
+    )
     assert re.search(r"<td>CMP-AB</td><td>B</td><td>A</td><td class=\"n\">60</td>", panel), panel
     assert "Send times (RP-11)" in panel and "Not measured" not in panel
     assert panel.count('src="data:image/png;base64,') == 3

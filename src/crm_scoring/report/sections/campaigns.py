@@ -135,7 +135,7 @@ def _ab_results(conn: psycopg.Connection, run_date: date) -> list[Panel]:
         ("tested (both arms large enough)", f"{len(tested):,}"),
         ("significant", f"{hits:,}"),
         ("significance level", "unset" if alpha is None else f"{alpha:g}"),
-        ("expected by chance alone", "–" if alpha is None else f"{alpha * len(tested):.1f}"),
+        ("expected by chance alone", "–" if alpha is None else f"{alpha * len(tested):.2f}"),
     ]
     labels = [f"{r['campaign_id']}: {r['ab_variant']} vs {r['control_variant']}" for r in shown]
     level = "" if alpha is None else f" ({1 - alpha:.0%} interval)"
