@@ -1,3 +1,6 @@
+{#- A table, not a view: three marts read it, and each read of a view would redo the latest-version
+    window over all contacts and the time-zone lookup. -#}
+{{ config(materialized='table') }}
 {#- RP-11 campaign analytics, one row per outbound contact up to the run date, read as a funnel.
     The landing contract carries one final `outcome` per contact, not delivery / open / click timestamps,
     so each funnel step is "the final outcome reached at least this far" (null when no outcome is known):

@@ -9,7 +9,8 @@
                     rebound = post - pre).
     The post window is cut at the run date, so an immature row shows the figures so far (is_mature
     false). Churn uplift, win-back revival, loyalty uplift and recurrence of the same problem (the rest
-    of RP-03) are not measured here. -#}
+    of RP-03) are not measured here. The one-row `params` is read through scalar subqueries, not a cross
+    join (with enable_nestloop = off a cross join is costed as disabled and switches on JIT). -#}
 with params as (
     select
         {{ policy_param('crisis_kpi_window_days', 'integer') }} as window_days,
@@ -23,13 +24,13 @@ events as (
         e.crisis_type,
         e.started_at,
         e.resolved_at,
-        e.started_at - make_interval(days => p.window_days) as pre_start,
+        e.started_at - make_interval(days => (select window_days from params)) as pre_start,
         coalesce(e.resolved_at, e.started_at) as post_start,
-        coalesce(e.resolved_at, e.started_at) + make_interval(days => p.window_days) as post_end
+        coalesce(e.resolved_at, e.started_at) + make_interval(days => (select window_days from params))
+            as post_end
     from {{ ref('stg_crm__crisis_events') }} as e
-    cross join params as p
     where e.started_at < {{ run_end() }}
-      and p.window_days is not null
+      and (select window_days from params) is not null
 ),
 
 affected as (
@@ -132,15 +133,14 @@ select
     (m.repurchase_post / nullif(m.repurchase_pre, 0))::double precision as repurchase_recovery,
     case
         when m.is_mature and m.repurchase_pre > 0
-            then m.repurchase_post / m.repurchase_pre >= p.recovery_target
+            then m.repurchase_post / m.repurchase_pre >= (select recovery_target from params)
     end as meets_recovery_target,
     m.complaints_per_customer_pre::double precision as complaints_per_customer_pre,
     m.complaints_per_customer_post::double precision as complaints_per_customer_post,
     m.csat_pre::double precision as csat_pre,
     m.csat_post::double precision as csat_post,
     (m.csat_post - m.csat_pre)::double precision as csat_rebound,
-    p.window_days,
-    p.recovery_target::double precision as recovery_target,
-    p.policy_version
+    (select window_days from params) as window_days,
+    (select recovery_target from params)::double precision as recovery_target,
+    (select policy_version from params) as policy_version
 from measured as m
-cross join params as p
