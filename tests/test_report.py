@@ -32,6 +32,7 @@ HEADINGS = (
     "Alerts",
     "Complaint health",
     "Crisis",
+    "Campaigns",
     "Model health",
     "Data health",
     "Value concentration and seed hypotheses",
@@ -170,6 +171,38 @@ def test_csat_and_nps_fill_the_complaint_health_panel(fresh_db: str, report_env:
     assert re.search(r"north.*?0\.75.*?40", by_region, re.S)
     assert re.search(r"south.*?-40", by_region, re.S)
     assert "-80" not in by_region
+
+
+def test_crisis_recovery_fills_its_panel(fresh_db: str, report_env: Path) -> None:
+    """RP-03: each crisis event's repurchase before vs after, recovery and verdict, from the mart."""
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("create schema marts")
+        conn.execute(
+            """create table marts.crisis_recovery (run_date date, crisis_event_id text, crisis_type text,
+               started_at timestamptz, resolved_at timestamptz, is_mature boolean, affected_customers bigint,
+               buyers_pre bigint, buyers_post bigint, repurchase_pre double precision,
+               repurchase_post double precision, repurchase_recovery double precision,
+               meets_recovery_target boolean, complaints_per_customer_pre double precision,
+               complaints_per_customer_post double precision, csat_pre double precision,
+               csat_post double precision, csat_rebound double precision, window_days integer,
+               recovery_target double precision, policy_version text)"""
+        )
+        conn.execute(
+            """insert into marts.crisis_recovery values
+               (%(d)s, 'CR-OLD', 'outage', '2026-06-01', '2026-06-05', true, 400, 300, 200, 0.75, 0.5,
+                0.667, false, 0.25, 0.1, 2.0, 4.5, 2.5, 90, 0.85, 'v1'),
+               (%(d)s - 1, 'CR-GONE', 'outage', '2026-06-01', null, false, 1, 0, 0, 0, 0,
+                null, null, 0, 0, null, null, null, 90, 0.85, 'v1')""",
+            {"d": D},
+        )
+    html = render_report(D, fresh_db, store_in_warehouse=False).path.read_text(encoding="utf-8")
+    crisis = html[html.index('id="crisis"') : html.index('id="campaigns"')]
+    assert (
+        "Crisis recovery (RP-03): affected customers 90 days before the start vs after the resolution"
+        in crisis
+    )
+    assert re.search(r"CR-OLD.*?400.*?0\.75.*?0\.5.*?0\.667.*?no", crisis, re.S)
+    assert "target 0.85" in crisis and "CR-GONE" not in crisis  # another run date
 
 
 def test_empty_report_opens_in_chromium(fresh_db: str, report_env: Path) -> None:

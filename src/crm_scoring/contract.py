@@ -29,6 +29,9 @@ class Column:
     not_future: bool = False  # timestamps / dates that may not lie after the export date
     pattern: str | None = None  # regex for text shapes (MM-DD, ISO codes)
     pii: bool = False
+    # added to the contract after its first release: existing raw tables gain it by
+    # `alter table ... add column if not exists` (raw_table_ddl), new ones are created with it
+    added_later: bool = False
 
     @property
     def pg_type(self) -> str:
@@ -264,6 +267,7 @@ TABLES: dict[str, Table] = {
                 _c("purpose", required=True, allowed=CONTACT_PURPOSE),
                 _c("list_run_date", "date", not_future=True),
                 _c("campaign_id"),
+                _c("ab_variant", added_later=True),  # IN-08 / RP-11: the A/B arm of campaign_id
                 _c("outcome", allowed=CONTACT_OUTCOME),
             ),
             key=("contact_id",),
@@ -343,9 +347,15 @@ def raw_table_ddl(table: Table, schema: str = "raw") -> str:
     """`create table if not exists` for the typed raw table; history of every export is kept by date."""
     cols = [f"{c.name} {c.pg_type}" for c in table.columns]
     cols += [f"{name} {decl}" for name, decl in RAW_META_COLUMNS]
+    added = "".join(
+        f"\nalter table {schema}.{table.name} add column if not exists {c.name} {c.pg_type};"
+        for c in table.columns
+        if c.added_later
+    )
     return (
         f"create table if not exists {schema}.{table.name} (\n    " + ",\n    ".join(cols) + "\n);\n"
         f"create index if not exists {table.name}_export_date_idx on {schema}.{table.name} (_export_date);"
+        + added
     )
 
 

@@ -248,3 +248,30 @@ def grouped_bars(
     )
     _style(ax)
     return to_data_uri(fig)
+
+
+def intervals(
+    labels: Sequence[str],
+    values: Sequence[float],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    flags: Sequence[bool | None],
+    xlabel: str,
+) -> str:
+    """A forest plot: one row per comparison, its estimate and interval, a zero line; significant rows
+    (flag True) in the accent colour, the rest grey (RP-11 A/B differences)."""
+    fig = _figure(7.0, 0.9 + 0.3 * len(labels))
+    ax = fig.subplots()
+    ys = list(range(len(labels)))[::-1]
+    for y, v, lo, hi, flag in zip(ys, values, lows, highs, flags, strict=True):
+        colour = PALETTE[1] if flag else PALETTE[5]
+        if lo is not None and hi is not None:
+            ax.plot([float(lo), float(hi)], [y, y], color=colour, linewidth=2)
+        ax.plot([float(v)], [y], marker="o", markersize=5, color=colour)
+    ax.axvline(0, color="#444444", linestyle=":", linewidth=1)
+    ax.set_yticks(ys, [str(label) for label in labels])
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1))
+    ax.set_xlabel(xlabel, fontsize=8)
+    _style(ax)
+    return to_data_uri(fig)

@@ -12,6 +12,7 @@ renamed as (
         purpose,
         list_run_date,
         campaign_id,
+        ab_variant,
         outcome,
         _export_date as exported_on,
         _source_file as source_file

@@ -7,9 +7,19 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report.panels import Section
-from crm_scoring.report.sections import alerts, complaints, crisis, data, lists, model, policy, value
+from crm_scoring.report.sections import (
+    alerts,
+    campaigns,
+    complaints,
+    crisis,
+    data,
+    lists,
+    model,
+    policy,
+    value,
+)
 
-ORDER = (lists, alerts, complaints, crisis, model, data, value, policy)
+ORDER = (lists, alerts, complaints, crisis, campaigns, model, data, value, policy)
 
 
 def build_sections(conn: psycopg.Connection, run_date: date) -> list[Section]:

@@ -1,5 +1,6 @@
-"""Crisis: the events in force, affected customers, the complaint spike against its baseline and the
-compensation issued vs due (CM-14, CM-15, CP-11, RP-03)."""
+"""Crisis: the events in force, affected customers, the complaint spike against its baseline, the
+compensation issued vs due, and each event's recovery: repurchase, complaints and CSAT of its affected
+customers before vs after (CM-14, CM-15, CP-11, RP-03)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from crm_scoring.report.sections.alerts import trend_days
 
 def section(conn: psycopg.Connection, run_date: date) -> Section:
     return section_of(
-        "crisis", "Crisis", "CM-14, CM-15, CP-11, RP-03", conn, run_date, _events, _spike, _compensation
+        "crisis",
+        "Crisis",
+        "CM-14, CM-15, CP-11, RP-03",
+        conn,
+        run_date,
+        _events,
+        _spike,
+        _compensation,
+        _recovery,
     )
 
 
@@ -112,3 +121,34 @@ def _compensation(conn: psycopg.Connection, run_date: date) -> list[Panel]:
             )
         ]
     return [table(title + ": published compensation rows of earlier lists and their notice", rows)]
+
+
+def _recovery(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    """RP-03 per event: repurchase before vs after against the recovery target, complaints and CSAT."""
+    title = "Crisis recovery (RP-03)"
+    if gone := absent(conn, title, run_date, "marts.crisis_recovery"):
+        return gone
+    rows = query(
+        conn,
+        """select crisis_event_id, crisis_type, started_at::date as started, resolved_at::date as resolved,
+                  is_mature as post_window_passed, affected_customers, repurchase_pre, repurchase_post,
+                  repurchase_recovery, meets_recovery_target, complaints_per_customer_pre,
+                  complaints_per_customer_post, csat_pre, csat_post, csat_rebound, window_days,
+                  recovery_target
+           from marts.crisis_recovery where run_date = %s
+           order by started_at desc, crisis_event_id""",
+        (run_date,),
+    )
+    if not rows:
+        return [missing(title, "marts.crisis_recovery", run_date, "no crisis event started by this date")]
+    window, target = rows[0]["window_days"], rows[0]["recovery_target"]
+    columns = [c for c in rows[0] if c not in ("window_days", "recovery_target")]
+    return [
+        table(
+            f"{title}: affected customers {window} days before the start vs after the resolution",
+            rows,
+            columns,
+            note=f"Recovery = repurchase after / before; target {target}. Decided once the window after "
+            "the resolution has passed. Churn uplift, win-back revival and recurrence are not measured.",
+        )
+    ]
