@@ -94,9 +94,9 @@ class LexiconLogitModel:
 
     Variants (class attributes, all part of the recipe string and so of `version`): `NORMALISE` decodes
     HTML entities and replaces URLs and @mentions by placeholders, so the model learns neither a link nor
-    an airline's handle as sentiment (the airline tweets all start with one); `NEGATION` marks the words after a
-    negation up to the next punctuation (Das & Chen 2001) for the word n-grams; `FEATURES = "nb"` weighs
-    n-gram presence by naive-Bayes log-count ratios (Wang & Manning 2012) instead of TF-IDF.
+    an airline's handle as sentiment (the airline tweets all start with one); `NEGATION` marks the words
+    after a negation up to the next punctuation (Das & Chen 2001) for the word n-grams; `FEATURES = "nb"`
+    weighs n-gram presence by naive-Bayes log-count ratios (Wang & Manning 2012) instead of TF-IDF.
 
     The fitted parameters (both vocabularies with their IDF weights, the coefficients) are cached on disk
     under `settings.state_dir()/text_models/`, named by `version` (a digest of recipe + training texts +
