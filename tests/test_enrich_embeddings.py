@@ -65,7 +65,9 @@ def test_damaged_or_foreign_chunks_are_ignored(tmp_path: Path) -> None:
 
 
 def test_normalise_and_negation_marks() -> None:
-    assert normalise("@united lost my bag &amp; no reply http://t.co/abc") == "@USER lost my bag & no reply URL"
+    assert (
+        normalise("@united lost my bag &amp; no reply http://t.co/abc") == "@USER lost my bag & no reply URL"
+    )
     assert normalise("mail me at a@b.com") == "mail me at a@b.com"  # an e-mail is not a mention
     assert normalise("Très bien 😊 中文") == "Très bien 😊 中文"  # real Unicode is left alone
     marked = mark_negation("I don't like it, but not bad. Great")
