@@ -107,8 +107,9 @@ def fuse(p_tfidf: np.ndarray, p_e5: np.ndarray, w: float) -> np.ndarray:
 
 
 class E5FusionModel:
-    """The shipped TF-IDF model fused with an e5 head (`fuse`, weight WEIGHT chosen on the validation fold,
-    selection.py); score = P(positive) - P(negative). Only texts never embedded reach the encoder."""
+    """The shipped fast model (TF-IDF + NB ensemble) fused with an e5 head (`fuse`, weight WEIGHT chosen on
+    the validation fold, selection.py); score = P(positive) - P(negative). Only texts never embedded
+    reach the encoder."""
 
     name = "e5_tfidf_fusion"
     languages = ("en",)
@@ -117,17 +118,15 @@ class E5FusionModel:
     WEIGHT = 0.5
 
     def __init__(self) -> None:
-        from crm_scoring.enrich import corpora
-        from crm_scoring.enrich.model import lexicon_logit_model
+        from crm_scoring.enrich.model import ensemble_model
 
-        self._tfidf = lexicon_logit_model()
+        self._tfidf = ensemble_model()
         pool = backfill_order("train")[: self.HEAD_TEXTS]
         texts, labels = training_data_of(pool)
         self._head = E5Head(texts, labels, self.HEAD_C)
         digest = hashlib.sha256("\n".join([encoder_id(), *texts, *labels]).encode()).hexdigest()[:8]
         self.version = (f"{self._tfidf.version}+{encoder_id()}-head{len(texts)}-C{self.HEAD_C}"
                         f"-w{self.WEIGHT}-{digest}")  # fmt: skip
-        del corpora
 
     def proba(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -154,7 +153,7 @@ def training_data_of(texts: Sequence[str]) -> tuple[list[str], list[str]]:
 def fusion_selection(fit_t: list[str], fit_y: list[str], val: dict, probs: dict) -> None:
     """Validation figures of the e5 head alone and fused with each fast candidate, on the validation texts
     the cache holds, the head trained on the cached fit texts (selection.py --e5)."""
-    from crm_scoring.enrich.selection import report
+    from crm_scoring.enrich.selection import ENSEMBLE, report
 
     cache_ = embedding_cache()
     have = [i for i, t in enumerate(fit_t) if not cache_.missing([t])]
@@ -170,7 +169,7 @@ def fusion_selection(fit_t: list[str], fit_y: list[str], val: dict, probs: dict)
         head = E5Head([fit_t[i] for i in have], [fit_y[i] for i in have], c)
         pe = {k: head.proba(cache_.lookup(v.texts)) for k, v in subval.items()}
         report(f"e5 head C={c}", lambda v, pe=pe: pe[v.key.split(":")[0]], subval)
-        for name in probs:
+        for name in [n for n in probs if n in ("tfidf", ENSEMBLE)]:
             pt = {k: probs[name][k][sub[k][0]] for k in subval}
             if c == 1.0:
                 report(f"{name} (same texts)", lambda v, pt=pt: pt[v.key.split(":")[0]], subval)

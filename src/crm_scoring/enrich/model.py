@@ -13,6 +13,9 @@ Implementations:
   DQ-06 gate set nor the held-out NYT set). Score = P(positive) - P(negative). Trained from registry data
   rather than shipped as a pickle, so the weights are always reproducible from data and code; the fitted
   arrays are then cached on disk by recipe digest (no pickle) so later runs do not retrain.
+* `NBLogitModel` ("vader_nb_logit"): the same with naive-Bayes-weighted n-gram presence instead of TF-IDF.
+* `EnsembleModel` ("vader_tfidf_nb_logit", shipped, first in `primary_models()`): the mean of the two
+  models' class probabilities, chosen on a validation fold of the training parts (selection.py).
 * `KeywordLexiconModel`: counts cue words from the policy keyword lists; the documented fallback for
   languages no model covers (zh-CN) and for texts in any language when no model is usable.
 """
@@ -351,6 +354,55 @@ def _write_cache(path: Path, params: dict[str, np.ndarray], version: str, fmt: i
     os.replace(tmp, path)
 
 
+class NBLogitModel(LexiconLogitModel):
+    """The same recipe with naive-Bayes-weighted n-gram presence (Wang & Manning 2012) instead of TF-IDF;
+    C = 0.1 won over 0.3 on the validation fold (third round). Alone it ranks the review-like domains
+    worse than TF-IDF (validation AUC movies 0.864 vs 0.870, other crowd tweets 0.862 vs 0.873), so it
+    is only used inside `EnsembleModel`."""
+
+    name = "vader_nb_logit"
+    FEATURES = "nb"
+    C = 0.1
+
+
+class EnsembleModel:
+    """Mean of the class probabilities of several trained models; score = P(positive) - P(negative).
+
+    Why (fourth round, selection.py, validation fold of the training parts only): averaging the TF-IDF and
+    the NB-weighted model keeps TF-IDF's ranking on review-like text and NB's sharper customer-service
+    decisions -- every validation figure tied or improved over the TF-IDF model alone (airline 3-class
+    through the bands 0.783 -> 0.796, movie-review negative tagging 0.730 -> 0.755, no ROC AUC lower by
+    more than 0.001), where NB alone lowered two AUCs. The mean is already calibrated: the log-loss
+    optimal temperature on the same fold is 0.95 (selection.nll_temperature), so none is applied."""
+
+    name = "vader_tfidf_nb_logit"
+    languages = ("en",)
+
+    def __init__(self, members: Sequence[LexiconLogitModel]) -> None:
+        self.members = list(members)
+        parts = "|".join(f"{m.name}={m.version}" for m in self.members)
+        self.version = (
+            f"{self.members[0].version.split('+')[0]}+ens{len(self.members)}-"
+            + (hashlib.sha256(parts.encode()).hexdigest()[:8])
+        )
+        self.trained = any(getattr(m, "trained", False) for m in self.members)
+
+    def proba(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 3))
+        return sum(m.proba(texts) for m in self.members) / len(self.members)
+
+    def score(self, texts: Sequence[str]) -> list[float]:
+        return score_of(self.proba(texts))
+
+
+@cache
+def ensemble_model() -> EnsembleModel:
+    """The shipped English model: TF-IDF and NB-weighted logits, each read from its on-disk cache (else
+    trained once, ~30 s + ~60 s CPU); once per process."""
+    return EnsembleModel([lexicon_logit_model(), NBLogitModel()])
+
+
 @cache
 def lexicon_logit_model() -> LexiconLogitModel:
     """Loaded from the on-disk cache, else trained (deterministic, ~30 s CPU) and cached; once per process."""
@@ -360,6 +412,6 @@ def lexicon_logit_model() -> LexiconLogitModel:
 def primary_models() -> list[SentimentModel]:
     """Models in order of preference for English; the first that passes the DQ-06 gate is used.
 
-    The trained model comes first: it beats VADER on the gate set, the zero-shot set and movie reviews and
-    ties it on tweets (docs/text_enrichment.md)."""
-    return [lexicon_logit_model(), VaderModel()]
+    The trained ensemble comes first: it beats VADER on the gate set, the zero-shot set, movie reviews and
+    the customer-service tweets (docs/text_enrichment.md)."""
+    return [ensemble_model(), VaderModel()]
