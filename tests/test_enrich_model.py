@@ -200,6 +200,7 @@ def test_ensemble_averages_cached_members(tmp_path: Path) -> None:
     probe = ["Refund never came.", "Great, thanks!", "", "Order shipped."]
     assert not nb_again.trained and nb_again.score(probe) == nb.score(probe)
     ens = EnsembleModel([tfidf, nb])
+    assert tfidf.inputs_key == nb.inputs_key  # same vocabularies: the ensemble vectorises once
     p = ens.proba(probe)
     assert p.shape == (4, 3) and abs(p.sum(axis=1) - 1).max() < 1e-9
     assert (abs(p - (tfidf.proba(probe) + nb.proba(probe)) / 2)).max() < 1e-12

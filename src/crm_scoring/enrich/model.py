@@ -205,6 +205,12 @@ class LexiconLogitModel:
         self._vec = _fixed_vectorizer(self._word_vectorizer(), params["word_terms"], params["word_idf"])
         self._chars = _fixed_vectorizer(self._char_vectorizer(), params["char_terms"], params["char_idf"])
         self._ratios = params.get("nb_ratios")
+        # identifies the input side (vocabularies, IDF, preprocessing): models sharing it can share the
+        # vectorised texts (EnsembleModel vectorises once for both members)
+        key = hashlib.sha256(f"{self.NORMALISE}{self.NEGATION}".encode())
+        for k in ("word_terms", "word_idf", "char_terms", "char_idf"):
+            key.update(np.ascontiguousarray(params[k]).tobytes())
+        self.inputs_key = key.hexdigest()
         self._coef = np.ascontiguousarray(params["coef"], dtype=np.float64)
         self._intercept = np.asarray(params["intercept"], dtype=np.float64)
         classes = [str(c) for c in params["classes"]]
@@ -217,24 +223,33 @@ class LexiconLogitModel:
         v = np.array([[(d := polarity(t))["compound"], d["pos"], d["neg"], d["neu"]] for t in texts])
         return sparse.csr_matrix(v.reshape(len(texts), 4))
 
-    def _features(self, texts: Sequence[str]):  # noqa: ANN202 - scipy sparse
+    def inputs(self, texts: Sequence[str]) -> tuple:
+        """(TF-IDF n-grams, VADER features) of the texts: the expensive, model-independent part."""
         from scipy import sparse
 
         base, worded = self._inputs(texts)
         grams = sparse.hstack([self._vec.transform(worded), self._chars.transform(base)]).tocsr()
+        return grams, self._vader_features(base)
+
+    def proba_from(self, inputs: tuple) -> np.ndarray:
+        """Class probabilities from `inputs()` (of this model or of one with the same `inputs_key`)."""
+        from scipy import sparse
+
+        grams, vader = inputs
         if self._ratios is not None:
             grams = _nb_weighted(_binary(grams), np.asarray(self._ratios, dtype=np.float64))
-        return sparse.hstack([grams, self._vader_features(base)]).tocsr()
+        x = sparse.hstack([grams, vader]).tocsr()
+        z = np.asarray(x @ self._coef.T) + self._intercept
+        z -= z.max(axis=1, keepdims=True)  # softmax = scikit-learn's multinomial predict_proba
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        return p[:, self._order]
 
     def proba(self, texts: Sequence[str]) -> np.ndarray:
         """P(negative), P(neutral), P(positive) per text (rows sum to 1)."""
         if not texts:
             return np.zeros((0, 3))
-        z = np.asarray(self._features(list(texts)) @ self._coef.T) + self._intercept
-        z -= z.max(axis=1, keepdims=True)  # softmax = scikit-learn's multinomial predict_proba
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        return p[:, self._order]
+        return self.proba_from(self.inputs(list(texts)))
 
     def score(self, texts: Sequence[str]) -> list[float]:
         return score_of(self.proba(texts))
@@ -390,6 +405,10 @@ class EnsembleModel:
     def proba(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 3))
+        texts = list(texts)
+        if len({m.inputs_key for m in self.members}) == 1:  # same vocabularies: vectorise once
+            inputs = self.members[0].inputs(texts)
+            return sum(m.proba_from(inputs) for m in self.members) / len(self.members)
         return sum(m.proba(texts) for m in self.members) / len(self.members)
 
     def score(self, texts: Sequence[str]) -> list[float]:
