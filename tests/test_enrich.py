@@ -140,7 +140,7 @@ def test_enrich_idempotent_incremental_and_pii_free(fresh_db: str) -> None:
         report = conn.execute("select count(distinct eval_dataset), count(*) from enrichment.model_quality")
         report = report.fetchone()
     # the trained model is preferred and passes the lowered gate; VADER is measured but not used
-    assert [(q[0], q[3]) for q in quality] == [("vader_tfidf_nb_logit", "use"), ("vader", "not_used")]
+    assert [(q[0], q[3]) for q in quality] == [("vader_tfidf_logit", "use"), ("vader", "not_used")]
     assert all(q[2] == (q[1] >= 0.5) for q in quality)
     # 6 labelled sets x (negative tagging, banded 3-class) x 2 models + arg-max 3-class of the trained model
     assert report == (18, 30)

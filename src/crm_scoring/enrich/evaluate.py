@@ -17,11 +17,13 @@ every set of corpora.py -- the gate set, the zero-shot NYT set and the test part
 with accuracy, macro-F1, negative-class F1, the majority-class baseline and the ROC AUC of the polarity score
 (polar items, positive vs negative).
 
-`python -m crm_scoring.enrich.evaluate` prints every figure for the configured models.
+`python -m crm_scoring.enrich.evaluate` prints every figure for the configured models (`--candidates`: also
+for the measured candidates that are not shipped).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -286,16 +288,21 @@ def main() -> None:
 
     neg, pos, gate = csv_policy()
     rows: list[Evaluation] = []
-    for model in primary_models():
+    models = list(primary_models())
+    if "--candidates" in sys.argv:  # + the measured, not shipped candidates (docs/text_enrichment.md)
+        from crm_scoring.enrich.model import candidate_models
+
+        models += candidate_models()
+    for model in models:
         evs = evaluate_all(model, neg, pos)
         g = evs[0]
         verdict = "PASS" if gate != "unset" and g.accuracy >= float(gate) else "FAIL"
         print(f"DQ-06 {model.name} {model.version}: {g.accuracy:.4f} vs gate {gate} -> {verdict}")
         rows.extend(evs)
     print(format_table(rows))
-    for model in primary_models():
+    for model in models:
         print("emotion (hand-checked sample):", emotion_agreement(model, neg, pos))
-    for model in primary_models():
+    for model in models:
         n, rate = cpu_scoring_rate(model)
         print(f"scoring {model.name}: {n:,} texts at {rate:,.0f} texts per CPU second (one core)")
 
