@@ -207,10 +207,10 @@ def format_table(rows: Sequence[Evaluation]) -> str:
     head += ("roc_auc",)
     lines = [" | ".join(head)]
     for e in rows:
-        auc = "" if e.roc_auc is None else f"{e.roc_auc:.3f}"
+        auc = "" if e.roc_auc is None else f"{e.roc_auc:.4f}"  # 4 decimals: 0.8997 is not 0.90
         lines.append(
             f"{e.model_name} | {e.eval_dataset.split('/')[0]} | {e.role} | {e.task} | {e.items} | "
-            f"{e.accuracy:.3f} | {e.macro_f1:.3f} | {e.negative_f1:.3f} | {e.majority_baseline:.3f} | {auc}"
+            f"{e.accuracy:.4f} | {e.macro_f1:.3f} | {e.negative_f1:.3f} | {e.majority_baseline:.3f} | {auc}"
         )
     return "\n".join(lines)
 
