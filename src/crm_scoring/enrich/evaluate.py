@@ -10,23 +10,27 @@ exactly as the nightly run does. Accuracy over all snippets with a banded gold l
 them are non-negative, so "never negative" would beat the model.
 
 Report (not gated): the same negative-tagging task and the 3-class task (negative / neutral / positive from
-the policy bands, exactly as the nightly run labels texts; gold from the raters' mean, corpora.label_of) on
+the policy bands, exactly as the nightly run labels texts; gold from the raters' mean, corpora.label_of;
+for models that expose class probabilities also `three_class_argmax`, the most probable class, so the
+cost of the bands is visible) on
 every set of corpora.py -- the gate set, the zero-shot NYT set and the test parts of the training domains --
 with accuracy, macro-F1, negative-class F1, the majority-class baseline and the ROC AUC of the polarity score
 (polar items, positive vs negative).
 
-`python -m crm_scoring.enrich.evaluate` prints every figure for the configured models.
+`python -m crm_scoring.enrich.evaluate` prints every figure for the configured models (`--candidates`: also
+for the measured candidates that are not shipped).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from crm_scoring.enrich import corpora
 from crm_scoring.enrich.corpora import POLAR_MIN_RATING
-from crm_scoring.enrich.model import SentimentModel
+from crm_scoring.enrich.model import SentimentModel, score_of
 
 GATE_DATASET = "hutto2014_amazon_review_snippets"
 GATE_CORPUS = "amazon"
@@ -39,7 +43,7 @@ REPORT_SETS = (
     ("crowdflower_airline_tweets_test", "cs_tweets", "test"),
     ("crowdflower_tweets_test", "crowd_tweets", "test"),
 )
-TASKS = ("negative_tagging", "three_class")
+TASKS = ("negative_tagging", "three_class", "three_class_argmax")
 __all__ = ["POLAR_MIN_RATING", "Evaluation", "evaluate", "evaluate_all", "load_gate_set"]
 
 
@@ -115,14 +119,19 @@ def _bands(score: float, negative_max: float, positive_min: float) -> str:
 
 
 def evaluate_all(
-    model: SentimentModel, negative_max_score: float, positive_min_score: float | None = None
+    model: SentimentModel,
+    negative_max_score: float,
+    positive_min_score: float | None = None,
+    sets: Sequence[tuple[str, str, str]] = REPORT_SETS,
 ) -> list[Evaluation]:
     """Every report set x task for one model; the first row is the DQ-06 gate row."""
     out: list[Evaluation] = []
-    for name, key, part in REPORT_SETS:
+    for name, key, part in sets:
         c = corpora.split(key, part)
         start = time.perf_counter()
-        scores = model.score(c.texts)
+        proba = getattr(model, "proba", None)
+        p = proba(c.texts) if proba is not None else None
+        scores = model.score(c.texts) if p is None else score_of(p)  # score() = score_of(proba())
         tps = round(len(c.texts) / max(time.perf_counter() - start, 1e-9), 1)
         polar = [i for i, r in enumerate(c.ratings) if abs(r) >= POLAR_MIN_RATING]
         truth = ["negative" if c.ratings[i] < 0 else "other" for i in polar]
@@ -142,6 +151,15 @@ def evaluate_all(
         out.append(Evaluation(eval_dataset=f"{name}/three_class", items=len(gold), accuracy=acc,
                               negative_f1=neg_f1, majority_baseline=majority, macro_f1=macro,
                               task="three_class", **common))  # fmt: skip
+        if p is None:
+            continue
+        # the model's own decision (most probable class), for comparison with the banded labels above:
+        # the nightly labels go through the policy bands, so the banded row is the published quality
+        pred = [corpora.LABELS[i] for i in p.argmax(axis=1)]
+        acc, macro, neg_f1, majority = _metrics(gold, pred, corpora.LABELS)
+        out.append(Evaluation(eval_dataset=f"{name}/three_class_argmax", items=len(gold), accuracy=acc,
+                              negative_f1=neg_f1, majority_baseline=majority, macro_f1=macro,
+                              task="three_class_argmax", **common))  # fmt: skip
     return [_rounded(e) for e in out]
 
 
@@ -189,10 +207,10 @@ def format_table(rows: Sequence[Evaluation]) -> str:
     head += ("roc_auc",)
     lines = [" | ".join(head)]
     for e in rows:
-        auc = "" if e.roc_auc is None else f"{e.roc_auc:.3f}"
+        auc = "" if e.roc_auc is None else f"{e.roc_auc:.4f}"  # 4 decimals: 0.8997 is not 0.90
         lines.append(
             f"{e.model_name} | {e.eval_dataset.split('/')[0]} | {e.role} | {e.task} | {e.items} | "
-            f"{e.accuracy:.3f} | {e.macro_f1:.3f} | {e.negative_f1:.3f} | {e.majority_baseline:.3f} | {auc}"
+            f"{e.accuracy:.4f} | {e.macro_f1:.3f} | {e.negative_f1:.3f} | {e.majority_baseline:.3f} | {auc}"
         )
     return "\n".join(lines)
 
@@ -270,16 +288,21 @@ def main() -> None:
 
     neg, pos, gate = csv_policy()
     rows: list[Evaluation] = []
-    for model in primary_models():
+    models = list(primary_models())
+    if "--candidates" in sys.argv:  # + the measured, not shipped candidates (docs/text_enrichment.md)
+        from crm_scoring.enrich.model import candidate_models
+
+        models += candidate_models()
+    for model in models:
         evs = evaluate_all(model, neg, pos)
         g = evs[0]
         verdict = "PASS" if gate != "unset" and g.accuracy >= float(gate) else "FAIL"
         print(f"DQ-06 {model.name} {model.version}: {g.accuracy:.4f} vs gate {gate} -> {verdict}")
         rows.extend(evs)
     print(format_table(rows))
-    for model in primary_models():
+    for model in models:
         print("emotion (hand-checked sample):", emotion_agreement(model, neg, pos))
-    for model in primary_models():
+    for model in models:
         n, rate = cpu_scoring_rate(model)
         print(f"scoring {model.name}: {n:,} texts at {rate:,.0f} texts per CPU second (one core)")
 
