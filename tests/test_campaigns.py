@@ -220,7 +220,7 @@ def test_campaign_panels_in_the_morning_report(
     assert re.search(r"<td>CMP-AB</td><td>B</td><td>A</td><td class=\"n\">60</td>", panel), panel
     assert "Send times (RP-11)" in panel and "Not measured" not in panel
     assert panel.count('src="data:image/png;base64,') == 3
-    from test_report import assert_renders_in_chromium  # the browser check of every report test
+    from support.report import assert_renders_in_chromium  # the browser check of every report test
 
     assert_renders_in_chromium(path, "report-campaigns", min_images=3)
 

@@ -257,7 +257,7 @@ def test_direct_training_registers_a_challenger(platform) -> None:
 def test_morning_report_of_the_nightly_run_opens_in_chromium(platform) -> None:
     """Issue 13: the DAG's render_report task wrote DAY2's report and stored it; a re-render of the same
     warehouse gives the same bytes; Chromium shows every section and every chart (tests/test_report.py)."""
-    from test_report import assert_renders_in_chromium
+    from support.report import assert_renders_in_chromium
 
     url, crm, env = platform
     path = Path(env["CRM_STATE_DIR"]) / "reports" / "daily" / f"{DAY2}.html"

@@ -50,11 +50,9 @@ def dbt_build_task(task_id: str, selector: str | None = None, **kwargs) -> DbtBu
         vars={"run_date": "{{ ds }}"},
         install_deps=False,
         emit_datasets=False,
-        # no manifest.json / run_results.json in cosmos' throw-away copy of the project: dbt serialises
-        # the whole manifest to JSON twice per build (after parsing and again at the end), 2-3.5 s of
-        # CPU each on this project, for files that are deleted with the copy. The task log keeps every
-        # node's status, rows and seconds; a failure still names the node (from dbt's in-memory result).
-        dbt_cmd_flags=["--no-write-json"],
+        # dbt keeps writing manifest.json: whenever dbt re-parses (new vars, changed project), cosmos
+        # copies partial_parse.msgpack AND manifest.json back into cache_dir, and `--no-write-json`
+        # made that copy fail the task after a successful build (churn_training, e2e).
         # cosmos copies the newest partial-parse state found here (written by `crm run` for the run
         # date, or left by the previous dbt task) into its working copy of the project
         cache_dir=dbt_state_dir(),
