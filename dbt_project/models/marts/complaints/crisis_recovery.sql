@@ -9,7 +9,7 @@
                     rebound = post - pre).
     The post window is cut at the run date, so an immature row shows the figures so far (is_mature
     false). Churn uplift, win-back revival, loyalty uplift and recurrence of the same problem (the rest
-    of RP-03) are not measured here. The one-row `params` is read through scalar subqueries, not a cross
+    of RP-03) are in crisis_effects; crisis_kpis judges all of them against their targets. The one-row `params` is read through scalar subqueries, not a cross
     join (with enable_nestloop = off a cross join is costed as disabled and switches on JIT). -#}
 with params as (
     select
