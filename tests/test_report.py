@@ -159,10 +159,64 @@ def test_crisis_recovery_fills_its_panel(fresh_db: str, report_env: Path) -> Non
     assert "target 0.85" in crisis and "CR-GONE" not in crisis  # another run date
 
 
+def _crisis_kpis(url: str) -> None:
+    """marts.crisis_kpis with the mart's columns: one event, every verdict the scoreboard can show."""
+    with psycopg.connect(url) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute(
+            """create table marts.crisis_kpis (run_date date, crisis_event_id text, crisis_type text,
+               kpi_order integer, kpi text, unit text, baseline double precision, measured double precision,
+               value double precision, n_measured bigint, n_baseline bigint, target double precision,
+               target_direction text, reference double precision, is_mature boolean, status text,
+               min_group_size integer, policy_version text)"""
+        )
+        conn.execute(
+            """insert into marts.crisis_kpis values
+               (%(d)s, 'CR-OLD', 'outage', 1, 'repurchase_recovery', 'ratio', 0.8, 0.72, 0.9, 400, 320,
+                0.85, 'at least', null, true, 'on target', 30, 'v1'),
+               (%(d)s, 'CR-OLD', 'outage', 2, 'satisfaction_rebound', 'CSAT points', 3.5, 4.0, 0.5, 400, 400,
+                null, null, null, true, 'no target', 30, 'v1'),
+               (%(d)s, 'CR-OLD', 'outage', 4, 'churn_uplift', 'relative change', 0.2, 0.27, 0.35, 320, 300,
+                0.22, 'at most', null, true, 'off target', 30, 'v1'),
+               (%(d)s, 'CR-OLD', 'outage', 5, 'winback_revival_uplift', 'relative change', 0.2, 0.3, 0.5, 40,
+                10, 0.18, 'at least', null, true, 'not enough data', 30, 'v1'),
+               (%(d)s, 'CR-OLD', 'outage', 6, 'loyalty_uplift', 'relative change', 0.5, 0.6, 0.2, 50, 50,
+                0.28, 'at least', 0.12, true, 'off target', 30, 'v1'),
+               (%(d)s, 'CR-OLD', 'outage', 7, 'recurrence_reduction', 'relative change', 0.5, 0.1, 0.8, 40,
+                40, 0.7, 'at least', null, false, 'window open', 30, 'v1'),
+               (%(d)s - 1, 'CR-GONE', 'outage', 4, 'churn_uplift', 'relative change', 0.2, 0.3, 0.5, 99, 99,
+                0.22, 'at most', null, true, 'off target', 30, 'v1')""",
+            {"d": D},
+        )
+
+
+def test_crisis_kpis_say_which_are_on_and_off_target(fresh_db: str, report_env: Path) -> None:
+    """RP-03 scoreboard: the verdicts as the mart judged them, named, counted, badged and charted."""
+    _crisis_kpis(fresh_db)
+    html = render_report(D, fresh_db, store_in_warehouse=False).path.read_text(encoding="utf-8")
+    crisis = html[html.index('id="crisis"') : html.index('id="campaigns"')]
+    board = crisis[crisis.index("Crisis KPIs against their targets (RP-03)") :]
+    assert (
+        "Off target: CR-OLD churn uplift (churn after / before - 1); "
+        "CR-OLD loyalty uplift, CP-05 recipients (after / before - 1)." in board
+    )
+    for count, verdict in ((1, "on target"), (2, "off target"), (1, "not enough data"), (1, "window open")):
+        assert f"<b>{count}</b><span>crisis KPIs {verdict}</span>" in board
+    assert board.count('<span class="badge b-off">off target</span>') == 2
+    assert '<span class="badge b-on">on target</span>' in board
+    assert re.search(
+        r"CR-OLD</td><td>churn uplift.*?0\.2</td>.*?0\.27</td>.*?0\.35</td><td>&lt;= 0\.22", board
+    )
+    assert "none in the seed" in board and "CR-GONE" not in crisis  # another run date
+    chart = board[board.index("values against the target line") :]
+    assert chart.index('src="data:image/png;base64,') < chart.index("</section>")
+
+
 def test_empty_report_opens_in_chromium(fresh_db: str, report_env: Path) -> None:
     _monitoring_marts(fresh_db)
+    _crisis_kpis(fresh_db)
     path = render_report(D, fresh_db, store_in_warehouse=False).path
-    assert_renders_in_chromium(path, "report-monitoring-only", min_images=1)
+    assert_renders_in_chromium(path, "report-monitoring-only", min_images=2)
 
 
 def test_elasticity_is_the_log_log_slope() -> None:

@@ -275,3 +275,34 @@ def intervals(
     ax.set_xlabel(xlabel, fontsize=8)
     _style(ax)
     return to_data_uri(fig)
+
+
+STATUS_COLOURS = {"on target": "#66a182", "off target": "#d1495b"}
+
+
+def against_targets(
+    groups: Sequence[tuple[str, float | None, float | None, Sequence[tuple[str, float, str]]]],
+) -> str:
+    """Small multiples, one per KPI (title, target, reference, [(label, value, status)]): a bar per
+    event coloured by its verdict (grey while the window is open or data are short), the target as a
+    dashed line and a seeded reference, if any, as a dotted one (RP-03 crisis KPIs)."""
+    fig = _figure(3.0 * len(groups), 1.3 + 0.3 * max(len(g[3]) for g in groups))
+    axes = fig.subplots(1, len(groups), squeeze=False)[0]
+    for ax, (title, target, reference, items) in zip(axes, groups, strict=True):
+        labels = [label for label, _, _ in items][::-1]
+        values = [float(v) for _, v, _ in items][::-1]
+        colours = [STATUS_COLOURS.get(s, PALETTE[5]) for _, _, s in items][::-1]
+        ax.barh(labels, values, color=colours)
+        for y, v in enumerate(values):
+            ax.text(v, y, f" {v:.2f}", va="center", fontsize=7)
+        if target is not None:
+            ax.axvline(target, color="#b8405e", linestyle="--", linewidth=1, label=f"target {target:g}")
+        if reference is not None:
+            ax.axvline(reference, color="#444444", linestyle=":", linewidth=1, label=f"ref. {reference:g}")
+        if target is not None or reference is not None:
+            ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+        ax.axvline(0, color="#8c8c8c", linewidth=0.6)
+        ax.set_title(title, fontsize=9)
+        ax.margins(x=0.2)
+        _style(ax)
+    return to_data_uri(fig)

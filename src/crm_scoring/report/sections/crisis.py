@@ -1,6 +1,7 @@
 """Crisis: the events in force, affected customers, the complaint spike against its baseline, the
-compensation issued vs due, and each event's recovery: repurchase, complaints and CSAT of its affected
-customers before vs after (CM-14, CM-15, CP-11, RP-03)."""
+compensation issued vs due, the RP-03 scoreboard (each crisis KPI against its seeded target, on or off
+target), and each event's recovery: repurchase, complaints and CSAT of its affected customers before vs
+after (CM-14, CM-15, CP-11, RP-03)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, absent, missing, query, section_of, table
+from crm_scoring.report.panels import Panel, Section, absent, fmt, missing, query, section_of, table
 from crm_scoring.report.sections.alerts import trend_days
 
 
@@ -23,6 +24,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         _events,
         _spike,
         _compensation,
+        _scoreboard,
         _recovery,
     )
 
@@ -149,6 +151,105 @@ def _recovery(conn: psycopg.Connection, run_date: date) -> list[Panel]:
             rows,
             columns,
             note=f"Recovery = repurchase after / before; target {target}. Decided once the window after "
-            "the resolution has passed. Churn uplift, win-back revival and recurrence are not measured.",
+            "the resolution has passed; the verdicts of every RP-03 KPI are in the scoreboard above.",
         )
     ]
+
+
+KPI_LABELS = {
+    "repurchase_recovery": "repurchase recovery (after / before)",
+    "satisfaction_rebound": "satisfaction rebound (CSAT after - before)",
+    "complaint_rate_change": "complaints per customer (after - before)",
+    "churn_uplift": "churn uplift (churn after / before - 1)",
+    "winback_revival_uplift": "win-back revival, RL-01 (treated / hold-out - 1)",
+    "loyalty_uplift": "loyalty uplift, CP-05 recipients (after / before - 1)",
+    "recurrence_reduction": "recurrence reduction, RL-11 (1 - treated / hold-out)",
+}
+VERDICTS = ("on target", "off target", "not enough data", "window open")
+SYMBOLS = {"at least": ">=", "at most": "<="}
+
+
+def _target(row: dict) -> str:
+    if row["target_direction"] is None:
+        return "none in the seed"
+    if row["target"] is None:
+        return "unset"
+    return f"{SYMBOLS[row['target_direction']]} {float(row['target']):g}"
+
+
+def _scoreboard(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    """RP-03: every crisis KPI of every event against its seeded target, as the mart judged it."""
+    title = "Crisis KPIs against their targets (RP-03)"
+    if gone := absent(conn, title, run_date, "marts.crisis_kpis"):
+        return gone
+    rows = query(
+        conn,
+        """select crisis_event_id, kpi, baseline, measured, value, n_measured, n_baseline, target,
+                  target_direction, reference, status, min_group_size
+           from marts.crisis_kpis where run_date = %s order by crisis_event_id, kpi_order""",
+        (run_date,),
+    )
+    if not rows:
+        return [missing(title, "marts.crisis_kpis", run_date, "no crisis event started by this date")]
+    count = {v: sum(r["status"] == v for r in rows) for v in VERDICTS}
+    off = [
+        f"{r['crisis_event_id']} {KPI_LABELS.get(r['kpi'], r['kpi'])}"
+        for r in rows
+        if r["status"] == "off target"
+    ]
+    panels = [
+        Panel(
+            title,
+            "note",
+            note=("Off target: " + "; ".join(off) + ".") if off else "No crisis KPI is off target.",
+        ),
+        Panel("Key figures", "kpis", kpis=[(f"crisis KPIs {v}", str(count[v])) for v in VERDICTS]),
+        table(
+            f"{title}: per event",
+            [
+                {
+                    "event": r["crisis_event_id"],
+                    "KPI": KPI_LABELS.get(r["kpi"], r["kpi"]),
+                    "before / hold-out": r["baseline"],
+                    "after / treated": r["measured"],
+                    "value": r["value"],
+                    "target": _target(r),
+                    "reference": r["reference"],
+                    "customers: measured / baseline": f"{fmt(r['n_measured'])} / {fmt(r['n_baseline'])}",
+                    "status": r["status"],
+                }
+                for r in rows
+            ],
+            note=f"Before / after = the affected customers around the crisis; hold-out / treated = the "
+            f"CH-08 groups of RL-01 lists during the crisis and of RL-11 lists after it. No verdict below "
+            f"{rows[0]['min_group_size']} customers in either base (outcome_min_group_size) or before the "
+            "window has passed. The targets are the seed's claimed effects (seed_spec 3.13), and churn and "
+            "loyalty compare the same customers over time, so they are observations, not causal effects.",
+        ),
+    ]
+    groups = _chart_groups(rows)
+    if groups:
+        panels.append(
+            Panel(
+                f"{title}: values against the target line (green on, red off target, grey not judged yet)",
+                "chart",
+                image=charts.against_targets(groups),
+            )
+        )
+    return panels
+
+
+def _chart_groups(
+    rows: list[dict],
+) -> list[tuple[str, float | None, float | None, list[tuple[str, float, str]]]]:
+    """One chart group per KPI that has a target and at least one value: (title, target, reference, bars)."""
+    groups = []
+    for kpi, label in KPI_LABELS.items():
+        judged = [r for r in rows if r["kpi"] == kpi and r["target_direction"] and r["value"] is not None]
+        if not judged:
+            continue
+        target = next((float(r["target"]) for r in judged if r["target"] is not None), None)
+        reference = next((float(r["reference"]) for r in judged if r["reference"] is not None), None)
+        bars = [(r["crisis_event_id"], float(r["value"]), r["status"]) for r in judged]
+        groups.append((label.split(" (")[0], target, reference, bars))
+    return groups
