@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from support.dbt_project import _dbt, _rows, _set_csv, _table, module_warehouse,
 
 from crm_scoring import contract, warehouse
 from crm_scoring.enrich.store import DDL as ENRICH_DDL
+from crm_scoring.report.sections import crisis
 
 D1 = "2026-11-26"
 D2 = "2026-11-27"
@@ -26,6 +28,7 @@ SELECT = [
     "+alerts",
     "+complaint_problems_monthly",
     "+crisis_feedback_linkage",
+    "+crisis_kpis",
     "+int_policy__rule_readiness",
     "tag:policy",
     "assert_tag_priority_weight_anchors",
@@ -442,6 +445,10 @@ def built(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         _set_csv(
             project / "seeds" / "policy" / "policy_parameters.csv", "key", "alert_min_scope_items", value="1"
         )
+        # RP-03 windows of 2 days, so cr1 (started 2026-11-23, unresolved) has a passed window on D1
+        _set_csv(
+            project / "seeds" / "policy" / "policy_parameters.csv", "key", "crisis_kpi_window_days", value="2"
+        )
         _dbt(project, "build", *SELECT, run_date=D1)  # alert_min_scope_items = 1: the fixture is tiny
         yield url, project
 
@@ -530,6 +537,23 @@ def test_sla_compliance_problems_and_crisis_linkage_marts(built) -> None:
     assert {r["complaint_type"] for r in problems} == {"technical", "billing"}
     crisis = _rows(url, "select * from marts.crisis_feedback_linkage where run_date = %s", D1)
     assert crisis[0]["inferred_tickets"] == 1 and crisis[0]["opinion_level_response"].startswith("CEO")
+
+
+def test_crisis_kpis_judge_only_with_enough_customers_and_the_report_shows_them(built) -> None:
+    """RP-03 on the built marts: cr1 (one affected customer, c7) has the seed's targets; its 2-day window
+    has passed but one customer is below outcome_min_group_size, and the list effects wait for the
+    resolution. The report's crisis section reads the real mart (dbt unit tests cover the verdicts)."""
+    url = built[0]
+    kpis = _rows(url, "select * from marts.crisis_kpis where run_date = %s order by kpi_order", D1)
+    assert [r["target"] for r in kpis] == [0.85, None, None, 0.22, 0.18, 0.28, 0.7]
+    wait, short = "window open", "not enough data"
+    assert [r["status"] for r in kpis] == [short, short, short, short, wait, short, wait]
+    # c7's complaint t7 (2026-11-24) is in the window after the start, none before
+    assert (kpis[2]["kpi"], kpis[2]["value"], kpis[2]["n_measured"]) == ("complaint_rate_change", 1.0, 1)
+    with warehouse.connect(url) as conn:
+        panels = crisis.section(conn, date.fromisoformat(D1)).panels
+    board = next(p for p in panels if p.title == "Crisis KPIs against their targets (RP-03): per event")
+    assert [row[-1][0] for row in board.rows] == [short, short, short, short, wait, short, wait]
 
 
 def test_alerts_fire_at_their_levels(built) -> None:

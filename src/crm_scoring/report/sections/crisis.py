@@ -190,7 +190,10 @@ def _scoreboard(conn: psycopg.Connection, run_date: date) -> list[Panel]:
         (run_date,),
     )
     if not rows:
-        return [missing(title, "marts.crisis_kpis", run_date, "no crisis event started by this date")]
+        why = (
+            "no crisis event started by this date, or crisis_kpi_window_days is unset in the profile in force"
+        )
+        return [missing(title, "marts.crisis_kpis", run_date, why)]
     count = {v: sum(r["status"] == v for r in rows) for v in VERDICTS}
     off = [
         f"{r['crisis_event_id']} {KPI_LABELS.get(r['kpi'], r['kpi'])}"
