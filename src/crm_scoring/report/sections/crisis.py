@@ -151,7 +151,8 @@ def _recovery(conn: psycopg.Connection, run_date: date) -> list[Panel]:
             rows,
             columns,
             note=f"Recovery = repurchase after / before; target {target}. Decided once the window after "
-            "the resolution has passed; the verdicts of every RP-03 KPI are in the scoreboard above.",
+            "the resolution has passed. The scoreboard above judges every RP-03 KPI and gives no verdict "
+            "below outcome_min_group_size pre-crisis buyers, where meets_recovery_target still does.",
         )
     ]
 
