@@ -13,9 +13,8 @@ with params as (
 tickets as (
     select t.*
     from {{ ref('fct_tickets') }} as t
-    cross join params as p
     where t.run_date = {{ run_date() }}
-      and t.created_on > {{ run_date() }} - p.lookback_days
+      and t.created_on > {{ run_date() }} - (select lookback_days from params)
 ),
 
 clocks as (
