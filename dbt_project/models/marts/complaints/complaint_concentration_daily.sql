@@ -9,10 +9,9 @@ with params as (
 complaints as (
     select coalesce(t.module_l2, 'unknown') as module_l2, t.created_on
     from {{ ref('fct_tickets') }} as t
-    cross join params as p
     where t.run_date = {{ run_date() }}
       and t.is_complaint
-      and t.created_on >= {{ run_date() }} - p.baseline_days
+      and t.created_on >= {{ run_date() }} - (select baseline_days from params)
 ),
 
 per_scope as (
