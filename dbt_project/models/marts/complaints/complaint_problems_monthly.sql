@@ -19,10 +19,10 @@ complaints as (
         t.is_reopened,
         t.is_secondary_contact
     from {{ ref('fct_tickets') }} as t
-    cross join params as p
     where t.run_date = {{ run_date() }}
       and t.is_complaint
-      and t.created_on >= (date_trunc('month', {{ run_date() }}) - make_interval(months => p.months - 1))::date
+      and t.created_on >= (date_trunc('month', {{ run_date() }})
+                           - make_interval(months => (select months from params) - 1))::date
 ),
 
 grouped as (
