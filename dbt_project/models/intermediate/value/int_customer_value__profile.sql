@@ -46,8 +46,7 @@ balance as (
 recent_texts as (
     select ts.*
     from {{ ref('int_activity__text_sentiment') }} as ts
-    cross join params as p
-    where ts.text_ts >= {{ run_end() }} - make_interval(days => p.emotion_window_days)
+    where ts.text_ts >= {{ run_end() }} - make_interval(days => (select emotion_window_days from params))
 ),
 
 emotion_counts as (
@@ -95,11 +94,10 @@ ticket_channels as (
             partition by t.customer_id order by count(*) desc, max(t.created_at) desc, t.ticket_channel
         ) as channel_rank
     from {{ ref('int_complaints__tickets_latest') }} as t
-    cross join params as p
     where t.customer_id is not null
       and t.ticket_channel is not null
       and t.created_at < {{ run_end() }}
-      and t.created_at >= {{ run_end() }} - make_interval(days => p.preference_window_days)
+      and t.created_at >= {{ run_end() }} - make_interval(days => (select preference_window_days from params))
     group by t.customer_id, t.ticket_channel
 ),
 
@@ -130,14 +128,13 @@ exposures as (
 ),
 
 complaints as (
-    select t.customer_id, count(*) >= max(p.sensitive_min_complaints) as is_crisis_sensitive
+    select t.customer_id, count(*) >= (select sensitive_min_complaints from params) as is_crisis_sensitive
     from {{ ref('int_complaints__tickets_latest') }} as t
-    cross join params as p
     where t.customer_id is not null
       and t.ticket_type = 'complaint'
       and t.created_at < {{ run_end() }}
-      and (p.sensitive_window_days is null
-           or t.created_at >= {{ run_end() }} - make_interval(days => p.sensitive_window_days))
+      and ((select sensitive_window_days from params) is null
+           or t.created_at >= {{ run_end() }} - make_interval(days => (select sensitive_window_days from params)))
     group by t.customer_id
 )
 
