@@ -35,10 +35,9 @@ orders as (
         sum(coalesce(o.gross_amount, 0)) as gross_amount,
         sum(coalesce(o.discount_amount, 0)) as discount_amount
     from {{ ref('fct_orders') }} as o
-    cross join params as p
     where o.order_status <> 'cancelled'
       and o.order_ts < {{ run_end() }}
-      and o.order_ts >= {{ run_end() }} - make_interval(days => p.window_days)
+      and o.order_ts >= {{ run_end() }} - make_interval(days => (select window_days from params))
     group by o.customer_id
 ),
 
