@@ -33,16 +33,14 @@ customers as (
 contacts as (
     select t.customer_id, count(distinct t.ticket_id) as contacts
     from {{ ref('stg_crm__tickets') }} as t
-    cross join params as p
     where t.created_at < {{ run_end() }}
-      and t.created_at >= {{ run_end() }} - make_interval(days => p.window_days)
+      and t.created_at >= {{ run_end() }} - make_interval(days => (select window_days from params))
     group by t.customer_id
     union all
     select s.customer_id, count(*) as contacts
     from {{ ref('stg_crm__surveys') }} as s
-    cross join params as p
     where s.responded_at < {{ run_end() }}
-      and s.responded_at >= {{ run_end() }} - make_interval(days => p.window_days)
+      and s.responded_at >= {{ run_end() }} - make_interval(days => (select window_days from params))
     group by s.customer_id
 ),
 
@@ -59,8 +57,7 @@ texts as (
         avg(ts.polarity_score) as intensity,
         avg(case when ts.polarity = 'positive' then 1.0 else 0.0 end) as positive_share
     from {{ ref('int_activity__text_sentiment') }} as ts
-    cross join params as p
-    where ts.text_ts >= {{ run_end() }} - make_interval(days => p.window_days)
+    where ts.text_ts >= {{ run_end() }} - make_interval(days => (select window_days from params))
       and ts.polarity_score is not null
     group by ts.customer_id
 ),
