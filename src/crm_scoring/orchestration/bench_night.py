@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -34,6 +34,7 @@ class NightFigure:
     cpu_seconds: float  # user + system of `crm run` and every process it waited for (not PostgreSQL)
     success: bool
     log_path: str
+    tasks: dict[str, float] = field(default_factory=dict)  # each task's seconds, from the run log
 
 
 class AirflowNight:
@@ -108,7 +109,7 @@ class AirflowNight:
         log = self.root / "reports" / "runs" / f"crm_nightly_{self.run_date.isoformat()}.log"
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
-        return NightFigure(seconds, cpu, proc.returncode == 0, str(log))
+        return NightFigure(seconds, cpu, proc.returncode == 0, str(log), task_seconds(log))
 
     def cleanup(self) -> None:
         warehouse.drop_database(self.server_url, self.dbname)
@@ -154,7 +155,7 @@ def main() -> None:
     finally:
         night.cleanup()
     extra = {"loadavg_before": load_before, "loadavg_after": os.getloadavg(), "cold_gate": cold}
-    print(json.dumps(asdict(figure) | extra | {"tasks": task_seconds(Path(figure.log_path))}))
+    print(json.dumps(asdict(figure) | extra))
 
 
 if __name__ == "__main__":
