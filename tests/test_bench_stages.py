@@ -5,6 +5,7 @@ No timing is asserted."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import xgboost as xgb
@@ -66,3 +67,21 @@ def test_listed_customers_and_database_size(fresh_db: str) -> None:
     size = bench._database_size(fresh_db)
     assert size["database"] > 0
     assert size["schema:lists_build"] > 0
+
+
+def test_the_airflow_night_reads_each_tasks_seconds_from_the_run_summary(tmp_path: Path) -> None:
+    """`make bench`'s Airflow night reports every task's seconds as `crm run` wrote them atop its log,
+    mapped shards included, and nothing from the task logs below the summary."""
+    from crm_scoring.orchestration.bench_night import task_seconds
+
+    log = tmp_path / "crm_nightly_2026-11-26.log"
+    log.write_text(
+        "crm_nightly run manual__2026-11-26__x for 2026-11-26: success\n"
+        "  ingest                           success               3.7 s  try 1  vm\n"
+        "  score_shard[1]                   success              12.0 s  try 2  w1\n"
+        "  publish_lists                    upstream_failed      -       try 0  \n"
+        "\n===== ingest (attempt=1.log) =====\n"
+        "  dbt_marts                        success              99.0 s  try 1  vm\n"
+    )
+    assert task_seconds(log) == {"ingest": 3.7, "score_shard[1]": 12.0}
+    assert task_seconds(tmp_path / "missing.log") == {}

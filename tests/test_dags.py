@@ -251,3 +251,35 @@ def test_prune_history_deletes_only_dates_past_their_retention(fresh_db: str) ->
         assert set(again.values()) == {0}
         logged = dict(conn.execute("select target, rows_purged from ops.retention_purges").fetchall())
         assert logged == first
+
+
+def test_a_dbt_task_waits_for_the_parse_state_crm_run_is_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`crm run` writes dbt's parse state while the first tasks run; a dbt task that starts meanwhile
+    waits for it (else it parses the whole project itself), and without a writer it does not wait."""
+    import threading
+    import time
+
+    from crm_scoring.orchestration import environment
+
+    monkeypatch.setenv("CRM_STATE_DIR", str(tmp_path))
+    assert environment.wait_for_parse_state(timeout_s=5) < 0.5  # nobody writes it: no wait
+    writing, release = threading.Event(), threading.Event()
+
+    def crm_run_parsing() -> None:
+        with environment.writing_parse_state():
+            writing.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=crm_run_parsing)
+    writer.start()
+    writing.wait(5)
+    threading.Timer(1.0, release.set).start()
+    started = time.monotonic()
+    waited = environment.wait_for_parse_state(timeout_s=10, poll_s=0.05)
+    assert waited >= 0.8 and time.monotonic() - started >= 0.8 and release.is_set()
+    writer.join(5)
+    # a writer that never finishes only delays the task by the timeout: dbt then parses by itself
+    with environment.writing_parse_state():
+        assert 0.3 <= environment.wait_for_parse_state(timeout_s=0.3, poll_s=0.05) < 5

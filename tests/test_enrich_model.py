@@ -206,3 +206,51 @@ def test_ensemble_averages_cached_members(tmp_path: Path) -> None:
     assert (abs(p - (tfidf.proba(probe) + nb.proba(probe)) / 2)).max() < 1e-12
     assert ens.score(probe) == [round(float(a - b), 6) for a, b in zip(p[:, 2], p[:, 0], strict=True)]
     assert EnsembleModel([tfidf, nb]).version == ens.version != EnsembleModel([tfidf]).version
+
+
+def test_gate_measurement_is_cached_per_model_sets_and_policy(
+    fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DQ-06 is measured once per (model, version, gate sets, policy): a night with all four unchanged reads
+    the stored figures; a new model version, a changed gate set or a changed threshold measures again."""
+    calls: list[tuple[str, str]] = []
+
+    def counting(model, negative_max, positive_min):  # noqa: ANN001, ANN202 - records the real call
+        calls.append((model.name, model.version))
+        return real(model, negative_max, positive_min)
+
+    real = task.evaluate_all
+    monkeypatch.setattr(task, "evaluate_all", counting)
+    monkeypatch.setattr(task, "primary_models", lambda: [ConstantModel()])
+
+    def gate(policy: EnrichPolicy) -> task.GateDecision:
+        task._evaluations.cache_clear()  # a new night is a new process: only the warehouse remembers
+        with psycopg.connect(fresh_db) as conn:
+            decision = task._gate(policy, conn)
+            conn.commit()
+        return decision
+
+    first = gate(_policy(0.92))
+    hit = gate(_policy(0.92))
+    assert calls == [("weak_constant", "0")]  # the hit: not measured again
+    assert [(e, ok, a) for e, ok, a in hit.evaluations] == [(e, ok, a) for e, ok, a in first.evaluations]
+    assert hit.report == first.report and hit.evaluated_at == first.evaluated_at
+    assert not hit.passed
+
+    gate(_policy(0.2))  # a changed threshold: measured again, and this time the model passes
+    assert len(calls) == 2 and gate(_policy(0.2)).passed and len(calls) == 2
+
+    class NextVersion(ConstantModel):
+        version = "1"
+
+    monkeypatch.setattr(task, "primary_models", lambda: [NextVersion()])
+    gate(_policy(0.92))  # a new model version
+    assert calls[-1] == ("weak_constant", "1") and len(calls) == 3
+
+    task.gate_sets_fingerprint.cache_clear()
+    monkeypatch.setattr(task.evaluate, "REPORT_SETS", task.evaluate.REPORT_SETS[:1])  # a changed gate set
+    gate(_policy(0.92))
+    task.gate_sets_fingerprint.cache_clear()
+    assert len(calls) == 4
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute(f"select count(*) from {task.GATE_CACHE_TABLE}").fetchone()[0] == 4

@@ -63,3 +63,9 @@ def test_the_steps_split_the_project(nodes: dict[str, list[dict]]) -> None:
     tests = {k: ids(k, ("test", "unit_test")) for k in (dbt_selectors.MARTS, dbt_selectors.LISTS)}
     assert tests[dbt_selectors.MARTS] and tests[dbt_selectors.LISTS]
     assert not tests[dbt_selectors.MARTS] & tests[dbt_selectors.LISTS]
+    # dbt unit tests check the SQL, not the night's data: no platform step runs them (CI's whole-project
+    # build in test_dbt_project does), while the data tests stay in the night
+    assert {n["unique_id"] for n in nodes["all"] if n["resource_type"] == "unit_test"}
+    for key in (dbt_selectors.MARTS, dbt_selectors.LISTS, dbt_selectors.TRAINING):
+        assert not ids(key, ("unit_test",)), f"{key} runs dbt unit tests"
+        assert ids(key, ("test",)), f"{key} lost its data tests"

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from crm_scoring import settings
-from crm_scoring.orchestration.environment import dbt_state_dir, platform_env
+from crm_scoring.orchestration.environment import dbt_state_dir, platform_env, writing_parse_state
 
 PARSE_TIMEOUT_S = float(os.environ.get("CRM_AIRFLOW_PARSE_TIMEOUT", "300"))
 API_TIMEOUT_S = 120.0
@@ -134,7 +134,8 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
         dagruns.wait_until_known(dag_id, PARSE_TIMEOUT_S)
         run_id = dagruns.trigger(dag_id, day, note=f"crm run --date {run_date}")
         say(f"triggered {dag_id} run {run_id}")
-        dbt_invoke.parse(url, day, dbt_state_dir() / "target")
+        with writing_parse_state():
+            dbt_invoke.parse(url, day, dbt_state_dir() / "target")
         state = _follow(dagruns, dag_id, run_id, say, alive=None)
     else:
         if "CeleryExecutor" in env.get("AIRFLOW__CORE__EXECUTOR", ""):
@@ -161,8 +162,10 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
                 run_id = dagruns.trigger(dag_id, day, note=f"crm run --date {run_date}")
                 say(f"triggered {dag_id} run {run_id} ({time.monotonic() - started:.0f} s after start)")
                 # dbt's parse for the run date, while the scheduler starts and the first tasks run
-                # (they need no dbt); the components' start-up is CPU-bound on a small machine
-                dbt_invoke.parse(url, day, dbt_state_dir() / "target")
+                # (they need no dbt); the components' start-up is CPU-bound on a small machine. A dbt
+                # task that starts before it is written waits for it (environment.writing_parse_state)
+                with writing_parse_state():
+                    dbt_invoke.parse(url, day, dbt_state_dir() / "target")
                 state = _follow(dagruns, dag_id, run_id, say, alive=airflow.dead)
                 # the run is over: stop without waiting for the components' slow interpreter exits
                 airflow.stop(settled=dagruns.scheduler_finished)

@@ -12,12 +12,16 @@ secret is ever written into the repository or the rendered DAG.
 
 from __future__ import annotations
 
+import logging
+
 from cosmos import ProfileConfig
 from cosmos.constants import InvocationMode
 from cosmos.operators.local import DbtBuildLocalOperator
 
 from crm_scoring import dbt_invoke, settings
-from crm_scoring.orchestration.environment import dbt_state_dir, ensure_dbt_env
+from crm_scoring.orchestration.environment import dbt_state_dir, ensure_dbt_env, wait_for_parse_state
+
+log = logging.getLogger(__name__)
 
 
 def profile_config() -> ProfileConfig:
@@ -29,8 +33,13 @@ def profile_config() -> ProfileConfig:
 
 
 def _fill_dbt_env(context: object) -> None:
-    """Airflow pre-execute hook: CRM_PG_* from CRM_WAREHOUSE_URL in the worker, just before dbt runs."""
+    """Airflow pre-execute hook: CRM_PG_* from CRM_WAREHOUSE_URL in the worker, just before dbt runs;
+    and, when `crm run` is still writing the run date's parse state, wait for it (cosmos picks the
+    newest state when the operator executes, after this hook)."""
     ensure_dbt_env()
+    waited = wait_for_parse_state()
+    if waited >= 0.5:
+        log.info("waited %.1f s for the dbt parse state `crm run` was writing", waited)
 
 
 def dbt_build_task(task_id: str, selector: str | None = None, **kwargs) -> DbtBuildLocalOperator:

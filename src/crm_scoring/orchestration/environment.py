@@ -6,8 +6,12 @@ a deployed Airflow gets `CRM_WAREHOUSE_URL` from its own environment or secrets 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from crm_scoring import settings, warehouse
@@ -29,6 +33,49 @@ def dbt_state_dir() -> Path:
     path = settings.state_dir() / "cosmos"
     (path / "target").mkdir(parents=True, exist_ok=True)
     return path
+
+
+def parse_lock_path() -> Path:
+    """Beside cosmos' cache dir, not in it (cosmos reads that folder)."""
+    return settings.state_dir() / "dbt-parse.lock"
+
+
+@contextmanager
+def writing_parse_state() -> Iterator[None]:
+    """Held (exclusive file lock) by `crm run` while it writes the run date's dbt parse state.
+
+    Why: `crm run` parses while the first tasks run, and a night whose first tasks are quick (the
+    DQ-06 gate read from its cache) reached `dbt_marts` before the parse was written: the task then
+    parsed the whole project itself (~27 s on the loaded machine, 2026-12-01). A dbt task waits for
+    this lock (`wait_for_parse_state`) and starts from the finished state instead.
+    """
+    with open(parse_lock_path(), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def wait_for_parse_state(timeout_s: float = 300.0, poll_s: float = 0.2) -> float:
+    """Wait while a `crm run` on this machine writes the parse state; the seconds waited.
+
+    Returns at once when nobody writes it (a scheduled night, a Celery worker on another machine);
+    after `timeout_s` it gives up and dbt parses by itself, as it would have anyway.
+    """
+    start = time.monotonic()
+    with open(parse_lock_path(), "a") as fh:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() - start >= timeout_s:
+                    break
+                time.sleep(poll_s)
+                continue
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            break
+    return time.monotonic() - start
 
 
 def platform_env(url: str) -> dict[str, str]:
