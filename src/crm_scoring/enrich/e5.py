@@ -164,7 +164,7 @@ class E5FusionModel:
     def __init__(self) -> None:
         from crm_scoring.enrich.model import lexicon_logit_model
 
-        self._tfidf = lexicon_logit_model()
+        self._tfidf = self.fast = lexicon_logit_model()
         pool = backfill_order("train")[: self.HEAD_TEXTS]
         texts, labels = training_data_of(pool)
         self._head = E5Head(texts, labels, self.HEAD_C)
@@ -175,7 +175,22 @@ class E5FusionModel:
     def proba(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 3))
-        return fuse(self._tfidf.proba(texts), self._head.proba(embed(texts)), self.WEIGHT)
+        return fuse(self._tfidf.proba(texts), self.head_proba(texts), self.WEIGHT)
+
+    def head_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """The e5 head's class probabilities (vectors through the cache; the cascade fuses them itself)."""
+        return self._head.proba(embed(texts))
+
+    def cached(self, texts: Sequence[str]) -> list[bool]:
+        """Whether each text's vector is already in the embedding cache (costs no encoder time)."""
+        cache_ = embedding_cache()
+        cache_.refresh()
+        missing = set(cache_.missing(texts))
+        return [t not in missing for t in texts]
+
+    def embedded(self) -> int:
+        """Texts the encoder embedded in this process so far."""
+        return embedding_cache().embedded
 
     def score(self, texts: Sequence[str]) -> list[float]:
         from crm_scoring.enrich.model import score_of
