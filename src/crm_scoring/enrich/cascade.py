@@ -167,10 +167,23 @@ def select() -> None:
         shares[band] = routed / n_all
         head_ = f"band {band:<5} routed {routed:5d} ({routed / n_all:.3%}, uncached {uncached}) | "
         print(head_ + " | ".join(cells), flush=True)
-    for seconds in (30, 45, 60):
+    policy_seconds = policy_budget_seconds()
+    for seconds in sorted({30.0, 45.0, 60.0, 90.0, policy_seconds or 0.0}):
         n = budget_texts(seconds)
-        print(f"budget {seconds} s x {ENCODER_TEXTS_PER_CPU_SECOND} texts/s = {n} texts/night -> band "
-              f"{choose_band(shares, n)} (1M-customer night of {NIGHTLY_TEXTS_1M:,} texts)")  # fmt: skip
+        mark = "  <- policy nlp_encoder_budget_seconds" if seconds == policy_seconds else ""
+        print(f"budget {seconds:g} s x {ENCODER_TEXTS_PER_CPU_SECOND} texts/s = {n} texts/night -> band "
+              f"{choose_band(shares, n)} (1M-customer night: {NIGHTLY_TEXTS_1M:,} texts){mark}")  # fmt: skip
+
+
+def policy_budget_seconds() -> float | None:
+    """`nlp_encoder_budget_seconds` from the policy CSV (selection runs without a warehouse)."""
+    import csv
+
+    from crm_scoring.enrich.policy import seeds_dir
+
+    with open(seeds_dir() / "policy_parameters.csv", encoding="utf-8", newline="") as f:
+        value = {r["key"]: r["value"] for r in csv.DictReader(f)}.get("nlp_encoder_budget_seconds")
+    return float(value) if value else None
 
 
 def rate() -> None:
