@@ -29,7 +29,7 @@ import numpy as np
 ENCODER_TEXTS_PER_CPU_SECOND = 16.0
 # texts a 1M-customer night brings (demo export delta ~2.3 % of ~0.98M texts; docs/text_enrichment.md, Scale)
 NIGHTLY_TEXTS_1M = 22_600
-BAND_GRID = (0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
+BAND_GRID = (0.0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1)
 
 
 def uncertainty(scores: np.ndarray, edges: tuple[float, float]) -> np.ndarray:
@@ -168,7 +168,7 @@ def select() -> None:
         head_ = f"band {band:<5} routed {routed:5d} ({routed / n_all:.3%}, uncached {uncached}) | "
         print(head_ + " | ".join(cells), flush=True)
     policy_seconds = policy_budget_seconds()
-    for seconds in sorted({30.0, 45.0, 60.0, 90.0, policy_seconds or 0.0}):
+    for seconds in sorted({10.0, 20.0, 30.0, 45.0, 60.0, policy_seconds or 0.0}):
         n = budget_texts(seconds)
         mark = "  <- policy nlp_encoder_budget_seconds" if seconds == policy_seconds else ""
         print(f"budget {seconds:g} s x {ENCODER_TEXTS_PER_CPU_SECOND} texts/s = {n} texts/night -> band "
