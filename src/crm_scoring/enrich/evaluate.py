@@ -18,7 +18,8 @@ with accuracy, macro-F1, negative-class F1, the majority-class baseline and the 
 (polar items, positive vs negative).
 
 `python -m crm_scoring.enrich.evaluate` prints every figure for the configured models (`--candidates`: also
-for the measured candidates that are not shipped).
+for the measured candidates that are not shipped; `--candidates --record YYYY-MM-DD`: and writes the
+candidates' rows into `enrichment.model_quality` for that run date, action `candidate`).
 """
 
 from __future__ import annotations
@@ -303,6 +304,16 @@ def main() -> None:
     print(format_table(rows))
     for model in models:
         print("emotion (hand-checked sample):", emotion_agreement(model, neg, pos))
+    if "--record" in sys.argv:  # + the candidates' rows in enrichment.model_quality (action = candidate)
+        from datetime import date
+
+        from crm_scoring import warehouse
+        from crm_scoring.enrich.task import record_candidates
+
+        run_date = date.fromisoformat(sys.argv[sys.argv.index("--record") + 1])
+        candidates = models[len(primary_models()) :]
+        written = record_candidates(warehouse.warehouse_url(), run_date, candidates)
+        print(f"enrichment.model_quality: {written} candidate rows for {run_date}")
     for model in models:
         n, rate = cpu_scoring_rate(model)
         print(f"scoring {model.name}: {n:,} texts at {rate:,.0f} texts per CPU second (one core)")
