@@ -204,5 +204,39 @@ def rate() -> None:
     print(f"encoder: {len(sample)} texts at {len(sample) / spent:.1f} texts per CPU second")
 
 
+def paired() -> None:
+    """Cascade vs the fast model on the same items: texts fixed / broken and the exact McNemar p-value
+    (two-sided binomial test on the discordant pairs), for the gate, airline 3-class, NYT and crowd tweets."""
+    from math import comb
+
+    from crm_scoring.enrich import corpora
+    from crm_scoring.enrich.emotion import Bands
+    from crm_scoring.enrich.evaluate import csv_policy
+
+    neg, pos, _ = csv_policy()
+    model, bands = CascadeModel((neg, pos)), Bands(neg, pos)
+    for key, part, task in (("amazon", "all", "tag"), ("cs_tweets", "test", "3c"), ("nyt", "all", "tag"),
+                            ("crowd_tweets", "test", "tag")):  # fmt: skip
+        c = corpora.split(key, part)
+        fast, casc = model.fusion.fast.proba(c.texts), model.proba(c.texts)
+        r = np.asarray(c.ratings)
+        if task == "tag":
+            keep = np.abs(r) >= corpora.POLAR_MIN_RATING
+            gold = r[keep] < 0
+            a, b = (((p[:, 2] - p[:, 0])[keep] <= neg) == gold for p in (fast, casc))
+        else:
+            gold = np.asarray(c.labels())
+            a, b = (np.array([bands.polarity(x) for x in p[:, 2] - p[:, 0]]) == gold for p in (fast, casc))
+        fixed, broken = int(np.sum(~a & b)), int(np.sum(a & ~b))
+        n = fixed + broken
+        p_value = min(1.0, 2 * sum(comb(n, k) for k in range(min(fixed, broken) + 1)) / 2**n) if n else 1.0
+        print(f"{key} {task}: routed {model.routed}, fixed {fixed}, broken {broken}, p = {p_value:.3f}")
+
+
 if __name__ == "__main__":
-    rate() if "--rate" in sys.argv else select()
+    if "--rate" in sys.argv:
+        rate()
+    elif "--paired" in sys.argv:
+        paired()
+    else:
+        select()
