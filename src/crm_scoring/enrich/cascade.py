@@ -177,7 +177,9 @@ def select() -> None:
 
 
 def policy_budget_seconds() -> float | None:
-    """`nlp_encoder_budget_seconds` from the policy CSV (selection runs without a warehouse)."""
+    """`nlp_encoder_budget_seconds` from the policy CSV (selection runs without a warehouse). The nightly
+    task does not read it yet: the cascade is a measured candidate, not the shipped model; shipping it means
+    building `CascadeModel(edges, budget=budget_texts(<the parameter in force>))` in the task."""
     import csv
 
     from crm_scoring.enrich.policy import seeds_dir

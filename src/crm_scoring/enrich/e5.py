@@ -13,6 +13,8 @@ encoder is multilingual, so it would also cover zh-CN texts. The other embedding
   1M-customer nightly delta (~22,600 new texts) needs ~12 CPU minutes, so it fails the scale target and
   it is not shipped (docs/text_enrichment.md, "Fourth round").
 * `E5LogitModel` ("e5_small_logit", third round): a head on a 3,200-text sample (`--third-round`).
+* The fifth round's `cascade.CascadeModel` ("tfidf_e5_cascade") uses this fusion only for texts whose fast
+  score is near a band edge, within a nightly encoder budget (measured, not shipped either).
 
 Reproduce (needs the wheel; the cache fill is resumable and takes ~10 CPU minutes per 20k texts):
 

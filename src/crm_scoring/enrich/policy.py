@@ -109,7 +109,6 @@ class EnrichPolicy:
     policy_version: str
     keywords: dict[tuple[str, str], list[str]]  # (list_name, language) -> keywords
     triage: dict[str, str] = field(default_factory=dict)  # emotion_class -> crisis_triage (sentiment_actions)
-    encoder_budget_seconds: float | None = None  # nlp_encoder_budget_seconds: cascade's nightly encoder CPU s
 
 
 def _num(params: dict[str, str | None], key: str) -> float | None:
@@ -139,5 +138,4 @@ def load_policy(conn: psycopg.Connection, run_date: date) -> EnrichPolicy:
         policy_version=policy_version_in_force(load_rows(conn, "policy_parameters"), run_date),
         keywords={k: sorted(v) for k, v in keywords.items()},
         triage=triage,
-        encoder_budget_seconds=_num(params, "nlp_encoder_budget_seconds"),
     )
