@@ -134,6 +134,36 @@ def test_weak_model_is_withheld_and_alerted(fresh_db: str, monkeypatch: pytest.M
     assert gate_rows == [("weak_constant", False, "withhold")]
 
 
+class CandidateModel(ConstantModel):
+    """A measured, not shipped stand-in (a deliberately weak one: its rows must not change the gate)."""
+
+    name, version = "weak_candidate", "1"
+
+
+def test_candidate_rows_are_recorded_and_kept_by_the_nightly_run(
+    fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`evaluate --candidates --record DATE`: every figure of a candidate lands in enrichment.model_quality
+    with action `candidate` (idempotently), and the nightly run for that date replaces only its own rows."""
+    from test_enrich import _load
+
+    _load(fresh_db)
+    monkeypatch.setattr(task, "primary_models", lambda: [ConstantModel()])
+    written = task.record_candidates(fresh_db, D1, [CandidateModel()])
+    assert task.record_candidates(fresh_db, D1, [CandidateModel()]) == written  # rerun: same rows
+    enrich_texts(fresh_db, D1)
+    enrich_texts(fresh_db, D1)
+    with psycopg.connect(fresh_db) as conn:
+        rows = conn.execute(
+            "select model_name, action, count(*), count(*) filter (where role = 'gate'"
+            " and task = 'negative_tagging' and gate_threshold is not null and not passed_gate)"
+            " from enrichment.model_quality where run_date = %s group by 1, 2 order by 1, 2",
+            (D1,),
+        ).fetchall()
+    assert rows == [("weak_candidate", "candidate", written, 1), ("weak_constant", "report", written - 1, 0),
+                    ("weak_constant", "withhold", 1, 1)]  # fmt: skip
+
+
 def test_trained_model_is_cached_by_recipe_digest(tmp_path: Path) -> None:
     """The second load reads the on-disk cache (no retraining) and scores exactly like the trained model;
     a cache for another version or a damaged file is never used."""

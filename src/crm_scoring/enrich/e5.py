@@ -13,6 +13,8 @@ encoder is multilingual, so it would also cover zh-CN texts. The other embedding
   1M-customer nightly delta (~22,600 new texts) needs ~12 CPU minutes, so it fails the scale target and
   it is not shipped (docs/text_enrichment.md, "Fourth round").
 * `E5LogitModel` ("e5_small_logit", third round): a head on a 3,200-text sample (`--third-round`).
+* The fifth round's `cascade.CascadeModel` ("tfidf_e5_cascade") uses this fusion only for texts whose fast
+  score is near a band edge, within a nightly encoder budget (measured, not shipped either).
 
 Reproduce (needs the wheel; the cache fill is resumable and takes ~10 CPU minutes per 20k texts):
 
@@ -164,7 +166,7 @@ class E5FusionModel:
     def __init__(self) -> None:
         from crm_scoring.enrich.model import lexicon_logit_model
 
-        self._tfidf = lexicon_logit_model()
+        self._tfidf = self.fast = lexicon_logit_model()
         pool = backfill_order("train")[: self.HEAD_TEXTS]
         texts, labels = training_data_of(pool)
         self._head = E5Head(texts, labels, self.HEAD_C)
@@ -175,7 +177,22 @@ class E5FusionModel:
     def proba(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 3))
-        return fuse(self._tfidf.proba(texts), self._head.proba(embed(texts)), self.WEIGHT)
+        return fuse(self._tfidf.proba(texts), self.head_proba(texts), self.WEIGHT)
+
+    def head_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """The e5 head's class probabilities (vectors through the cache; the cascade fuses them itself)."""
+        return self._head.proba(embed(texts))
+
+    def cached(self, texts: Sequence[str]) -> list[bool]:
+        """Whether each text's vector is already in the embedding cache (costs no encoder time)."""
+        cache_ = embedding_cache()
+        cache_.refresh()
+        missing = set(cache_.missing(texts))
+        return [t not in missing for t in texts]
+
+    def embedded(self) -> int:
+        """Texts the encoder embedded in this process so far."""
+        return embedding_cache().embedded
 
     def score(self, texts: Sequence[str]) -> list[float]:
         from crm_scoring.enrich.model import score_of

