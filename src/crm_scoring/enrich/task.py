@@ -201,15 +201,22 @@ CANDIDATE_ACTION = "candidate"  # rows of measured, not shipped models (record_c
 
 
 def _copy_quality(
-    conn: psycopg.Connection, run_date: date, policy: EnrichPolicy, rows: list[tuple], now: datetime
+    conn: psycopg.Connection,
+    run_date: date,
+    policy: EnrichPolicy,
+    rows: list[tuple],
+    now: datetime,
+    measured: dict[tuple[str, str], datetime] | None = None,
 ) -> None:
-    """COPY (Evaluation, passed_gate, action, gate threshold) rows into enrichment.model_quality."""
+    """COPY (Evaluation, passed_gate, action, gate threshold) rows into enrichment.model_quality;
+    `measured` gives a cached measurement's own time per (model, version), else `now`."""
+    measured = measured or {}
     with (
         conn.cursor() as cur,
         cur.copy(f"copy enrichment.model_quality ({QUALITY_COLUMNS}) from stdin") as copy,
     ):
         for ev, ok, action, threshold in rows:
-            at = gate.evaluated_at.get((ev.model_name, ev.model_version), now)  # a cached measurement's
+            at = measured.get((ev.model_name, ev.model_version), now)  # a cached measurement's
             copy.write_row(
                 (run_date, ev.model_name, ev.model_version, ev.eval_dataset, ev.items, ev.accuracy,
                  ev.negative_f1, ev.majority_baseline, threshold, ok, action,
@@ -232,7 +239,7 @@ def _write_quality(
     )
     rows = [(ev, ok, action, policy.negative_accuracy_min) for ev, ok, action in gate.evaluations]
     rows += [(ev, ok, "report", None) for ev, ok in gate.report]
-    _copy_quality(conn, run_date, policy, rows, now)
+    _copy_quality(conn, run_date, policy, rows, now, gate.evaluated_at)
     if gate.passed:
         return
     best = gate.evaluations[0][0]
