@@ -242,3 +242,15 @@ def test_backfill_of_seven_dates_equals_each_date_run_on_its_own(prepared: dict)
 
     # least privilege held through whole nights: the runtime user built everything and owns no schema
     assert _schemas_of(backfill, prepared["app"]) == []
+    # and the drop guard (docker/init-warehouse.sql) did not get in the nights' way, yet registered every
+    # table they made in raw, ops, enrichment, scoring and lists: the runtime user owns them, cannot drop them
+    with psycopg.connect(backfill, autocommit=True) as conn:
+        unguarded = conn.execute(
+            "select c.oid::regclass::text from pg_class as c join pg_namespace as n on n.oid = c.relnamespace"
+            " where c.relkind in ('r', 'p') and n.nspname = any(%s) and not exists"
+            " (select 1 from ops.protected_relations as p where p.relid = c.oid) order by 1",
+            (["raw", "ops", "enrichment", "scoring", "lists"],),
+        ).fetchall()
+        assert unguarded == []
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="crm drop guard"):
+            conn.execute("drop table lists.retention_list cascade")  # its views would go too
