@@ -110,3 +110,83 @@ GRANT SELECT ON ALL TABLES IN SCHEMA lists TO crm_list_reader, crm_list_operator
 ALTER DEFAULT PRIVILEGES FOR ROLE crm_app IN SCHEMA lists
     GRANT SELECT ON TABLES TO crm_list_reader, crm_list_operator;
 GRANT USAGE ON SCHEMA ops TO crm_list_reader, crm_list_operator;
+
+-- Drop guard. PostgreSQL ties DROP / RENAME of a relation to its ownership, and the runtime user must own
+-- what it builds (dbt swaps and drops its relations; every night's `alter table ... add column if not
+-- exists`, `create index if not exists` and the audited-read policy check ownership before they find
+-- nothing to do), so ownership alone cannot keep it from dropping data nobody can rebuild. An event
+-- trigger can: every table ever created in raw, ops, enrichment, scoring or lists (the tables dbt reads
+-- but does not build: landing history, audit, ledger, labels, scores, published lists) is recorded in
+-- ops.protected_relations, by oid, so renaming it or moving it to another schema does not free it;
+-- dropping such a table or one of its columns (DROP TABLE, DROP OWNED, DROP SCHEMA ... CASCADE,
+-- ALTER TABLE ... DROP COLUMN) is refused for everyone but a superuser. dbt's own schemas (staging,
+-- intermediate, marts, policy, lists_build, dbt) are rebuilt from those tables and stay droppable. The
+-- function belongs to crm_owner (the runtime user can neither replace nor drop it), the event triggers to
+-- the superuser that runs this section (only a superuser may create one; any other admin gets a WARNING
+-- and no guard). Rows can still be deleted (reruns reload a date, erasure deletes): see docs/privacy.md.
+CREATE TABLE IF NOT EXISTS ops.protected_relations (
+    relid oid PRIMARY KEY,
+    first_name text NOT NULL,
+    protected_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE ops.protected_relations OWNER TO crm_owner;
+REVOKE ALL ON ops.protected_relations FROM PUBLIC;
+GRANT SELECT ON ops.protected_relations TO crm_app;
+INSERT INTO ops.protected_relations (relid, first_name)
+SELECT c.oid, format('%I.%I', n.nspname, c.relname)
+  FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('raw', 'ops', 'enrichment', 'scoring', 'lists')
+ON CONFLICT (relid) DO NOTHING;
+
+CREATE OR REPLACE FUNCTION ops.guard_protected_relations() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    superuser boolean := (SELECT rolsuper FROM pg_roles WHERE rolname = session_user);
+    hit text;
+BEGIN
+    IF tg_event = 'ddl_command_end' THEN
+        INSERT INTO ops.protected_relations (relid, first_name)
+        SELECT c.objid, c.object_identity
+          FROM pg_event_trigger_ddl_commands() AS c
+         WHERE c.classid = 'pg_class'::regclass AND c.object_type = 'table'
+           AND c.schema_name IN ('raw', 'ops', 'enrichment', 'scoring', 'lists')
+        ON CONFLICT (relid) DO NOTHING;
+        RETURN;
+    END IF;
+    -- sql_drop: the dropped objects are gone from the catalogue, their oids still name them
+    SELECT string_agg(DISTINCT p.first_name || coalesce(' (' || d.object_type || ')', ''), ', ')
+      INTO hit
+      FROM pg_event_trigger_dropped_objects() AS d
+      JOIN ops.protected_relations AS p ON p.relid = d.objid
+     WHERE d.classid = 'pg_class'::regclass AND d.object_type IN ('table', 'table column');
+    IF hit IS NULL THEN
+        RETURN;
+    ELSIF superuser THEN  -- a deliberate migration by the DBA: the oids are free again
+        DELETE FROM ops.protected_relations AS p
+         USING pg_event_trigger_dropped_objects() AS d
+         WHERE p.relid = d.objid AND d.classid = 'pg_class'::regclass AND d.object_type = 'table';
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'crm drop guard: % may not drop %', session_user, hit
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'raw, ops, enrichment, scoring and lists tables hold data nobody can rebuild; a superuser may drop them.';
+END
+$$;
+ALTER FUNCTION ops.guard_protected_relations() OWNER TO crm_owner;
+REVOKE ALL ON FUNCTION ops.guard_protected_relations() FROM PUBLIC;
+
+DO $$
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE WARNING 'not a superuser: the drop guard of the protected tables is not installed';
+        RETURN;
+    END IF;
+    DROP EVENT TRIGGER IF EXISTS crm_protect_created;
+    DROP EVENT TRIGGER IF EXISTS crm_protect_dropped;
+    CREATE EVENT TRIGGER crm_protect_created ON ddl_command_end
+        WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
+        EXECUTE FUNCTION ops.guard_protected_relations();
+    CREATE EVENT TRIGGER crm_protect_dropped ON sql_drop
+        EXECUTE FUNCTION ops.guard_protected_relations();
+END
+$$;

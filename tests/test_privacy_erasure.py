@@ -17,9 +17,11 @@ from pathlib import Path
 import psycopg
 import pytest
 from openpyxl import load_workbook
+from psycopg import sql
 from support.lists import D1, _build, _configure, _load, _q
 
 from crm_scoring import contract, settings, warehouse
+from crm_scoring.enrich import store as enrich_store
 from crm_scoring.ingest import load_export_date
 from crm_scoring.lists.export import export_list
 from crm_scoring.lists.publish import publish
@@ -148,12 +150,21 @@ def test_erasure_everywhere_and_forever(world) -> None:
             " 'net_amount', '-1'), 'negative amount')",
             (D1, victim),
         )
-        conn.execute(
-            "insert into enrichment.text_sentiment (source_table, source_id, customer_id, redacted_text,"
-            " language, polarity, has_risk_keyword, has_empathy_keyword) values ('tickets', 'tx', %s,"
-            " 'I am angry', 'en', 'negative', false, false)",
-            (victim,),
+        # the row in the shape the enrichment task writes (every column of its upsert, the NOT NULL
+        # lineage columns included), so a column added to the table fails here by name, not mid-insert
+        text = {
+            "source_table": "tickets", "source_id": "tx", "customer_id": victim,
+            "text_ts": "2026-11-26T08:00:00Z", "language": "en", "redacted_text": "I am angry",
+            "polarity": "negative", "polarity_score": -0.8, "emotion_class": "angry",
+            "crisis_triage_class": None, "has_risk_keyword": False, "has_empathy_keyword": False,
+            "model_name": "vader", "model_version": "1", "enriched_for_date": D1, "text_sha256": "sha-tx",
+            "quality_gate_passed": True, "policy_version": "2026.1", "enriched_at": "2026-11-26T03:00:00Z",
+        }  # fmt: skip
+        assert set(text) == set(enrich_store.COLUMNS), set(enrich_store.COLUMNS) ^ set(text)
+        insert = sql.SQL("insert into enrichment.text_sentiment ({}) values ({})").format(
+            sql.SQL(", ").join(map(sql.Identifier, text)), sql.SQL(", ").join([sql.Placeholder()] * len(text))
         )
+        conn.execute(insert, list(text.values()))
     before = _traces(url, victim)
     assert {"raw.customers", "staging.stg_crm__customers", "lists.compensation_list", "ops.quarantine",
             "enrichment.text_sentiment"} <= set(before), before  # fmt: skip

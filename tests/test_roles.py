@@ -329,14 +329,16 @@ def test_deployed_roles_are_refused_drops_and_raw_data(role_model: dict[str, str
         conn.execute("create schema scratch")  # a schema of its own: it may drop that one
         conn.execute("drop schema scratch cascade")
     # the audit objects an admin created (grant-reader before the first night) belong to the runtime user,
-    # which replaces the functions and writes the tables on every publish and export
+    # which replaces the functions and writes the tables on every publish and export; only the drop
+    # guard's register belongs to the owner (the runtime user must not edit it)
     with psycopg.connect(m["admin"]) as conn:
-        owned = conn.execute(
-            "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        others = conn.execute(
+            "select c.relname, c.relowner::regrole::text from pg_class c"
+            " join pg_namespace n on n.oid = c.relnamespace"
             " where n.nspname = 'ops' and c.relkind = 'r' and c.relowner::regrole::text <> %s",
             (app,),
-        ).fetchone()[0]
-        assert owned == 0
+        ).fetchall()
+        assert others == [("protected_relations", owner)]
         assert (
             conn.execute(
                 "select proowner::regrole::text from pg_proc where proname = 'record_list_export'"
@@ -383,6 +385,80 @@ def test_deployed_roles_are_refused_drops_and_raw_data(role_model: dict[str, str
             ).fetchone()[0]
             == len(OWNED_SCHEMAS) - 1
         )
+
+
+PROTECTED = ("raw", "ops", "enrichment", "scoring", "lists")
+
+
+def test_runtime_user_cannot_drop_what_nobody_can_rebuild(role_model: dict[str, str]) -> None:
+    """The drop guard of docker/init-warehouse.sql: the runtime user owns its tables (a night's DDL needs
+    that) yet cannot drop a table of raw, ops, enrichment, scoring or lists, nor a column of one, however
+    it tries (rename, move to a schema it may drop, DROP OWNED, CASCADE); dbt's relations stay its own to
+    replace; a superuser still can, which frees the table."""
+    m = role_model
+    app = m["app"]
+    with psycopg.connect(m["app_url"], autocommit=True) as conn:
+        for schema in PROTECTED:  # created by the runtime user after the model was applied
+            conn.execute(f"create table if not exists {schema}.kept (customer_id text)")
+            conn.execute(f"insert into {schema}.kept values ('c1')")
+        conn.execute("create table marts.rebuilt (a int)")
+        conn.execute("create schema scratch")
+        # what a night does to the tables it owns still works
+        conn.execute("alter table raw.customers add column if not exists phone text")
+        conn.execute("create index if not exists customers_id_idx on raw.customers (customer_id)")
+        conn.execute("alter table lists.kept enable row level security")
+        conn.execute("create temporary table t (a int)")
+        conn.execute("drop table t")
+        conn.execute("create table marts.rebuilt__dbt_tmp as select 1 as a")
+        conn.execute("alter table marts.rebuilt rename to rebuilt__dbt_backup")
+        conn.execute("alter table marts.rebuilt__dbt_tmp rename to rebuilt")
+        conn.execute("drop table marts.rebuilt__dbt_backup")
+        conn.execute("drop index raw.customers_id_idx")
+        attempts = ["drop table raw.customers", "drop table raw.customers cascade", f"drop owned by {app}"]
+        attempts += [f"drop table {s}.kept" for s in PROTECTED]
+        attempts += ["alter table raw.customers drop column email", "alter table ops.kept drop customer_id"]
+        for statement in attempts:
+            with pytest.raises(DENIED, match="crm drop guard"):
+                conn.execute(statement)
+        # renamed or moved out of its schema, a table is still the same table
+        conn.execute("alter table raw.kept rename to renamed")
+        conn.execute("alter table raw.renamed set schema scratch")
+        for statement in ("drop table scratch.renamed", "drop schema scratch cascade"):
+            with pytest.raises(DENIED, match="raw.kept"):
+                conn.execute(statement)
+        conn.execute("alter table scratch.renamed set schema raw")
+        conn.execute("drop schema scratch")
+    with psycopg.connect(m["admin"], autocommit=True) as conn:
+        for schema in PROTECTED:
+            table = "renamed" if schema == "raw" else "kept"
+            assert conn.execute(f"select count(*) from {schema}.{table}").fetchone()[0] == 1, schema
+        assert conn.execute("select count(*) from raw.customers").fetchone()[0] == 1
+        assert "email" in {c.name for c in conn.execute("select * from raw.customers").description}
+        assert conn.execute(
+            "select count(*) from ops.protected_relations where relid = 'marts.rebuilt'::regclass"
+        ).fetchone() == (0,)
+        # the superuser may (a deliberate migration); the oid leaves the register with the table
+        oid = conn.execute("select 'raw.renamed'::regclass::oid").fetchone()[0]
+        conn.execute("drop table raw.renamed")
+        assert conn.execute(
+            "select count(*) from ops.protected_relations where relid = %s", (oid,)
+        ).fetchone() == (0,)
+    # applying the model again (an upgrade) keeps the guard and the register
+    apply_role_model(m["admin"], None, owner=m["owner"], app=app)
+    with psycopg.connect(m["app_url"], autocommit=True) as conn:
+        with pytest.raises(DENIED, match="lists.kept"):
+            conn.execute("drop table lists.kept")
+        for statement in (
+            "drop event trigger crm_protect_dropped",
+            "alter event trigger crm_protect_dropped disable",
+            "drop function ops.guard_protected_relations()",
+            "create or replace function ops.guard_protected_relations() returns event_trigger"
+            " language plpgsql as $$ begin end $$",
+            "delete from ops.protected_relations",
+            "truncate ops.protected_relations",
+        ):
+            with pytest.raises(DENIED):
+                conn.execute(statement)
 
 
 def test_init_script_section_is_plain_sql_for_any_role_names() -> None:
