@@ -654,6 +654,13 @@ def recipes() -> dict[str, Recipe]:
             ),
             replace(
                 allp,
+                name="weekly_all_lr_margin_d2_mcw10",
+                lr_margin=True,
+                params=tiny | {"min_child_weight": 10},
+                max_rounds=2000,
+            ),
+            replace(
+                allp,
                 name="weekly_all_lr_margin_d3_eta01_mcw10",
                 lr_margin=True,
                 params=tiny | {"eta": 0.1, "max_depth": 3, "min_child_weight": 10},
