@@ -41,6 +41,24 @@ def test_gate_decisions() -> None:
     assert not nan.promote and len(nan.reasons) == 2  # missing metrics never pass
 
 
+def test_gate_refuses_a_challenger_that_ranks_worse_than_the_rfm_baseline() -> None:
+    gated = dataclasses.replace(POLICY, max_auc_loss_to_baseline=0.005)
+    ok = {"roc_auc": 0.80, "ece": 0.02}
+    assert decide(ok, None, gated, {"roc_auc": 0.804}).promote  # within the tolerance: a tie passes
+    assert decide(ok, None, gated, {"roc_auc": 0.805}).promote  # exactly the tolerance passes
+    worse = decide(ok, None, gated, {"roc_auc": 0.81})
+    assert not worse.promote
+    assert worse.reasons == (
+        "ranks worse than the RFM baseline: roc_auc 0.8000 vs baseline_rfm 0.8100 "
+        "(delta -0.0100 < -model_max_auc_loss_to_baseline 0.005)",
+    )
+    # it applies even when the challenger beats the champion (both can lose to three log features)
+    assert not decide(ok, {"roc_auc": 0.70}, gated, {"roc_auc": 0.81}).promote
+    assert not decide(ok, None, gated, {}).promote  # a baseline without the metric never passes
+    assert decide(ok, None, POLICY, {"roc_auc": 0.81}).promote  # parameter unset: no baseline gate
+    assert decide(ok, None, gated, None).promote  # no baseline fitted (columns missing): no gate
+
+
 def _weak_config():
     """A deliberately weak first model: only revenue and the VIP flag (the other features hidden)."""
     cfg = load_config()
@@ -85,6 +103,14 @@ def test_gate_promote_rollback_cycle(
     assert v2.tags["gate_champion_version"] == "1" and v2.tags["gate_champion_rescored"] == "true"
     assert "PROMOTE" in v2.description
     assert score(churn_db, RUN_DATE).model_version == "2"
+    # the baseline gate (policy model_max_auc_loss_to_baseline, read from the warehouse): the weak v1
+    # (revenue and the VIP flag only) ranks worse than the RFM regression refitted on the same rows
+    weak_gate = evaluate_gate(churn_db, RUN_DATE, version="1")
+    assert weak_gate.baseline_metrics is not None and not weak_gate.promote
+    assert any(r.startswith("ranks worse than the RFM baseline") for r in weak_gate.reasons), (
+        weak_gate.summary()
+    )
+    assert decision["challenger_roc_auc"] >= weak_gate.baseline_metrics["roc_auc"] - 0.005  # v2 passed it
 
     # an identical retrain cannot beat the champion by min_gain: rejected, reasons on the version
     again = train(churn_db, RUN_DATE)

@@ -42,7 +42,7 @@ from scipy.special import betaln, gammaln
 from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
-from crm_scoring.benchmark import cdnow
+from crm_scoring.benchmark import cdnow, survival
 from crm_scoring.model.baseline import fit_rfm_baseline, predict_rfm_baseline
 
 HORIZON = 90  # churn_label_horizon_days (policy); a CLI option, the lab does not read the warehouse
@@ -120,7 +120,7 @@ NORMALISED_NEW = [c for c in NORMALISED if c.endswith("_rate") and c != "purchas
 # P(alive), and the customer's own purchase cycle (recency relative to the mean gap, purchase rate)
 BG_MARGIN = ["bgnbd_expected_90d", "bgnbd_p_alive"]
 HISTORY_MARGIN = ["recency_vs_mean_gap", "purchase_rate"]
-GROUPS = {"mart": MART, "history": HISTORY, "bgnbd": BGNBD, "normalised": NORMALISED}
+GROUPS = {"mart": MART, "history": HISTORY, "bgnbd": BGNBD, "normalised": NORMALISED, "rfm": RFM}
 # Direction certain in any business: longer since the last purchase -> more risk; more purchases in
 # the last 90 / 365 days -> less risk (issue 11 "monotone constraints where the direction is certain").
 MONOTONE = {"recency_days": 1, "orders_90d": -1, "orders_365d": -1, "flag_inactive_90": 1}
@@ -156,6 +156,12 @@ class Recipe:
     margin_only: bool = False  # score with the base-margin regression alone (no trees): is it better?
     recent_halflife_days: float | None = None  # sample weight 0.5 ** (age of the cutoff / halflife)
     glm: bool = False  # a logistic regression on the recipe's features (signed log1p) instead of XGBoost
+    # session 7: censored recent history (benchmark.survival): aft | exp_glm | poisson, trained on weekly
+    # cutoffs up to A - step_days with time-to-next-purchase censored at A (strict regimes only); with
+    # lr_margin the trees are boosted from the exponential-hazard GLM on margin_cols instead of RFM-LR
+    survival: str | None = None
+    aft_distribution: str = "normal"  # normal | logistic | extreme
+    aft_scale: float = 1.0
 
 
 def _day_table(tx: cdnow.Transactions) -> pd.DataFrame:
@@ -385,6 +391,29 @@ class Lab:
             self._features[cutoff] = f
         return self._features[cutoff]
 
+    def survival_set(self, as_of: date, recipe: Recipe, regime: str) -> pd.DataFrame:
+        """Censored rows: features at weekly cutoffs c < A, time to the next purchase observed up to A.
+
+        Cutoffs run from A - step_days back to the first purchase; each row's label is known only up to
+        min(A, c + horizon) (`survival.time_to_next` asserts it), so every cutoff is legal at A.
+        """
+        if not regime.startswith("strict"):
+            raise ValueError("survival recipes are censored at the as-of date: strict regimes only")
+        a = _day_number(as_of)
+        parts = []
+        c = as_of - timedelta(days=recipe.step_days)
+        while c >= self.first_day:
+            f = self.frame(c).drop(columns=["churned"])  # its label may reach past A: never used here
+            t = survival.time_to_next(self.days, _day_number(c), a, self.horizon)
+            parts.append(f.merge(t, on="customer_id", validate="one_to_one"))
+            c -= timedelta(days=recipe.step_days)
+        train = pd.concat([p for p in parts if len(p)], ignore_index=True)
+        if recipe.population == "non_lapsed":
+            train = train[train["recency_days"] < LAPSED_DAYS]
+        if regime.endswith("_disjoint"):
+            train = train[_half(train["customer_id"]) == 0]
+        return train.reset_index(drop=True)
+
     def training_set(self, as_of: date, recipe: Recipe, regime: str) -> pd.DataFrame:
         cutoffs = training_cutoffs(as_of, recipe, self.first_day, regime, self.horizon)
         parts = [self.frame(c) for c in cutoffs]
@@ -511,7 +540,12 @@ def score_recipe(
     lapsed = test["recency_days"] >= LAPSED_DAYS
     lr = fit_rfm_baseline(train, RFM, "churned", seed)
     test["rfm_lr"] = predict_rfm_baseline(lr, test, RFM)
-    if recipe.population == "two_models":
+    if recipe.survival:
+        strain = lab.survival_set(as_of, recipe, regime)
+        cols = _columns(strain, recipe)
+        pred, info = survival.fit_predict_survival(strain, test, cols, recipe, seed, lab.horizon)
+        info["survival_rows"], info["survival_cutoffs"] = len(strain), int(strain["cutoff"].nunique())
+    elif recipe.population == "two_models":
         pred = np.zeros(len(test))
         info: dict[str, Any] = {}
         for name, tmask, smask in (
@@ -568,6 +602,8 @@ def recipes() -> dict[str, Recipe]:
     # strongly regularised: leaves of >= 100 rows cannot single out a customer (see docs/churn_research.md)
     tiny = {"eta": 0.05, "max_depth": 2, "min_child_weight": 100, "subsample": 0.8, "colsample_bytree": 0.8}
     allp = replace(weekly, name="weekly_all_purchasers", population="all")
+    # survival recipes: all purchasers at weekly cutoffs up to A - 7, shallow regularised trees
+    surv = replace(allp, name="surv", survival="aft", params=tiny, max_rounds=2000)
     return {
         r.name: r
         for r in (
@@ -608,6 +644,37 @@ def recipes() -> dict[str, Recipe]:
             replace(
                 allp, name="weekly_all_lr_history_only", margin_cols=(*RFM, *HISTORY_MARGIN), margin_only=True
             ),
+            # session 7: the platform search's picks at 05-31 / 06-30 (is narrowing search.space right?)
+            replace(
+                allp,
+                name="weekly_all_lr_margin_d2_eta01_mcw10",
+                lr_margin=True,
+                params=tiny | {"eta": 0.1, "min_child_weight": 10},
+                max_rounds=2000,
+            ),
+            replace(
+                allp,
+                name="weekly_all_lr_margin_d2_mcw10",
+                lr_margin=True,
+                params=tiny | {"min_child_weight": 10},
+                max_rounds=2000,
+            ),
+            replace(
+                allp,
+                name="weekly_all_lr_margin_d3_eta01_mcw10",
+                lr_margin=True,
+                params=tiny | {"eta": 0.1, "max_depth": 3, "min_child_weight": 10},
+                max_rounds=2000,
+            ),
+            # session 7: censored recent history (benchmark.survival), strict regime
+            replace(surv, name="surv_exp_glm_rfm", survival="exp_glm"),
+            replace(surv, name="surv_aft_rfm_shallow", groups=("rfm",)),
+            replace(surv, name="surv_aft_mart_shallow"),
+            replace(surv, name="surv_aft_mart_logistic_shallow", aft_distribution="logistic"),
+            replace(
+                surv, name="surv_aft_mart_glm_margin_shallow", lr_margin=True, aft_distribution="extreme"
+            ),
+            replace(surv, name="surv_poisson_mart_glm_margin_shallow", survival="poisson", lr_margin=True),
         )
     }
 

@@ -135,12 +135,18 @@ class ModelConfig:
 class PromotionPolicy:
     """The gate's thresholds. `min_auc` is the policy parameter `model_min_auc` (CH-04, AL-14), read from
     the warehouse's policy seed by the gate (one source for the gate and the AL-14 backtest alert);
-    None = unset, and the gate then applies no absolute floor and says so."""
+    None = unset, and the gate then applies no absolute floor and says so.
+
+    `max_auc_loss_to_baseline` is the policy parameter `model_max_auc_loss_to_baseline`: a challenger
+    whose holdout AUC is below the RFM logistic regression's (fitted on the same training rows, scored on
+    the same holdout) by more than this is refused, because a model that ranks worse than three log
+    features only adds complexity (issue 11). None = unset: no baseline gate (the gate says so)."""
 
     primary_metric: str
     min_auc: float | None
     min_gain: float
     max_calibration_error: float
+    max_auc_loss_to_baseline: float | None = None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -173,17 +179,25 @@ def load_config(path: Path | None = None) -> ModelConfig:
     )
 
 
-def load_promotion_policy(path: Path | None = None, *, min_auc: float | None = None) -> PromotionPolicy:
-    """promotion.yaml plus `min_auc` (from policy parameter model_min_auc, see `policy_min_auc`)."""
+def load_promotion_policy(
+    path: Path | None = None, *, min_auc: float | None = None, max_auc_loss_to_baseline: float | None = None
+) -> PromotionPolicy:
+    """promotion.yaml plus the two policy parameters (model_min_auc, model_max_auc_loss_to_baseline),
+    which the gate reads from the warehouse (see `promotion.policy_parameter`)."""
     raw = _read_yaml(path or churn_dir() / "promotion.yaml")
-    if "min_auc" in raw:
-        raise ValueError(
-            "promotion.yaml must not set min_auc: the floor is policy parameter model_min_auc "
-            "(dbt_project/seeds/policy/policy_parameters.csv)"
-        )
+    for key, param in (
+        ("min_auc", "model_min_auc"),
+        ("max_auc_loss_to_baseline", "model_max_auc_loss_to_baseline"),
+    ):
+        if key in raw:
+            raise ValueError(
+                f"promotion.yaml must not set {key}: it is policy parameter {param} "
+                "(dbt_project/seeds/policy/policy_parameters.csv)"
+            )
     return PromotionPolicy(
         primary_metric=raw.get("primary_metric", "roc_auc"),
         min_auc=min_auc,
         min_gain=float(raw["min_gain"]),
         max_calibration_error=float(raw["max_calibration_error"]),
+        max_auc_loss_to_baseline=max_auc_loss_to_baseline,
     )

@@ -18,8 +18,9 @@ import numpy as np
 
 from crm_scoring import warehouse
 from crm_scoring.model import registry
+from crm_scoring.model.baseline import fit_rfm_baseline, predict_rfm_baseline, rfm_columns
 from crm_scoring.model.config import ModelConfig, PromotionPolicy, load_config, load_promotion_policy
-from crm_scoring.model.dataset import load_training_set, split_out_of_time
+from crm_scoring.model.dataset import Split, load_training_set, split_out_of_time
 from crm_scoring.model.metrics import evaluate
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ class GateResult:
     holdout_cutoffs: tuple[str, ...]
     holdout_rows: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # RFM logistic regression fitted on the training set's fit rows, scored on the same holdout (None when
+    # the training set lacks one of its columns); the yardstick of model_max_auc_loss_to_baseline.
+    baseline_metrics: dict[str, float] | None = None
 
     def summary(self) -> str:
         verdict = "PROMOTE" if self.promote else "REJECT"
@@ -58,31 +62,63 @@ class GateResult:
                 f"  champion   roc_auc {self.champion_metrics['roc_auc']:.4f} "
                 f"ece {self.champion_metrics.get('ece', float('nan')):.4f} ({how})"
             )
+        if self.baseline_metrics:
+            base = self.baseline_metrics["roc_auc"]
+            lines.append(
+                f"  baseline   roc_auc {base:.4f} (RFM logistic regression, same rows; "
+                f"challenger delta {cm['roc_auc'] - base:+.4f})"
+            )
         lines += [f"  - {r}" for r in self.reasons] or ["  all gates passed"]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 
-def policy_min_auc(url: str, run_date: date | None) -> float | None:
-    """Policy parameter `model_min_auc` in force on `run_date` (latest version when None); None if unset."""
+def policy_parameter(url: str, run_date: date | None, key: str) -> float | None:
+    """Numeric policy parameter `key` in force on `run_date` (latest version when None); None if unset."""
     from crm_scoring.enrich.policy import parameter_values
 
     with warehouse.connect(url) as conn:
-        value = parameter_values(conn, run_date or date.max).get("model_min_auc")
+        value = parameter_values(conn, run_date or date.max).get(key)
     return None if value is None else float(value)
 
 
+def policy_min_auc(url: str, run_date: date | None) -> float | None:
+    """Policy parameter `model_min_auc` in force on `run_date` (latest version when None); None if unset."""
+    return policy_parameter(url, run_date, "model_min_auc")
+
+
 def decide(
-    challenger: dict[str, float], champion: dict[str, float] | None, policy: PromotionPolicy
+    challenger: dict[str, float],
+    champion: dict[str, float] | None,
+    policy: PromotionPolicy,
+    baseline: dict[str, float] | None = None,
 ) -> registry.PromotionDecision:
-    """Pure gate logic (min AUC, max calibration error, min gain over the champion on the same holdout)."""
-    return registry.evaluate_promotion(challenger, champion, policy)
+    """Pure gate logic (min AUC, no loss to the RFM baseline beyond the tolerance, max calibration error,
+    min gain over the champion), all on the same holdout."""
+    return registry.evaluate_promotion(challenger, champion, policy, baseline)
 
 
-def _holdout(url: str, run_date: date | None, cfg: ModelConfig):  # noqa: ANN202 - (frame, cutoffs)
+def _holdout(url: str, run_date: date | None, cfg: ModelConfig) -> tuple[Split, tuple[str, ...], str]:
     frame = load_training_set(url, run_date, config=cfg)
     split = split_out_of_time(frame, cfg.split, cfg.target)
-    return split.test, tuple(str(c) for c in split.test_cutoffs), split.strategy
+    return split, tuple(str(c) for c in split.test_cutoffs), split.strategy
+
+
+def _baseline_on(split: Split, cfg: ModelConfig) -> dict[str, float] | None:
+    """The RFM logistic regression fitted on the split's fit rows (as `train` fits it), scored on its
+    holdout: the gate refits it rather than trusting the run's logged figure, so challenger and baseline
+    are always judged on the very same rows even if the mart was rebuilt since training."""
+    columns = rfm_columns(split.train, cfg.baseline)
+    if columns is None:
+        return None
+    model = fit_rfm_baseline(split.train, columns, cfg.target, seed=42)
+    return evaluate(
+        split.test[cfg.target].to_numpy(),
+        predict_rfm_baseline(model, split.test, columns),
+        ece_bins=cfg.metrics.ece_bins,
+        lift_top_share=cfg.metrics.lift_top_share,
+        list_capacity=cfg.metrics.list_capacity_rows,
+    )
 
 
 def _metrics_on(model, test, cfg: ModelConfig) -> dict[str, float]:  # noqa: ANN001
@@ -114,6 +150,10 @@ def evaluate_gate(
     pol = policy or load_promotion_policy()
     if pol.min_auc is None:
         pol = dataclasses.replace(pol, min_auc=policy_min_auc(url, run_date))
+    if pol.max_auc_loss_to_baseline is None:
+        pol = dataclasses.replace(
+            pol, max_auc_loss_to_baseline=policy_parameter(url, run_date, "model_max_auc_loss_to_baseline")
+        )
     if version is None:
         version = _alias_version(registry.CHALLENGER, cfg)
         if version is None:
@@ -121,7 +161,8 @@ def evaluate_gate(
                 f"no @challenger version of {cfg.model_name!r}: train one first (`crm train`)"
             )
     champion = _alias_version(registry.CHAMPION, cfg)
-    test, cutoffs, strategy = _holdout(url, run_date, cfg)
+    split, cutoffs, strategy = _holdout(url, run_date, cfg)
+    test = split.test
     challenger_model = load_version(version, cfg)
     missing = [f for f in challenger_model.features if f not in test.columns]
     if missing:
@@ -132,6 +173,14 @@ def evaluate_gate(
     notes = [f"holdout split strategy {strategy}"]
     if pol.min_auc is None:
         notes.append("policy parameter model_min_auc is unset: no absolute AUC floor applied")
+    baseline_metrics = _baseline_on(split, cfg)
+    if pol.max_auc_loss_to_baseline is None:
+        notes.append("policy parameter model_max_auc_loss_to_baseline is unset: no RFM baseline gate")
+    elif baseline_metrics is None:
+        notes.append(
+            f"RFM baseline not fitted (training set lacks one of {', '.join(cfg.baseline.columns)}): "
+            "no baseline gate"
+        )
     champion_metrics: dict[str, float] | None = None
     rescored = False
     if champion is not None and champion != str(version):
@@ -151,7 +200,7 @@ def evaluate_gate(
         reasons: tuple[str, ...] = (f"v{version} already is @champion",)
         promote = False
     else:
-        decision = decide(challenger_metrics, champion_metrics, pol)
+        decision = decide(challenger_metrics, champion_metrics, pol, baseline_metrics)
         reasons, promote = decision.reasons, decision.promote
     return GateResult(
         cfg.model_name,
@@ -165,6 +214,7 @@ def evaluate_gate(
         cutoffs,
         len(test),
         tuple(notes),
+        baseline_metrics,
     )
 
 
@@ -191,6 +241,10 @@ def record_decision(result: GateResult, *, decision: str | None = None) -> None:
     }
     if result.champion_metrics and "roc_auc" in result.champion_metrics:
         tags["gate_champion_roc_auc"] = f"{result.champion_metrics['roc_auc']:.6f}"
+    if result.baseline_metrics:
+        base = result.baseline_metrics["roc_auc"]
+        tags["gate_baseline_rfm_roc_auc"] = f"{base:.6f}"
+        tags["gate_baseline_rfm_auc_delta"] = f"{result.challenger_metrics['roc_auc'] - base:+.6f}"
     for key, value in tags.items():
         c.set_model_version_tag(result.model_name, result.challenger_version, key, value[:5000])
     c.update_model_version(

@@ -135,14 +135,27 @@ class PromotionDecision:
 
 
 def evaluate_promotion(
-    challenger: dict[str, float], champion: dict[str, float] | None, policy: PromotionPolicy
+    challenger: dict[str, float],
+    champion: dict[str, float] | None,
+    policy: PromotionPolicy,
+    baseline: dict[str, float] | None = None,
 ) -> PromotionDecision:
-    """Gate a challenger against the policy (min AUC, min gain over champion, max calibration error)."""
+    """Gate a challenger against the policy (min AUC, no loss to the RFM baseline beyond the tolerance,
+    max calibration error, min gain over champion). `baseline` = the RFM logistic regression's metrics on
+    the same holdout; a missing baseline metric fails that gate (it cannot be shown to pass)."""
     reasons: list[str] = []
     metric = policy.primary_metric
     value = challenger.get(metric, float("nan"))
     if policy.min_auc is not None and not value >= policy.min_auc:
         reasons.append(f"{metric} {value:.4f} < model_min_auc {policy.min_auc}")
+    tolerance = policy.max_auc_loss_to_baseline
+    if tolerance is not None and baseline is not None:
+        base = baseline.get(metric, float("nan"))
+        if not value - base >= -tolerance - 1e-9:  # 1e-9: a delta of exactly -tolerance passes
+            reasons.append(
+                f"ranks worse than the RFM baseline: {metric} {value:.4f} vs baseline_rfm {base:.4f} "
+                f"(delta {value - base:+.4f} < -model_max_auc_loss_to_baseline {tolerance})"
+            )
     ece = challenger.get("ece", float("nan"))
     if not ece <= policy.max_calibration_error:
         reasons.append(f"ece {ece:.4f} > max {policy.max_calibration_error}")
