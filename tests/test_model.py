@@ -330,11 +330,7 @@ def test_candidate_params_bounded_and_seeded() -> None:
 def test_search_budget_scales_with_rows() -> None:
     """One more trial per rows_per_extra_trial training rows, never above the cap nor below max_trials."""
     search = dataclasses.replace(
-        load_config().search,
-        max_trials=4,
-        rows_per_extra_trial=1000,
-        max_trials_cap=6,
-        space={"eta": [0.05, 0.1], "max_depth": [2, 3, 4], "min_child_weight": [10, 100]},
+        load_config().search, max_trials=4, rows_per_extra_trial=1000, max_trials_cap=6
     )
     assert [search.trials_for(n) for n in (0, 999, 1000, 2500, 10**6)] == [4, 4, 5, 6, 6]
     assert dataclasses.replace(search, rows_per_extra_trial=0).trials_for(10**6) == 4
