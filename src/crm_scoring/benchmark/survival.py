@@ -21,7 +21,7 @@ c only use days <= c (`offline.features_at`). Nothing here is imported by the ru
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,8 +32,20 @@ from sklearn.linear_model import PoissonRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-if TYPE_CHECKING:
-    from crm_scoring.benchmark.offline import Recipe
+
+class Recipe(Protocol):
+    """What a survival fit reads of an `offline.Recipe` (structural, so this module does not import
+    offline, which imports it)."""
+
+    survival: str | None
+    params: dict[str, Any]
+    max_rounds: int
+    early_stopping: int
+    lr_margin: bool
+    margin_cols: Any
+    aft_distribution: str
+    aft_scale: float
+
 
 VALID_SHARE_TENTHS = 2  # customers (stable hash) held out for early stopping: the labels are censored,
 # so a time-based fold (the latest cutoffs) would only hold a few days of follow-up
