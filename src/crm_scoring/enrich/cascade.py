@@ -136,7 +136,7 @@ def select() -> None:
     per band: routed share, and the validation figures of the cascade (texts whose vectors are not cached
     keep the fast score, reported as `uncached`)."""
     from crm_scoring.enrich.e5 import E5FusionModel as F
-    from crm_scoring.enrich.e5 import E5Head, embedding_cache, fuse
+    from crm_scoring.enrich.e5 import E5Head, backfill_order, embedding_cache, fuse
     from crm_scoring.enrich.evaluate import csv_policy
     from crm_scoring.enrich.model import LexiconLogitModel
     from crm_scoring.enrich.selection import figures, validation_split
@@ -145,7 +145,7 @@ def select() -> None:
     (fit_t, fit_y), val = validation_split()
     fast = LexiconLogitModel(training=(fit_t, fit_y))
     cache_ = embedding_cache()
-    pool = set(__import__("crm_scoring.enrich.e5", fromlist=["x"]).backfill_order("train")[: F.HEAD_TEXTS])
+    pool = set(backfill_order("train")[: F.HEAD_TEXTS])
     have = [i for i, t in enumerate(fit_t) if t in pool and not cache_.missing([t])]
     head = E5Head([fit_t[i] for i in have], [fit_y[i] for i in have], F.HEAD_C)
     print(f"fast model on {len(fit_t)} fit texts; e5 head on {len(have)} cached fit texts of the head pool")
@@ -180,12 +180,9 @@ def policy_budget_seconds() -> float | None:
     """`nlp_encoder_budget_seconds` from the policy CSV (selection runs without a warehouse). The nightly
     task does not read it yet: the cascade is a measured candidate, not the shipped model; shipping it means
     building `CascadeModel(edges, budget=budget_texts(<the parameter in force>))` in the task."""
-    import csv
+    from crm_scoring.enrich.policy import seed_parameter_values
 
-    from crm_scoring.enrich.policy import seeds_dir
-
-    with open(seeds_dir() / "policy_parameters.csv", encoding="utf-8", newline="") as f:
-        value = {r["key"]: r["value"] for r in csv.DictReader(f)}.get("nlp_encoder_budget_seconds")
+    value = seed_parameter_values().get("nlp_encoder_budget_seconds")
     return float(value) if value else None
 
 

@@ -34,6 +34,10 @@ def load_rows(conn: psycopg.Connection, seed: str) -> list[dict]:
         with conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(f"select * from policy.{seed}").fetchall()
         return [{k: (v if isinstance(v, date) or v is None else str(v)) for k, v in r.items()} for r in rows]
+    return _csv_rows(seed)
+
+
+def _csv_rows(seed: str) -> list[dict]:
     with open(seeds_dir() / f"{seed}.csv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
@@ -89,6 +93,13 @@ def parameter_values(conn: psycopg.Connection, run_date: date) -> dict[str, str 
     so the gate, CLV, backtests and enrichment see the same parameters as the marts and lists.
     """
     return _profile_values(in_force(load_rows(conn, "policy_parameters"), ("key",), run_date))
+
+
+def seed_parameter_values(as_of: date | None = None) -> dict[str, str | None]:
+    """`parameter_values` from the seed CSV, for code that runs where no warehouse exists (DAG parsing,
+    model selection). `as_of` None = the newest version (such code has no run date)."""
+    rows = _csv_rows("policy_parameters")
+    return _profile_values(in_force(rows, ("key",), as_of or max(r["effective_from"] for r in rows)))
 
 
 def _profile_values(rows_in_force: list[dict]) -> dict[str, str | None]:

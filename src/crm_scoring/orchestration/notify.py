@@ -437,15 +437,7 @@ def deliver_alerts(
 
 def publish_deadline_minutes() -> int | None:
     """lists_publish_deadline_minutes from the policy seed CSV (read at DAG parse time: no DB there)."""
-    import csv
+    from crm_scoring.enrich.policy import seed_parameter_values
 
-    from crm_scoring.enrich.policy import _profile_values, in_force, seeds_dir
-
-    with open(seeds_dir() / "policy_parameters.csv", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        r["effective_from"] = date.fromisoformat(r["effective_from"])
-    # the latest version in force; DAG parsing has no run date, so "as of the newest effective_from"
-    newest = max(r["effective_from"] for r in rows)
-    value = _profile_values(in_force(rows, ("key",), newest)).get("lists_publish_deadline_minutes")
+    value = seed_parameter_values().get("lists_publish_deadline_minutes")
     return int(float(value)) if value else None
