@@ -23,15 +23,26 @@ CALIBRATION_FILE = "calibration.json"
 @dataclass(frozen=True)
 class LoadedModel:
     """The champion's booster plus what scoring needs from its artifacts (feature order, calibration, and
-    the base margin it was boosted from, None for a booster boosted from 0)."""
+    the base margin it was boosted from, None for a booster boosted from 0).
+
+    `booster` None = the logistic-regression family (model.family): the model is its `margin` alone,
+    probability = sigmoid(margin logit); every consumer (score, reasons, gate, backtest, pyfunc) goes
+    through `raw` / `predict`, so both families serve through the same path.
+    """
 
     name: str
     version: str
     run_id: str
-    booster: xgb.Booster
+    booster: xgb.Booster | None
     features: list[str]
     calibration: dict[str, Any]
     margin: LinearMargin | None = None
+
+    @property
+    def family(self) -> str:
+        from crm_scoring.model.family import GLM, XGBOOST
+
+        return XGBOOST if self.booster is not None else GLM
 
     def raw(self, matrix: np.ndarray) -> np.ndarray:
         """Uncalibrated probabilities for a (rows, features) matrix in `features` order.
@@ -39,6 +50,12 @@ class LoadedModel:
         With a base margin: one bulk `inplace_predict` with the baseline's logit as base_margin (no
         DMatrix copy); the result equals `predict(DMatrix with base_margin)` of training.
         """
+        if self.booster is None:
+            if self.margin is None:
+                raise ValueError(f"{self.name} v{self.version} has neither a booster nor a regression")
+            return 1.0 / (
+                1.0 + np.exp(-self.margin.margin_from(np.asarray(matrix, np.float64), self.features))
+            )
         if self.margin is None:
             return self.booster.predict(xgb.DMatrix(matrix, feature_names=self.features))
         if len(matrix) == 0:

@@ -87,6 +87,20 @@ def policy_min_auc(url: str, run_date: date | None) -> float | None:
     return policy_parameter(url, run_date, "model_min_auc")
 
 
+def resolve_policy(url: str, run_date: date | None, policy: PromotionPolicy | None = None) -> PromotionPolicy:
+    """promotion.yaml's policy with the unset warehouse parameters (model_min_auc,
+    model_max_auc_loss_to_baseline) filled from the policy in force on `run_date`: the one policy both the
+    gate and the first-version check in `train` apply."""
+    pol = policy or load_promotion_policy()
+    if pol.min_auc is None:
+        pol = dataclasses.replace(pol, min_auc=policy_min_auc(url, run_date))
+    if pol.max_auc_loss_to_baseline is None:
+        pol = dataclasses.replace(
+            pol, max_auc_loss_to_baseline=policy_parameter(url, run_date, "model_max_auc_loss_to_baseline")
+        )
+    return pol
+
+
 def decide(
     challenger: dict[str, float],
     champion: dict[str, float] | None,
@@ -147,13 +161,7 @@ def evaluate_gate(
     from crm_scoring.model.score import load_version
 
     cfg = config or load_config()
-    pol = policy or load_promotion_policy()
-    if pol.min_auc is None:
-        pol = dataclasses.replace(pol, min_auc=policy_min_auc(url, run_date))
-    if pol.max_auc_loss_to_baseline is None:
-        pol = dataclasses.replace(
-            pol, max_auc_loss_to_baseline=policy_parameter(url, run_date, "model_max_auc_loss_to_baseline")
-        )
+    pol = resolve_policy(url, run_date, policy)
     if version is None:
         version = _alias_version(registry.CHALLENGER, cfg)
         if version is None:

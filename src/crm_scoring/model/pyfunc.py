@@ -1,4 +1,5 @@
-"""The registered churn model as an MLflow pyfunc: booster + base margin + calibration in one directory.
+"""The registered churn model as an MLflow pyfunc: booster + base margin + calibration in one directory
+(the logistic-regression family, model.family, carries the regression as base_margin.json and no booster).
 
 Why not the plain xgboost flavour: a booster boosted from the RFM regression's logit is meaningless
 without that logit (its own output is only the residual), so the generic `mlflow.pyfunc.load_model`
@@ -28,9 +29,13 @@ ARTIFACT_KEYS = {"booster": BOOSTER_FILE, "features": FEATURES_FILE, "calibratio
 def read_model_files(
     files: dict[str, str], *, name: str = "churn", version: str = "", run_id: str = ""
 ) -> LoadedModel:
-    """A `LoadedModel` from the artifact files (key -> local path; `base_margin` optional)."""
-    booster = xgb.Booster()
-    booster.load_model(files["booster"])
+    """A `LoadedModel` from the artifact files (key -> local path; `base_margin` optional, `booster`
+    absent for the logistic-regression family, whose model is the `base_margin` regression alone)."""
+    booster_path = files.get("booster")
+    booster = None
+    if booster_path and Path(booster_path).exists():
+        booster = xgb.Booster()
+        booster.load_model(booster_path)
     features = json.loads(Path(files["features"]).read_text())["features"]
     calibration = json.loads(Path(files["calibration"]).read_text())
     margin_path = files.get("base_margin")

@@ -15,6 +15,7 @@ A booster boosted from the RFM regression's logit (`models/churn/config.yaml` xg
 explains only the residual; the regression's own linear contributions, coef x (x - training mean) in
 the same log-odds space, are added per feature (`margin_contributions`), so the top reasons explain
 the whole margin (a customer's 200 days of silence is a reason even when the trees add nothing to it).
+A logistic-regression champion (model.family) has no trees: its reasons are those linear terms alone.
 """
 
 from __future__ import annotations
@@ -175,6 +176,24 @@ def margin_contributions(margin: LinearMargin | None, matrix: np.ndarray, featur
     return out
 
 
+def model_contributions(
+    model: LoadedModel, matrix: np.ndarray, *, approximate: bool = False
+) -> tuple[np.ndarray, int]:
+    """(rows, features) log-odds contributions of a loaded model of either family, and the number of tree
+    decision patterns computed (0 without trees).
+
+    XGBoost: exact tree SHAP of the residual plus the base margin's linear terms. Logistic regression
+    (no booster): its exact contributions coef_j * (t_j(x) - training mean_j) / scale_j, summed per
+    source feature, in the same logit space, so the reasons table and the top-k policy are unchanged.
+    """
+    if model.booster is None:
+        return margin_contributions(model.margin, matrix, model.features), 0
+    contrib, patterns = pattern_contributions(model.booster, matrix, model.features, approximate=approximate)
+    if model.margin is not None:  # the trees explain the residual; the regression explains the rest
+        contrib = contrib.astype(np.float64) + margin_contributions(model.margin, matrix, model.features)
+    return contrib, patterns
+
+
 def top_positive(contrib: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, rank, feature index) of the up-to-k largest POSITIVE contributions per row, rank 0 = largest.
 
@@ -241,11 +260,7 @@ def compute_reason_codes(
     k = cfg.reasons.top_k if top_k is None else top_k
     words = load_catalogue(config=cfg) if catalogue is None else catalogue
     x = frame[model.features].to_numpy(dtype=np.float64) if matrix is None else matrix
-    contrib, patterns = pattern_contributions(
-        model.booster, x, model.features, approximate=cfg.reasons.approximate
-    )
-    if model.margin is not None:  # the trees explain the residual; the regression explains the rest
-        contrib = contrib.astype(np.float64) + margin_contributions(model.margin, x, model.features)
+    contrib, patterns = model_contributions(model, x, approximate=cfg.reasons.approximate)
     log.info("reason codes: %d customers, %d distinct decision patterns", len(x), patterns)
     rows, ranks, feat_idx = top_positive(contrib, k)
     values = x[rows, feat_idx]

@@ -82,7 +82,8 @@ def load_version(version: str, config: ModelConfig | None = None) -> LoadedModel
             )
         )
         packed = local / "artifacts"
-        if (packed / BOOSTER_FILE).exists():  # the pyfunc layout (train._log_model): booster + margin
+        # the pyfunc layout (train._log_model): booster and/or margin (the regression family has no booster)
+        if (packed / BOOSTER_FILE).exists() or (packed / BASE_MARGIN_FILE).exists():
             files = {k: str(packed / f) for k, f in ARTIFACT_KEYS.items()}
             files["base_margin"] = str(packed / BASE_MARGIN_FILE)
             return read_model_files(

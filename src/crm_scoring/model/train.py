@@ -1,13 +1,17 @@
 """Nightly churn training (CH-01..CH-04): out-of-time split, small seeded search, XGBoost with early
-stopping, calibration, MLflow run + registered version + @challenger (first version also @champion).
+stopping, a logistic-regression candidate, the family chosen on the validation cutoff (model.family),
+calibration, MLflow run + registered version + @challenger (the first version also @champion when it
+passes the promotion gate's absolute checks).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
 import logging
+import math
 import os
 import subprocess
 import tempfile
@@ -25,11 +29,12 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 
 from crm_scoring import settings
 from crm_scoring.model import plots, registry
-from crm_scoring.model.artifacts import CALIBRATION_FILE, FEATURES_FILE
+from crm_scoring.model.artifacts import CALIBRATION_FILE, FEATURES_FILE, LoadedModel
 from crm_scoring.model.baseline import fit_rfm_baseline, linear_margin, predict_rfm_baseline, rfm_columns
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import ModelConfig, load_config
 from crm_scoring.model.dataset import Split, feature_columns, load_training_set, split_out_of_time
+from crm_scoring.model.family import GLM, SWITCH_PARAMETER, XGBOOST, FamilyChoice, choose_family
 from crm_scoring.model.margin import BASE_MARGIN_FILE, LinearMargin
 from crm_scoring.model.metrics import evaluate
 from crm_scoring.model.pyfunc import BOOSTER_FILE, ChurnPyfunc
@@ -136,6 +141,56 @@ def fit_base_margin(cfg: ModelConfig, split: Split, features: list[str], seed: i
         log.warning("base margin skipped: the features lack one of %s", ", ".join(cfg.baseline.columns))
         return None
     return linear_margin(fit_rfm_baseline(split.train, columns, cfg.target, seed), columns)
+
+
+def fit_glm(
+    cfg: ModelConfig, split: Split, features: list[str], seed: int, margin: LinearMargin | None
+) -> LinearMargin | None:
+    """The logistic-regression candidate (model.family): the RFM regression on the training fit rows, as
+    plain numbers. It is the very regression the booster is boosted from when that margin is configured
+    (one fit, not two); None when the features lack one of its columns."""
+    if margin is not None:
+        return margin
+    columns = rfm_columns(split.train, cfg.baseline)
+    if columns is None or not all(c in features for c in columns):
+        return None
+    return linear_margin(fit_rfm_baseline(split.train, columns, cfg.target, seed), columns)
+
+
+def _candidates(
+    cfg: ModelConfig,
+    booster: xgb.Booster,
+    features: list[str],
+    margin: LinearMargin | None,
+    glm: LinearMargin | None,
+) -> dict[str, LoadedModel]:
+    """Each family as an (uncalibrated) LoadedModel: the same `raw` the nightly scorer runs."""
+    none = {"method": "none"}
+    out = {XGBOOST: LoadedModel(cfg.model_name, "", "", booster, features, none, margin)}
+    if glm is not None:
+        out[GLM] = LoadedModel(cfg.model_name, "", "", None, list(glm.columns), none, glm)
+    return out
+
+
+def _raw(model: LoadedModel, frame: pd.DataFrame) -> np.ndarray:
+    return model.raw(frame[model.features].to_numpy(dtype=np.float64))
+
+
+def select_family(
+    url: str, run_date: date, cfg: ModelConfig, split: Split, candidates: dict[str, LoadedModel]
+) -> tuple[FamilyChoice, dict[str, float]]:
+    """The family registered as challenger, by validation ROC AUC (never the test cutoff) and the policy
+    parameter model_family_switch_min_auc_gain; returns the choice and each family's validation AUC."""
+    from crm_scoring.model.promotion import policy_parameter
+
+    y_valid = split.valid[cfg.target].to_numpy()
+    valid_auc = {
+        family: evaluate(y_valid, _raw(model, split.valid), **_metric_kwargs(cfg))["roc_auc"]
+        for family, model in candidates.items()
+    }
+    choice = choose_family(valid_auc, policy_parameter(url, run_date, SWITCH_PARAMETER))
+    log.info("model family %s: %s", choice.family, choice.reason)
+    return choice, valid_auc
 
 
 def _fit(
@@ -293,27 +348,24 @@ def _rfm_baseline(
 
 
 def _log_shap_summary(
-    cfg: ModelConfig,
-    booster: xgb.Booster,
-    test: pd.DataFrame,
-    features: list[str],
-    seed: int,
-    margin: LinearMargin | None = None,
-) -> None:
-    """SHAP summary plot + mean |contribution| per feature: XGBoost's exact tree contributions plus, when
-    boosted from the baseline, its linear ones (the same decomposition the reason codes use)."""
-    from crm_scoring.model.reasons import margin_contributions
+    cfg: ModelConfig, model: LoadedModel, test: pd.DataFrame, seed: int
+) -> dict[str, float]:
+    """SHAP summary plot + mean |contribution| per feature, with the decomposition the reason codes use
+    (XGBoost: exact tree contributions plus the base margin's linear ones; regression: its linear terms).
+    Returns the mean |contribution| per feature."""
+    from crm_scoring.model.reasons import model_contributions
 
+    features = model.features
     n = min(cfg.metrics.shap_sample_rows, len(test))
     rows = np.sort(np.random.default_rng(seed).choice(len(test), size=n, replace=False))
     values = test[features].to_numpy(dtype=np.float64)[rows]
-    contrib = booster.predict(xgb.DMatrix(values, feature_names=features), pred_contribs=True)[:, :-1]
-    contrib = contrib + margin_contributions(margin, values, features)
+    contrib, _ = model_contributions(model, values)
     mean_abs = dict(zip(features, np.abs(contrib).mean(axis=0).astype(float).tolist(), strict=True))
     mlflow.log_dict(dict(sorted(mean_abs.items(), key=lambda kv: -kv[1])), "shap_mean_abs.json")
     mlflow.log_figure(
         plots.shap_summary_figure(contrib, values, features, cfg.metrics.shap_top_k), "plots/shap_summary.png"
     )
+    return mean_abs
 
 
 def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | None = None) -> TrainResult:
@@ -328,6 +380,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             log.info("dropped %d constant or all-null features: %s", len(dropped), ", ".join(dropped))
     split = split_out_of_time(frame, cfg.split, cfg.target)
     margin = fit_base_margin(cfg, split, features, seed)
+    glm = fit_glm(cfg, split, features, seed, margin)
     spw = _scale_pos_weight(cfg, split.train[cfg.target].to_numpy(), margin)
     experiment_id = registry.ensure_experiment(cfg.experiment_name)
     commit, dirty = _git_commit()
@@ -337,11 +390,12 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
         best, trials = _run_trials(cfg, split, features, seed, spw, experiment_id, margin)
         booster = best.booster
+        candidates = _candidates(cfg, booster, features, margin, glm)
+        choice, valid_auc = select_family(url, run_date, cfg, split, candidates)
+        model = candidates[choice.family]
         y_valid = split.valid[cfg.target].to_numpy()
         y_test = split.test[cfg.target].to_numpy()
-        dtest = _matrix(split.test, features, cfg.target, cfg.xgboost.nthread, margin)
-        dvalid = _matrix(split.valid, features, cfg.target, cfg.xgboost.nthread, margin)
-        raw_valid, raw_test = booster.predict(dvalid), booster.predict(dtest)
+        raw_valid, raw_test = _raw(model, split.valid), _raw(model, split.test)
         calibration = fit_calibration(cfg.calibration, raw_valid, y_valid)
         p_valid, p_test = apply_calibration(calibration, raw_valid), apply_calibration(calibration, raw_test)
         kw = _metric_kwargs(cfg)
@@ -351,6 +405,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             **_prefixed("valid_", evaluate(y_valid, p_valid, **kw)),
             **_prefixed("test_uncalibrated_", evaluate(y_test, raw_test, **kw)),
             "best_iteration": float(booster.num_boosted_rounds() - 1),
+            **{f"validation.{family}.roc_auc": auc for family, auc in valid_auc.items()},
         }
         baseline_tags, baseline_metrics = _rfm_baseline(cfg, split, test_metrics, seed)
         metrics.update(baseline_metrics)
@@ -363,7 +418,8 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             "list_capacity_rows": cfg.metrics.list_capacity_rows,
             "search_trials": len(trials),
             "selected_trial": best.index,
-            "n_features": len(features),
+            "n_features": len(model.features),
+            "n_features_candidates": len(features),
             "n_features_dropped": len(dropped),
             "monotone_constraints": ",".join(
                 f"{f}:{d}" for f, d in cfg.xgboost.monotone_constraints.items() if f in features
@@ -382,7 +438,9 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             "data_snapshot": data_snapshot(frame),
             "dbt_manifest_hash": dbt_manifest_hash(),
             "cutoffs": ",".join(str(c) for c in sorted(frame["as_of_date"].unique())),
-            "n_features": str(len(features)),
+            "n_features": str(len(model.features)),
+            "model_family": choice.family,
+            "model_family_reason": choice.reason,
             **baseline_tags,
             "rows_total": str(len(frame)),
             "churn_rate": f"{frame[cfg.target].mean():.6f}",
@@ -401,8 +459,9 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             n_cutoffs,
             len(frame),
             metrics,
-            len(features),
+            len(model.features),
             gate="not evaluated yet",
+            family=choice.family,
         )
         mlflow.set_tags(tags)
         mlflow.log_input(
@@ -414,14 +473,20 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             context="training",
         )
 
-        importance = {k: float(v) for k, v in booster.get_score(importance_type="gain").items()}
-        mlflow.log_dict({"features": features}, FEATURES_FILE)
+        mlflow.log_dict({"features": model.features}, FEATURES_FILE)
         mlflow.log_dict({"dropped_constant_or_null": dropped}, "dropped_features.json")
         mlflow.log_dict(calibration, CALIBRATION_FILE)
-        if margin is not None:
-            mlflow.log_dict(margin.to_json(), BASE_MARGIN_FILE)
+        if model.margin is not None:
+            mlflow.log_dict(model.margin.to_json(), BASE_MARGIN_FILE)
         # AL-14: the drift reference (training population's bins and quantiles) travels with the model
-        _log_drift_reference(cfg, booster, calibration, split, features, margin)
+        _log_drift_reference(model, calibration, split)
+        mean_abs = _log_shap_summary(cfg, model, split.test, seed)
+        # XGBoost: split gain; the regression has no splits, its importance is its mean |contribution|
+        importance = (
+            {k: float(v) for k, v in booster.get_score(importance_type="gain").items()}
+            if model.booster is not None
+            else mean_abs
+        )
         mlflow.log_dict(dict(sorted(importance.items(), key=lambda kv: -kv[1])), "feature_importance.json")
         mlflow.log_figure(plots.roc_figure(y_test, p_test, test_metrics["roc_auc"]), "plots/roc.png")
         mlflow.log_figure(plots.pr_figure(y_test, p_test, test_metrics["pr_auc"]), "plots/pr.png")
@@ -432,39 +497,46 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             plots.importance_figure(importance, cfg.metrics.importance_top_k), "plots/feature_importance.png"
         )
         mlflow.log_figure(plots.lift_figure(y_test, p_test, cfg.metrics.list_capacity_rows), "plots/lift.png")
-        _log_shap_summary(cfg, booster, split.test, features, seed, margin)
 
-        version = _log_model(cfg, booster, features, calibration, split, margin)
+        version = _log_model(cfg, model, calibration, split)
         run_id = run.info.run_id
+        gate = _first_version_gate(url, run_date, cfg, version, metrics)
+        if gate is not None:
+            mlflow.set_tag(
+                "mlflow.note.content",
+                describe_training_run(
+                    run_date,
+                    tags["data_snapshot"],
+                    n_cutoffs,
+                    len(frame),
+                    metrics,
+                    len(model.features),
+                    gate=_gate_text(gate),
+                    family=choice.family,
+                ),
+            )
 
-    aliases = _assign_aliases(cfg, version, run_date, run_id, test_metrics)
+    aliases = _assign_aliases(cfg, version, run_date, run_id, test_metrics, choice, gate)
     log.info(
-        "trained %s version %s (run %s): test roc_auc %.4f, aliases %s",
+        "trained %s version %s (%s, run %s): test roc_auc %.4f, aliases %s",
         cfg.model_name,
         version,
+        choice.family,
         run_id,
         test_metrics["roc_auc"],
         aliases,
     )
-    return TrainResult(run_id, cfg.model_name, version, metrics, params, features, aliases)
+    params["model_family"] = choice.family
+    return TrainResult(run_id, cfg.model_name, version, metrics, params, model.features, aliases)
 
 
-def _log_drift_reference(
-    cfg: ModelConfig,
-    booster: xgb.Booster,
-    calibration: dict[str, Any],
-    split: Split,
-    features: list[str],
-    margin: LinearMargin | None = None,
-) -> None:
-    """Log the training split's compact drift reference (monitoring.reference) as a run artifact."""
+def _log_drift_reference(model: LoadedModel, calibration: dict[str, Any], split: Split) -> None:
+    """Log the training split's compact drift reference (monitoring.reference) as a run artifact: the
+    registered model's own features and calibrated scores, whichever family it is."""
     from crm_scoring.monitoring.reference import REFERENCE_FILE, build_reference
 
-    train_scores = apply_calibration(
-        calibration,
-        booster.predict(_matrix(split.train, features, cfg.target, cfg.xgboost.nthread, margin)),
-    )
-    columns = {f: split.train[f].to_numpy(dtype=np.float64) for f in features}
+    train_scores = apply_calibration(calibration, _raw(model, split.train))
+    columns = {f: split.train[f].to_numpy(dtype=np.float64) for f in model.features}
     mlflow.log_dict(build_reference(columns, train_scores, source="train split"), REFERENCE_FILE)
 
 
@@ -477,28 +549,24 @@ def describe_training_run(
     n_features: int,
     *,
     gate: str,
+    family: str = XGBOOST,
 ) -> str:
     """The parent run's description in mlflow ui: what was trained on which data, and the gate's outcome."""
     base = metrics.get("baseline_rfm_roc_auc")
     vs = f" (RFM logistic regression {base:.4f})" if base is not None else ""
     return (
-        f"Churn model trained on {run_date.isoformat()}: data snapshot {snapshot}, {rows:,} labelled rows "
-        f"over {n_cutoffs} cutoffs, {n_features} features. Test (latest matured cutoff) ROC AUC "
-        f"{metrics['roc_auc']:.4f}{vs}, ECE {metrics['ece']:.4f}. Promotion gate: {gate}. "
+        f"Churn model ({family}) trained on {run_date.isoformat()}: data snapshot {snapshot}, {rows:,} "
+        f"labelled rows over {n_cutoffs} cutoffs, {n_features} features. Test (latest matured cutoff) "
+        f"ROC AUC {metrics['roc_auc']:.4f}{vs}, ECE {metrics['ece']:.4f}. Promotion gate: {gate}. "
         "Search trials are the nested runs below."
     )
 
 
-def _log_model(
-    cfg: ModelConfig,
-    booster: xgb.Booster,
-    features: list[str],
-    calibration: dict[str, Any],
-    split: Split,
-    margin: LinearMargin | None = None,
-) -> str:
-    """Log the model as a pyfunc (`pyfunc.ChurnPyfunc`: booster + base margin + calibration, signature,
-    input example) and register it; `score.load_version` reads the same files directly."""
+def _log_model(cfg: ModelConfig, model: LoadedModel, calibration: dict[str, Any], split: Split) -> str:
+    """Log the model as a pyfunc (`pyfunc.ChurnPyfunc`: booster and/or base margin + calibration,
+    signature, input example) and register it; `score.load_version` reads the same files directly.
+    The regression family is the base margin alone (no booster file)."""
+    booster, features, margin = model.booster, model.features, model.margin
     from crm_scoring.privacy.mlflow_examples import aggregate_example
 
     n = cfg.metrics.input_example_rows
@@ -512,11 +580,12 @@ def _log_model(
     )
     with tempfile.TemporaryDirectory() as tmp:
         files = {
-            "booster": Path(tmp) / BOOSTER_FILE,
             "features": Path(tmp) / FEATURES_FILE,
             "calibration": Path(tmp) / CALIBRATION_FILE,
         }
-        booster.save_model(str(files["booster"]))
+        if booster is not None:
+            files["booster"] = Path(tmp) / BOOSTER_FILE
+            booster.save_model(str(files["booster"]))
         files["features"].write_text(json.dumps({"features": features}, indent=1))
         files["calibration"].write_text(json.dumps(calibration))
         if margin is not None:
@@ -539,6 +608,7 @@ def _log_model(
                 "calibration": calibration.get("method", "none"),
                 "n_features": len(features),
                 "base_margin": margin.name if margin is not None else "none",
+                "model_family": model.family,
             },
         )
     if info.registered_model_version is None:
@@ -546,25 +616,72 @@ def _log_model(
     return str(info.registered_model_version)
 
 
+def _first_version_gate(
+    url: str, run_date: date, cfg: ModelConfig, version: str, metrics: dict[str, float]
+) -> registry.PromotionDecision | None:
+    """For the very first version (no champion yet): the promotion gate's ranking checks (min AUC, no loss
+    to the RFM baseline beyond the tolerance) on this run's test cutoff, the holdout the gate uses. None
+    for any later version (the DAG's gate judges it against the champion, calibration included).
+
+    Calibration (max ECE) is not applied here: with nothing to compare against, a first model that ranks
+    at least as well as the classical baseline is better than no scores at all, and the ECE of one small
+    test cutoff is noisy (0.07 on the 500-row fixture of tests/test_model.py with a well-ranking model).
+    `metrics`: the run's metrics (test split unprefixed, the RFM baseline's as baseline_rfm_*)."""
+    from crm_scoring.model.promotion import resolve_policy
+
+    if registry.champion_version(cfg.model_name) is not None or not _is_first_version(
+        cfg.model_name, version
+    ):
+        return None
+    prefix = "baseline_rfm_"
+    baseline = {k[len(prefix) :]: v for k, v in metrics.items() if k.startswith(prefix)} or None
+    policy = dataclasses.replace(resolve_policy(url, run_date), max_calibration_error=math.inf)
+    return registry.evaluate_promotion(metrics, None, policy, baseline)
+
+
+def _gate_text(gate: registry.PromotionDecision) -> str:
+    if gate.promote:
+        return "first version, gate passed: @champion"
+    return "first version REFUSED, nothing promoted (" + "; ".join(gate.reasons) + ")"
+
+
 def _assign_aliases(
-    cfg: ModelConfig, version: str, run_date: date, run_id: str, metrics: dict[str, float]
+    cfg: ModelConfig,
+    version: str,
+    run_date: date,
+    run_id: str,
+    metrics: dict[str, float],
+    choice: FamilyChoice,
+    gate: registry.PromotionDecision | None,
 ) -> tuple[str, ...]:
-    """Every new version is @challenger; the very first one is also @champion (nothing to beat)."""
+    """Every new version is @challenger; the very first one is also @champion when it passes the gate's
+    checks (`_first_version_gate`); when it does not, nothing is promoted and the reasons are tagged."""
     client = registry.client()
-    for key, value in {
+    tags = {
         "run_date": run_date.isoformat(),
         "mlflow_run_id": run_id,
         "roc_auc": f"{metrics['roc_auc']:.6f}",
         "ece": f"{metrics['ece']:.6f}",
-    }.items():
-        client.set_model_version_tag(cfg.model_name, version, key, value)
+        "model_family": choice.family,
+        "model_family_reason": choice.reason,
+    }
+    if gate is not None:
+        tags["first_version_gate"] = "pass" if gate.promote else "reject"
+        tags["first_version_gate_reasons"] = "; ".join(gate.reasons) or "all gates passed"
+    for key, value in tags.items():
+        client.set_model_version_tag(cfg.model_name, version, key, value[:5000])
     registry.set_alias(registry.CHALLENGER, version, cfg.model_name)
     aliases = [registry.CHALLENGER]
-    if registry.champion_version(cfg.model_name) is None and _is_first_version(cfg.model_name, version):
+    if gate is not None and gate.promote:
         registry.move_champion(
-            version, cfg.model_name, mode="first_version", reason="first version: no champion to beat"
+            version,
+            cfg.model_name,
+            mode="first_version",
+            reason="first version: gate passed, no champion to beat",
         )
         aliases.insert(0, registry.CHAMPION)
+    elif gate is not None:
+        log.warning("first version %s NOT promoted: %s", version, "; ".join(gate.reasons))
     return tuple(aliases)
 
 
@@ -574,13 +691,21 @@ def _is_first_version(model_name: str, version: str) -> bool:
 
 
 def ensure_champion(url: str, run_date: date, *, seed: int = 42) -> str:
-    """For `make run`: keep an existing @champion, else train and promote the new version."""
+    """For `make run`: keep an existing @champion, else train and promote the new version through the
+    gate (nothing to beat, but min AUC, the RFM baseline and calibration still apply); a refused version
+    is a clear NoChampionError, never a silent bootstrap."""
     current = registry.champion_version()
     if current is not None:
         return current
     result = train(url, run_date, seed=seed)
-    if registry.CHAMPION not in result.aliases:
-        registry.move_champion(
-            result.version, result.model_name, mode="bootstrap", reason="no champion existed"
+    if registry.CHAMPION in result.aliases:
+        return result.version
+    from crm_scoring.model.promotion import promote
+
+    out = promote(url, version=result.version, run_date=run_date)
+    if not out["promoted"]:
+        raise registry.NoChampionError(
+            f"{result.model_name} v{result.version} was trained but refused by the promotion gate, nothing "
+            f"is @champion: {'; '.join(out['gate']['reasons'])}"
         )
     return result.version
