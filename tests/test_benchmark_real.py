@@ -59,6 +59,10 @@ def test_bench_real_sample_end_to_end(tmp_path: Path, monkeypatch: pytest.Monkey
     # CH-07: the backtest of the champion on the matured cutoff is the benchmark's non-lapsed figure
     backtest = r["model"]["backtest"]
     assert len(backtest) == 1 and r["model"]["model_performance_rows"] == 1
+    # the family chosen on the validation cutoff, and the first-version gate's outcome, are recorded
+    assert r["model"]["family"] in ("xgboost", "logistic_regression")
+    assert set(r["model"]["validation_roc_auc"]) == {"xgboost", "logistic_regression"}
+    assert r["model"]["gate"]["forced"] == (r["model"]["gate"]["first_version"] == "reject")
     assert backtest[0]["roc_auc"] == pytest.approx(r["figures"]["non_lapsed"]["model"]["roc_auc"], abs=1e-9)
     assert result["data"]["licence"] and "lifetimes" in result["data"]["shipped_in"]
     client = MlflowClient(tracking_uri=uri)

@@ -310,6 +310,8 @@ def _log_mlflow(result: dict[str, Any], tracking_uri: str) -> str:
                 for k, v in m.items()
             }
             metrics.update(r["gains"])
+            for family, auc in r["model"].get("validation_roc_auc", {}).items():
+                metrics[f"validation.{family}.roc_auc"] = auc
             mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)}, step=step)
         mlflow.log_dict(result, "bench_real.json")
         return run.info.run_id
@@ -383,4 +385,13 @@ def format_table(r: dict[str, Any]) -> str:
             )
     gains = ", ".join(f"{k} {v:+.4f}" for k, v in r["gains"].items())
     lines.append(f"  gains: {gains}")
+    model = r.get("model", {})
+    if model.get("family"):
+        valid = ", ".join(f"{k} {v:.4f}" for k, v in model.get("validation_roc_auc", {}).items())
+        gate = model.get("gate", {})
+        verdict = "passed" if not gate.get("forced") else "REFUSED, forced for the measurement"
+        lines.append(
+            f"  family: {model['family']} (validation roc_auc {valid}); first-version gate {verdict}"
+        )
+        lines += [f"    - {reason}" for reason in gate.get("reasons", [])]
     return "\n".join(lines)
