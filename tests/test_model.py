@@ -26,7 +26,7 @@ from crm_scoring.model import (
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import PromotionPolicy, SplitConfig, load_config, load_promotion_policy
 from crm_scoring.model.dataset import split_out_of_time
-from crm_scoring.model.family import GLM, SWITCH_PARAMETER, XGBOOST, choose_family
+from crm_scoring.model.family import GLM, SWITCH_PARAMETER, XGBOOST, choose_family, gate_fallback
 from crm_scoring.model.metrics import evaluate, expected_calibration_error, lift_at_top
 from crm_scoring.model.reasons import margin_contributions
 from crm_scoring.model.score import load_champion, score
@@ -386,6 +386,16 @@ def test_choose_family_keeps_xgboost_unless_the_regression_is_clearly_better() -
     assert choose_family({XGBOOST: 0.70, GLM: math.nan}, -1.0).family == XGBOOST
 
 
+def test_gate_fallback_registers_the_family_the_gate_accepts() -> None:
+    kept = choose_family({XGBOOST: 0.70, GLM: 0.69}, 0.002)
+    assert gate_fallback(kept, {XGBOOST: True, GLM: True}) == kept
+    assert gate_fallback(kept, {XGBOOST: False, GLM: False}) == kept  # nobody passes: refused, recorded
+    switched = gate_fallback(kept, {XGBOOST: False, GLM: True})
+    assert switched.family == GLM and "refused by the gate" in switched.reason
+    glm = choose_family({XGBOOST: 0.60, GLM: 0.70}, 0.002)
+    assert gate_fallback(glm, {XGBOOST: True, GLM: False}).family == XGBOOST
+
+
 def _policy(url: str, rows: dict[str, str]) -> None:
     """A warehouse policy table holding only `rows` (every other parameter unset)."""
     with warehouse.connect(url) as conn:
@@ -448,3 +458,24 @@ def test_regression_champion_end_to_end(churn_db: str, mlflow_store: MlflowClien
         0, model.features.index(first["feature"])
     ]
     assert first["contribution"] == pytest.approx(expected)
+
+
+def test_first_version_refused_by_the_gate_is_not_champion(churn_db: str, mlflow_store: MlflowClient) -> None:
+    """The very first version is gated too: below model_min_auc nothing is promoted, and it says why."""
+    from crm_scoring.model.promotion import gate_and_promote
+
+    _policy(churn_db, {"model_min_auc": "0.99", "model_max_auc_loss_to_baseline": "0.005"})
+    cfg = load_config()
+    cfg = dataclasses.replace(cfg, search=dataclasses.replace(cfg.search, max_trials=1, max_trials_cap=1))
+    result = train(churn_db, RUN_DATE, seed=42, config=cfg)
+    assert result.aliases == ("challenger",) and champion_version() is None
+    mv = mlflow_store.get_model_version("churn", result.version)
+    assert mv.tags["first_version_gate"] == "reject"
+    assert "model_min_auc 0.99" in mv.tags["first_version_gate_reasons"]
+    note = mlflow_store.get_run(result.run_id).data.tags["mlflow.note.content"]
+    assert "first version REFUSED, nothing promoted" in note
+    with pytest.raises(NoChampionError):
+        score(churn_db, RUN_DATE)
+    out = gate_and_promote(churn_db, RUN_DATE)  # the DAG's gate task: refuses again and records it
+    assert not out["promoted"] and out["champion_version"] is None
+    assert mlflow_store.get_model_version("churn", result.version).tags["gate_decision"] == "reject"

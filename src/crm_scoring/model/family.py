@@ -57,3 +57,21 @@ def choose_family(valid_auc: Mapping[str, float], min_gain: float | None) -> Fam
         f"validation roc_auc {xgb_auc:.4f} vs regression {glm_auc:.4f} (gain {gain:+.4f} < {min_gain})",
         gain,
     )
+
+
+def gate_fallback(choice: FamilyChoice, passes: Mapping[str, bool]) -> FamilyChoice:
+    """The validation choice, unless the promotion gate's absolute checks (min AUC, no loss to the RFM
+    baseline) refuse it on the holdout while they accept another family: then that family is registered,
+    so the challenger is never a model the gate must refuse when one it would accept was trained. With
+    no family passing, the validation choice stays (and the gate refuses it, recorded)."""
+    if passes.get(choice.family, True):
+        return choice
+    for family in FAMILIES:
+        if family != choice.family and passes.get(family, False):
+            return FamilyChoice(
+                family,
+                f"{choice.family} refused by the gate's absolute checks on the holdout, {family} passes them "
+                f"(validation: {choice.reason})",
+                choice.gain,
+            )
+    return choice

@@ -32,9 +32,16 @@ from crm_scoring.model import plots, registry
 from crm_scoring.model.artifacts import CALIBRATION_FILE, FEATURES_FILE, LoadedModel
 from crm_scoring.model.baseline import fit_rfm_baseline, linear_margin, predict_rfm_baseline, rfm_columns
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
-from crm_scoring.model.config import ModelConfig, load_config
+from crm_scoring.model.config import ModelConfig, PromotionPolicy, load_config
 from crm_scoring.model.dataset import Split, feature_columns, load_training_set, split_out_of_time
-from crm_scoring.model.family import GLM, SWITCH_PARAMETER, XGBOOST, FamilyChoice, choose_family
+from crm_scoring.model.family import (
+    GLM,
+    SWITCH_PARAMETER,
+    XGBOOST,
+    FamilyChoice,
+    choose_family,
+    gate_fallback,
+)
 from crm_scoring.model.margin import BASE_MARGIN_FILE, LinearMargin
 from crm_scoring.model.metrics import evaluate
 from crm_scoring.model.pyfunc import BOOSTER_FILE, ChurnPyfunc
@@ -319,20 +326,15 @@ def _metric_kwargs(cfg: ModelConfig) -> dict[str, Any]:
 
 
 def _rfm_baseline(
-    cfg: ModelConfig, split: Split, test_metrics: dict[str, float], seed: int
+    cfg: ModelConfig, split: Split, test_metrics: dict[str, float], base: dict[str, float] | None
 ) -> tuple[dict[str, str], dict[str, float]]:
-    """Logistic regression on recency/frequency/monetary, same split; the model must beat it on AUC."""
-    columns = rfm_columns(split.train, cfg.baseline)
-    if columns is None:
+    """Tags and metrics of the logistic regression on recency/frequency/monetary (`base`: its test
+    metrics, `_baseline_test_metrics`), same split; the model must beat it on AUC."""
+    if base is None:
         missing = [c for c in cfg.baseline.columns if c not in split.train.columns]
         log.warning("RFM baseline skipped: training set lacks %s", ", ".join(missing))
         return {"rfm_baseline": f"skipped: missing {','.join(missing)}"}, {}
-    model = fit_rfm_baseline(split.train, columns, cfg.target, seed)
-    base = evaluate(
-        split.test[cfg.target].to_numpy(),
-        predict_rfm_baseline(model, split.test, columns),
-        **_metric_kwargs(cfg),
-    )
+    columns = rfm_columns(split.train, cfg.baseline) or []
     gain = test_metrics["roc_auc"] - base["roc_auc"]
     beats = gain > 0
     tags = {
@@ -392,14 +394,25 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         booster = best.booster
         candidates = _candidates(cfg, booster, features, margin, glm)
         choice, valid_auc = select_family(url, run_date, cfg, split, candidates)
+        fitted = {family: _calibrated(cfg, m, split) for family, m in candidates.items()}
+        baseline_test = _baseline_test_metrics(cfg, split, seed)
+        checks = _absolute_checks(url, run_date)
+        gates = {
+            family: registry.evaluate_promotion(f.test_metrics, None, checks, baseline_test)
+            for family, f in fitted.items()
+        }
+        choice = gate_fallback(choice, {family: g.promote for family, g in gates.items()})
         model = candidates[choice.family]
         y_valid = split.valid[cfg.target].to_numpy()
         y_test = split.test[cfg.target].to_numpy()
-        raw_valid, raw_test = _raw(model, split.valid), _raw(model, split.test)
-        calibration = fit_calibration(cfg.calibration, raw_valid, y_valid)
-        p_valid, p_test = apply_calibration(calibration, raw_valid), apply_calibration(calibration, raw_test)
+        calibration, raw_test, p_valid, p_test = (
+            fitted[choice.family].calibration,
+            fitted[choice.family].raw_test,
+            fitted[choice.family].p_valid,
+            fitted[choice.family].p_test,
+        )
         kw = _metric_kwargs(cfg)
-        test_metrics = evaluate(y_test, p_test, **kw)
+        test_metrics = fitted[choice.family].test_metrics
         metrics = {
             **test_metrics,
             **_prefixed("valid_", evaluate(y_valid, p_valid, **kw)),
@@ -407,7 +420,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             "best_iteration": float(booster.num_boosted_rounds() - 1),
             **{f"validation.{family}.roc_auc": auc for family, auc in valid_auc.items()},
         }
-        baseline_tags, baseline_metrics = _rfm_baseline(cfg, split, test_metrics, seed)
+        baseline_tags, baseline_metrics = _rfm_baseline(cfg, split, test_metrics, baseline_test)
         metrics.update(baseline_metrics)
         params = {
             **best.params,
@@ -500,7 +513,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
 
         version = _log_model(cfg, model, calibration, split)
         run_id = run.info.run_id
-        gate = _first_version_gate(url, run_date, cfg, version, metrics)
+        gate = gates[choice.family] if _is_first_unpromoted(cfg, version) else None
         if gate is not None:
             mlflow.set_tag(
                 "mlflow.note.content",
@@ -616,27 +629,56 @@ def _log_model(cfg: ModelConfig, model: LoadedModel, calibration: dict[str, Any]
     return str(info.registered_model_version)
 
 
-def _first_version_gate(
-    url: str, run_date: date, cfg: ModelConfig, version: str, metrics: dict[str, float]
-) -> registry.PromotionDecision | None:
-    """For the very first version (no champion yet): the promotion gate's ranking checks (min AUC, no loss
-    to the RFM baseline beyond the tolerance) on this run's test cutoff, the holdout the gate uses. None
-    for any later version (the DAG's gate judges it against the champion, calibration included).
+@dataclass(frozen=True)
+class _Fitted:
+    """One family's calibrated predictions on the validation and test cutoffs."""
 
-    Calibration (max ECE) is not applied here: with nothing to compare against, a first model that ranks
-    at least as well as the classical baseline is better than no scores at all, and the ECE of one small
-    test cutoff is noisy (0.07 on the 500-row fixture of tests/test_model.py with a well-ranking model).
-    `metrics`: the run's metrics (test split unprefixed, the RFM baseline's as baseline_rfm_*)."""
+    calibration: dict[str, Any]
+    raw_test: np.ndarray
+    p_valid: np.ndarray
+    p_test: np.ndarray
+    test_metrics: dict[str, float]
+
+
+def _calibrated(cfg: ModelConfig, model: LoadedModel, split: Split) -> _Fitted:
+    """Calibration fitted on the validation cutoff (as for any champion), applied to validation and test."""
+    raw_valid, raw_test = _raw(model, split.valid), _raw(model, split.test)
+    calibration = fit_calibration(cfg.calibration, raw_valid, split.valid[cfg.target].to_numpy())
+    p_valid, p_test = apply_calibration(calibration, raw_valid), apply_calibration(calibration, raw_test)
+    test_metrics = evaluate(split.test[cfg.target].to_numpy(), p_test, **_metric_kwargs(cfg))
+    return _Fitted(calibration, raw_test, p_valid, p_test, test_metrics)
+
+
+def _baseline_test_metrics(cfg: ModelConfig, split: Split, seed: int) -> dict[str, float] | None:
+    """The RFM logistic regression's test metrics (the gate's yardstick), None without its columns."""
+    columns = rfm_columns(split.train, cfg.baseline)
+    if columns is None:
+        return None
+    model = fit_rfm_baseline(split.train, columns, cfg.target, seed)
+    return evaluate(
+        split.test[cfg.target].to_numpy(),
+        predict_rfm_baseline(model, split.test, columns),
+        **_metric_kwargs(cfg),
+    )
+
+
+def _absolute_checks(url: str, run_date: date) -> PromotionPolicy:
+    """The promotion gate's checks that need no champion: min AUC and no loss to the RFM baseline beyond
+    the tolerance, on the test cutoff (the gate's holdout). Used for the family fallback and for the very
+    first version, which becomes @champion only when it passes them.
+
+    Calibration (max ECE) is not among them: with nothing to compare against, a first model that ranks at
+    least as well as the classical baseline is better than no scores at all, and the ECE of one small test
+    cutoff is noisy (0.07 on the 500-row fixture of tests/test_model.py with a well-ranking model); the gate
+    judges calibration from the second version on."""
     from crm_scoring.model.promotion import resolve_policy
 
-    if registry.champion_version(cfg.model_name) is not None or not _is_first_version(
-        cfg.model_name, version
-    ):
-        return None
-    prefix = "baseline_rfm_"
-    baseline = {k[len(prefix) :]: v for k, v in metrics.items() if k.startswith(prefix)} or None
-    policy = dataclasses.replace(resolve_policy(url, run_date), max_calibration_error=math.inf)
-    return registry.evaluate_promotion(metrics, None, policy, baseline)
+    return dataclasses.replace(resolve_policy(url, run_date), max_calibration_error=math.inf)
+
+
+def _is_first_unpromoted(cfg: ModelConfig, version: str) -> bool:
+    """Nothing is @champion and `version` is the model's first: it has no champion to be gated against."""
+    return registry.champion_version(cfg.model_name) is None and _is_first_version(cfg.model_name, version)
 
 
 def _gate_text(gate: registry.PromotionDecision) -> str:
