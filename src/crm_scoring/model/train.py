@@ -7,6 +7,7 @@ passes the promotion gate's absolute checks).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -466,16 +467,17 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             tags["mlflow.source.git.commit"] = commit
         tags["crm.purpose"] = "training"
         tags["run_kind"] = "parent"
-        tags["mlflow.note.content"] = describe_training_run(
+        note = functools.partial(
+            describe_training_run,
             run_date,
             tags["data_snapshot"],
             n_cutoffs,
             len(frame),
             metrics,
             len(model.features),
-            gate="not evaluated yet",
             family=choice.family,
         )
+        tags["mlflow.note.content"] = note(gate="not evaluated yet")
         mlflow.set_tags(tags)
         mlflow.log_input(
             mlflow.data.from_pandas(
@@ -515,19 +517,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         run_id = run.info.run_id
         gate = gates[choice.family] if _is_first_unpromoted(cfg, version) else None
         if gate is not None:
-            mlflow.set_tag(
-                "mlflow.note.content",
-                describe_training_run(
-                    run_date,
-                    tags["data_snapshot"],
-                    n_cutoffs,
-                    len(frame),
-                    metrics,
-                    len(model.features),
-                    gate=_gate_text(gate),
-                    family=choice.family,
-                ),
-            )
+            mlflow.set_tag("mlflow.note.content", note(gate=_gate_text(gate)))
 
     aliases = _assign_aliases(cfg, version, run_date, run_id, test_metrics, choice, gate)
     log.info(
