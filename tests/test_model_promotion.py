@@ -78,9 +78,15 @@ def test_gate_promote_rollback_cycle(
     # 500-row synthetic cutoffs differ in churn rate by sampling noise alone (ECE ~0.07 out of time);
     # the real ceiling is for real volumes, so this test loosens only the calibration ceiling.
     loose = dataclasses.replace(POLICY, max_calibration_error=0.15)
-    monkeypatch.setattr("crm_scoring.model.promotion.load_promotion_policy", lambda: loose)
+    # The first version is gated too (min AUC, RFM baseline): the weak one (below 0.70, and ranking worse
+    # than the RFM regression) becomes champion only under a policy without either check ...
+    no_floor = dataclasses.replace(loose, min_auc=0.0, max_auc_loss_to_baseline=1.0)
+    monkeypatch.setattr("crm_scoring.model.promotion.load_promotion_policy", lambda: no_floor)
     weak = train(churn_db, RUN_DATE, config=_weak_config())
     assert weak.aliases == ("champion", "challenger")
+    assert mlflow_store.get_model_version("churn", "1").tags["first_version_gate"] == "pass"
+    # ... from here on the policy parameter model_max_auc_loss_to_baseline (0.005) is in force
+    monkeypatch.setattr("crm_scoring.model.promotion.load_promotion_policy", lambda: loose)
     assert mlflow_store.get_model_version("churn", "1").tags["previous_champion"] == "none"
     first = gate_and_promote(churn_db, RUN_DATE)
     assert first["promoted"] and first["version"] == "1"  # announced once ...
