@@ -54,8 +54,17 @@ def main(verbose: bool, policy_profile: str | None) -> None:
 @click.option("--customers", type=int, default=5000, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--history-days", type=int, default=540, show_default=True)
+@click.option(
+    "--outage-start", type=DATE, default=None, help="Outage start date (default: 3 days before --end)."
+)
 def demo_data(
-    out_dir: Path | None, start: date, end: date, customers: int, seed: int, history_days: int
+    out_dir: Path | None,
+    start: date,
+    end: date,
+    customers: int,
+    seed: int,
+    history_days: int,
+    outage_start: date | None,
 ) -> None:
     """Write deterministic demo landing folders (one per date) in the landing contract's format."""
     from crm_scoring.demo import generate
@@ -63,7 +72,13 @@ def demo_data(
     if end < start:
         raise click.BadParameter("--end is before --start")
     folders = generate(
-        out_dir or settings.landing_dir(), start, end, customers, seed, history_days=history_days
+        out_dir or settings.landing_dir(),
+        start,
+        end,
+        customers,
+        seed,
+        history_days=history_days,
+        outage_start=outage_start,
     )
     click.echo(f"wrote {len(folders)} landing folders under {out_dir or settings.landing_dir()}")
 
