@@ -47,12 +47,14 @@ run: demo-data
 #   path end to end, monitoring, alert delivery and the morning report included);
 # - `make test-extended`: the kill-at-every-stage matrix, concurrency and retries, the full erasure sweep,
 #   the 59-case hostile-input corpus, alert delivery to real SMTP/HTTP receivers, consent and retention,
-#   the monitoring marts and the selector split. Run it before a release and after touching those areas.
+#   the monitoring marts, the selector split and the multi-night crisis replay. Run it before a release and
+#   after touching those areas.
 RELIABILITY_TESTS := tests/test_crash.py tests/test_concurrency.py tests/test_concurrency_backfill.py \
 	tests/test_concurrency_retries.py \
 	tests/test_privacy_erasure.py
 EXTENDED_TESTS := $(RELIABILITY_TESTS) tests/test_ingest_hostile.py tests/test_alert_delivery.py \
-	tests/test_privacy.py tests/test_monitoring.py tests/test_selectors.py tests/test_distributed.py
+	tests/test_privacy.py tests/test_monitoring.py tests/test_selectors.py tests/test_distributed.py \
+	tests/test_crisis_replay.py
 test: $(STAMP) chromium
 	$(BIN)/ruff check src dags tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 $(addprefix --ignore=,$(EXTENDED_TESTS))

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 import pytest
 from psycopg.rows import dict_row
 from support.dbt_project import _set_csv
+from support.scores import stand_in_scores
 
 from crm_scoring import dbt_invoke, settings, warehouse
 from crm_scoring.demo import effects, generate
@@ -36,8 +37,6 @@ from crm_scoring.demo.execute import execute_lists
 from crm_scoring.ingest import load_export_date
 from crm_scoring.lists.export import arrow_type, export_list
 from crm_scoring.lists.publish import publish
-from crm_scoring.model.config import load_config
-from crm_scoring.model.score import ensure_reasons_table, ensure_scores_table
 
 D0 = date(2025, 3, 3)  # a historic date on purpose
 MEASURE = D0 + timedelta(days=3)
@@ -68,20 +67,6 @@ def _digest(root: Path) -> dict[str, str]:
     }
 
 
-def _stand_in_scores(url: str, run_date: date) -> None:
-    cfg = load_config()
-    with psycopg.connect(url, autocommit=True) as conn:
-        ensure_scores_table(conn, cfg.scores_table)
-        ensure_reasons_table(conn, cfg.reasons.table)
-        conn.execute(
-            f"insert into {cfg.scores_table} (run_date, customer_id, churn_probability, model_name,"
-            " model_version) select %s, customer_id, %s, 'stand-in', '0' from marts.customer_value"
-            " where run_date = %s",
-            (run_date, STAND_IN_PROBABILITY, run_date),
-        )
-        conn.execute("analyze")
-
-
 @pytest.fixture(scope="module")
 def measured(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     mp = pytest.MonkeyPatch()
@@ -104,7 +89,7 @@ def measured(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         load_export_date(url, landing, D0)
         dbt_invoke.invoke(["seed", "--select", "+tag:lists", "--quiet"], url, D0)
         dbt_invoke.invoke(["run", "--select", "+tag:lists", "--exclude", "tag:lists", "--quiet"], url, D0)
-        _stand_in_scores(url, D0)
+        stand_in_scores(url, D0, STAND_IN_PROBABILITY)
         dbt_invoke.invoke(["run", "--select", "tag:lists", "--quiet"], url, D0)
         publish(D0, url)
 

@@ -54,8 +54,17 @@ def main(verbose: bool, policy_profile: str | None) -> None:
 @click.option("--customers", type=int, default=5000, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--history-days", type=int, default=540, show_default=True)
+@click.option(
+    "--outage-start", type=DATE, default=None, help="Outage start date (default: 3 days before --end)."
+)
 def demo_data(
-    out_dir: Path | None, start: date, end: date, customers: int, seed: int, history_days: int
+    out_dir: Path | None,
+    start: date,
+    end: date,
+    customers: int,
+    seed: int,
+    history_days: int,
+    outage_start: date | None,
 ) -> None:
     """Write deterministic demo landing folders (one per date) in the landing contract's format."""
     from crm_scoring.demo import generate
@@ -63,7 +72,13 @@ def demo_data(
     if end < start:
         raise click.BadParameter("--end is before --start")
     folders = generate(
-        out_dir or settings.landing_dir(), start, end, customers, seed, history_days=history_days
+        out_dir or settings.landing_dir(),
+        start,
+        end,
+        customers,
+        seed,
+        history_days=history_days,
+        outage_start=outage_start,
     )
     click.echo(f"wrote {len(folders)} landing folders under {out_dir or settings.landing_dir()}")
 
@@ -103,6 +118,43 @@ def demo_execute_lists(list_date: date, landing: Path | None, seed: int, no_relo
 
     result = execute_lists(list_date, landing, seed=seed, reload=not no_reload)
     click.echo(result.summary())
+
+
+@demo_group.command("crisis-replay")
+@click.option("--start", type=DATE, default=date(2026, 9, 1), show_default=True, help="First night.")
+@click.option("--nights", type=int, default=37, show_default=True, help="Consecutive nights to run.")
+@click.option("--outage-night", type=int, default=0, show_default=True, help="Night the outage starts.")
+@click.option("--customers", type=int, default=5000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--report/--no-report", default=True, show_default=True, help="Render the last night's report.")
+def demo_crisis_replay(
+    start: date, nights: int, outage_night: int, customers: int, seed: int, report: bool
+) -> None:
+    """Run NIGHTS demo nights in a row across a crisis, publishing and working the lists each night, so
+    the RP-03 scoreboard's list-based KPIs have data; prints the last night's scoreboard.
+
+    Keeps its own landing, MLflow and reports (.crm/crisis-replay/) and database (crm_crisis_replay);
+    published nights are skipped, so a rerun resumes.
+    """
+    from crm_scoring.demo import crisis_replay as cr
+    from crm_scoring.orchestration.training import ensure_champion_through
+
+    plan = cr.ReplayPlan(start, nights, outage_night, customers, seed)
+    root = settings.state_dir() / "crisis-replay"
+    url = cr.replay_database(warehouse.warehouse_url())
+    with cr.isolated(root, url):
+        cr.ensure_landing(plan, settings.landing_dir())
+        ensure_champion_through(url, plan.start)
+        result = cr.replay(plan, settings.landing_dir(), url)
+        click.echo(cr.render_scoreboard(plan.end, cr.scoreboard(plan.end, url)))
+        if report:
+            from crm_scoring.report import render_report
+
+            click.echo(f"report: {render_report(plan.end).path}")
+    click.echo(
+        f"{len(result.seconds)} nights in {result.total_seconds:.0f} s"
+        f" ({len(result.skipped)} already published); warehouse: {warehouse.redact(url)}"
+    )
 
 
 @demo_group.command("outcomes")

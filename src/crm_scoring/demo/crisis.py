@@ -60,13 +60,18 @@ class Crisis:
         return self.start_day <= day < self.end_day + self.hazard_days
 
 
-def design_crises(tl: Timeline) -> list[Crisis]:
-    """Fixed, date-relative crisis calendar (deterministic, independent of the seed)."""
+def design_crises(tl: Timeline, outage_day: int | None = None) -> list[Crisis]:
+    """Fixed, date-relative crisis calendar (deterministic, independent of the seed).
+
+    The outage starts three days before the last export date, so the default demo's last nights are in
+    an active crisis; `outage_day` moves its start (the multi-night crisis replay, `demo.crisis_replay`,
+    puts it a few nights into the range so its nights see the crisis before, during and after).
+    """
     h = tl.start_day
     old = max(5, h - min(210, int(h * 0.45)))
     breach = max(3, h - min(90, int(h * 0.2)))
     recall = max(2, h - 20)
-    outage = max(1, tl.end_day - 3)
+    outage = max(1, tl.end_day - 3) if outage_day is None else outage_day
     return [
         Crisis(
             1,

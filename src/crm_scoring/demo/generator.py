@@ -32,16 +32,21 @@ def generate(
     seed: int,
     history_days: int = 540,
     progress: bool = True,
+    outage_start: date | None = None,
 ) -> list[Path]:
     """Write one landing folder per date in [start, end] under out_dir; returns the folders.
 
     The first folder holds the whole history since `start - history_days` (initial backfill); each
     later folder holds the rows created or updated that day. Same arguments, same bytes.
+    `outage_start` moves the network-wide outage (default: three days before `end`) to that date.
     """
     if customers < 1:
         raise ValueError("customers must be positive")
     tl = Timeline.build(start, end, history_days)
-    crises = design_crises(tl)
+    if outage_start is not None and not start <= outage_start <= end:
+        raise ValueError("outage_start must lie within [start, end]")
+    outage_day = None if outage_start is None else tl.start_day + (outage_start - start).days
+    crises = design_crises(tl, outage_day)
     writer = LandingWriter(Path(out_dir), start, tl.n_dates)
     writer.write(crisis_event_block(crises, tl))
     chunks = range((customers + CHUNK - 1) // CHUNK)

@@ -1,8 +1,9 @@
 {#- RP-03 crisis KPIs per event started by the run date that crisis_recovery does not measure: the
     raw counts and rates behind churn uplift, loyalty uplift, win-back revival and recurrence of the same
-    problem (crisis_kpis judges them against their targets). Windows, with W = crisis_kpi_window_days:
-    before = [start - W, start), the window before that = [start - 2W, start - W), after = W days from
-    the resolution (from the start while unresolved), cut at the run date (is_mature once it has passed).
+    problem (crisis_kpis judges them against their targets). Windows (int_crisis__windows), with
+    W = crisis_kpi_window_days: before = [start - W, start), the window before that = [start - 2W,
+    start - W), after = W days from the resolution (from the start while unresolved), cut at the run date
+    (is_mature once it has passed); purchases per window: int_crisis__affected_purchases.
       churn        (000-1a "a trust crisis raises churn by 22 %", vs pre-crisis): of the affected
                    customers with a non-cancelled order in a window, the share with none in the next one;
                    before = [start - 2W, start - W) -> before, after = before -> after;
@@ -26,36 +27,13 @@
     never a cross join (enable_nestloop = off would cost it as disabled and switch on JIT). -#}
 with params as (
     select
-        {{ policy_param('crisis_kpi_window_days', 'integer') }} as window_days,
         {{ policy_param('outcome_window_days', 'integer') }} as outcome_days,
         {{ policy_param('post_crisis_offer_window_days', 'integer') }} as offer_days,
         {{ policy_version() }} as policy_version
 ),
 
 events as (
-    select
-        e.crisis_event_id,
-        e.crisis_type,
-        e.started_at,
-        e.resolved_at,
-        e.started_at - 2 * make_interval(days => (select window_days from params)) as base_start,
-        e.started_at - make_interval(days => (select window_days from params)) as pre_start,
-        coalesce(e.resolved_at, e.started_at) as post_start,
-        least(coalesce(e.resolved_at, e.started_at) + make_interval(days => (select window_days from params)),
-              {{ run_end() }}) as post_cut,
-        coalesce(e.resolved_at, e.started_at) + make_interval(days => (select window_days from params))
-            <= {{ run_end() }} as is_mature,
-        {{ utc_date('e.started_at') }} as start_date,
-        {{ utc_date('e.resolved_at') }} as resolved_date
-    from {{ ref('stg_crm__crisis_events') }} as e
-    where e.started_at < {{ run_end() }}
-      and (select window_days from params) is not null
-),
-
-affected as (
-    select distinct a.crisis_event_id, a.customer_id
-    from {{ ref('stg_crm__crisis_affected_customers') }} as a
-    inner join events as e on e.crisis_event_id = a.crisis_event_id
+    select * from {{ ref('int_crisis__windows') }}
 ),
 
 recipients as (
@@ -63,24 +41,6 @@ recipients as (
     from {{ source('published_lists', 'compensation_list') }} as c
     where c.rule_code = 'CP-05'
       and c.run_date < {{ run_date() }}
-),
-
-{#- one row per affected customer and event: which of the three windows saw a purchase -#}
-bought as (
-    select
-        a.crisis_event_id,
-        a.customer_id,
-        coalesce(bool_or(o.order_ts < e.pre_start), false) as bought_base,
-        coalesce(bool_or(o.order_ts >= e.pre_start and o.order_ts < e.started_at), false) as bought_pre,
-        coalesce(bool_or(o.order_ts >= e.post_start), false) as bought_post
-    from affected as a
-    inner join events as e on e.crisis_event_id = a.crisis_event_id
-    left join {{ ref('stg_crm__orders') }} as o
-        on o.customer_id = a.customer_id
-       and o.order_status <> 'cancelled'
-       and ((o.order_ts >= e.base_start and o.order_ts < e.started_at)
-            or (o.order_ts >= e.post_start and o.order_ts < e.post_cut))
-    group by a.crisis_event_id, a.customer_id
 ),
 
 customer_windows as (
@@ -96,7 +56,7 @@ customer_windows as (
         count(*) filter (where r.customer_id is null) as cp05_others,
         avg(b.bought_pre::int) filter (where r.customer_id is null) as repurchase_pre_others,
         avg(b.bought_post::int) filter (where r.customer_id is null) as repurchase_post_others
-    from bought as b
+    from {{ ref('int_crisis__affected_purchases') }} as b
     left join recipients as r on r.crisis_event_id = b.crisis_event_id and r.customer_id = b.customer_id
     group by b.crisis_event_id
 ),
@@ -234,7 +194,7 @@ select
     f.recurrence_treated::double precision as recurrence_treated,
     f.recurrence_holdout::double precision as recurrence_holdout,
     (1 - f.recurrence_treated / nullif(f.recurrence_holdout, 0))::double precision as recurrence_reduction,
-    (select window_days from params) as window_days,
+    e.window_days,
     (select outcome_days from params) as outcome_window_days,
     (select policy_version from params) as policy_version
 from events as e

@@ -9,51 +9,22 @@
                     rebound = post - pre).
     The post window is cut at the run date, so an immature row shows the figures so far (is_mature
     false). Churn uplift, win-back revival, loyalty uplift and recurrence of the same problem (the rest
-    of RP-03) are in crisis_effects; crisis_kpis judges all of them against their targets. The one-row `params` is read through scalar subqueries, not a cross
-    join (with enable_nestloop = off a cross join is costed as disabled and switches on JIT). -#}
+    of RP-03) are in crisis_effects; crisis_kpis judges all of them against their targets. The windows
+    are int_crisis__windows, the purchases per window int_crisis__affected_purchases (shared with
+    crisis_effects). The one-row `params` is read through scalar subqueries, not a cross join (with
+    enable_nestloop = off a cross join is costed as disabled and switches on JIT). -#}
 with params as (
     select
-        {{ policy_param('crisis_kpi_window_days', 'integer') }} as window_days,
         {{ policy_param('crisis_recovery_target') }} as recovery_target,
         {{ policy_version() }} as policy_version
 ),
 
 events as (
-    select
-        e.crisis_event_id,
-        e.crisis_type,
-        e.started_at,
-        e.resolved_at,
-        e.started_at - make_interval(days => (select window_days from params)) as pre_start,
-        coalesce(e.resolved_at, e.started_at) as post_start,
-        coalesce(e.resolved_at, e.started_at) + make_interval(days => (select window_days from params))
-            as post_end
-    from {{ ref('stg_crm__crisis_events') }} as e
-    where e.started_at < {{ run_end() }}
-      and (select window_days from params) is not null
+    select * from {{ ref('int_crisis__windows') }}
 ),
 
 affected as (
-    select distinct a.crisis_event_id, a.customer_id
-    from {{ ref('stg_crm__crisis_affected_customers') }} as a
-    inner join events as e on e.crisis_event_id = a.crisis_event_id
-),
-
-{#- one row per affected customer and event, each source joined once on its window -#}
-orders as (
-    select
-        a.crisis_event_id,
-        a.customer_id,
-        bool_or(o.order_ts >= e.pre_start and o.order_ts < e.started_at) as bought_pre,
-        bool_or(o.order_ts >= e.post_start and o.order_ts < least(e.post_end, {{ run_end() }})) as bought_post
-    from affected as a
-    inner join events as e on e.crisis_event_id = a.crisis_event_id
-    inner join {{ ref('stg_crm__orders') }} as o
-        on o.customer_id = a.customer_id
-       and o.order_status <> 'cancelled'
-       and o.order_ts >= e.pre_start
-       and o.order_ts < least(e.post_end, {{ run_end() }})
-    group by a.crisis_event_id, a.customer_id
+    select * from {{ ref('int_crisis__affected_purchases') }}
 ),
 
 complaints as (
@@ -67,7 +38,7 @@ complaints as (
         on t.customer_id = a.customer_id
        and t.ticket_type = 'complaint'
        and ((t.created_at >= e.pre_start and t.created_at < e.started_at)
-            or (t.created_at >= e.post_start and t.created_at < least(e.post_end, {{ run_end() }})))
+            or (t.created_at >= e.post_start and t.created_at < e.post_cut))
     group by a.crisis_event_id
 ),
 
@@ -83,7 +54,7 @@ csat as (
        and s.survey_type = 'CSAT'
        and s.score is not null
        and ((s.responded_at >= e.pre_start and s.responded_at < e.started_at)
-            or (s.responded_at >= e.post_start and s.responded_at < least(e.post_end, {{ run_end() }})))
+            or (s.responded_at >= e.post_start and s.responded_at < e.post_cut))
     group by a.crisis_event_id
 ),
 
@@ -91,11 +62,10 @@ per_event as (
     select
         e.crisis_event_id,
         count(a.customer_id) as affected_customers,
-        count(*) filter (where o.bought_pre) as buyers_pre,
-        count(*) filter (where o.bought_post) as buyers_post
+        count(*) filter (where a.bought_pre) as buyers_pre,
+        count(*) filter (where a.bought_post) as buyers_post
     from events as e
     left join affected as a on a.crisis_event_id = e.crisis_event_id
-    left join orders as o on o.crisis_event_id = a.crisis_event_id and o.customer_id = a.customer_id
     group by e.crisis_event_id
 ),
 
@@ -110,8 +80,7 @@ measured as (
         coalesce(c.complaints_pre, 0)::numeric / nullif(n.affected_customers, 0) as complaints_per_customer_pre,
         coalesce(c.complaints_post, 0)::numeric / nullif(n.affected_customers, 0) as complaints_per_customer_post,
         s.csat_pre,
-        s.csat_post,
-        e.post_end <= {{ run_end() }} as is_mature
+        s.csat_post
     from events as e
     inner join per_event as n on n.crisis_event_id = e.crisis_event_id
     left join complaints as c on c.crisis_event_id = e.crisis_event_id
@@ -140,7 +109,7 @@ select
     m.csat_pre::double precision as csat_pre,
     m.csat_post::double precision as csat_post,
     (m.csat_post - m.csat_pre)::double precision as csat_rebound,
-    (select window_days from params) as window_days,
+    m.window_days,
     (select recovery_target from params)::double precision as recovery_target,
     (select policy_version from params) as policy_version
 from measured as m
