@@ -25,6 +25,7 @@ from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import PromotionPolicy, SplitConfig, load_config, load_promotion_policy
 from crm_scoring.model.dataset import split_out_of_time
 from crm_scoring.model.metrics import evaluate, expected_calibration_error, lift_at_top
+from crm_scoring.model.explain import REST, explain
 from crm_scoring.model.score import score
 from crm_scoring.model.train import candidate_params, informative_features, monotone_constraints, train
 
@@ -128,7 +129,7 @@ def _reasons(url: str) -> pd.DataFrame:
     with warehouse.connect(url) as conn:
         rows = conn.execute(
             "select customer_id, reason_rank, feature, feature_value, contribution, reason_text, "
-            "model_version from scoring.churn_reasons"
+            "model_version from scoring.churn_reasons order by customer_id, reason_rank"
         ).fetchall()
     cols = ["customer_id", "reason_rank", "feature", "feature_value", "contribution", "reason_text"]
     return pd.DataFrame(rows, columns=[*cols, "model_version"])
@@ -212,9 +213,12 @@ def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClien
     assert set(scores["model_name"]) == {"churn"} and set(scores["run_date"]) == {RUN_DATE}
     assert scores["scored_at"].nunique() == 1
 
-    # reason codes (CH-06): up to 3 per customer, written with the scores, risk-increasing, worded
+    # reason codes (CH-06): up to 3 per customer, with the scores' model version, risk-increasing, worded
+    # (no candidates tables here: every scored customer is in the part explained after publishing)
+    assert _reasons(churn_db).empty  # `score` writes scores only
+    explained = explain(churn_db, RUN_DATE, REST)
     reasons = _reasons(churn_db)
-    assert result.reason_rows == len(reasons) > 0
+    assert explained.reason_rows == len(reasons) > 0 and explained.customers == N_CUSTOMERS
     assert reasons["customer_id"].nunique() > 0.9 * N_CUSTOMERS
     assert reasons["reason_rank"].between(1, cfg.reasons.top_k).all()
     assert (reasons["contribution"] > 0).all() and set(reasons["model_version"]) == {"1"}
@@ -224,10 +228,12 @@ def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClien
     complaint = reasons[reasons["feature"] == "complaints_90d"].iloc[0]
     assert complaint["reason_text"] == f"{complaint['feature_value']:.0f} complaints in the last 90 days"
 
-    # rerun: replaced, not duplicated, same probabilities
+    # rerun: replaced, not duplicated, same probabilities; the replaced scores' reasons go with them
     score(churn_db, RUN_DATE)
     again = _scores(churn_db)
-    assert len(again) == N_CUSTOMERS and len(_reasons(churn_db)) == len(reasons)
+    assert len(again) == N_CUSTOMERS and _reasons(churn_db).empty
+    explain(churn_db, RUN_DATE, REST)
+    pd.testing.assert_frame_equal(_reasons(churn_db), reasons)
     np.testing.assert_array_equal(again["p"].to_numpy(), scores["p"].to_numpy())
 
     # second training: challenger only, champion unchanged; same data + seed => same metrics
