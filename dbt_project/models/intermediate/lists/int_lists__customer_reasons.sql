@@ -1,4 +1,4 @@
-{{ config(tags=["lists"], materialized="ephemeral") }}
+{{ config(tags=["lists"]) }}
 {#- CH-06 per customer as of var('run_date'): the top-3 churn reasons in business words
     (scoring.churn_reasons.reason_text, '; '-separated) and the raw feature names by rank (reason_codes,
     '|'-separated). Read by the two list models, which dbt builds after the candidates' reasons are written

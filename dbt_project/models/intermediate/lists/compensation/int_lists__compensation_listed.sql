@@ -1,4 +1,4 @@
-{{ config(tags=["lists"], materialized="ephemeral") }}
+{{ config(tags=["lists"]) }}
 {#- The compensation list's rows for var('run_date') before compensation_list words them: the candidates the
     ledger let through (decision listed or over_cap), erased customers left out (PS-08). compensation_list
     selects them; retention_candidates reads who is on the list from here (RL-19: one contact a day), so the
