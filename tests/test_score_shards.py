@@ -102,7 +102,8 @@ def test_reasons_in_parts_equal_the_reasons_of_one_call(churn_db: str, mlflow_st
                union all select %s::date - 1, customer_id from scoring.churn_scores where run_date = %s""",
             (RUN_DATE, RUN_DATE, RUN_DATE, RUN_DATE, RUN_DATE),
         )
-        conn.execute("update scoring.churn_reasons set reason_text = 'stale' where run_date = %s", (RUN_DATE,))
+        stale = "update scoring.churn_reasons set reason_text = 'stale' where run_date = %s"
+        conn.execute(stale, (RUN_DATE,))
     try:
         first = explain(churn_db, RUN_DATE, CANDIDATES)
         rest = explain(churn_db, RUN_DATE, REST)
