@@ -1,7 +1,8 @@
 """crm_nightly: the night's export in, the day's retention and compensation lists out.
 
-ingest -> validate raw (GX) -> enrich texts -> dbt marts (cosmos) -> score (@champion) -> dbt lists (cosmos)
--> validate lists (GX) -> publish -> drift -> dbt monitoring -> morning report (HTML) and alert delivery
+ingest -> validate raw (GX) -> enrich texts -> dbt marts (cosmos) -> score (@champion) -> dbt lists (cosmos:
+candidates, their reason codes, lists) -> validate lists (GX) -> publish (then the others' reason codes)
+-> drift -> dbt monitoring -> morning report (HTML) and alert delivery
 -> history retention (per-date marts, scores and lists older than their policy retention are deleted).
 The logical date is the run date; logic lives in crm_scoring.
 Each dbt step is one `dbt build` task; its log lists every model's and test's result.
@@ -19,6 +20,7 @@ from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback, dag, tas
 from crm_scoring.orchestration import assets, callbacks, notify, sharding, stage_log, tasks
 from crm_scoring.orchestration.dbt_config import dbt_build_task
 from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, MONITORING
+from crm_scoring.orchestration.lists_step import ListsBuildOperator
 
 # AL-20: lists not published lists_publish_deadline_minutes after the run was queued -> the notifiers
 _DEADLINE_MINUTES = notify.publish_deadline_minutes()
@@ -93,8 +95,12 @@ def crm_nightly() -> None:
         marts >> shards
         scored = score(shards)
 
+    # candidates -> their reason codes (CH-06) -> lists, in one task (tasks.build_lists)
     lists = dbt_build_task(
-        "dbt_lists", LISTS, **callbacks.with_defaults(stage_log.airflow_callbacks("dbt_lists"))
+        "dbt_lists",
+        LISTS,
+        operator=ListsBuildOperator,
+        **callbacks.with_defaults(stage_log.airflow_callbacks("dbt_lists")),
     )
 
     @task
@@ -127,12 +133,19 @@ def crm_nightly() -> None:
     def prune_history(ds: str | None = None) -> dict:
         return tasks.prune_history(ds)
 
+    # CH-06: the reason codes of every scored customer the lists step did not explain, off the lists' path
+    @task
+    def explain_rest(ds: str | None = None) -> dict:
+        return tasks.explain_rest(ds)
+
+    published = publish_lists()
+    published >> explain_rest()
     (ingest() >> validate_raw() >> enrich_texts() >> marts)
     (
         scored
         >> lists
         >> validate_lists()
-        >> publish_lists()
+        >> published
         >> drift()
         >> monitoring
         >> [render_report(), deliver_alerts()]

@@ -31,7 +31,7 @@ import pytest
 
 from crm_scoring import dbt_invoke, failpoints, warehouse
 from crm_scoring.demo import generate
-from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, build_args
+from crm_scoring.orchestration.dbt_selectors import MARTS, build_args
 
 D0, D1 = date(2024, 3, 4), date(2024, 3, 5)
 CUSTOMERS, SEED = 400, 5  # D1's export changes some customers (the required file is not empty)
@@ -78,9 +78,10 @@ SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 def _stage_fn(stage: str, ds: str, url: str) -> Callable[[], object]:
     from crm_scoring.orchestration import tasks
 
-    dbt = {"dbt_marts": MARTS, "dbt_lists": LISTS}
-    if stage in dbt:
-        return lambda: dbt_invoke.invoke([*build_args(dbt[stage]), "--quiet"], url, date.fromisoformat(ds))
+    if stage == "dbt_marts":
+        return lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, date.fromisoformat(ds))
+    if stage == "dbt_lists":  # candidates -> their reason codes -> lists, as the DAG's task runs it
+        return lambda: tasks.build_lists_in_process(ds)
     return lambda: getattr(tasks, stage)(ds)
 
 
@@ -111,6 +112,7 @@ PRELOAD = [
     "crm_scoring.quality",
     "crm_scoring.enrich",
     "crm_scoring.model.score",
+    "crm_scoring.model.explain",
     "crm_scoring.model.backtest",
     "crm_scoring.lists.publish",
     "crm_scoring.privacy.nightly",
@@ -326,7 +328,15 @@ def test_baseline_is_a_real_night(baseline) -> None:
     lists_before = {k: v for k, v in states["start"][2].items() if k in LIST_TABLES}
     lists_after = {k: v for k, v in states["publish_lists"][2].items() if k in LIST_TABLES}
     assert lists_before != lists_after, "D1's lists were not published"
-    for stage in ("ingest", "enrich_texts", "dbt_marts", "score", "dbt_lists", "publish_lists"):
+    for stage in (
+        "ingest",
+        "enrich_texts",
+        "dbt_marts",
+        "score",
+        "dbt_lists",
+        "publish_lists",
+        "explain_rest",
+    ):
         assert diff(states[_previous(stage)][2], states[stage][2]), f"{stage} wrote nothing"
 
 
@@ -359,6 +369,25 @@ def test_kill_before_inside_after_then_rerun(baseline, stage: str) -> None:
     status = run_child(stage, ds, url, None)
     assert succeeded(status), f"retry of {stage} failed"
     assert diff(digest(url), want) == [], f"{stage} retried after its commit changed the warehouse"
+
+
+@pytest.mark.parametrize(
+    ("stage", "where"), [(k, w) for k, extra in failpoints.INSIDE_EXTRA.items() for w in extra]
+)
+def test_kill_at_the_other_inside_points_then_rerun(baseline, stage: str, where: str) -> None:
+    """dbt_lists killed while it replaces the candidates' reason codes (between its two dbt builds): the
+    published lists are unchanged, nothing half-built is left, and the rerun equals the uninterrupted run."""
+    states = baseline["states"]
+    prev_name, _, prev_digest = states[_previous(stage)]
+    name, url = clone(baseline["server"], prev_name, "crm_crash_x")
+    baseline["created"].append(name)
+    published = {k: v for k, v in prev_digest.items() if k in LIST_TABLES}
+    status = run_child(stage, D1.isoformat(), url, f"{stage}:{where}")
+    assert killed(status), f"{stage}:{where} was never reached (status {status})"
+    assert digest(url, LIST_TABLES) == published, f"a kill at {stage}:{where} changed the published lists"
+    assert leftovers(url) == [], f"a kill at {stage}:{where} left {leftovers(url)}"
+    assert succeeded(run_child(stage, D1.isoformat(), url, None)), f"the rerun of {stage} failed"
+    assert diff(digest(url), states[stage][2]) == [], f"{stage} rerun after {where} differs"
 
 
 def test_plain_rerun_of_the_date_after_a_kill_inside_dbt(baseline) -> None:

@@ -27,6 +27,7 @@ from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import PromotionPolicy, SplitConfig, load_config, load_promotion_policy
 from crm_scoring.model.dataset import split_out_of_time
 from crm_scoring.model.family import GLM, SWITCH_PARAMETER, XGBOOST, choose_family, gate_fallback
+from crm_scoring.model.explain import REST, explain
 from crm_scoring.model.metrics import evaluate, expected_calibration_error, lift_at_top
 from crm_scoring.model.reasons import margin_contributions
 from crm_scoring.model.score import load_champion, score
@@ -132,7 +133,7 @@ def _reasons(url: str) -> pd.DataFrame:
     with warehouse.connect(url) as conn:
         rows = conn.execute(
             "select customer_id, reason_rank, feature, feature_value, contribution, reason_text, "
-            "model_version from scoring.churn_reasons"
+            "model_version from scoring.churn_reasons order by customer_id, reason_rank"
         ).fetchall()
     cols = ["customer_id", "reason_rank", "feature", "feature_value", "contribution", "reason_text"]
     return pd.DataFrame(rows, columns=[*cols, "model_version"])
@@ -216,9 +217,12 @@ def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClien
     assert set(scores["model_name"]) == {"churn"} and set(scores["run_date"]) == {RUN_DATE}
     assert scores["scored_at"].nunique() == 1
 
-    # reason codes (CH-06): up to 3 per customer, written with the scores, risk-increasing, worded
+    # reason codes (CH-06): up to 3 per customer, with the scores' model version, risk-increasing, worded
+    # (no candidates tables here: every scored customer is in the part explained after publishing)
+    assert _reasons(churn_db).empty  # `score` writes scores only
+    explained = explain(churn_db, RUN_DATE, REST)
     reasons = _reasons(churn_db)
-    assert result.reason_rows == len(reasons) > 0
+    assert explained.reason_rows == len(reasons) > 0 and explained.customers == N_CUSTOMERS
     assert reasons["customer_id"].nunique() > 0.9 * N_CUSTOMERS
     assert reasons["reason_rank"].between(1, cfg.reasons.top_k).all()
     assert (reasons["contribution"] > 0).all() and set(reasons["model_version"]) == {"1"}
@@ -228,10 +232,12 @@ def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClien
     complaint = reasons[reasons["feature"] == "complaints_90d"].iloc[0]
     assert complaint["reason_text"] == f"{complaint['feature_value']:.0f} complaints in the last 90 days"
 
-    # rerun: replaced, not duplicated, same probabilities
+    # rerun: replaced, not duplicated, same probabilities; the replaced scores' reasons go with them
     score(churn_db, RUN_DATE)
     again = _scores(churn_db)
-    assert len(again) == N_CUSTOMERS and len(_reasons(churn_db)) == len(reasons)
+    assert len(again) == N_CUSTOMERS and _reasons(churn_db).empty
+    explain(churn_db, RUN_DATE, REST)
+    pd.testing.assert_frame_equal(_reasons(churn_db), reasons)
     np.testing.assert_array_equal(again["p"].to_numpy(), scores["p"].to_numpy())
 
     # second training: challenger only, champion unchanged; same data + seed => same metrics
@@ -443,8 +449,9 @@ def test_regression_champion_end_to_end(churn_db: str, mlflow_store: MlflowClien
     assert out.rows == N_CUSTOMERS and out.model_version == result.version
     scores = _scores(churn_db)
     assert scores["p"].between(0, 1).all() and scores["p"].nunique() > 5
+    explained = explain(churn_db, RUN_DATE, REST)  # `score` writes scores only; reasons come after
     reasons = _reasons(churn_db)
-    assert out.reason_rows == len(reasons) > 0
+    assert explained.reason_rows == len(reasons) > 0
     assert set(reasons["feature"]) <= set(result.features) and (reasons["contribution"] > 0).all()
     # exact linear contributions: coef x (transformed value - training mean) / scale, per feature
     first = reasons.sort_values(["customer_id", "reason_rank"]).iloc[0]

@@ -1,4 +1,5 @@
-"""Sharded scoring (issue 12): N shard calls of `score` write exactly the rows of one unsharded call.
+"""Sharded scoring (issue 12): N shard calls of `score` write exactly the rows of one unsharded call, and
+the reason codes (CH-06), computed in parts (the candidates', the rest, per shard), exactly those of one call.
 
 Real PostgreSQL and a real MLflow store (the fixtures of test_model); the shard split is the SQL hash
 of `dataset.shard_predicate`, checked against an independent Python twin (md5, first 60 bits).
@@ -15,6 +16,7 @@ from test_model import N_CUSTOMERS, RUN_DATE, churn_db, mlflow_store  # noqa: F4
 
 from crm_scoring import warehouse
 from crm_scoring.model.dataset import shard_predicate
+from crm_scoring.model.explain import CANDIDATES, REST, explain
 from crm_scoring.model.score import score
 from crm_scoring.model.train import train
 
@@ -38,6 +40,7 @@ def _python_shard(customer_id: str, count: int) -> int:
 def test_sharded_scores_and_reasons_equal_the_single_shard_result(churn_db: str, mlflow_store) -> None:  # noqa: F811
     train(churn_db, RUN_DATE, seed=42)
     whole = score(churn_db, RUN_DATE)
+    explain(churn_db, RUN_DATE, REST)  # no candidates tables: every scored customer at once
     single_scores, single_reasons = _night(churn_db)
     assert whole.rows == N_CUSTOMERS and len(single_reasons) > 0
 
@@ -47,6 +50,9 @@ def test_sharded_scores_and_reasons_equal_the_single_shard_result(churn_db: str,
         conn.execute("update scoring.churn_scores set churn_probability = 0 where run_date = %s", (RUN_DATE,))
     rows = [score(churn_db, RUN_DATE, shard=(i, count)).rows for i in reversed(range(count))]
     assert sum(rows) == N_CUSTOMERS and all(0 < r < N_CUSTOMERS for r in rows)
+    assert _night(churn_db)[1].empty  # each shard's scores took their stale reasons with them
+    explained = [explain(churn_db, RUN_DATE, REST, shard=(i, count)).customers for i in range(count)]
+    assert explained == rows[::-1]
 
     sharded_scores, sharded_reasons = _night(churn_db)
     pd.testing.assert_frame_equal(sharded_scores, single_scores)
@@ -72,6 +78,42 @@ def test_sharded_scores_and_reasons_equal_the_single_shard_result(churn_db: str,
     empty = next(i for i in range(many) if i not in used)
     assert score(churn_db, RUN_DATE, shard=(empty, many)).rows == 0
     pd.testing.assert_frame_equal(_night(churn_db)[0], single_scores)
+
+
+def test_reasons_in_parts_equal_the_reasons_of_one_call(churn_db: str, mlflow_store) -> None:  # noqa: F811
+    """The night explains the list candidates inside the lists step and the rest after publishing: the two
+    parts are disjoint, cover every scored customer, and write the very rows of one call (byte for byte);
+    rerunning either part replaces its rows with the same ones."""
+    train(churn_db, RUN_DATE, seed=42)
+    score(churn_db, RUN_DATE)
+    explain(churn_db, RUN_DATE, REST)  # no candidates table yet: everyone at once
+    _, whole = _night(churn_db)
+    with warehouse.connect(churn_db) as conn:
+        conn.execute("create schema if not exists lists_build")
+        conn.execute("drop table if exists lists_build.retention_candidates")
+        # a third of the customers, one of them twice and one unscored id: candidates are rows, not customers
+        conn.execute(
+            """create table lists_build.retention_candidates as
+               select run_date, customer_id from scoring.churn_scores
+               where run_date = %s and mod(abs(hashtext(customer_id)), 3) = 0
+               union all (select run_date, customer_id from scoring.churn_scores where run_date = %s
+                          order by customer_id limit 1)
+               union all select %s::date, 'NOT-SCORED'
+               union all select %s::date - 1, customer_id from scoring.churn_scores where run_date = %s""",
+            (RUN_DATE, RUN_DATE, RUN_DATE, RUN_DATE, RUN_DATE),
+        )
+        stale = "update scoring.churn_reasons set reason_text = 'stale' where run_date = %s"
+        conn.execute(stale, (RUN_DATE,))
+    try:
+        first = explain(churn_db, RUN_DATE, CANDIDATES)
+        rest = explain(churn_db, RUN_DATE, REST)
+        assert 0 < first.customers < N_CUSTOMERS and first.customers + rest.customers == N_CUSTOMERS
+        pd.testing.assert_frame_equal(_night(churn_db)[1], whole)
+        assert explain(churn_db, RUN_DATE, CANDIDATES) == first  # a rerun of a part: same rows again
+        pd.testing.assert_frame_equal(_night(churn_db)[1], whole)
+    finally:
+        with warehouse.connect(churn_db) as conn:
+            conn.execute("drop table lists_build.retention_candidates")
 
 
 def warehouse_query(predicate):  # noqa: ANN001, ANN201 - psycopg Composable in and out

@@ -26,7 +26,7 @@ def _ls(tmp: Path, *args: str) -> set[str]:
     out = subprocess.run(
         [str(dbt), "ls", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet",
          "--vars", json.dumps({"run_date": "2026-11-26"}), "--output", "json",
-         "--output-keys", "unique_id", "resource_type", "tags", *args],
+         "--output-keys", "unique_id", "resource_type", "tags", "depends_on", *args],
         capture_output=True, text=True, env=env, check=True, timeout=600,
     )  # fmt: skip
     return {line for line in out.stdout.splitlines() if line.startswith("{")}
@@ -36,13 +36,26 @@ def _ls(tmp: Path, *args: str) -> set[str]:
 def nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
     tmp = tmp_path_factory.mktemp("dbt_ls")
     out = {"all": _ls(tmp)}
-    for name in (dbt_selectors.MARTS, dbt_selectors.LISTS, dbt_selectors.TRAINING):
+    for name in (
+        dbt_selectors.MARTS,
+        dbt_selectors.LISTS,
+        dbt_selectors.TRAINING,
+        dbt_selectors.CANDIDATES,
+        dbt_selectors.LISTS_AFTER_REASONS,
+    ):
         out[name] = _ls(tmp, "--selector", name)
     return {k: [json.loads(x) for x in v] for k, v in out.items()}
 
 
 def test_the_code_names_the_selectors_of_the_yaml() -> None:
-    names = {dbt_selectors.MARTS, dbt_selectors.LISTS, dbt_selectors.TRAINING, dbt_selectors.MONITORING}
+    names = {
+        dbt_selectors.MARTS,
+        dbt_selectors.LISTS,
+        dbt_selectors.TRAINING,
+        dbt_selectors.MONITORING,
+        dbt_selectors.CANDIDATES,
+        dbt_selectors.LISTS_AFTER_REASONS,
+    }
     assert names == dbt_selectors.selector_names()
     assert dbt_selectors.build_args(dbt_selectors.LISTS) == ["build", "--selector", "nightly_lists"]
 
@@ -69,3 +82,22 @@ def test_the_steps_split_the_project(nodes: dict[str, list[dict]]) -> None:
     for key in (dbt_selectors.MARTS, dbt_selectors.LISTS, dbt_selectors.TRAINING):
         assert not ids(key, ("unit_test",)), f"{key} runs dbt unit tests"
         assert ids(key, ("test",)), f"{key} lost its data tests"
+
+
+def test_the_lists_step_splits_at_the_reason_codes(nodes: dict[str, list[dict]]) -> None:
+    """dbt_lists builds nightly_lists in two parts with the candidates' reasons between them
+    (tasks.build_lists): together exactly nightly_lists, nothing twice, the candidates in the first part
+    and nothing there that reads scoring.churn_reasons (it would read them before they are written)."""
+
+    def ids(key: str) -> set[str]:
+        return {n["unique_id"] for n in nodes[key]}
+
+    first, second = ids(dbt_selectors.CANDIDATES), ids(dbt_selectors.LISTS_AFTER_REASONS)
+    assert first | second == ids(dbt_selectors.LISTS) and not first & second
+    assert {"model.crm.retention_candidates", "model.crm.compensation_candidates"} <= first
+    assert {"model.crm.retention_list", "model.crm.compensation_list"} <= second
+    parents = {n["unique_id"]: set(n.get("depends_on", {}).get("nodes", [])) for n in nodes["all"]}
+    reads = {"model.crm.stg_scoring__churn_reasons"}
+    while grown := {n for n, ps in parents.items() if ps & reads} - reads:
+        reads |= grown
+    assert len(reads) > 1 and not first & reads

@@ -213,7 +213,7 @@ def _io_predict_limit(timer: Timer, url: str, run_date: date, model: Any) -> Non
     from psycopg import sql
 
     from crm_scoring.model.dataset import copy_to_arrow
-    from crm_scoring.model.score import _copy_table
+    from crm_scoring.model.score import copy_table
 
     query = sql.SQL("select customer_id, {} from marts.churn_features where run_date = {}").format(
         sql.SQL(", ").join(sql.SQL("{}::float8").format(sql.Identifier(f)) for f in model.features),
@@ -246,7 +246,7 @@ def _io_predict_limit(timer: Timer, url: str, run_date: date, model: Any) -> Non
                 "(run_date date, customer_id text, p float8)"
             )
             conn.execute("truncate scoring.limit_scores")
-            _copy_table(conn, "scoring.limit_scores", out, ("run_date", "customer_id", "p"))
+            copy_table(conn, "scoring.limit_scores", out, ("run_date", "customer_id", "p"))
         return out.num_rows
 
     timer.run("limit: one COPY write", write, lambda n: n)
@@ -357,13 +357,19 @@ def run_bench(
     from crm_scoring.enrich import enrich_texts
     from crm_scoring.ingest import load_export_date
     from crm_scoring.lists.publish import publish
+    from crm_scoring.model import explain
     from crm_scoring.model.config import load_config
     from crm_scoring.model.dataset import load_scoring_frame
-    from crm_scoring.model.reasons import compute_reason_codes
     from crm_scoring.model.registry import CHAMPION
     from crm_scoring.model.score import load_champion, write_scores
     from crm_scoring.model.train import train
-    from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, TRAINING, build_args
+    from crm_scoring.orchestration.dbt_selectors import (
+        CANDIDATES,
+        LISTS_AFTER_REASONS,
+        MARTS,
+        TRAINING,
+        build_args,
+    )
     from crm_scoring.quality import validate_lists, validate_raw
 
     root = settings.state_dir() / "bench"
@@ -465,21 +471,22 @@ def run_bench(
                 lambda: write_scores(url, day1, ids, probs, model, cfg),
                 len(probs),
             )
-            matrix = frame[model.features].to_numpy(dtype=np.float64)
-            reasons = timer.run(
-                "score: reason codes, every customer",
-                lambda: compute_reason_codes(model, frame, day1, matrix=matrix),
-                len(frame),
-            )
-            timer.run(
-                "score: write scores+reasons (COPY)",
-                lambda: write_scores(url, day1, ids, probs, model, cfg, reasons=reasons),
-                len(probs) + reasons.num_rows,
-            )
             timer.run("score: naive read_sql + to_sql", lambda: _naive_scoring(url, day1), lambda n: n)
+            # the lists step as the night runs it (tasks.build_lists), its three parts timed apart: the
+            # candidates' reason codes are the only reasons on the path to the lists (CH-06)
             timer.run(
-                "dbt build: lists",
-                lambda: dbt_invoke.invoke([*build_args(LISTS), "--quiet"], url, day1),
+                "dbt build: candidates",
+                lambda: dbt_invoke.invoke([*build_args(CANDIDATES), "--quiet"], url, day1),
+                lambda _: _count(url, "select count(*) from lists_build.retention_candidates"),
+            )
+            timer.run(
+                "reasons: candidates (critical path)",
+                lambda: explain.explain(url, day1, explain.CANDIDATES, config=cfg),
+                lambda r: r.customers,
+            )
+            timer.run(
+                "dbt build: lists (after reasons)",
+                lambda: dbt_invoke.invoke([*build_args(LISTS_AFTER_REASONS), "--quiet"], url, day1),
                 lambda _: _count(url, "select count(*) from lists_build.retention_list"),
             )
             list_rows = _count(url, "select count(*) from lists_build.retention_list") + _count(
@@ -487,13 +494,12 @@ def run_bench(
             )
             timer.run("validate lists (GX)", lambda: validate_lists(url, day1, reports), list_rows)
             published = timer.run("publish lists", lambda: publish(day1, url), lambda r: sum(r.rows.values()))
-            listed = _listed_customers(url, day1)
-            listed_frame = frame[frame["customer_id"].isin(listed)].reset_index(drop=True)
             timer.run(
-                "score: reason codes, listed customers",
-                lambda: compute_reason_codes(model, listed_frame, day1),
-                len(listed_frame),
+                "reasons: the rest (after publishing)",
+                lambda: explain.explain(url, day1, explain.REST, config=cfg),
+                lambda r: r.customers,
             )
+            listed = len(_listed_customers(url, day1))
             timer.run(
                 "dbt build: marts --full-refresh (same night)",
                 lambda: dbt_invoke.invoke([*build_args(MARTS), "--full-refresh", "--quiet"], url, day1),
@@ -527,8 +533,9 @@ def run_bench(
         "score: read features (COPY)",
         "score: predict",
         "score: write scores (COPY)",
-        "score: reason codes, listed customers",
-        "dbt build: lists",
+        "dbt build: candidates",
+        "reasons: candidates (critical path)",
+        "dbt build: lists (after reasons)",
         "validate lists (GX)",
         "publish lists",
     )
@@ -551,9 +558,14 @@ def run_bench(
         "scoring_bulk_over_limit": bulk / limit if limit else None,
         "scoring_naive_seconds": naive,
         "naive_over_bulk": naive / bulk if bulk else None,
-        "listed_customers": by_name["score: reason codes, listed customers"].rows,
-        # the nightly path (issue 12): delta ingest -> GX -> enrich -> marts -> score -> reasons of the
-        # listed -> lists -> validate -> publish; once with incremental marts, once with a full refresh
+        "listed_customers": listed,
+        # CH-06: reason codes on the path to the lists (the candidates') and after publishing (the rest)
+        "candidate_customers": by_name["reasons: candidates (critical path)"].rows,
+        "reasons_critical_path_seconds": secs("reasons: candidates (critical path)"),
+        "reasons_after_publish_seconds": secs("reasons: the rest (after publishing)"),
+        "reasons_after_publish_customers": by_name["reasons: the rest (after publishing)"].rows,
+        # the nightly path (issue 12): delta ingest -> GX -> enrich -> marts -> score -> candidates ->
+        # their reasons -> lists -> validate -> publish; once with incremental marts, once with a full refresh
         "nightly_incremental_seconds": nightly_incremental,
         "nightly_full_refresh_seconds": nightly_full,
         "nightly_incremental_over_full": nightly_incremental / nightly_full if nightly_full else None,
@@ -591,7 +603,10 @@ def run_bench(
     print(
         f"nightly path: incremental {nightly_incremental:.1f} s, with a full refresh of the marts "
         f"{nightly_full:.1f} s ({result['nightly_incremental_over_full']:.0%}); "
-        f"reasons for {result['listed_customers']:,} listed customers; "
+        f"reasons on it: {result['reasons_critical_path_seconds']:.1f} s for "
+        f"{result['candidate_customers']:,} candidates ({result['listed_customers']:,} listed), "
+        f"{result['reasons_after_publish_seconds']:.1f} s after publishing for the other "
+        f"{result['reasons_after_publish_customers']:,}; "
         f"peak RSS {result['peak_rss_mb']:,.0f} MB"
     )
     print(f"database size: {size['database'] / 2**20:,.0f} MB after {max(nights, 1) + 1} dates")
@@ -612,8 +627,10 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path) 
     from crm_scoring.enrich import enrich_texts
     from crm_scoring.ingest import load_export_date
     from crm_scoring.lists.publish import publish
+    from crm_scoring.model.explain import REST, explain
     from crm_scoring.model.score import score
-    from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, build_args
+    from crm_scoring.orchestration import tasks
+    from crm_scoring.orchestration.dbt_selectors import MARTS, build_args
     from crm_scoring.quality import validate_lists, validate_raw
 
     start = time.perf_counter()
@@ -624,9 +641,14 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path) 
     timer.run(f"{tag} enrich", lambda: enrich_texts(url, day), lambda r: r["enriched"])
     timer.run(f"{tag} dbt marts", lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, day), 0)
     timer.run(f"{tag} score", lambda: score(url, day), lambda r: r.rows)
-    timer.run(f"{tag} dbt lists", lambda: dbt_invoke.invoke([*build_args(LISTS), "--quiet"], url, day), 0)
+    timer.run(
+        f"{tag} dbt lists (+ candidates' reasons)",
+        lambda: tasks.build_lists_in_process(day.isoformat(), url),
+        0,
+    )
     timer.run(f"{tag} GX lists", lambda: validate_lists(url, day, reports), 0)
     timer.run(f"{tag} publish", lambda: publish(day, url), lambda r: sum(r.rows.values()))
+    timer.run(f"{tag} reasons, the rest", lambda: explain(url, day, REST), lambda r: r.customers)
     timer.run(f"{tag} prune history", lambda: _prune_history(url, day), lambda r: sum(r.values()))
     return {
         "run_date": day.isoformat(),
@@ -652,30 +674,43 @@ def _feature_columns() -> list[str]:
     """The churn feature columns, from the one dbt macro that defines them (names and count are real)."""
     import re
 
-    macro = (settings.dbt_project_dir() / "macros" / "churn_features.sql").read_text()
-    body = re.search(r"churn_feature_columns\(\) -%\}\s*\{\{ return\(\[(.*?)\]\) \}\}", macro, re.S)
-    if not body:
-        raise RuntimeError("churn_feature_columns() not found in macros/churn_features.sql")
-    return re.findall(r"'(\w+)'", body.group(1))
+    macros = settings.dbt_project_dir() / "macros"
+    columns: list[str] = []
+    # churn_feature_columns() returns its own list + churn_family_columns() (the feature families')
+    for file, name in (
+        ("churn_features.sql", "churn_feature_columns"),
+        ("churn_feature_families.sql", "churn_family_columns"),
+    ):
+        body = re.search(name + r"\(\) -%\}\s*\{\{ return\(\[(.*?)\]", (macros / file).read_text(), re.S)
+        if not body:
+            raise RuntimeError(f"{name}() not found in macros/{file}")
+        columns += re.findall(r"'(\w+)'", body.group(1))
+    return columns
 
 
 def run_scoring_bench(
-    customers: int, out_json: Path | None = None, listed_share: float = 0.39, *, floor_only: bool = False
+    customers: int,
+    out_json: Path | None = None,
+    listed_share: float = 0.39,
+    *,
+    floor_only: bool = False,
+    skip_naive: bool = False,
 ) -> dict:
     """Scoring alone at `customers` rows, without the hour of stages before it (issue 12, scoring and
     reasons targets): a feature table with the real feature columns and synthetic values (counts, amounts,
     10 % missing), a booster trained on 50,000 of its rows, then in one run the I/O + predict floor, the
-    platform's read / predict / write, reason codes for `listed_share` of the customers (the 100k bench's
-    listed share) and the naive pandas path. Synthetic continuous values share few decision patterns:
-    the reason-code time is the pessimistic case."""
+    platform's read / predict / write, the night's two reason-code steps (`model.explain`: a synthetic
+    candidates table of `listed_share` of the customers, a stable md5 draw, then the rest) and the naive
+    pandas path. Synthetic continuous values share few decision patterns: the reason-code time is the
+    pessimistic case."""
     import numpy as np
     import pyarrow as pa
     import xgboost as xgb
 
+    from crm_scoring.model import explain
     from crm_scoring.model.artifacts import LoadedModel
     from crm_scoring.model.config import load_config
     from crm_scoring.model.dataset import load_scoring_frame
-    from crm_scoring.model.reasons import compute_reason_codes
     from crm_scoring.model.score import write_scores
 
     features = _feature_columns()
@@ -742,13 +777,23 @@ def run_scoring_bench(
             "score: write scores (COPY)", lambda: write_scores(url, day, ids, probs, model, cfg), len(probs)
         )
         if not floor_only:  # the floor and the bulk path only: minutes less at 1M, and no 10 GB naive frame
-            listed = frame.sample(frac=listed_share, random_state=0).reset_index(drop=True)
             timer.run(
-                "score: reason codes, listed customers",
-                lambda: compute_reason_codes(model, listed, day),
-                len(listed),
+                "setup: candidates table (SQL)",
+                lambda: _synthetic_candidates(url, day, listed_share, cfg.reasons.candidates[0]),
+                lambda n: n,
             )
-            timer.run("score: naive read_sql + to_sql", lambda: _naive_with(url, day, model), lambda n: n)
+            timer.run(
+                "reasons: candidates (critical path)",
+                lambda: explain.explain(url, day, explain.CANDIDATES, config=cfg, model=model),
+                lambda r: r.customers,
+            )
+            timer.run(
+                "reasons: the rest (after publishing)",
+                lambda: explain.explain(url, day, explain.REST, config=cfg, model=model),
+                lambda r: r.customers,
+            )
+            if not skip_naive:
+                timer.run("score: naive read_sql + to_sql", lambda: _naive_with(url, day, model), lambda n: n)
     finally:
         sampler.close()
         warehouse.drop_database(server, dbname)
@@ -772,18 +817,40 @@ def run_scoring_bench(
         "scoring_bulk_over_limit": secs(*bulk_names) / secs(*limit_names),
         "scoring_bulk_over_limit_cpu": cpu(*bulk_names) / cpu(*limit_names),
     }
-    if not floor_only:
+    if not floor_only and not skip_naive:
         result |= {
             "scoring_naive_seconds": secs("score: naive read_sql + to_sql"),
             "naive_over_bulk": secs("score: naive read_sql + to_sql") / secs(*bulk_names),
-            "listed_customers": by_name["score: reason codes, listed customers"].rows,
-            "reasons_listed_seconds": secs("score: reason codes, listed customers"),
+        }
+    if not floor_only:
+        result |= {
+            "candidate_customers": by_name["reasons: candidates (critical path)"].rows,
+            "reasons_critical_path_seconds": secs("reasons: candidates (critical path)"),
+            "reasons_critical_path_cpu_seconds": cpu("reasons: candidates (critical path)"),
+            "reasons_after_publish_customers": by_name["reasons: the rest (after publishing)"].rows,
+            "reasons_after_publish_seconds": secs("reasons: the rest (after publishing)"),
+            "reasons_after_publish_cpu_seconds": cpu("reasons: the rest (after publishing)"),
         }
     print(json.dumps({k: v for k, v in result.items() if k != "stages"}, indent=2))
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(result, indent=2))
     print(f"figures written to {target}")
     return result
+
+
+def _synthetic_candidates(url: str, run_date: date, share: float, table: str) -> int:
+    """A candidates table holding `share` of the night's customers (a stable md5 draw): what
+    `model.explain` reads to choose the customers explained on the path to the lists."""
+    with warehouse.connect(url) as conn:
+        conn.execute(f"create schema if not exists {table.split('.')[0]}")
+        conn.execute(f"drop table if exists {table}")
+        conn.execute(
+            f"create table {table} as select run_date, customer_id from marts.churn_features"
+            " where run_date = %s"
+            " and ('x' || substr(md5(customer_id), 1, 15))::bit(60)::bigint / 2.0 ^ 60 < %s",
+            (run_date, share),
+        )
+        return int(conn.execute(f"select count(*) from {table}").fetchone()[0])
 
 
 def _naive_with(url: str, run_date: date, model: Any) -> int:

@@ -291,9 +291,17 @@ def warehouse_url_cmd() -> None:
 @click.option(
     "--scoring-only",
     is_flag=True,
-    help="Only scoring at CUSTOMERS rows (synthetic features): floor, bulk, reasons of the listed, naive.",
+    help="Only scoring at CUSTOMERS rows (synthetic features): floor, bulk, the two reason steps, naive.",
 )
 @click.option("--floor-only", is_flag=True, help="With --scoring-only: the floor and the bulk path only.")
+@click.option(
+    "--candidate-share",
+    type=float,
+    default=0.39,
+    show_default=True,
+    help="With --scoring-only: the share of customers in the synthetic candidates table.",
+)
+@click.option("--skip-naive", is_flag=True, help="With --scoring-only: leave out the naive pandas path.")
 def bench(
     customers: int,
     out_json: Path | None,
@@ -302,12 +310,14 @@ def bench(
     nights: int,
     scoring_only: bool,
     floor_only: bool,
+    candidate_share: float,
+    skip_naive: bool,
 ) -> None:
     """Time every stage of the nightly pipeline on a generated dataset (see `make bench`)."""
     from crm_scoring.bench import run_bench, run_scoring_bench
 
     if scoring_only:
-        run_scoring_bench(customers, out_json, floor_only=floor_only)
+        run_scoring_bench(customers, out_json, candidate_share, floor_only=floor_only, skip_naive=skip_naive)
         return
     run_bench(customers, out_json, landing=landing, train_customers=train_customers, nights=nights)
 

@@ -48,7 +48,11 @@ STAGES = (
     "dbt_lists",
     "validate_lists",
     "publish_lists",
+    "explain_rest",
 )
+# Fail-points inside a stage besides `<stage>:inside`: dbt_lists computes the candidates' reason codes
+# between its two dbt builds, and crashes there inside the transaction that replaces them.
+INSIDE_EXTRA = {"dbt_lists": ("reasons",)}
 WHERE = ("before", "inside", "after")
 
 # dbt's stages crash inside the transaction that builds this model, at its `analyze` post-hook: the

@@ -15,9 +15,7 @@ with p as (
 ),
 
 cand as (
-    select * from {{ ref('compensation_candidates') }}
-    where run_date = {{ run_date() }} and decision in ('listed', 'over_cap')
-      and {{ not_erased('customer_id') }}  -- PS-08: an erased customer is never listed
+    select * from {{ ref('int_lists__compensation_listed') }}
 ),
 
 cust as (
@@ -88,11 +86,12 @@ select
     {#- CH-06: the trigger in words (compensation_matrix.trigger_text), and the reasons: the customer's top-3
         churn reasons in words when scored with reasons, else the trigger -#}
     c.trigger_text::text as trigger_text,
-    coalesce(cu.reasons, c.trigger_text)::text as reasons,
-    cu.reason_codes::text as reason_codes,
+    coalesce(rs.reasons, c.trigger_text)::text as reasons,
+    rs.reason_codes::text as reason_codes,
     cu.value_basis::text as value_basis
 from cand as c
 cross join p
 left join cust as cu on cu.customer_id = c.customer_id
+left join {{ ref('int_lists__customer_reasons') }} as rs on rs.customer_id = c.customer_id
 left join notify as n on n.customer_id = c.customer_id
 left join packages as pk on pk.package_code = c.package_code

@@ -115,7 +115,7 @@ history as (
 ),
 
 on_compensation as (
-    select distinct customer_id from {{ ref('compensation_list') }} where run_date = {{ run_date() }}
+    select distinct customer_id from {{ ref('int_lists__compensation_listed') }}
 ),
 
 governed as (

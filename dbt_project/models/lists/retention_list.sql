@@ -79,8 +79,8 @@ enriched as (
         c.churn_band,
         c.churn_band_rank,
         c.clv_estimate,
-        c.reason_codes,
-        c.reasons,
+        rs.reason_codes,
+        rs.reasons,
         c.value_basis,
         tp.open_ticket_weight,
         coalesce(tp.overdue_open_tickets, 0) as overdue_open_tickets,
@@ -98,6 +98,7 @@ enriched as (
     cross join p
     cross join tone_on as t
     join cust as c on c.customer_id = w.customer_id
+    left join {{ ref('int_lists__customer_reasons') }} as rs on rs.customer_id = w.customer_id
     left join ticket_pressure as tp on tp.customer_id = w.customer_id
     left join levels as le on le.dimension = 'emotion' and le.level = c.dominant_emotion
     left join levels as ls on ls.dimension = 'satisfaction' and ls.level = c.satisfaction_level

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 
 from crm_scoring import dbt_invoke, warehouse
-from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, build_args
+from crm_scoring.orchestration.dbt_selectors import MARTS, build_args
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,10 @@ def nightly_in_process(run_date: date, url: str | None = None) -> dict[str, obje
         ("enrich_texts", lambda: tasks.enrich_texts(ds)),
         ("dbt_marts", lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, run_date)),
         ("score", lambda: tasks.score(ds)),
-        ("dbt_lists", lambda: dbt_invoke.invoke([*build_args(LISTS), "--quiet"], url, run_date)),
+        ("dbt_lists", lambda: tasks.build_lists_in_process(ds)),
         ("validate_lists", lambda: tasks.validate_lists(ds)),
         ("publish_lists", lambda: tasks.publish_lists(ds)),
+        ("explain_rest", lambda: tasks.explain_rest(ds)),
     ]
     out: dict[str, object] = {}
     for name, step in steps:

@@ -102,6 +102,9 @@ class ReasonConfig:
     table: str = "scoring.churn_reasons"
     catalogue: str = "feature_catalogue.yaml"
     approximate: bool = False
+    # the night's candidate tables (dbt, lists_build): their customers get reasons inside the lists step,
+    # every other scored customer after publishing (model/explain.py)
+    candidates: tuple[str, ...] = ("lists_build.retention_candidates", "lists_build.compensation_candidates")
 
 
 @dataclass(frozen=True)

@@ -194,9 +194,12 @@ def load_scoring_frame(
     *,
     config: ModelConfig | None = None,
     shard: tuple[int, int] | None = None,
+    where: sql.Composable | None = None,
 ) -> pd.DataFrame:
     """customer_id plus exactly the model's features (float64) from the feature mart for `run_date`
-    (only shard `(index, count)` of the customers when given, see `shard_predicate`)."""
+    (only shard `(index, count)` of the customers when given, see `shard_predicate`; only the rows
+    where the SQL predicate `where` holds when given: the reason codes read the customers they explain,
+    not the whole night)."""
     cfg = config or load_config()
     with warehouse.connect(url) as conn:
         columns = table_columns(conn, cfg.features_table)
@@ -206,18 +209,21 @@ def load_scoring_frame(
                 f"{cfg.features_table} lacks feature column(s) the model was trained on: {', '.join(missing)}"
             )
         date_column = "run_date" if "run_date" in columns else "as_of_date"
-        query = sql.SQL("select customer_id::text as customer_id, {} from {} where {} = {} and {}").format(
+        query = sql.SQL(
+            "select customer_id::text as customer_id, {} from {} where {} = {} and {} and {}"
+        ).format(
             sql.SQL(", ").join(_as_float(c, columns[c]) for c in features),
             _ident(cfg.features_table),
             sql.Identifier(date_column),
             sql.Literal(run_date),
             shard_predicate(shard),
+            sql.SQL("true") if where is None else where,
         )
         schema = {"customer_id": pa.string(), **{c: pa.float64() for c in features}}
         frame = _to_pandas(copy_to_arrow(conn, query, schema))
-        # a shard may be empty (a small night, many shards); the night itself may not
+        # a shard or a subset may be empty (a small night, many shards); the night itself may not
         night_empty = frame.empty and (
-            shard is None
+            (shard is None and where is None)
             or conn.execute(
                 sql.SQL("select not exists (select 1 from {} where {} = {})").format(
                     _ident(cfg.features_table), sql.Identifier(date_column), sql.Literal(run_date)

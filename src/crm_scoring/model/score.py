@@ -1,8 +1,10 @@
 """Nightly scoring with models:/churn@champion: COPY features out, one vectorised predict, COPY scores in.
 
-The rows of `run_date` are deleted and rewritten in one transaction, together with the reason codes
-(scoring.churn_reasons), so a rerun replaces a night's scores instead of duplicating them, and readers
-never see a half-written night or reasons from another model version than the scores.
+The rows of `run_date` are deleted and rewritten in one transaction, so a rerun replaces a night's
+scores instead of duplicating them. The same transaction deletes the night's reason codes
+(scoring.churn_reasons): they are computed later, with the scores' model version (`model.explain`:
+the list candidates' inside the lists step, everyone else's after publishing), so readers never see
+reasons from another model version than the scores.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from crm_scoring.model.config import ModelConfig, load_config
 from crm_scoring.model.dataset import load_scoring_frame, shard_predicate
 from crm_scoring.model.margin import BASE_MARGIN_FILE
 from crm_scoring.model.pyfunc import ARTIFACT_KEYS, BOOSTER_FILE, read_model_files
-from crm_scoring.model.reasons import REASON_COLUMNS, compute_reason_codes
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ class ScoreResult:
     model_version: str
     mlflow_run_id: str
     mean_probability: float
-    reason_rows: int = 0
 
 
 def load_champion(config: ModelConfig | None = None) -> LoadedModel:
@@ -177,7 +177,8 @@ def ensure_reasons_table(conn, table: str) -> None:
     )
 
 
-def _copy_table(conn, target: str, table: pa.Table, columns: tuple[str, ...]) -> None:
+def copy_table(conn, target: str, table: pa.Table, columns: tuple[str, ...]) -> None:
+    """COPY `columns` of an Arrow table into `target` as CSV, in batches (no per-row Python)."""
     statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
         sql.Identifier(*target.split(".")), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
@@ -196,36 +197,32 @@ def write_scores(
     probs: np.ndarray,
     model: LoadedModel,
     cfg: ModelConfig,
-    reasons: pa.Table | None = None,
     clv: np.ndarray | None = None,
     shard: tuple[int, int] | None = None,
 ) -> None:
-    """Replace `run_date`'s scores (and reason codes, when given) in one transaction: delete, then COPY.
+    """Replace `run_date`'s scores in one transaction: delete, then COPY; the night's reason codes of the
+    same customers are deleted with them (they belong to the scores being replaced, see `model.explain`).
     `clv` (aligned with `ids`, NaN = unknown) fills the nullable clv_estimate column (CV-06).
     With `shard`, only that shard's rows of the night are replaced (the other shards' stay)."""
     in_shard = shard_predicate(shard)
     with warehouse.connect(url) as conn:
         ensure_scores_table(conn, cfg.scores_table)
+        ensure_reasons_table(conn, cfg.reasons.table)
         scored_at = conn.execute("select now()::text").fetchone()[0]
-        target = sql.Identifier(*cfg.scores_table.split("."))
-        conn.execute(
-            sql.SQL("delete from {} where run_date = %s and {}").format(target, in_shard), (run_date,)
-        )
+        for table in (cfg.scores_table, cfg.reasons.table):
+            conn.execute(
+                sql.SQL("delete from {} where run_date = %s and {}").format(
+                    sql.Identifier(*table.split(".")), in_shard
+                ),
+                (run_date,),
+            )
         failpoints.hit("score:inside")  # the date's scores deleted, the new ones not yet copied in
-        _copy_table(
+        copy_table(
             conn,
             cfg.scores_table,
             _scores_table(ids, probs, run_date, model, scored_at, clv),
             SCORE_COLUMNS,
         )
-        if reasons is not None:
-            ensure_reasons_table(conn, cfg.reasons.table)
-            reasons_target = sql.Identifier(*cfg.reasons.table.split("."))
-            conn.execute(
-                sql.SQL("delete from {} where run_date = %s and {}").format(reasons_target, in_shard),
-                (run_date,),
-            )
-            _copy_table(conn, cfg.reasons.table, reasons, REASON_COLUMNS)
 
 
 def customer_clv(url: str, run_date: date, customer_ids: pd.Series) -> np.ndarray | None:
@@ -256,35 +253,16 @@ def profiling_consented(url: str, run_date: date, frame: pd.DataFrame) -> pd.Dat
     return frame.loc[keep].reset_index(drop=True)
 
 
-_NO_REASONS = pa.table(
-    {
-        c: pa.array([], t)
-        for c, t in zip(
-            REASON_COLUMNS,
-            [
-                pa.date32(),
-                pa.string(),
-                pa.int16(),
-                pa.string(),
-                pa.float64(),
-                pa.float64(),
-                pa.string(),
-                pa.string(),
-            ],
-            strict=True,
-        )
-    }
-)
-
-
 def score(
     url: str, run_date: date, *, config: ModelConfig | None = None, shard: tuple[int, int] | None = None
 ) -> ScoreResult:
     """Score every customer of `marts.churn_features` for `run_date` into `scoring.churn_scores`.
 
-    `shard=(index, count)` scores (and gives reasons to) only the customers of that shard, by a stable
-    hash of customer_id (`dataset.shard_predicate`): `count` such calls, in any order or on any
-    machine, write exactly the rows of one unsharded call.
+    Scores only: the reason codes (CH-06) are computed by `model.explain`, the list candidates' in the
+    lists step and the others' after publishing, so exact TreeSHAP for a million customers is not on
+    the path to the lists (docs/scaling.md). `shard=(index, count)` scores only the customers of that
+    shard, by a stable hash of customer_id (`dataset.shard_predicate`): `count` such calls, in any
+    order or on any machine, write exactly the rows of one unsharded call.
     """
     cfg = config or load_config()
     model = load_champion(cfg)
@@ -293,13 +271,8 @@ def score(
     matrix = frame[model.features].to_numpy(dtype=np.float64)
     probs = model.predict(matrix) if len(frame) else np.empty(0, dtype=np.float64)
     ids = pa.array(frame["customer_id"].to_numpy(dtype=object), pa.string())
-    reasons = (
-        compute_reason_codes(model, frame, run_date, matrix=matrix)
-        if len(frame)
-        else _NO_REASONS  # an empty shard: nothing to explain
-    )
     clv = customer_clv(url, run_date, frame["customer_id"])
-    write_scores(url, run_date, ids, probs, model, cfg, reasons, clv, shard=shard)
+    write_scores(url, run_date, ids, probs, model, cfg, clv, shard=shard)
     result = ScoreResult(
         run_date,
         len(frame),
@@ -307,15 +280,13 @@ def score(
         model.version,
         model.run_id,
         float(np.mean(probs)) if len(probs) else float("nan"),
-        reasons.num_rows,
     )
     log.info(
-        "scored %d customers for %s with %s v%s (mean p=%.4f), %d reason codes",
+        "scored %d customers for %s with %s v%s (mean p=%.4f)",
         result.rows,
         run_date,
         model.name,
         model.version,
         result.mean_probability,
-        result.reason_rows,
     )
     return result

@@ -42,13 +42,19 @@ def _fill_dbt_env(context: object) -> None:
         log.info("waited %.1f s for the dbt parse state `crm run` was writing", waited)
 
 
-def dbt_build_task(task_id: str, selector: str | None = None, **kwargs) -> DbtBuildLocalOperator:
+def dbt_build_task(
+    task_id: str,
+    selector: str | None = None,
+    operator: type[DbtBuildLocalOperator] = DbtBuildLocalOperator,
+    **kwargs,
+) -> DbtBuildLocalOperator:
     """`dbt build` of one layer for the DAG's logical date, in-process (dbtRunner), partial parse cached.
+    `operator` may be a subclass that runs the build in parts (lists_step.ListsBuildOperator).
 
     The DAG file calls this while it is parsed, so it must not touch `os.environ`: the profile's
     CRM_PG_* variables are filled in by a pre-execute hook, in the task's own process, at run time.
     """
-    return DbtBuildLocalOperator(
+    return operator(
         task_id=task_id,
         project_dir=str(settings.dbt_project_dir()),
         profile_config=profile_config(),

@@ -15,8 +15,13 @@ from crm_scoring import settings
 
 # crm_nightly, before scoring: seeds, staging, intermediate and marts
 MARTS = "nightly_marts"
-# crm_nightly, after scoring: candidates and lists (they read the scores)
+# crm_nightly, after scoring: candidates and lists (they read the scores); the dbt_lists step builds it
+# in two parts, with the candidates' reason codes between them (tasks.build_lists):
 LISTS = "nightly_lists"
+# ... first the candidates and the list models they read (none carries reason codes) ...
+CANDIDATES = "nightly_candidates"
+# ... then the rest of nightly_lists: the lists, which carry the candidates' reasons, and what reads them
+LISTS_AFTER_REASONS = "nightly_lists_after_reasons"
 # churn_training and `crm train`: the point-in-time training snapshots and what they read
 TRAINING = "training_snapshots"
 # crm_nightly, after publishing: the monitoring marts (drift, data and pipeline health) and the alerts

@@ -108,16 +108,12 @@ def score(ds: str) -> dict:
         return result, backtest(url, _date(ds))
 
     result, evaluated = _step("score", ds, body)
-    return {
-        "rows": result.rows,
-        "model_version": result.model_version,
-        "reason_rows": result.reason_rows,
-        "backtests": len(evaluated),
-    }
+    return {"rows": result.rows, "model_version": result.model_version, "backtests": len(evaluated)}
 
 
 def score_shard(ds: str, index: int, count: int) -> dict:
-    """Score and explain shard `index` of `count` (one mapped task of a sharded night).
+    """Score shard `index` of `count` (one mapped task of a sharded night; reasons come later, see
+    `build_lists` and `explain_rest`).
 
     The shards of a night write disjoint customers, so they share the warehouse-writer lock
     (shared mode: together, but never beside another writer). The backtest runs once, in
@@ -133,7 +129,6 @@ def score_shard(ds: str, index: int, count: int) -> dict:
         "shards": count,
         "rows": result.rows,
         "model_version": result.model_version,
-        "reason_rows": result.reason_rows,
         "worker": worker_name(),
     }
 
@@ -157,10 +152,68 @@ def score_shards_done(ds: str, shards: list[dict]) -> dict:
     return {
         "rows": sum(s["rows"] for s in shards),
         "model_version": versions[0],
-        "reason_rows": sum(s["reason_rows"] for s in shards),
         "backtests": len(evaluated),
         "shards": count,
         "workers": sorted({s["worker"] for s in shards}),
+    }
+
+
+def build_lists(ds: str, run_dbt: Callable[[str], None], url: str | None = None) -> dict:
+    """The dbt_lists step: dbt builds the candidates, the candidates' customers get their reason codes
+    (CH-06, with the scores' model version), then dbt builds the list models that carry them.
+
+    Why one step in three parts: the lists only carry the reasons of the customers they name, and every
+    list row is a candidate row, so exact TreeSHAP for the candidates is all the lists wait for; the
+    other scored customers are explained after publishing (`explain_rest`). `run_dbt(selector)` runs
+    one `dbt build --selector` (cosmos in the DAG, `build_lists_in_process` elsewhere): a failing model
+    fails the step with its name, and each model's line stays in the log.
+    """
+    from crm_scoring.model import explain
+    from crm_scoring.orchestration import dbt_selectors
+
+    with locks.hold(f"crm:dbt_lists:{ds}"):
+        run_dbt(dbt_selectors.CANDIDATES)
+        result = explain.explain(
+            url or warehouse.warehouse_url(), _date(ds), explain.CANDIDATES, failpoint="dbt_lists:reasons"
+        )
+        run_dbt(dbt_selectors.LISTS_AFTER_REASONS)
+    return {
+        "explained": result.customers,
+        "reason_rows": result.reason_rows,
+        "model_version": result.model_version,
+    }
+
+
+def build_lists_in_process(ds: str, url: str | None = None) -> dict:
+    """`build_lists` with dbt run in this process (dbtRunner): the demo night, the bench, the crash tests."""
+    from crm_scoring import dbt_invoke
+    from crm_scoring.orchestration.dbt_selectors import build_args
+
+    url = url or warehouse.warehouse_url()
+
+    def run_dbt(selector: str) -> None:
+        dbt_invoke.invoke([*build_args(selector), "--quiet"], url, _date(ds))
+
+    return build_lists(ds, run_dbt, url)
+
+
+@logged_stage("explain_rest")
+def explain_rest(ds: str) -> dict:
+    """CH-06 for audit and appeals: the reason codes of every scored customer the lists step did not
+    explain, after publishing, so they are never on the path to the lists (`model.explain`)."""
+    from crm_scoring.model import explain
+
+    result = _step(
+        "explain_rest",
+        ds,
+        lambda: explain.explain(
+            warehouse.warehouse_url(), _date(ds), explain.REST, failpoint="explain_rest:inside"
+        ),
+    )
+    return {
+        "explained": result.customers,
+        "reason_rows": result.reason_rows,
+        "model_version": result.model_version,
     }
 
 

@@ -1,8 +1,9 @@
 {{ config(tags=["lists"], materialized="table", post_hook="analyze {{ this }}") }}
 {#- One row per customer as of var('run_date') with everything the list rules read: value (CV), complaints
-    (CM-06), churn score, band (CH-05, from marts.churn_bands) and reason codes (CH-06), emotion and satisfaction
-    (RL-14/15), the top-3 reasons in business words (CH-06: scoring.churn_reasons.reason_text, '; '-separated,
-    raw feature names kept in reason_codes), country (RL-16 holidays) and the optional expertise_hint (RL-15 wording).
+    (CM-06), churn score and band (CH-05, from marts.churn_bands), emotion and satisfaction (RL-14/15), country
+    (RL-16 holidays) and the optional expertise_hint (RL-15 wording). No reason codes (CH-06): the profile is
+    built before the candidates, whose reasons are computed after them; the lists read them from
+    int_lists__customer_reasons.
     clv_estimate: scoring's BG/NBD CLV, else customer_value's, else revenue_365d; value_basis says which one a
     row used: 'clv' or 'revenue_365d' (CV-06). dominant_emotion, satisfaction_level and preferred_channel come
     from customer_value. -#}
@@ -30,15 +31,6 @@ scores as (
     select customer_id, churn_probability, clv_estimate, model_version, mlflow_run_id
     from {{ ref('stg_scoring__churn_scores') }}
     where run_date = {{ run_date() }}
-),
-
-reasons as (
-    select customer_id,
-           string_agg(feature, '|' order by reason_rank) as reason_codes,
-           string_agg(nullif(trim(reason_text), ''), '; ' order by reason_rank) as reasons
-    from {{ ref('stg_scoring__churn_reasons') }}
-    where run_date = {{ run_date() }}
-    group by customer_id
 ),
 
 bands as (
@@ -84,8 +76,6 @@ select
     s.churn_probability,
     b.churn_band,
     b.churn_band_rank,
-    r.reason_codes,
-    r.reasons,
     cv.dominant_emotion_90d::text as dominant_emotion,
     cv.satisfaction_level::text as satisfaction_level,
     cv.preferred_channel::text as preferred_channel,
@@ -97,7 +87,6 @@ left join {{ ref('stg_crm__customers') }} as c on c.customer_id = cv.customer_id
 left join complaints as cc on cc.customer_id = cv.customer_id
 left join scores as s on s.customer_id = cv.customer_id
 left join bands as b on b.customer_id = cv.customer_id
-left join reasons as r on r.customer_id = cv.customer_id
 left join first_orders as fo on fo.customer_id = cv.customer_id
 cross join run_model as rm
 )
