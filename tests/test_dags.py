@@ -149,6 +149,23 @@ def test_crm_run_keeps_every_attempt_and_names_the_failed_model(
         # true times: the run started after it was triggered (today), not at its logical date
         assert start is not None and end is not None and not str(start).startswith("1998") and end >= start
     assert "run " + runs[1][0] in attempts[1].stderr
+    # the execution API got its first request from `crm run`'s warm-up, not from the first task
+    reports = Path(env.get("CRM_REPORTS_DIR") or tmp_path / "state" / "reports")
+    components = (reports / "runs" / "dbt_failure_1998-06-02.airflow.log").read_text()
+    warm_up = [line for line in components.splitlines() if line.startswith("execution API warm-up seconds: ")]
+    assert warm_up and warm_up[-1].split(": ")[1] != "None", components[-2000:]
+
+
+def test_component_env_settings_and_an_exported_value_wins() -> None:
+    """The local components' Airflow settings (local_airflow.component_env), and a user's export wins."""
+    from crm_scoring.orchestration.local_airflow import component_env
+
+    env = component_env({}, api_port=1, log_port=2)
+    assert env["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] == "1"
+    assert env["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] == "0.2"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:1/execution/"
+    exported = component_env({"AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "5"}, api_port=1, log_port=2)
+    assert exported["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] == "5"
 
 
 def _manifest() -> dict:
