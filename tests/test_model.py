@@ -26,8 +26,8 @@ from crm_scoring.model import (
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import PromotionPolicy, SplitConfig, load_config, load_promotion_policy
 from crm_scoring.model.dataset import split_out_of_time
-from crm_scoring.model.family import GLM, SWITCH_PARAMETER, XGBOOST, choose_family, gate_fallback
 from crm_scoring.model.explain import REST, explain
+from crm_scoring.model.family import GLM, SWITCH_PARAMETER, XGBOOST, choose_family, gate_fallback
 from crm_scoring.model.metrics import evaluate, expected_calibration_error, lift_at_top
 from crm_scoring.model.reasons import margin_contributions
 from crm_scoring.model.score import load_champion, score
