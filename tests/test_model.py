@@ -467,22 +467,38 @@ def test_regression_champion_end_to_end(churn_db: str, mlflow_store: MlflowClien
     assert first["contribution"] == pytest.approx(expected)
 
 
-def test_first_version_refused_by_the_gate_is_not_champion(churn_db: str, mlflow_store: MlflowClient) -> None:
-    """The very first version is gated too: below model_min_auc nothing is promoted, and it says why."""
-    from crm_scoring.model.promotion import gate_and_promote
-
+def test_first_version_below_the_floor_is_champion_with_the_miss_recorded(
+    churn_db: str, mlflow_store: MlflowClient
+) -> None:
+    """A first version below model_min_auc still becomes @champion (no champion means no lists at all),
+    with the miss in its tags and run note; only a loss to the RFM baseline refuses a first version."""
     _policy(churn_db, {"model_min_auc": "0.99", "model_max_auc_loss_to_baseline": "0.005"})
     cfg = load_config()
     cfg = dataclasses.replace(cfg, search=dataclasses.replace(cfg.search, max_trials=1, max_trials_cap=1))
     result = train(churn_db, RUN_DATE, seed=42, config=cfg)
-    assert result.aliases == ("challenger",) and champion_version() is None
+    assert result.aliases == ("champion", "challenger") and champion_version() == result.version
     mv = mlflow_store.get_model_version("churn", result.version)
-    assert mv.tags["first_version_gate"] == "reject"
+    assert mv.tags["first_version_gate"] == "pass_below_min_auc"
     assert "model_min_auc 0.99" in mv.tags["first_version_gate_reasons"]
     note = mlflow_store.get_run(result.run_id).data.tags["mlflow.note.content"]
-    assert "first version REFUSED, nothing promoted" in note
-    with pytest.raises(NoChampionError):
-        score(churn_db, RUN_DATE)
-    out = gate_and_promote(churn_db, RUN_DATE)  # the DAG's gate task: refuses again and records it
-    assert not out["promoted"] and out["champion_version"] is None
-    assert mlflow_store.get_model_version("churn", result.version).tags["gate_decision"] == "reject"
+    assert "first version below model_min_auc" in note
+    assert score(churn_db, RUN_DATE).rows == N_CUSTOMERS
+
+
+def test_first_version_gate_refuses_only_a_loss_to_the_baseline() -> None:
+    """Pure rule: the floor alone never refuses a first version; ranking below RFM-LR does."""
+    from crm_scoring.model.train import _first_version_gate
+
+    policy = PromotionPolicy(
+        primary_metric="roc_auc",
+        min_auc=0.7,
+        min_gain=0.0,
+        max_calibration_error=math.inf,
+        max_auc_loss_to_baseline=0.005,
+    )
+    ok = _first_version_gate({"roc_auc": 0.80, "ece": 0.01}, policy, {"roc_auc": 0.79})
+    assert ok.promote and not ok.reasons
+    low = _first_version_gate({"roc_auc": 0.62, "ece": 0.01}, policy, {"roc_auc": 0.62})
+    assert low.promote and any("model_min_auc" in r for r in low.reasons)
+    worse = _first_version_gate({"roc_auc": 0.60, "ece": 0.01}, policy, {"roc_auc": 0.65})
+    assert not worse.promote and any("RFM baseline" in r for r in worse.reasons)

@@ -173,10 +173,14 @@ def run_as_of(
             )
             lapsed_days = _policy_int(url, "winback_min_inactive_days")
             trained = train(url, a, seed=seed)
-            # a new MLflow store per as-of date: its first version is champion when it passes the gate's
-            # checks; when it does not, the platform promotes nothing (recorded), and the benchmark forces
+            # a new MLflow store per as-of date: its first version is champion unless it ranks worse than
+            # the RFM baseline (a miss of model_min_auc alone is recorded as pass_below_min_auc); when it
+            # is refused, the platform promotes nothing (recorded), and the benchmark forces
             # it through the one gated promote (recorded as forced) only to measure what it would score.
-            gate = {"first_version": "pass", "forced": False}
+            from crm_scoring.model import registry
+
+            tags = registry.client().get_model_version(trained.model_name, trained.version).tags
+            gate = {"first_version": tags.get("first_version_gate", "pass"), "forced": False}
             if CHAMPION not in trained.aliases:
                 from crm_scoring.model.promotion import promote
 

@@ -515,7 +515,9 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
 
         version = _log_model(cfg, model, calibration, split)
         run_id = run.info.run_id
-        gate = gates[choice.family] if _is_first_unpromoted(cfg, version) else None
+        gate = None
+        if _is_first_unpromoted(cfg, version):
+            gate = _first_version_gate(fitted[choice.family].test_metrics, checks, baseline_test)
         if gate is not None:
             mlflow.set_tag("mlflow.note.content", note(gate=_gate_text(gate)))
 
@@ -666,12 +668,38 @@ def _absolute_checks(url: str, run_date: date) -> PromotionPolicy:
     return dataclasses.replace(resolve_policy(url, run_date), max_calibration_error=math.inf)
 
 
+def _first_version_gate(
+    test_metrics: dict[str, float], checks: PromotionPolicy, baseline: dict[str, float] | None
+) -> registry.PromotionDecision:
+    """The very first version is refused only when it ranks worse than the RFM baseline (after the family
+    fallback, i.e. neither family matches the classical baseline). A miss of `model_min_auc` alone does not
+    refuse it: with no champion, refusing leaves the platform with no scores and so no lists at all (the
+    birthday, complaint and compensation rules included), which is worse than scores that rank as well as
+    the classical baseline. The miss is kept in the gate's reasons (tag `first_version_gate` =
+    `pass_below_min_auc`) and every later challenger is gated on the floor as usual."""
+    strict = registry.evaluate_promotion(test_metrics, None, checks, baseline)
+    if strict.promote:
+        return strict
+    floorless = registry.evaluate_promotion(
+        test_metrics, None, dataclasses.replace(checks, min_auc=None), baseline
+    )
+    if not floorless.promote:
+        return strict
+    return registry.PromotionDecision(True, strict.reasons)
+
+
 def _is_first_unpromoted(cfg: ModelConfig, version: str) -> bool:
     """Nothing is @champion and `version` is the model's first: it has no champion to be gated against."""
     return registry.champion_version(cfg.model_name) is None and _is_first_version(cfg.model_name, version)
 
 
 def _gate_text(gate: registry.PromotionDecision) -> str:
+    if gate.promote and gate.reasons:
+        return (
+            "first version below model_min_auc, @champion as nothing better exists ("
+            + "; ".join(gate.reasons)
+            + ")"
+        )
     if gate.promote:
         return "first version, gate passed: @champion"
     return "first version REFUSED, nothing promoted (" + "; ".join(gate.reasons) + ")"
@@ -698,7 +726,9 @@ def _assign_aliases(
         "model_family_reason": choice.reason,
     }
     if gate is not None:
-        tags["first_version_gate"] = "pass" if gate.promote else "reject"
+        tags["first_version_gate"] = (
+            ("pass_below_min_auc" if gate.reasons else "pass") if gate.promote else "reject"
+        )
         tags["first_version_gate_reasons"] = "; ".join(gate.reasons) or "all gates passed"
     for key, value in tags.items():
         client.set_model_version_tag(cfg.model_name, version, key, value[:5000])
@@ -709,8 +739,12 @@ def _assign_aliases(
             version,
             cfg.model_name,
             mode="first_version",
-            reason="first version: gate passed, no champion to beat",
+            reason="first version: gate passed, no champion to beat"
+            if not gate.reasons
+            else "first version below model_min_auc: no champion to beat, ranks as the RFM baseline",
         )
+        if gate.reasons:
+            log.warning("first version %s is @champion below the floor: %s", version, "; ".join(gate.reasons))
         aliases.insert(0, registry.CHAMPION)
     elif gate is not None:
         log.warning("first version %s NOT promoted: %s", version, "; ".join(gate.reasons))
