@@ -53,28 +53,45 @@ def _ident(qualified: str) -> sql.Identifier:
     return sql.Identifier(*qualified.split("."))
 
 
-def _candidate_ids(conn, cfg: ModelConfig, run_date: date) -> sql.Composable:
-    """The night's candidates' customer ids as a subquery; the tables dbt has not built yet count as empty
-    (a warehouse that never ran the lists step: every scored customer is then in `REST`)."""
-    parts = [
-        sql.SQL("select customer_id::text from {} where run_date = {} and customer_id is not null").format(
-            _ident(t), sql.Literal(run_date)
-        )
-        for t in cfg.reasons.candidates
-        if conn.execute("select to_regclass(%s)", (t,)).fetchone()[0] is not None
-    ]
-    return sql.SQL(" union ").join(parts) if parts else sql.SQL("select null::text where false")
+def _who(
+    conn, cfg: ModelConfig, run_date: date, part: Part, shard: tuple[int, int] | None, outer: str
+) -> sql.Composable:
+    """SQL predicate on `outer`'s customer_id (the table the predicate filters, named so the subqueries can
+    correlate to it): the scored customers of `part` (and of `shard`, when given).
 
-
-def _who(conn, cfg: ModelConfig, run_date: date, part: Part, shard: tuple[int, int] | None) -> sql.Composable:
-    """SQL predicate on `customer_id`: the scored customers of `part` (and of `shard`, when given)."""
+    `CANDIDATES` is a semi-join (`in`), `REST` one anti-join (`not exists`) per candidate table:
+    `not in (subquery)` cannot be hashed once the candidates outgrow work_mem, and at 1M customers its plan
+    compares every row with every candidate. Candidate tables dbt has not built yet count as empty (a
+    warehouse that never ran the lists step: every scored customer is then in `REST`)."""
     if part not in (CANDIDATES, REST):
         raise ValueError(f"part {part!r}: want {CANDIDATES!r} or {REST!r}")
-    scored = sql.SQL("customer_id in (select customer_id from {} where run_date = {})").format(
-        _ident(cfg.scores_table), sql.Literal(run_date)
+    customer = sql.SQL("{}.customer_id").format(_ident(outer))
+    scored = sql.SQL("{} in (select customer_id from {} where run_date = {})").format(
+        customer, _ident(cfg.scores_table), sql.Literal(run_date)
     )
-    membership = sql.SQL("in") if part == CANDIDATES else sql.SQL("not in")
-    listed = sql.SQL("customer_id {} ({})").format(membership, _candidate_ids(conn, cfg, run_date))
+    tables = [t for t in cfg.reasons.candidates if conn.execute("select to_regclass(%s)", (t,)).fetchone()[0]]
+    if part == CANDIDATES:  # a semi-join
+        ids = [
+            sql.SQL("select c.customer_id::text from {} c where c.run_date = {}").format(
+                _ident(t), sql.Literal(run_date)
+            )
+            for t in tables
+        ]
+        listed = (
+            sql.SQL("{} in ({})").format(customer, sql.SQL(" union all ").join(ids))
+            if ids
+            else sql.SQL("false")
+        )
+    else:  # an anti-join per candidate table
+        listed = sql.SQL(" and ").join(
+            [
+                sql.SQL(
+                    "not exists (select 1 from {} c where c.run_date = {} and c.customer_id::text = {})"
+                ).format(_ident(t), sql.Literal(run_date), customer)
+                for t in tables
+            ]
+            or [sql.SQL("true")]
+        )
     return sql.SQL(" and ").join([scored, listed, shard_predicate(shard)])
 
 
@@ -114,7 +131,8 @@ def explain(
         ensure_scores_table(conn, cfg.scores_table)
         ensure_reasons_table(conn, cfg.reasons.table)
         version = _scores_version(conn, cfg, run_date)
-        who = _who(conn, cfg, run_date, part, shard)
+        who_features = _who(conn, cfg, run_date, part, shard, cfg.features_table)
+        who_reasons = _who(conn, cfg, run_date, part, shard, cfg.reasons.table)
     if version is None:
         log.info("reason codes (%s) for %s: nothing scored", part, run_date)
         return ExplainResult(run_date, part, 0, 0, None)
@@ -122,11 +140,13 @@ def explain(
         model = load_version(version, cfg)
     elif model.version != version:
         raise RuntimeError(f"the scores of {run_date} are v{version}, not v{model.version}")
-    frame = load_scoring_frame(url, run_date, model.features, config=cfg, where=who)
+    frame = load_scoring_frame(url, run_date, model.features, config=cfg, where=who_features)
     reasons = compute_reason_codes(model, frame, run_date) if len(frame) else None
     with warehouse.connect(url) as conn:
         conn.execute(
-            sql.SQL("delete from {} where run_date = %s and {}").format(_ident(cfg.reasons.table), who),
+            sql.SQL("delete from {} where run_date = %s and {}").format(
+                _ident(cfg.reasons.table), who_reasons
+            ),
             (run_date,),
         )
         if failpoint:

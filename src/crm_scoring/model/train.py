@@ -657,7 +657,7 @@ def _baseline_test_metrics(cfg: ModelConfig, split: Split, seed: int) -> dict[st
 def _absolute_checks(url: str, run_date: date) -> PromotionPolicy:
     """The promotion gate's checks that need no champion: min AUC and no loss to the RFM baseline beyond
     the tolerance, on the test cutoff (the gate's holdout). Used for the family fallback and for the very
-    first version, which becomes @champion only when it passes them.
+    first version (`_first_version_gate`: only the baseline check can refuse it).
 
     Calibration (max ECE) is not among them: with nothing to compare against, a first model that ranks at
     least as well as the classical baseline is better than no scores at all, and the ECE of one small test
