@@ -850,6 +850,7 @@ def _synthetic_candidates(url: str, run_date: date, share: float, table: str) ->
             " and ('x' || substr(md5(customer_id), 1, 15))::bit(60)::bigint / 2.0 ^ 60 < %s",
             (run_date, share),
         )
+        conn.execute(f"analyze {table}")  # the reasons' semi/anti-joins are planned on its statistics
         return int(conn.execute(f"select count(*) from {table}").fetchone()[0])
 
 
