@@ -60,7 +60,7 @@ EXTENDED_TESTS := $(RELIABILITY_TESTS) tests/test_ingest_hostile.py tests/test_a
 	tests/test_crisis_replay.py
 test: $(STAMP) chromium
 	$(BIN)/ruff check src dags tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 $(addprefix --ignore=,$(EXTENDED_TESTS))
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25 $(addprefix --ignore=,$(EXTENDED_TESTS))
 
 # The edit-test loop: `make test` minus the modules that are slow by nature (they stay in `make test`):
 # the Airflow e2e run, the CDNOW benchmark, the whole-project dbt build with its later dates
