@@ -292,8 +292,9 @@ def test_dockerfile_installs_from_the_lock() -> None:
     instructions = _dockerfile_instructions()
     assert instructions[0] == ("FROM", "python:3.11-slim")
     runs = [rest for word, rest in instructions if word == "RUN"]
-    assert any("uv pip install --system -r requirements.lock" in run for run in runs)
-    assert any("uv pip install --system --no-deps ." in run for run in runs)
+    # bytecode baked in: the image sets PYTHONDONTWRITEBYTECODE, so nothing would ever cache it
+    assert any("uv pip install --system --compile-bytecode -r requirements.lock" in run for run in runs)
+    assert any("uv pip install --system --compile-bytecode --no-deps ." in run for run in runs)
     copies = [rest.split() for word, rest in instructions if word == "COPY"]
     sources = {src.rstrip("/") for parts in copies for src in parts[:-1] if not src.startswith("--")}
     assert {"requirements.lock", "pyproject.toml", "src", "dags", "dbt_project", "models"} <= sources
