@@ -311,9 +311,7 @@ def test_every_source_dbt_reads_is_created_by_the_hook() -> None:
 # helper to tests/support (or the fixture to conftest.py) and drop the pair here.
 STILL_IMPORTING_TESTS = frozenset(
     {
-        ("test_enrich_model", "test_enrich"),
         ("test_model_promotion", "test_model"),
-        ("test_privacy", "test_enrich"),
         ("test_privacy", "test_model"),
         ("test_score_shards", "test_model"),
     }
