@@ -7,12 +7,14 @@ would. Policy comes from the seed CSVs unless a test creates `policy.policy_para
 from __future__ import annotations
 
 import csv
-from datetime import date
 
 import psycopg
 import pytest
+from support.texts import CN_ID, CN_PHONE, D1, D2, EMAIL
+from support.texts import force_policy as _force_policy
+from support.texts import load_texts as _load
+from support.texts import text_rows as _rows
 
-from crm_scoring import contract
 from crm_scoring.enrich import enrich_texts
 from crm_scoring.enrich.emotion import Bands, classify
 from crm_scoring.enrich.evaluate import evaluate, load_gate_set
@@ -20,55 +22,6 @@ from crm_scoring.enrich.keywords import KeywordMatcher
 from crm_scoring.enrich.model import SentimentModel, VaderModel
 from crm_scoring.enrich.policy import seeds_dir
 from crm_scoring.enrich.redact import contains_pii, redact
-
-D1 = date(2026, 11, 26)
-D2 = date(2026, 11, 27)
-EMAIL = "angry.customer@example.com"
-CN_ID = "11010519491231002X"
-CN_PHONE = "13800138000"
-
-TICKETS = [
-    # export date, ticket_id, customer_id, updated_at, language, text
-    (D1, "t1", "c1", "2026-11-26T09:00Z", "en",
-     f"Unacceptable! I am furious, I will file a complaint. Call +86 138-0000-0005 or mail {EMAIL}."),
-    (D1, "t2", "c2", "2026-11-26T09:00Z", "en", "Great service so far! Thank you, keep up the good work!"),
-    (D1, "t3", "c3", "2026-11-26T09:00Z", "zh-CN",
-     f"太过分了！账户被冻结了，我要投诉！身份证{CN_ID}，电话{CN_PHONE}"),
-    (D1, "t4", "c3", "2026-11-26T09:00Z", None, None),
-]  # fmt: skip
-SURVEYS = [(D1, "s1", "c2", "Quick and friendly, thanks!"), (D1, "s2", "c1", "Nobody called me back.")]
-
-
-def _load(url: str, tickets=TICKETS, surveys=SURVEYS) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("create schema if not exists raw")
-        for name in ("tickets", "surveys"):
-            conn.execute(contract.raw_table_ddl(contract.TABLES[name]))
-        for exp, tid, cid, upd, lang, text in tickets:
-            conn.execute(
-                "insert into raw.tickets (ticket_id, customer_id, created_at, ticket_type, status,"
-                " updated_at, language, text, _export_date, _source_file, _line_no)"
-                " values (%s, %s, '2026-11-25T10:00Z', 'complaint', 'open', %s, %s, %s, %s, 'f', 1)",
-                (tid, cid, upd, lang, text, exp),
-            )
-        for exp, sid, cid, comment in surveys:
-            conn.execute(
-                "insert into raw.surveys (survey_id, customer_id, survey_type, trigger_type, sent_at,"
-                " responded_at, score, comment, _export_date, _source_file, _line_no)"
-                " values (%s, %s, 'CSAT', 'post_ticket', '2026-11-25T10:00Z', '2026-11-25T12:00Z', 4,"
-                " %s, %s, 'f', 1)",
-                (sid, cid, comment, exp),
-            )
-
-
-def _rows(url: str) -> dict[str, tuple]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "select source_id, polarity, polarity_score, emotion_class, crisis_triage_class,"
-            " has_risk_keyword, redacted_text, language, model_name, quality_gate_passed, text_sha256"
-            " from enrichment.text_sentiment"
-        ).fetchall()
-    return {r[0]: r[1:] for r in rows}
 
 
 def test_redaction_english_and_chinese() -> None:
@@ -157,20 +110,6 @@ def test_enrich_idempotent_incremental_and_pii_free(fresh_db: str) -> None:
     assert after["t2"][0] == "negative" and after["t2"][2] == "disappointed"
     assert after["t2"][9] != rows["t2"][9] and after["t1"] == rows["t1"]
     assert len(after) == 5
-
-
-def _force_policy(url: str, overrides: dict[str, str]) -> None:
-    """A policy table as dbt would load it, with some parameters changed (policy_version test.1)."""
-    with open(seeds_dir() / "policy_parameters.csv", encoding="utf-8", newline="") as f:
-        params = list(csv.DictReader(f))
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("create schema policy")
-        conn.execute("create table policy.policy_parameters (key text, value text, policy_version text,"
-                     " effective_from date)")  # fmt: skip
-        for p in params:
-            value = overrides.get(p["key"], p["value"])
-            conn.execute("insert into policy.policy_parameters values (%s, %s, %s, %s)",
-                         (p["key"], value, "test.1", p["effective_from"]))  # fmt: skip
 
 
 @pytest.mark.parametrize("action", ["flag", "withhold"])

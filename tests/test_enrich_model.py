@@ -111,7 +111,7 @@ def test_triage_comes_from_the_policy_seed() -> None:
 
 def test_weak_model_is_withheld_and_alerted(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Shipped policy, a model that fails DQ-06: no labels reach the warehouse and a DQ-06 alert is raised."""
-    from test_enrich import _load
+    from support.texts import load_texts as _load
 
     _load(fresh_db)
     monkeypatch.setattr(task, "primary_models", lambda: [ConstantModel()])
@@ -145,7 +145,7 @@ def test_candidate_rows_are_recorded_and_kept_by_the_nightly_run(
 ) -> None:
     """`evaluate --candidates --record DATE`: every figure of a candidate lands in enrichment.model_quality
     with action `candidate` (idempotently), and the nightly run for that date replaces only its own rows."""
-    from test_enrich import _load
+    from support.texts import load_texts as _load
 
     _load(fresh_db)
     monkeypatch.setattr(task, "primary_models", lambda: [ConstantModel()])

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from sklearn.isotonic import IsotonicRegression
+from support.churn import CUTOFFS, N_CUSTOMERS, RUN_DATE, churn_db, mlflow_store  # noqa: F401 - fixtures
 
 from crm_scoring import warehouse
 from crm_scoring.model import (
@@ -32,91 +33,6 @@ from crm_scoring.model.metrics import evaluate, expected_calibration_error, lift
 from crm_scoring.model.reasons import margin_contributions
 from crm_scoring.model.score import load_champion, score
 from crm_scoring.model.train import candidate_params, informative_features, monotone_constraints, train
-
-RUN_DATE = date(2026, 11, 26)
-CUTOFFS = [date(2026, 5, 1), date(2026, 6, 1), date(2026, 7, 1), date(2026, 8, 1)]
-N_CUSTOMERS = 500
-
-FEATURE_DDL = """
-    days_since_last_login integer, orders_90d integer, complaints_90d smallint,
-    sentiment_mean_90d double precision, revenue_365d numeric(12,2), is_vip boolean,
-    age integer, recency_days integer, orders_365d integer
-"""
-
-
-def _synthetic(rng: np.random.Generator, n: int, as_of: date) -> pd.DataFrame:
-    """Learnable churn: silence, complaints and negative sentiment raise it; orders lower it."""
-    silence = rng.integers(0, 120, n)
-    orders = rng.poisson(3, n)
-    complaints = rng.poisson(0.6, n)
-    sentiment = rng.normal(0.1, 0.4, n)
-    revenue = np.round(rng.gamma(2.0, 400.0, n), 2)
-    vip = rng.random(n) < 0.1
-    age = rng.integers(18, 80, n)
-    logit = -1.2 + 0.03 * silence - 0.35 * orders + 0.6 * complaints - 1.5 * sentiment - 0.5 * vip
-    churned = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    sentiment_with_gaps = np.where(rng.random(n) < 0.05, np.nan, sentiment)
-    return pd.DataFrame(
-        {
-            "customer_id": [f"C{i:05d}" for i in range(n)],
-            "as_of_date": as_of,
-            "days_since_last_login": silence,
-            "orders_90d": orders,
-            "complaints_90d": complaints,
-            "sentiment_mean_90d": sentiment_with_gaps,
-            "revenue_365d": revenue,
-            "is_vip": vip,
-            "age": age,
-            "recency_days": np.array(
-                [
-                    int(r) if o else None
-                    for r, o in zip(silence + rng.integers(0, 30, n), orders, strict=True)
-                ],
-                dtype=object,
-            ),
-            "orders_365d": orders + rng.poisson(6, n),
-            "churned": churned,
-        }
-    )
-
-
-def _copy_frame(conn, table: str, frame: pd.DataFrame) -> None:
-    cols = ", ".join(frame.columns)
-    with conn.cursor() as cur, cur.copy(f"copy {table} ({cols}) from stdin") as copy:
-        for row in frame.itertuples(index=False):
-            copy.write_row([None if isinstance(v, float) and np.isnan(v) else v for v in row])
-
-
-@pytest.fixture
-def churn_db(fresh_db: str) -> str:
-    """marts.churn_training_set (4 monthly cutoffs) and marts.churn_features (run_date), learnable."""
-    rng = np.random.default_rng(7)
-    training = pd.concat([_synthetic(rng, N_CUSTOMERS, c) for c in CUTOFFS], ignore_index=True)
-    training["policy_version"] = "v1"
-    features = _synthetic(rng, N_CUSTOMERS, RUN_DATE).drop(columns="churned")
-    features["run_date"] = RUN_DATE
-    features["lapsed_flag_text"] = "n"  # non-numeric extra column: never a feature
-    with warehouse.connect(fresh_db) as conn:
-        conn.execute("create schema marts")
-        conn.execute(
-            f"""create table marts.churn_training_set (customer_id text, as_of_date date, {FEATURE_DDL},
-                churned integer, policy_version text)"""
-        )
-        conn.execute(
-            f"""create table marts.churn_features (customer_id text, as_of_date date, {FEATURE_DDL},
-                run_date date, lapsed_flag_text text)"""
-        )
-        _copy_frame(conn, "marts.churn_training_set", training)
-        _copy_frame(conn, "marts.churn_features", features)
-    return fresh_db
-
-
-@pytest.fixture
-def mlflow_store(tmp_path, monkeypatch) -> MlflowClient:
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.setenv("CRM_MLFLOW_ARTIFACT_ROOT", (tmp_path / "artifacts").as_uri())
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def _scores(url: str) -> pd.DataFrame:
@@ -139,7 +55,7 @@ def _reasons(url: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*cols, "model_version"])
 
 
-def test_load_training_set_types_and_feature_rule(churn_db: str) -> None:
+def test_load_training_set_types_and_feature_rule(churn_db: str) -> None:  # noqa: F811
     frame = load_training_set(churn_db, RUN_DATE)
     assert len(frame) == N_CUSTOMERS * len(CUTOFFS)
     assert frame["churned"].isin([0, 1]).all()
@@ -155,7 +71,7 @@ def test_load_training_set_types_and_feature_rule(churn_db: str) -> None:
     assert {"days_since_last_login", "revenue_365d", "is_vip", "sentiment_mean_90d"} <= set(features)
 
 
-def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClient) -> None:
+def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClient) -> None:  # noqa: F811
     cfg = load_config()
     first = train(churn_db, RUN_DATE, seed=42)
 
@@ -257,7 +173,7 @@ def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClien
     assert len(_scores(churn_db)) == N_CUSTOMERS  # previous night's scores untouched
 
 
-def test_no_champion_is_a_clear_error_then_ensure_champion(churn_db: str, mlflow_store: MlflowClient) -> None:
+def test_no_champion_is_a_clear_error_then_ensure_champion(churn_db: str, mlflow_store: MlflowClient) -> None:  # noqa: F811
     assert champion_version() is None
     with pytest.raises(NoChampionError, match=r"no @champion model registered.*crm train --date"):
         score(churn_db, RUN_DATE)
@@ -418,7 +334,7 @@ def _policy(url: str, rows: dict[str, str]) -> None:
             )
 
 
-def test_regression_champion_end_to_end(churn_db: str, mlflow_store: MlflowClient) -> None:
+def test_regression_champion_end_to_end(churn_db: str, mlflow_store: MlflowClient) -> None:  # noqa: F811
     """A switch threshold of -1 makes the regression win on validation whatever the AUCs: it must then be
     registered, gated, served by pyfunc and the nightly scorer, and explained by its linear terms."""
     _policy(churn_db, {SWITCH_PARAMETER: "-1", "model_max_auc_loss_to_baseline": "0.005"})
@@ -468,7 +384,8 @@ def test_regression_champion_end_to_end(churn_db: str, mlflow_store: MlflowClien
 
 
 def test_first_version_below_the_floor_is_champion_with_the_miss_recorded(
-    churn_db: str, mlflow_store: MlflowClient
+    churn_db: str,  # noqa: F811
+    mlflow_store: MlflowClient,  # noqa: F811
 ) -> None:
     """A first version below model_min_auc still becomes @champion (no champion means no lists at all),
     with the miss in its tags and run note; only a loss to the RFM baseline refuses a first version."""

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from click.testing import CliRunner
 from mlflow import MlflowClient
-from test_model import RUN_DATE, churn_db, mlflow_store  # noqa: F401 - fixtures
+from support.churn import RUN_DATE, churn_db, mlflow_store  # noqa: F401 - fixtures
 
 from crm_scoring.model.cli import model_group
 from crm_scoring.model.config import PromotionPolicy, load_config

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
-from test_enrich import D1 as E1
-from test_enrich import D2 as E2
-from test_enrich import _force_policy, _rows
-from test_enrich import _load as load_texts
-from test_model import RUN_DATE, churn_db, mlflow_store  # noqa: F401 - fixtures
+from support.churn import RUN_DATE, churn_db, mlflow_store  # noqa: F401 - fixtures
+from support.texts import D1 as E1
+from support.texts import D2 as E2
+from support.texts import force_policy as _force_policy
+from support.texts import load_texts
+from support.texts import text_rows as _rows
 
 from crm_scoring import contract, settings
 from crm_scoring.enrich import enrich_texts

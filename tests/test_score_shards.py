@@ -12,7 +12,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
-from test_model import N_CUSTOMERS, RUN_DATE, churn_db, mlflow_store  # noqa: F401 - fixtures
+from support.churn import N_CUSTOMERS, RUN_DATE, churn_db, mlflow_store  # noqa: F401 - fixtures
 
 from crm_scoring import warehouse
 from crm_scoring.model.dataset import shard_predicate

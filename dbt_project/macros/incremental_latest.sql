@@ -96,3 +96,22 @@ order by
     source_line_no desc,
     source_file desc
 {%- endmacro %}
+
+{#- The config of an incremental_latest model, keyed by `key_column`: delete+insert by key, the rewind
+    pre-hook, and the indexes the forward merge and the consumers use (the key, unique; customer and
+    `time_column`; exported_on, the watermark). Use: {{ config(**incremental_latest_config('order_id',
+    'order_ts')) }} -#}
+{% macro incremental_latest_config(key_column, time_column) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': key_column,
+        'on_schema_change': 'fail',
+        'pre_hook': "{{ incremental_latest_reset() }}",
+        'indexes': [
+            {'columns': [key_column], 'unique': true},
+            {'columns': ['customer_id', time_column]},
+            {'columns': ['exported_on']},
+        ],
+    }) }}
+{%- endmacro %}

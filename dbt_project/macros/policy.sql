@@ -57,6 +57,11 @@
     {{ policy_version_key(alias ~ '.policy_version') }} desc
 {%- endmacro %}
 
+{#- The value of policy parameter `key` in force on the run date, as `type`. A model reads its parameters
+    once, in a one-row `params` CTE of policy_param calls. A window filter reads its parameter as a scalar
+    subquery over that CTE (`(select lookback_days from params)`), so it is a scan filter: a cross-joined
+    params column would run as a nested-loop join filter under the build's enable_nestloop = off
+    (docs/scaling.md, "Parameter filters as scan filters"). -#}
 {% macro policy_param(key, type='numeric') -%}
     (select {{ policy_value('pp') }}::{{ type }}
        from {{ ref('policy_parameters') }} as pp

@@ -1,4 +1,4 @@
-"""The landing contract (shared/domain/landing_contract.md) as data.
+"""The landing contract as data (`crm generate` writes docs/landing_contract.md from it).
 
 One definition drives the loader's validation SQL, the raw-layer DDL, the demo generator's
 headers and the docs, so the contract cannot drift between them.

@@ -45,36 +45,40 @@ def lists_export(run_date: date, list_name: str, fmt: str, out: Path, include_ho
     click.echo(f"{result.rows} rows -> {result.path} (sha256 {result.sha256}, audit #{result.export_id})")
 
 
-@click.command("grant-reader")
-@click.argument("name")
-@click.option(
+_PASSWORD = click.option(
     "--password", default=None, help="Password of the new login (default: generated, printed once)."
 )
-def grant_reader_command(name: str, password: str | None) -> None:
-    """Create read-only login NAME that can read the lists schema and nothing else."""
-    from crm_scoring import warehouse
-    from crm_scoring.lists.roles import READER_GROUP, grant_reader
 
-    secret = grant_reader(warehouse.warehouse_url(), name, password)
-    click.echo(f"login {name} (member of {READER_GROUP}) can read schema lists")
+
+def _grant(name: str, password: str | None, group: str, can: str) -> None:
+    """Create login NAME as a member of `group`; the generated password is printed once, here."""
+    from crm_scoring import warehouse
+    from crm_scoring.lists.roles import grant_login
+
+    secret = grant_login(warehouse.warehouse_url(), name, group, password)
+    click.echo(f"login {name} (member of {group}) {can}")
     if password is None:
         click.echo(f"password: {secret}")
+
+
+@click.command("grant-reader")
+@click.argument("name")
+@_PASSWORD
+def grant_reader_command(name: str, password: str | None) -> None:
+    """Create read-only login NAME that can read the lists schema and nothing else."""
+    from crm_scoring.lists.roles import READER_GROUP
+
+    _grant(name, password, READER_GROUP, "can read schema lists")
 
 
 @click.command("grant-operator")
 @click.argument("name")
-@click.option(
-    "--password", default=None, help="Password of the new login (default: generated, printed once)."
-)
+@_PASSWORD
 def grant_operator_command(name: str, password: str | None) -> None:
     """Create CRM-operator login NAME: reads and exports the lists (audited), no raw data or marts."""
-    from crm_scoring import warehouse
-    from crm_scoring.lists.roles import OPERATOR_GROUP, grant_operator
+    from crm_scoring.lists.roles import OPERATOR_GROUP
 
-    secret = grant_operator(warehouse.warehouse_url(), name, password)
-    click.echo(f"login {name} (member of {OPERATOR_GROUP}) can read and export schema lists")
-    if password is None:
-        click.echo(f"password: {secret}")
+    _grant(name, password, OPERATOR_GROUP, "can read and export schema lists")
 
 
 @click.command("init-roles")

@@ -36,6 +36,13 @@ def _step(stage: str, ds: str, fn: Callable[[], T]) -> T:
     return out
 
 
+def _validate(stage: str, ds: str, run: Callable) -> dict:
+    """A GX checkpoint stage (validate_raw, validate_lists): reports under reports_dir()/gx, a summary."""
+    reports = settings.reports_dir() / "gx"
+    report = _step(stage, ds, lambda: run(warehouse.warehouse_url(), _date(ds), reports))
+    return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
+
+
 @logged_stage("ingest")
 def ingest(ds: str) -> dict:
     from crm_scoring.ingest import load_export_date
@@ -77,10 +84,7 @@ def ingest_pending(ds: str) -> list[str]:
 def validate_raw(ds: str) -> dict:
     from crm_scoring.quality import validate_raw as run
 
-    report = _step(
-        "validate_raw", ds, lambda: run(warehouse.warehouse_url(), _date(ds), settings.reports_dir() / "gx")
-    )
-    return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
+    return _validate("validate_raw", ds, run)
 
 
 @logged_stage("enrich_texts")
@@ -221,10 +225,7 @@ def explain_rest(ds: str) -> dict:
 def validate_lists(ds: str) -> dict:
     from crm_scoring.quality import validate_lists as run
 
-    report = _step(
-        "validate_lists", ds, lambda: run(warehouse.warehouse_url(), _date(ds), settings.reports_dir() / "gx")
-    )
-    return {"success": report.success, "warnings": len(report.warnings), "report": str(report.report_path)}
+    return _validate("validate_lists", ds, run)
 
 
 @logged_stage("publish_lists")

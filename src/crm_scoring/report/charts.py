@@ -96,6 +96,29 @@ def _ticks(ax, days: Sequence[str]) -> None:  # noqa: ANN001
     ax.set_xticks(ticks, [days[t][5:] for t in ticks])
 
 
+def _lines(
+    ax,  # noqa: ANN001
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    markersize: float,
+    hline: tuple[str, float] | None,
+) -> None:
+    """Each series as a line over its non-null points (x = position; a gap skips the point), then the
+    optional dashed threshold line: the one drawing of lines_by_day and xy_lines."""
+    for i, (name, values) in enumerate(series):
+        pts = [(x, float(v)) for x, v in enumerate(values) if v is not None]
+        ax.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            marker="o",
+            markersize=markersize,
+            linewidth=1.4,
+            label=name,
+            color=PALETTE[i % len(PALETTE)],
+        )
+    if hline is not None:
+        ax.axhline(hline[1], color="#b8405e", linestyle="--", linewidth=1, label=hline[0])
+
+
 def lines_by_day(
     days: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None]]],
@@ -106,12 +129,7 @@ def lines_by_day(
     """Daily lines (FRT / TTR medians, volumes per file, complaint spike against its baseline)."""
     fig = _figure(7.0, 2.6)
     ax = fig.subplots()
-    for i, (name, values) in enumerate(series):
-        xs = [x for x, v in enumerate(values) if v is not None]
-        ys = [float(v) for v in values if v is not None]
-        ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.4, label=name, color=PALETTE[i % len(PALETTE)])
-    if hline is not None:
-        ax.axhline(hline[1], color="#b8405e", linestyle="--", linewidth=1, label=hline[0])
+    _lines(ax, series, 3, hline)
     if log:
         ax.set_yscale("log")
     ax.set_xlim(-0.5, len(days) - 0.5)
@@ -170,19 +188,7 @@ def xy_lines(
     """Lines over categorical x (matured cutoffs, FRT quintiles)."""
     fig = _figure(6.0, 2.6)
     ax = fig.subplots()
-    for i, (name, values) in enumerate(series):
-        pts = [(x, float(v)) for x, v in enumerate(values) if v is not None]
-        ax.plot(
-            [p[0] for p in pts],
-            [p[1] for p in pts],
-            marker="o",
-            markersize=4,
-            linewidth=1.4,
-            label=name,
-            color=PALETTE[i % len(PALETTE)],
-        )
-    if hline is not None:
-        ax.axhline(hline[1], color="#b8405e", linestyle="--", linewidth=1, label=hline[0])
+    _lines(ax, series, 4, hline)
     ax.set_xticks(range(len(xs)), [str(x) for x in xs], rotation=20, ha="right")
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))

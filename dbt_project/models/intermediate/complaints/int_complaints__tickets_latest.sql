@@ -1,15 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='ticket_id',
-    on_schema_change='fail',
-    pre_hook="{{ incremental_latest_reset() }}",
-    indexes=[
-        {'columns': ['ticket_id'], 'unique': true},
-        {'columns': ['customer_id', 'created_at']},
-        {'columns': ['exported_on']},
-    ],
-) }}
+{{ config(**incremental_latest_config('ticket_id', 'created_at')) }}
 {#- Ticket current state (CM-01): one row per ticket in its latest version exported on or before
     run_date (landing contract: a ticket re-exported with a later updated_at, e.g. open -> resolved ->
     closed, replaces the earlier version). The base of int_complaints__tickets / fct_tickets (whose

@@ -13,9 +13,7 @@
                             DQ-06 gate failing, every customer);
       emotional_engagement = contacts per week x share of the labelled texts that are positive (CV-10 [D]).
     Set-based: one pass per source, grouped by customer.
-    Window filters read their parameter as a scalar subquery over `params`, so it is a scan filter: a
-    cross-joined params column would run as a nested-loop join filter under the build's
-    enable_nestloop = off (docs/scaling.md, issue 12). -#}
+    Window filters read their parameter as a scalar subquery over `params` (macro policy_param). -#}
 with params as (
     select
         {{ policy_param('emotion_profile_window_days', 'integer') }} as window_days,

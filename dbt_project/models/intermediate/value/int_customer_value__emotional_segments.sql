@@ -15,9 +15,7 @@
                            sensitive, not loyal), other_emotional, not_emotional (CV-10 medium / low), or
                            null when there is no emotional evidence (no CV-10 score). An unset threshold
                            leaves its segment unassigned (starter defaults ship both).
-    Window filters read their parameter as a scalar subquery over `params`, so it is a scan filter: a
-    cross-joined params column would run as a nested-loop join filter under the build's
-    enable_nestloop = off (docs/scaling.md, issue 12). -#}
+    Window filters read their parameter as a scalar subquery over `params` (macro policy_param). -#}
 with params as (
     select
         {{ policy_param('value_revenue_window_days', 'integer') }} as window_days,

@@ -14,9 +14,7 @@
             lifetime, >= crisis_sensitive_min_complaints), computed here from staging with the same
             parameters as customer_complaints.is_crisis_sensitive (reading that mart would be a cycle:
             the complaint marts read value tiers from customer_value).
-    Window filters read their parameter as a scalar subquery over `params`, so it is a scan filter: a
-    cross-joined params column would run as a nested-loop join filter under the build's
-    enable_nestloop = off (docs/scaling.md, issue 12). -#}
+    Window filters read their parameter as a scalar subquery over `params` (macro policy_param). -#}
 with params as (
     select
         {{ policy_param('emotion_profile_window_days', 'integer') }} as emotion_window_days,

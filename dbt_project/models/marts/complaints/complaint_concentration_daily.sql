@@ -2,9 +2,7 @@
     against the module's baseline = mean daily complaints over the complaint_concentration_baseline_days
     before the run date. Feeds AL-06 (mass revisit; threshold complaint_concentration_alert is [U]) and,
     through the `all` row, AL-05 (complaint growth).
-    Window filters read their parameter as a scalar subquery over `params`, so it is a scan filter: a
-    cross-joined params column would run as a nested-loop join filter under the build's
-    enable_nestloop = off (docs/scaling.md, issue 12). -#}
+    Window filters read their parameter as a scalar subquery over `params` (macro policy_param). -#}
 with params as (
     select {{ policy_param('complaint_concentration_baseline_days', 'integer') }} as baseline_days
 ),

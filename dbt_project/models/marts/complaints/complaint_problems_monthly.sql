@@ -4,9 +4,7 @@
     top problem_top_n are flagged for the product team. Topic clusters (LDA / K-means) are not built.
     CM-08: reopen rate per type and module; secondary-contact rate only while CM-08 is runnable
     (repeat_contact_window_days is [U]).
-    Window filters read their parameter as a scalar subquery over `params`, so it is a scan filter: a
-    cross-joined params column would run as a nested-loop join filter under the build's
-    enable_nestloop = off (docs/scaling.md, issue 12). -#}
+    Window filters read their parameter as a scalar subquery over `params` (macro policy_param). -#}
 with params as (
     select
         {{ policy_param('problem_analysis_months', 'integer') }} as months,

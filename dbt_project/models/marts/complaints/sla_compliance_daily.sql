@@ -4,9 +4,7 @@
     sla_compliance_lookback_days creation days (late resolutions change them); older days keep the value
     of the run that last restated them. The team dimension of CM-04 needs a team column that the landing
     contract does not carry.
-    Window filters read their parameter as a scalar subquery over `params`, so it is a scan filter: a
-    cross-joined params column would run as a nested-loop join filter under the build's
-    enable_nestloop = off (docs/scaling.md, issue 12). -#}
+    Window filters read their parameter as a scalar subquery over `params` (macro policy_param). -#}
 with params as (
     select
         {{ policy_param('sla_compliance_lookback_days', 'integer') }} as lookback_days,

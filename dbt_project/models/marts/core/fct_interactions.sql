@@ -1,15 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='event_id',
-    on_schema_change='fail',
-    pre_hook="{{ incremental_latest_reset() }}",
-    indexes=[
-        {'columns': ['event_id'], 'unique': true},
-        {'columns': ['customer_id', 'event_ts']},
-        {'columns': ['exported_on']},
-    ],
-) }}
+{{ config(**incremental_latest_config('event_id', 'event_ts')) }}
 {#- Interaction fact (logins, app / web events; ST-08 activity, CF-03 / CF-04 login features): one row
     per event in its latest version exported on or before run_date (a re-exported event replaces the
     earlier one: later export, then later line). Incremental on event_id: a forward run merges only the

@@ -1,15 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='order_id',
-    on_schema_change='fail',
-    pre_hook="{{ incremental_latest_reset() }}",
-    indexes=[
-        {'columns': ['order_id'], 'unique': true},
-        {'columns': ['customer_id', 'order_ts']},
-        {'columns': ['exported_on']},
-    ],
-) }}
+{{ config(**incremental_latest_config('order_id', 'order_ts')) }}
 {#- Order fact (CV-01..CV-03 revenue, spend, tier; CF-01 / CF-02): one row per order in its latest version
     exported on or before run_date (landing contract: a re-exported order with a later updated_at, e.g.
     completed -> returned, replaces the earlier one). Incremental on order_id: a forward run merges only
