@@ -23,6 +23,12 @@ from crm_scoring.monitoring.reference import (
 from crm_scoring.orchestration import stage_log
 
 RNG = np.random.default_rng(7)
+HEALTH_UNIT_TESTS = (
+    "data_health_file_checks_dq07_low_dq08_off",
+    "data_health_dq07_high_in_force_dq08_ok",
+    "data_health_dq07_at_band_max_dq08_unset",
+    "pipeline_health_durations_failures_lists",
+)
 
 
 # --- drift maths -------------------------------------------------------------------------------------
@@ -238,7 +244,14 @@ def test_monitoring_marts_and_alerts(project, dbt_env) -> None:
 
     # as the nightly selects: a test runs only once all its parents are built
     only_buildable = ("--indirect-selection", "buildable")
-    _dbt(project, "build", "-s", "+tag:monitoring +alerts", *only_buildable, run_date=D1, profile="starter")
+    built = _dbt(
+        project, "build", "-s", "+tag:monitoring +alerts", *only_buildable, run_date=D1, profile="starter"
+    )
+    # every status CASE of the two health marts on fixed inputs (their dbt unit tests, built here before the
+    # models; the nightly selectors leave unit tests out): DQ-07 below / above / at its band, DQ-08, volume,
+    # freshness, quarantine, stage ratio, failed stage, list size
+    unit = {r.node.name: str(r.status) for r in built.result.results if r.node.resource_type == "unit_test"}
+    assert {name: unit.get(name) for name in HEALTH_UNIT_TESTS} == dict.fromkeys(HEALTH_UNIT_TESTS, "pass")
 
     drift_rows = _rows(
         url, "select scope, feature, status from marts.monitoring_drift order by scope, feature"
