@@ -220,6 +220,47 @@ def test_failed_run_and_deadline_go_through_the_same_notifiers(fresh_db, channel
     ]
 
 
+def test_a_tasks_final_failure_feeds_the_alerting_once(fresh_db, channels_env, monkeypatch):
+    """Issue 14: the default_args failure callback feeds the alerting. A retried try sends nothing; the
+    final failure sends the run's AL-20 FAILED message naming the task and error, once per channel; the
+    DAG-level callback for the same run then adds nothing (same ledger identity). Both tries are in
+    ops.task_failures."""
+    from crm_scoring.orchestration import callbacks
+
+    monkeypatch.setenv(warehouse.ENV_URL, fresh_db)
+    dag_run = SimpleNamespace(dag_id="churn_training", run_id="scheduled__2026-11-26", logical_date=None)
+    task = SimpleNamespace(retries=1)
+
+    def context(try_number: int) -> dict:
+        ti = SimpleNamespace(
+            dag_id="churn_training", run_id=dag_run.run_id, task_id="train", try_number=try_number
+        )
+        return {
+            "dag_run": dag_run,
+            "ti": ti,
+            "task": task,
+            "ds": "2026-11-26",
+            "exception": RuntimeError("xgboost ran out of memory"),
+        }
+
+    callbacks.on_retry(context(1))
+    assert channels_env.inbox.messages == [] and channels_env.hooks == []
+    callbacks.on_failure(context(2))
+    notify.RunFailureNotifier()({"dag_run": dag_run, "ds": "2026-11-26", "reason": "task_failure"})
+
+    assert [str(m["Subject"]).strip() for m in channels_env.inbox.messages] == [
+        "[CRM alert] AL-20 churn_training FAILED for 2026-11-26"
+    ]
+    body = channels_env.inbox.messages[0].get_content()
+    assert "in task train: xgboost ran out of memory" in body
+    assert [h["alert"]["scope"] for h in channels_env.hooks] == ["run:churn_training:scheduled__2026-11-26"]
+    with warehouse.connect(fresh_db) as conn:
+        tries = conn.execute(
+            "select try_number, will_retry, error_class from ops.task_failures order by 1"
+        ).fetchall()
+    assert tries == [(1, True, "RuntimeError"), (2, False, "RuntimeError")]
+
+
 def test_strict_profile_without_delivery_level_sends_nothing(fresh_db, channels_env, monkeypatch):
     """alert_delivery_min_level_rank is a starter default: under `strict` it is unset and nothing is sent."""
     monkeypatch.setenv("CRM_POLICY_PROFILE", "strict")

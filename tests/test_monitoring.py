@@ -12,10 +12,23 @@ from support.dbt_project import D1, FIXTURE, SCORES, _dbt, _load_raw, _rows
 
 from crm_scoring import warehouse
 from crm_scoring.monitoring import drift
-from crm_scoring.monitoring.reference import SCORE_COLUMN, build_reference, column_reference
+from crm_scoring.monitoring.reference import (
+    IMPORTANCE_FILE,
+    IMPORTANCE_KEY,
+    REFERENCE_FILE,
+    SCORE_COLUMN,
+    build_reference,
+    column_reference,
+)
 from crm_scoring.orchestration import stage_log
 
 RNG = np.random.default_rng(7)
+HEALTH_UNIT_TESTS = (
+    "data_health_file_checks_dq07_low_dq08_off",
+    "data_health_dq07_high_in_force_dq08_ok",
+    "data_health_dq07_at_band_max_dq08_unset",
+    "pipeline_health_durations_failures_lists",
+)
 
 
 # --- drift maths -------------------------------------------------------------------------------------
@@ -64,6 +77,44 @@ def test_compute_rows_cover_score_and_features():
     assert by[("feature", "a")].psi > 0.25 > by[("feature", "b")].psi
     assert all(r.rows_reference == 5000 and r.rows_current == 1000 for r in rows)
     assert SCORE_COLUMN in reference["columns"]
+
+
+def test_reference_is_cached_with_the_versions_feature_importance(fresh_db, tmp_path, monkeypatch):
+    """The first night that meets a version caches its drift reference AND its training importance in the
+    warehouse (the morning report ranks features by it); later nights read the cache, not MLflow."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("CRM_MLFLOW_ARTIFACT_ROOT", (tmp_path / "artifacts").as_uri())
+    mlflow.set_tracking_uri(uri)
+    train = pd.DataFrame({"a": RNG.normal(0, 1, 500), "b": RNG.uniform(0, 1, 500)})
+    reference = build_reference({c: train[c].to_numpy() for c in train}, RNG.uniform(0, 1, 500), source="t")
+    experiment = mlflow.create_experiment("drift-ref", artifact_location=(tmp_path / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=experiment) as run:
+        mlflow.log_dict(reference, REFERENCE_FILE)
+        mlflow.log_dict({"b": 7.5, "a": 2.0}, IMPORTANCE_FILE)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.create_registered_model("churn_drift_test")
+    version = client.create_model_version(
+        "churn_drift_test", f"runs:/{run.info.run_id}/model", run.info.run_id
+    )
+    loaded, run_id = drift.load_reference("churn_drift_test", str(version.version), fresh_db)
+    assert run_id == run.info.run_id
+    assert loaded[IMPORTANCE_KEY] == {"b": 7.5, "a": 2.0}
+    assert set(loaded["columns"]) == set(reference["columns"])
+    with warehouse.connect(fresh_db) as conn:
+        cached = conn.execute(
+            "select reference -> %s from scoring.drift_reference where model_name = 'churn_drift_test'",
+            (IMPORTANCE_KEY,),
+        ).fetchone()[0]
+    assert cached == {"b": 7.5, "a": 2.0}
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/elsewhere.db")  # no MLflow needed now
+    assert (
+        drift.load_reference("churn_drift_test", str(version.version), fresh_db)[0][IMPORTANCE_KEY]["b"]
+        == 7.5
+    )
 
 
 # --- the stage log -------------------------------------------------------------------------------------
@@ -193,7 +244,14 @@ def test_monitoring_marts_and_alerts(project, dbt_env) -> None:
 
     # as the nightly selects: a test runs only once all its parents are built
     only_buildable = ("--indirect-selection", "buildable")
-    _dbt(project, "build", "-s", "+tag:monitoring +alerts", *only_buildable, run_date=D1, profile="starter")
+    built = _dbt(
+        project, "build", "-s", "+tag:monitoring +alerts", *only_buildable, run_date=D1, profile="starter"
+    )
+    # every status CASE of the two health marts on fixed inputs (their dbt unit tests, built here before the
+    # models; the nightly selectors leave unit tests out): DQ-07 below / above / at its band, DQ-08, volume,
+    # freshness, quarantine, stage ratio, failed stage, list size
+    unit = {r.node.name: str(r.status) for r in built.result.results if r.node.resource_type == "unit_test"}
+    assert {name: unit.get(name) for name in HEALTH_UNIT_TESTS} == dict.fromkeys(HEALTH_UNIT_TESTS, "pass")
 
     drift_rows = _rows(
         url, "select scope, feature, status from marts.monitoring_drift order by scope, feature"

@@ -100,6 +100,44 @@ def test_monitoring_marts_fill_their_panels(fresh_db: str, report_env: Path) -> 
     assert "`marts.monitoring_drift` does not exist" not in html
 
 
+def test_drift_of_the_models_most_important_features_and_list_sizes(fresh_db: str, report_env: Path) -> None:
+    """Issue 13, model health: "drift of the top features" = the model's most important ones (the training
+    importance cached with the drift reference), besides the most drifting; data health shows the list
+    sizes against their trailing baseline (AL-20)."""
+    _monitoring_marts(fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("create schema scoring")
+        conn.execute(
+            """create table scoring.drift_reference (model_name text, model_version text, mlflow_run_id text,
+               reference jsonb)"""
+        )
+        conn.execute(
+            """insert into scoring.drift_reference values
+               ('churn', '3', 'r3', '{"columns": {}, "importance": {"orders_365d": 9.5, "complaints_90d": 4.0,
+                                                                  "unused_feature": 8.0}}'),
+               ('churn', '2', 'r2', '{"columns": {}, "importance": {"recency_days": 99.0}}')"""
+        )
+        conn.execute(
+            """insert into marts.pipeline_health values
+               (%(d)s, 'ingest', 12.5, 4200, 10.0, 'ok'),
+               (%(d)s, 'list:retention_list', null, 310, null, 'breach')""",
+            {"d": D},
+        )
+        conn.execute("alter table marts.pipeline_health add column baseline_rows bigint")
+        conn.execute("update marts.pipeline_health set baseline_rows = 777 where stage like 'list:%'")
+    html = render_report(D, fresh_db, store_in_warehouse=False).path.read_text(encoding="utf-8")
+    model = html[html.index('id="model"') : html.index('id="data"')]
+    assert "PSI of the model&#39;s 2 most important features" in model
+    important = model[model.index("most important features (importance") :]
+    important = important[: important.index("</table>")]
+    # by importance (v3's), not by PSI; a feature without drift rows and v2's importance are not shown
+    assert important.index("orders_365d") < important.index("complaints_90d")
+    assert "recency_days" not in important and "unused_feature" not in important
+    assert "PSI of the top 3 drifting features" in model  # the PSI order stays beside it
+    data = html[html.index('id="data"') :]
+    assert "list:retention_list" in data and "777" in data and "baseline_rows" in data
+
+
 def test_csat_and_nps_fill_the_complaint_health_panel(fresh_db: str, report_env: Path) -> None:
     """RP-02: CSAT % satisfied and NPS per response day (chart) and by region (table), from the mart."""
     with psycopg.connect(fresh_db) as conn:

@@ -143,6 +143,13 @@ def test_reader_reads_lists_only_and_each_session_is_audited(logins) -> None:
             )
     (row,) = _logins(url, name)  # one row for the session, however many reads
     assert row[0] == pid and row[2] == "lists.retention_list"
+    # PS-04 "which list": every list table the session read, each once, in the order first read (the
+    # _latest view reads the table it selects from)
+    with psycopg.connect(url) as conn:
+        read = conn.execute(
+            "select objects_read from ops.reader_logins where db_user = %s and backend_pid = %s", (name, pid)
+        ).fetchone()[0]
+    assert read == ["lists.retention_list", "lists.compensation_list"]
     # a new session through the _latest view, after another night was published (views recreated)
     publish(D2, url)
     with psycopg.connect(reader, autocommit=True) as conn:

@@ -29,7 +29,13 @@ import numpy as np
 from scipy.stats import wasserstein_distance
 
 from crm_scoring import warehouse
-from crm_scoring.monitoring.reference import QUANTILE_POINTS, REFERENCE_FILE, SCORE_COLUMN
+from crm_scoring.monitoring.reference import (
+    IMPORTANCE_FILE,
+    IMPORTANCE_KEY,
+    QUANTILE_POINTS,
+    REFERENCE_FILE,
+    SCORE_COLUMN,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +148,9 @@ def load_reference(model_name: str, version: str, url: str | None = None) -> tup
             f"{model_name} v{version} (run {run_id}) has no {REFERENCE_FILE}: "
             f"retrain to monitor its drift ({exc})"
         ) from exc
+    importance = _importance(run_id)
+    if importance:
+        reference[IMPORTANCE_KEY] = importance
     with warehouse.connect(url) as conn:
         _ensure(conn)
         conn.execute(
@@ -152,6 +161,22 @@ def load_reference(model_name: str, version: str, url: str | None = None) -> tup
             (model_name, version, run_id, json.dumps(reference)),
         )
     return reference, run_id
+
+
+def _importance(run_id: str) -> dict[str, float]:
+    """The version's feature importance (`feature_importance.json` of its training run), or {}.
+
+    Cached with the reference so the morning report can show the drift of the model's most important
+    features (issue 13: "drift of the top features") from the warehouse alone, without MLflow access."""
+    from mlflow.artifacts import download_artifacts
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = download_artifacts(run_id=run_id, artifact_path=IMPORTANCE_FILE, dst_path=tmp)
+            raw = json.loads(Path(path).read_text())
+    except Exception:  # noqa: BLE001 - an older run without it: the report falls back to PSI order
+        return {}
+    return {str(k): float(v) for k, v in raw.items()}
 
 
 def compute(

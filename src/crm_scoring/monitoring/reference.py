@@ -20,6 +20,12 @@ SCORE_COLUMN = "__score__"
 REFERENCE_BINS = 10
 QUANTILE_POINTS = 101
 FORMAT_VERSION = 1
+# The training run's feature importance (model.train logs this artifact: split gain, or the regression's
+# mean |contribution|). The drift step caches it inside the warehouse copy of the reference under
+# IMPORTANCE_KEY ({feature: importance}, higher is more important), so the morning report can show the
+# drift of the model's most important features without MLflow access.
+IMPORTANCE_FILE = "feature_importance.json"
+IMPORTANCE_KEY = "importance"
 
 
 def column_reference(values: np.ndarray, bins: int = REFERENCE_BINS) -> dict[str, Any]:

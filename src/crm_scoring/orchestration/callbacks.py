@@ -136,6 +136,24 @@ def on_retry(context: dict) -> None:
 def on_failure(context: dict) -> None:
     _release()
     _record(context, will_retry=False)
+    _alert(context)
+
+
+def _alert(context: dict) -> None:
+    """A task's final failure feeds the alerting (issue 14: "the callback feeds the alerting"): the run's
+    AL-20 "FAILED" message, naming the task and its error, through the notifiers (notify).
+
+    It carries the run-level identity (`run:<dag>:<run_id>`), so the DAG's own `on_failure_callback` and
+    `crm run`'s report of the same run add nothing (ledger); it fires in the task's process as soon as
+    the task gives up, so it does not depend on the dag-processor running the DAG callback, and it
+    covers every DAG whose tasks use these default_args (the weekly training too). A retry sends
+    nothing: only `ops.task_failures` records a try that will be retried."""
+    try:
+        from crm_scoring.orchestration import notify
+
+        notify.RunFailureNotifier().notify(context)
+    except Exception:  # noqa: BLE001 - never mask the task's own failure
+        log.exception("could not deliver the task failure alert")
 
 
 def _release() -> None:

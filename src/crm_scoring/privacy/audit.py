@@ -11,11 +11,12 @@ needs a log collector and superuser file access the platform does not have on ev
 session is audited where it touches the data: every table of schema `lists` has row-level security with
 one SELECT policy for the reader and operator groups, `using ((select ops.audit_reader_session(...)))`.
 The function (SECURITY DEFINER) writes one `ops.reader_logins` row per backend session (user, backend
-start = login time, client address, application, first object read) and returns true; it is an init-plan,
-so it runs once per query, and the unique key makes it once per session. It cannot be skipped from the
-client: the `_latest` views are `security_invoker`, so they go through the same policy. A session that
-only connects and reads nothing is not recorded (it has seen no data). In a read-only transaction the
-audit row cannot be written and the read fails (fail closed).
+start = login time, client address, application, first object read, and `objects_read`: every list table
+the session read, in the order first read) and returns true; it is an init-plan, so it runs once per
+query, and the unique key makes it one row per session (a list already in `objects_read` changes
+nothing). It cannot be skipped from the client: the `_latest` views are `security_invoker`, so they go
+through the same policy. A session that only connects and reads nothing is not recorded (it has seen no
+data). In a read-only transaction the audit row cannot be written and the read fails (fail closed).
 """
 
 from __future__ import annotations
@@ -39,13 +40,15 @@ declare
     started timestamptz;
 begin
     select backend_start into started from pg_stat_activity where pid = pg_backend_pid();
-    insert into ops.reader_logins (db_user, backend_pid, backend_start, client_addr, application_name,
-                                   first_object)
+    insert into ops.reader_logins as l (db_user, backend_pid, backend_start, client_addr, application_name,
+                                        first_object, objects_read)
     select session_user, pg_backend_pid(), coalesce(started, now()), a.client_addr::text,
-           a.application_name, object_name
+           a.application_name, object_name, array[object_name]
       from (select 1) as one
       left join pg_stat_activity as a on a.pid = pg_backend_pid()
-    on conflict (db_user, backend_pid, backend_start) do nothing;
+    on conflict (db_user, backend_pid, backend_start) do update
+        set objects_read = coalesce(l.objects_read, array[l.first_object]) || excluded.first_object
+      where not (excluded.first_object = any(coalesce(l.objects_read, array[l.first_object])));
     return true;
 end
 $$;

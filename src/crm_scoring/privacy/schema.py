@@ -52,9 +52,18 @@ DDL = [
         client_addr text,
         application_name text,
         first_object text,
+        objects_read text[],
         logged_at timestamptz not null default now(),
         unique (db_user, backend_pid, backend_start)
     )""",
+    # a warehouse whose audit table predates objects_read (every list the session read, in order)
+    """
+    do $$ begin
+        if not exists (select 1 from information_schema.columns where table_schema = 'ops'
+                         and table_name = 'reader_logins' and column_name = 'objects_read') then
+            alter table ops.reader_logins add column objects_read text[];
+        end if;
+    end $$""",
     # PS-08: the outcome of every data-subject request of dsr_requests.csv (privacy/dsr.py).
     """
     create table if not exists ops.dsr_outcomes (

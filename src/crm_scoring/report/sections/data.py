@@ -25,8 +25,8 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         ),
         (
             "marts.pipeline_health",
-            "Pipeline stages: duration and rows against the trailing baseline",
-            ["stage", "duration_s", "baseline_duration_s", "rows", "status"],
+            "Pipeline stages and list sizes against the trailing baseline (AL-20)",
+            ["stage", "stage_status", "duration_s", "baseline_duration_s", "rows", "baseline_rows", "status"],
         ),
     ):
         rows = rows_or_missing(conn, relation, run_date, title)

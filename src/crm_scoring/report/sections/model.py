@@ -1,5 +1,6 @@
 """Model health: the champion's bands tonight, calibration and AUC on matured cutoffs (CH-07 / AL-14
-backtests) and the drift of the top features (AL-14, `marts.monitoring_drift`)."""
+backtests) and the drift of the model's most important features and of the most drifting ones (AL-14,
+`marts.monitoring_drift`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date
 
 import psycopg
 
+from crm_scoring.monitoring.reference import IMPORTANCE_KEY
 from crm_scoring.report import charts
 from crm_scoring.report.panels import (
     Panel,
@@ -121,7 +123,8 @@ def _drift(conn: psycopg.Connection, run_date: date) -> list[Panel]:
             str(r["model_version"]),
         )
     )
-    top = [r for r in rows if r["scope"] == "feature"][:TOP_FEATURES]
+    features = [r for r in rows if r["scope"] == "feature"]
+    top = features[:TOP_FEATURES]
     score = [r for r in rows if r["scope"] == "score"]
     columns = [
         "scope",
@@ -133,21 +136,71 @@ def _drift(conn: psycopg.Connection, run_date: date) -> list[Panel]:
         "psi_threshold",
         "status",
     ]
-    panels = []
+    panels = _drift_of_important_features(conn, features, columns)
     if top:
-        thresholds = {r["psi_threshold"] for r in top if r["psi_threshold"] is not None}
-        panels.append(
-            Panel(
-                f"PSI of the top {len(top)} drifting features",
-                "chart",
-                image=charts.bars_with_threshold(
-                    [r["feature"] for r in top],
-                    [float(r["psi"] or 0) for r in top],
-                    float(min(thresholds)) if thresholds else None,
-                    [r["status"] for r in top],
-                    "PSI",
-                ),
-            )
-        )
+        panels.append(_psi_chart(f"PSI of the top {len(top)} drifting features", top))
     panels.append(table(title, score + top, columns))
     return panels
+
+
+def _psi_chart(title: str, rows: list[dict]) -> Panel:
+    thresholds = {r["psi_threshold"] for r in rows if r["psi_threshold"] is not None}
+    return Panel(
+        title,
+        "chart",
+        image=charts.bars_with_threshold(
+            [r["feature"] for r in rows],
+            [float(r["psi"] or 0) for r in rows],
+            float(min(thresholds)) if thresholds else None,
+            [r["status"] for r in rows],
+            "PSI",
+        ),
+    )
+
+
+def _drift_of_important_features(
+    conn: psycopg.Connection, features: list[dict], columns: list[str]
+) -> list[Panel]:
+    """The drift of the scoring model's TOP_FEATURES most important features (issue 13: "drift of the top
+    features"): a shift in a feature the model barely uses matters less than one in its main drivers.
+    The importance is the training run's, cached with the version's drift reference
+    (`scoring.drift_reference`, monitoring.drift); a reference cached before it was kept has none, and
+    the panel is left out (the PSI-ordered panels stay)."""
+    versions = sorted({str(r["model_version"]) for r in features})
+    if not versions or not exists(conn, "scoring.drift_reference"):
+        return []
+    found = query(
+        conn,
+        """select model_version, key as feature, value::double precision as importance
+           from scoring.drift_reference, jsonb_each_text(reference -> %s)
+           where model_version = any(%s) and jsonb_typeof(reference -> %s) = 'object'
+             and (%s::text[] is null or model_name = any(%s::text[]))
+           order by 1, 3 desc, 2""",
+        (IMPORTANCE_KEY, versions, IMPORTANCE_KEY, _names(features), _names(features)),
+    )
+    importance = {(r["model_version"], r["feature"]): r["importance"] for r in found}
+    ranked = sorted(
+        (r for r in features if (str(r["model_version"]), r["feature"]) in importance),
+        key=lambda r: (
+            -importance[(str(r["model_version"]), r["feature"])],
+            str(r["feature"]),
+            str(r["model_version"]),
+        ),
+    )[:TOP_FEATURES]
+    if not ranked:
+        return []
+    rows = [{**r, "importance": importance[(str(r["model_version"]), r["feature"])]} for r in ranked]
+    return [
+        _psi_chart(f"PSI of the model's {len(rows)} most important features", rows),
+        table(
+            f"Drift of the model's {len(rows)} most important features (importance from its training run)",
+            rows,
+            ["feature", "model_version", "importance", "psi", "distance", "psi_threshold", "status"],
+        ),
+    ]
+
+
+def _names(features: list[dict]) -> list[str] | None:
+    """The model names of the drift rows (a mart without the column: any name)."""
+    names = sorted({str(r["model_name"]) for r in features if r.get("model_name")})
+    return names or None
