@@ -358,7 +358,8 @@ def main() -> None:
           f"train CPU s={getattr(model, 'train_cpu_seconds', 0.0):.0f}", flush=True)  # fmt: skip
     val_keys = _arg("--val", "none" if final else ",".join(val))
     if val_keys != "none":
-        print(validation_report(model, {k: val[k] for k in val_keys.split(",")}, neg, pos), flush=True)
+        chosen = list(val) if val_keys == "all" else val_keys.split(",")  # `--val all` = the default
+        print(validation_report(model, {k: val[k] for k in chosen}, neg, pos), flush=True)
     keys = _arg("--sets", "all" if final else "amazon,cs_tweets")
     sets = [s for s in REPORT_SETS if keys == "all" or s[1] in keys.split(",")]
     if sets and keys != "none":

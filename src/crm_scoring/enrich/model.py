@@ -176,7 +176,6 @@ class LexiconLogitModel:
     def _fit(self, texts: list[str], labels: list[str]) -> dict[str, np.ndarray]:
         """Fit vectorizers and the classifier; return every learned number as plain arrays."""
         from scipy import sparse
-        from sklearn.linear_model import LogisticRegression
 
         base, worded = self._inputs(texts)
         words, chars = self._word_vectorizer(), self._char_vectorizer()
@@ -188,18 +187,22 @@ class LexiconLogitModel:
             extra["nb_ratios"] = np.vstack([_nb_log_ratio(present, y == p, self.NB_ALPHA) for p in _POLES])
             grams = _nb_weighted(present, extra["nb_ratios"])
         x = sparse.hstack([grams, self._vader_features(base)]).tocsr()
-        # newton-cg reaches the same optimum as lbfgs here, ~10x faster, deterministically
-        clf = LogisticRegression(C=self.C, solver="newton-cg", max_iter=1000).fit(x, labels)
         return {
             "word_terms": _terms(words.vocabulary_),
             "word_idf": words.idf_,
             "char_terms": _terms(chars.vocabulary_),
             "char_idf": chars.idf_,
-            "coef": clf.coef_,
-            "intercept": clf.intercept_,
-            "classes": np.array(clf.classes_, dtype=str),
+            **self._fit_head(x, texts, labels),
             **extra,
         }
+
+    def _fit_head(self, x, texts: list[str], labels: list[str]) -> dict[str, np.ndarray]:  # noqa: ANN001
+        """The logistic head on the feature matrix (the distilled student overrides the targets)."""
+        from sklearn.linear_model import LogisticRegression
+
+        # newton-cg reaches the same optimum as lbfgs here, ~10x faster, deterministically
+        clf = LogisticRegression(C=self.C, solver="newton-cg", max_iter=1000).fit(x, labels)
+        return {"coef": clf.coef_, "intercept": clf.intercept_, "classes": np.array(clf.classes_, dtype=str)}
 
     def _restore(self, params: dict[str, np.ndarray]) -> None:
         """Vectorizers and linear head from the arrays (the same path for trained and cached models)."""
@@ -429,6 +432,15 @@ def lexicon_logit_model() -> LexiconLogitModel:
     return LexiconLogitModel()
 
 
+@cache
+def distilled_model() -> SentimentModel:
+    """The seventh round's student (distill.py): the TF-IDF recipe trained on the fine-tuned teacher's
+    committed soft labels mixed with the human labels; cached like the others; once per process."""
+    from crm_scoring.enrich.distill import DistilledLogitModel
+
+    return DistilledLogitModel()
+
+
 def primary_models() -> list[SentimentModel]:
     """Models in order of preference for English; the first that passes the DQ-06 gate is used.
 
@@ -440,5 +452,7 @@ def primary_models() -> list[SentimentModel]:
 
 
 def candidate_models() -> list[SentimentModel]:
-    """Measured, not shipped (`python -m crm_scoring.enrich.evaluate --candidates` reprints them)."""
-    return [ensemble_model()]
+    """Measured, not shipped (`python -m crm_scoring.enrich.evaluate --candidates` reprints them). The
+    seventh round's distilled student lost to the shipped recipe on the validation fold at every mixing
+    weight tried, so it stays a candidate (docs/text_enrichment.md, "Seventh round")."""
+    return [ensemble_model(), distilled_model()]
