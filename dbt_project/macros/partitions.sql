@@ -19,19 +19,6 @@ select pg_advisory_xact_lock(hashtext('crm_scoring.partition_functions'));
 create schema if not exists ops;
 create schema if not exists partitions;
 
--- the name of a partition of <schema>.<table>: <schema>__<table>__<suffix> in schema partitions
-create or replace function ops.crm_partition_name(p_schema text, p_table text, p_suffix text)
-returns text language plpgsql immutable as $fn$
-declare
-    name text := p_schema || '__' || p_table || '__' || p_suffix;
-begin
-    if octet_length(name) > 63 then
-        raise exception 'partition name % is longer than 63 bytes: shorten %.%', name, p_schema, p_table;
-    end if;
-    return name;
-end
-$fn$;
-
 -- a relation named partitions.<p_name> that is not a partition of p_parent (the partitions of dbt's
 -- __dbt_backup after a full refresh, kept until dbt drops the backup) is renamed out of the way
 create or replace function ops.crm_partition_free_name(p_name text, p_parent oid)
@@ -125,11 +112,23 @@ declare
     lo date;
     hi date;
     part text;
-    dflt text := ops.crm_partition_name(p_schema, p_table, 'default');
+    prefix text := p_schema || '__' || p_table || '__';  -- <schema>__<table>__pYYYYMM, ..__default
+    dflt text := prefix || 'default';
     moved boolean;
 begin
     if parent is null then
         return false;
+    elsif octet_length(prefix) > 63 - 7 then
+        raise exception 'partition names of %.% would exceed 63 bytes: shorten it', p_schema, p_table;
+    end if;
+    -- the nightly case, without a lock (a lock would be held to the caller's commit: concurrent writers
+    -- of one table, e.g. the scoring shards, would queue behind each other's COPY)
+    if exists (select 1 from pg_partitioned_table where partrelid = parent and partdefid <> 0)
+       and (p_day is null or exists (
+           select 1 from pg_inherits i join pg_class c on c.oid = i.inhrelid
+           where i.inhparent = parent and c.relnamespace = 'partitions'::regnamespace
+             and c.relname = prefix || 'p' || to_char(p_day, 'YYYYMM'))) then
+        return true;
     end if;
     perform pg_advisory_xact_lock(hashtext('crm_scoring.partition:' || p_schema || '.' || p_table));
     select relkind into kind from pg_class where oid = parent;
@@ -148,7 +147,7 @@ begin
     end if;
     lo := date_trunc('month', p_day)::date;
     hi := (lo + interval '1 month')::date;
-    part := ops.crm_partition_name(p_schema, p_table, 'p' || to_char(lo, 'YYYYMM'));
+    part := prefix || 'p' || to_char(lo, 'YYYYMM');
     if not ops.crm_partition_free_name(part, parent) then
         return true;
     end if;
