@@ -312,3 +312,17 @@ def test_the_hook_decides_nothing_at_compile_time() -> None:
     """The hook's SQL never depends on the warehouse (issue 15): no relation probe in the macros."""
     text = (Path(__file__).parents[1] / "dbt_project" / "macros" / "partitions.sql").read_text()
     assert "get_relation" not in text and "load_relation" not in text and "is_incremental" not in text
+
+
+def test_the_source_ddl_and_setup_give_every_parent_its_default(fresh_db: str) -> None:
+    """dbt's on-run-start (generated source DDL, then partition_setup) leaves the Python-written per-date
+    parents partitioned with a DEFAULT partition: a direct insert (a test, a repair) finds a home."""
+    from tests.support.raw import create_source_tables
+
+    create_source_tables(fresh_db)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        for table in ("scoring.churn_scores", "scoring.churn_reasons", "lists.retention_list"):
+            name = table.replace(".", "__")
+            assert children(conn, table) == [f"partitions.{name}__default"], table
+        insert_scores(conn, [date(2026, 11, 26)])
+        assert partitions.setup(conn) == 0  # a second on-run-start: nothing to do

@@ -65,6 +65,13 @@ def install(conn: psycopg.Connection) -> None:
     conn.execute(sql.SQL("comment on function {} is {}").format(sql.SQL(_MARKER), sql.Literal(_version())))
 
 
+def setup(conn: psycopg.Connection) -> int:
+    """What dbt's on-run-start does after the source DDL (macro `partition_setup`): the functions, and the
+    DEFAULT partition of every parent partitioned by run_date that lacks one; parents given one."""
+    install(conn)
+    return conn.execute("select ops.crm_partition_defaults()").fetchone()[0]
+
+
 def ensure(conn: object, table: str, day: date | None = None) -> None:
     """`table` ("schema.name") partitioned by month of run_date, with its DEFAULT partition and, given
     `day`, the partition of `day`'s month; a plain table is converted in place first.
