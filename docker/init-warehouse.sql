@@ -89,7 +89,7 @@ DECLARE
     s text;
 BEGIN
     FOREACH s IN ARRAY ARRAY['raw', 'ops', 'enrichment', 'dbt', 'staging', 'intermediate', 'marts',
-                             'policy', 'lists_build', 'scoring', 'lists']
+                             'policy', 'lists_build', 'scoring', 'lists', 'partitions']
     LOOP
         EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION crm_owner', s);
         EXECUTE format('ALTER SCHEMA %I OWNER TO crm_owner', s);

@@ -264,15 +264,23 @@ def _listed_customers(url: str, run_date: date) -> list[str]:
 
 
 def _database_size(url: str) -> dict[str, int]:
-    """Bytes of the whole database and of each schema (tables + indexes + TOAST)."""
+    """Bytes of the whole database and of each schema (tables + indexes + TOAST), a partition counted in
+    its parent's schema (they live in schema `partitions`, crm_scoring/partitions.py), and the number of
+    partitions per schema (`partitions:<schema>`)."""
     with warehouse.connect(url) as conn:
         total = int(conn.execute("select pg_database_size(current_database())").fetchone()[0])
         rows = conn.execute(
-            "select n.nspname, sum(pg_total_relation_size(c.oid))::bigint from pg_class c "
-            "join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'm', 'p') "
-            "and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') group by 1 order by 1"
+            "select n.nspname, sum(pg_total_relation_size(c.oid))::bigint,"
+            " count(*) filter (where c.relispartition) from pg_class c"
+            " join pg_class r on r.oid = coalesce(pg_partition_root(c.oid), c.oid)"
+            " join pg_namespace n on n.oid = r.relnamespace where c.relkind in ('r', 'm', 'p')"
+            " and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') group by 1 order by 1"
         ).fetchall()
-    return {"database": total, **{f"schema:{name}": int(size) for name, size in rows}}
+    return (
+        {"database": total}
+        | {f"schema:{name}": int(size) for name, size, _ in rows}
+        | {f"partitions:{name}": int(parts) for name, _, parts in rows if parts}
+    )
 
 
 def _landing_marker(landing: Path, customers: int, first: date, last: date) -> Path:
@@ -610,6 +618,10 @@ def run_bench(
         f"peak RSS {result['peak_rss_mb']:,.0f} MB"
     )
     print(f"database size: {size['database'] / 2**20:,.0f} MB after {max(nights, 1) + 1} dates")
+    for key, value in size.items():
+        if key.startswith("schema:"):
+            parts = size.get(f"partitions:{key[7:]}", 0)
+            print(f"  {key[7:]:24} {value / 2**20:10,.1f} MB" + (f"  {parts} partitions" if parts else ""))
     print(
         f"text model: {result['text_backfill_texts_per_second']:,.0f} texts/s on one core (backfill);"
         f" nightly delta {result['text_delta_texts']:,} texts in {result['text_delta_seconds']:.2f} s;"
@@ -650,11 +662,19 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path) 
     timer.run(f"{tag} publish", lambda: publish(day, url), lambda r: sum(r.rows.values()))
     timer.run(f"{tag} reasons, the rest", lambda: explain(url, day, REST), lambda r: r.customers)
     timer.run(f"{tag} prune history", lambda: _prune_history(url, day), lambda r: sum(r.values()))
+    size = _database_size(url)
+    print(  # growth per night, visible while the bench runs
+        f"{tag} database {size['database'] / 2**20:,.0f} MB; "
+        + ", ".join(f"{k[7:]} {v / 2**20:,.0f} MB" for k, v in size.items() if k.startswith("schema:"))
+        + f"; {sum(v for k, v in size.items() if k.startswith('partitions:'))} partitions",
+        flush=True,
+    )
     return {
         "run_date": day.isoformat(),
         "seconds": time.perf_counter() - start,
         "peak_rss_mb": max(s.peak_rss_mb for s in timer.stages[n:]),
-        "database_bytes": _database_size(url)["database"],
+        "database_bytes": size["database"],
+        "size": size,
     }
 
 

@@ -18,6 +18,10 @@ def source_ddl() -> str:
 
 
 def create_source_tables(url: str) -> None:
-    """Create every raw/ops/enrichment/scoring/lists table exactly as dbt's on-run-start hook does."""
+    """Create every raw/ops/enrichment/scoring/lists table exactly as dbt's on-run-start hook does (with
+    the DEFAULT partitions of the partitioned ones, macro partition_setup)."""
+    from crm_scoring import partitions
+
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(source_ddl())
+        partitions.setup(conn)

@@ -45,7 +45,7 @@ def _list_table_ddl(name: str) -> list[str]:
     model = next(m for m in yaml.safe_load(path.read_text())["models"] if m["name"] == name)
     columns = ",\n    ".join(f"{c['name']} {c['data_type']}" for c in model["columns"])
     return [
-        f"create table if not exists lists.{name} (\n    {columns}\n)",
+        f"create table if not exists lists.{name} (\n    {columns}\n) partition by range (run_date)",
         # the index crm_scoring.lists.publish creates with the table (auto-named the same way)
         f"create index if not exists {name}_run_date_idx on lists.{name} (run_date)",
     ]

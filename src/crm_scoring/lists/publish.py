@@ -14,7 +14,7 @@ from datetime import date
 import psycopg
 from psycopg import sql
 
-from crm_scoring import failpoints, warehouse
+from crm_scoring import failpoints, partitions, warehouse
 from crm_scoring.lists import LIST_NAMES
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ def _sync_table(conn: psycopg.Connection, name: str) -> list[str]:
         cols = sql.SQL(", ").join(
             sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in build_cols
         )
-        conn.execute(sql.SQL("create table {} ({})").format(target, cols))
+        # partitioned by month of run_date like every per-date table (crm_scoring/partitions.py)
+        conn.execute(sql.SQL("create table {} ({}) partition by range (run_date)").format(target, cols))
         conn.execute(sql.SQL("create index on {} (run_date)").format(target))
     else:
         for col, typ in build_cols:
@@ -98,6 +99,8 @@ def publish(run_date: date, url: str | None = None) -> PublishResult:
             cols = _sync_table(conn, name)
             col_list = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
             target = sql.Identifier(PUBLISH_SCHEMA, name)
+            # the night's month (a plain table of an earlier release is converted in place first)
+            partitions.ensure(conn, f"{PUBLISH_SCHEMA}.{name}", run_date)
             conn.execute(sql.SQL("delete from {} where run_date = %s").format(target), (run_date,))
             cur = conn.execute(
                 sql.SQL("insert into {} ({}) select {} from {} where run_date = %s").format(

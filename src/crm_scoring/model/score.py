@@ -25,7 +25,7 @@ import xgboost as xgb
 from mlflow.models import Model
 from psycopg import sql
 
-from crm_scoring import failpoints, warehouse
+from crm_scoring import failpoints, partitions, warehouse
 from crm_scoring.model import clv as clv_model
 from crm_scoring.model import registry
 from crm_scoring.model.artifacts import CALIBRATION_FILE, FEATURES_FILE, LoadedModel
@@ -109,6 +109,8 @@ def load_version(version: str, config: ModelConfig | None = None) -> LoadedModel
 
 
 def ensure_scores_table(conn, table: str) -> None:
+    """scoring.churn_scores, partitioned by month of run_date (crm_scoring/partitions.py): the
+    retention drops whole months. A plain table of an earlier release is converted in place first."""
     schema, name = table.split(".")
     conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
     conn.execute(
@@ -122,7 +124,8 @@ def ensure_scores_table(conn, table: str) -> None:
              mlflow_run_id text,
              scored_at timestamptz not null default now(),
              clv_estimate double precision,
-             primary key (run_date, customer_id))"""
+             primary key (run_date, customer_id))
+             partition by range (run_date)"""
         ).format(sql.Identifier(schema, name))
     )
     # CV-06: added after the first release; nullable (unset clv_horizon_months, no purchase history).
@@ -131,6 +134,7 @@ def ensure_scores_table(conn, table: str) -> None:
             sql.Identifier(schema, name)
         )
     )
+    partitions.ensure(conn, table)  # its DEFAULT partition; a plain table of a release before converted
 
 
 def _scores_table(
@@ -158,7 +162,8 @@ def _scores_table(
 
 
 def ensure_reasons_table(conn, table: str) -> None:
-    """scoring.churn_reasons: up to top_k rows per scored customer and night (CH-06)."""
+    """scoring.churn_reasons: up to top_k rows per scored customer and night (CH-06); partitioned
+    like the scores."""
     schema, name = table.split(".")
     conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
     conn.execute(
@@ -172,9 +177,11 @@ def ensure_reasons_table(conn, table: str) -> None:
              contribution double precision not null check (contribution > 0),
              reason_text text not null,
              model_version text not null,
-             primary key (run_date, customer_id, reason_rank))"""
+             primary key (run_date, customer_id, reason_rank))
+             partition by range (run_date)"""
         ).format(sql.Identifier(schema, name))
     )
+    partitions.ensure(conn, table)
 
 
 def copy_table(conn, target: str, table: pa.Table, columns: tuple[str, ...]) -> None:
@@ -208,6 +215,8 @@ def write_scores(
     with warehouse.connect(url) as conn:
         ensure_scores_table(conn, cfg.scores_table)
         ensure_reasons_table(conn, cfg.reasons.table)
+        for table in (cfg.scores_table, cfg.reasons.table):  # the night's month, before its rows
+            partitions.ensure(conn, table, run_date)
         scored_at = conn.execute("select now()::text").fetchone()[0]
         for table in (cfg.scores_table, cfg.reasons.table):
             conn.execute(

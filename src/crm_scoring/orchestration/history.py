@@ -17,9 +17,12 @@ therefore pruned without touching this file. Current-state facts (fct_orders by 
 every table without run_date are never touched.
 
 The cutoff is `run_date - N days` (never the wall clock): a rerun deletes the same dates, and a
-backfill of an old date never deletes newer history. Deletes are set-based, one statement per table;
-what they removed is recorded in ops.retention_purges (target `history:<schema>.<table>`), beside
-the PS-09 text purges. The tables are not partitioned (docs/scaling.md says why and what would be).
+backfill of an old date never deletes newer history. The per-date tables are partitioned by month of
+run_date (dbt_project/macros/partitions.sql, crm_scoring/partitions.py): every month entirely before
+the cutoff is dropped whole (O(1), no dead tuples for autovacuum), and one set-based delete removes the
+rest, which PostgreSQL prunes to the boundary month and the DEFAULT partition. A table still plain (a
+warehouse whose writers have not run since the upgrade) is pruned by the delete alone. What was removed
+is recorded in ops.retention_purges (target `history:<schema>.<table>`), beside the PS-09 text purges.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+from crm_scoring import partitions
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +117,8 @@ def _has_run_date(conn: psycopg.Connection, table: PerDateTable) -> bool:
 
 
 def prune(conn: psycopg.Connection, run_date: date, tables: list[PerDateTable]) -> dict[str, int]:
-    """Delete the dates older than each table's retention in force on `run_date`; rows deleted per table."""
+    """Remove the dates older than each table's retention in force on `run_date` (whole months dropped,
+    the boundary month deleted from); rows removed per table."""
     from crm_scoring.enrich.policy import parameter_values
     from crm_scoring.privacy import schema
 
@@ -128,10 +134,13 @@ def prune(conn: psycopg.Connection, run_date: date, tables: list[PerDateTable]) 
         if keep is None or not _has_run_date(conn, table):
             continue
         cutoff = run_date - timedelta(days=keep)
+        dropped, n = partitions.drop_before(conn, f"{table.schema}.{table.name}", cutoff)
+        if dropped:
+            log.info("history retention: dropped %s (%d rows)", ", ".join(dropped), n)
         statement = sql.SQL("delete from {} where run_date < %s").format(
             sql.Identifier(table.schema, table.name)
         )
-        n = conn.execute(statement, (cutoff,)).rowcount
+        n += conn.execute(statement, (cutoff,)).rowcount
         conn.execute(
             "insert into ops.retention_purges (run_date, target, cutoff, rows_purged) values (%s, %s, %s, %s)"
             " on conflict (run_date, target) do update set rows_purged = ops.retention_purges.rows_purged"

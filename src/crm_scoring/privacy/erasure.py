@@ -37,6 +37,7 @@ import psycopg
 from psycopg import sql
 
 from crm_scoring import contract, warehouse
+from crm_scoring.partitions import SCHEMA as PARTITIONS
 from crm_scoring.privacy import schema
 from crm_scoring.privacy.pseudonym import pseudonym, secret_key
 
@@ -45,7 +46,9 @@ log = logging.getLogger(__name__)
 ANON_PREFIX = "ANON-"  # also in dbt_project/macros/privacy.sql (a test keeps the two equal)
 ERASED_REASON = "erased"
 DELETE_SCHEMAS = ("scoring", "lists_build", "lists", "enrichment")
-SKIP_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "policy")
+# `partitions`: the months of the per-date tables (crm_scoring/partitions.py), reached through their
+# parents (a partition's rows are its parent's: erasing them there deletes or anonymises them once)
+SKIP_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "policy", PARTITIONS)
 # ops tables that must keep (or never held) a customer id: the privacy bookkeeping itself.
 SKIP_TABLES = {
     ("ops", "erasures"),
