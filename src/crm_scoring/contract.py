@@ -45,6 +45,10 @@ class Table:
     key: tuple[str, ...]
     required_file: bool = False
     version_column: str | None = "updated_at"  # later versions replace earlier ones
+    # sent only when there is something to send (no export is expected every night): DQ-12 freshness
+    # ("the partition for run_date - 1 is present for every source") does not apply to it, else its
+    # first file would raise a freshness alert, and deliver it, on every later night without one
+    event_driven: bool = False
     description: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -311,6 +315,7 @@ TABLES: dict[str, Table] = {
             ),
             key=("request_id",),
             version_column=None,
+            event_driven=True,
             description="Data-subject requests (PS-08); an erasure is applied by crm_scoring.privacy after "
             "the load and audited in ops.erasures.",
         ),
@@ -330,6 +335,7 @@ ROW_CHECKS: dict[str, list[tuple[str, str]]] = {
 
 REQUIRED_FILES = [t.name for t in TABLES.values() if t.required_file]
 OPTIONAL_FILES = [t.name for t in TABLES.values() if not t.required_file]
+EVENT_DRIVEN_FILES = [t.name for t in TABLES.values() if t.event_driven]
 FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 MANIFEST = "_manifest.json"
 

@@ -3,7 +3,8 @@
     median of the same file's exports in the previous volume_baseline_days days, at least
     baseline_min_points of them, else no baseline and status ok; breach outside
     +-volume_tolerance) and freshness (days from the newest loaded export of a source to the run date,
-    breach above freshness_max_lag_days), quarantine share per file (breach above quarantine_share_max,
+    breach above freshness_max_lag_days; volume and freshness leave out the contract's event-driven files,
+    e.g. dsr_requests, which arrive only when there is something to send), quarantine share per file (breach above quarantine_share_max,
     AL-20), DQ-07 crisis-sensitive share (outside the band) and DQ-08 top-20 % revenue share (further
     than pareto_share_tolerance from value_top_expected_revenue_share). DQ-07 / DQ-08 are warnings by
     the rules: their alert level is low. A check whose parameter is unset (strict profile) reports its
@@ -54,6 +55,7 @@ volume as (
     from tonight as t
     cross join params as p
     left join baseline as b on b.table_name = t.table_name
+    where t.table_name not in {{ event_driven_files() }}
 ),
 
 freshness as (
@@ -73,6 +75,7 @@ freshness as (
         'DQ-12' as alert_code
     from audit as a
     cross join params as p
+    where a.table_name not in {{ event_driven_files() }}
     group by a.table_name
 ),
 
