@@ -120,6 +120,9 @@ class FamilyChoiceConfig:
     weight_clip_quantile: float = 0.99  # density ratios above this quantile are clipped to it
     # below this effective sample size the weighted AUCs are too noisy: the unweighted ones decide (tagged)
     min_effective_rows: int = 200
+    # domain AUC at or above which validation and scoring populations do not overlap: the regression is
+    # registered (family.guard_no_overlap); None = guard off
+    no_overlap_domain_auc: float | None = None
 
 
 @dataclass(frozen=True)

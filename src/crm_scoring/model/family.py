@@ -35,6 +35,7 @@ SWITCH_PARAMETER = "model_family_switch_min_auc_gain"
 
 UNWEIGHTED = "validation"
 WEIGHTED = "shift_weighted_validation"
+NO_OVERLAP = "no_overlap_with_scoring_population"
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,40 @@ def choose_family(
         XGBOOST,
         f"validation roc_auc {xgb_auc:.4f} vs regression {glm_auc:.4f} (gain {gain:+.4f} < {min_gain})",
         gain,
+    )
+
+
+def guard_no_overlap(
+    choice: FamilyChoice,
+    valid_auc: Mapping[str, float],
+    min_gain: float | None,
+    domain_auc: float,
+    max_domain_auc: float | None,
+) -> FamilyChoice:
+    """The regression when the validation rows and the scoring population barely overlap.
+
+    Why: importance weighting can only reweight rows the validation cutoff holds. When a domain
+    classifier separates the two populations almost perfectly (`domain_auc` >= `max_domain_auc`, e.g. a
+    single cohort whose validation customers are weeks old and whose scored customers are months old),
+    no validation row stands for the scored customers and validation cannot tell which family ranks them
+    better. The family that extrapolates smoothly (three log-scaled terms) is then registered rather than
+    trees fitted on another population. `max_domain_auc` None = guard off; only a choice of XGBoost made
+    while a regression candidate exists (finite validation AUC) and the switch policy `min_gain` is set
+    (unset keeps XGBoost always, as in `choose_family`) is replaced.
+    """
+    if max_domain_auc is None or choice.family != XGBOOST or not math.isfinite(domain_auc):
+        return choice
+    if min_gain is None or not math.isfinite(valid_auc.get(GLM, math.nan)):
+        return choice
+    if domain_auc < max_domain_auc:
+        return choice
+    return FamilyChoice(
+        GLM,
+        f"validation and scoring populations do not overlap (domain AUC {domain_auc:.4f} >= "
+        f"{max_domain_auc}): validation cannot rank the families for the scored customers, the regression "
+        f"is registered (validation: {choice.reason})",
+        choice.gain,
+        NO_OVERLAP,
     )
 
 

@@ -50,6 +50,7 @@ from crm_scoring.model.family import (
     ShiftWeights,
     choose_family,
     gate_fallback,
+    guard_no_overlap,
     shift_weights,
 )
 from crm_scoring.model.margin import BASE_MARGIN_FILE, LinearMargin
@@ -233,11 +234,13 @@ def select_family(
     split: Split,
     candidates: dict[str, LoadedModel],
     shift: ShiftWeights | None = None,
+    use_weights: bool = True,
 ) -> tuple[FamilyChoice, dict[str, float]]:
     """The family registered as challenger, by validation ROC AUC (never the test cutoff) and the policy
     parameter model_family_switch_min_auc_gain; with `shift` (weights towards the scoring population,
-    `scoring_shift`) on the weighted validation AUC. Returns the choice and the metrics to log:
-    `validation.<family>.roc_auc` and, with `shift`, `validation.<family>.roc_auc_weighted`."""
+    `scoring_shift`) and `use_weights` (enough effective rows) on the weighted validation AUC; the
+    regression when the two populations do not overlap (`family.guard_no_overlap`). Returns the choice
+    and the metrics to log: `validation.<family>.roc_auc`, with `shift` `...roc_auc_weighted` too."""
     from sklearn.metrics import roc_auc_score
 
     from crm_scoring.model.promotion import policy_parameter
@@ -257,7 +260,12 @@ def select_family(
             f"domain AUC {shift.domain_auc:.3f} on {','.join(shift.features)}, "
             f"effective rows {shift.effective_rows:.0f} of {len(y_valid)}"
         )
-    choice = choose_family(valid_auc, policy_parameter(url, run_date, SWITCH_PARAMETER), weighted, described)
+    min_gain = policy_parameter(url, run_date, SWITCH_PARAMETER)
+    choice = choose_family(valid_auc, min_gain, weighted if use_weights else None, described)
+    if shift is not None:
+        choice = guard_no_overlap(
+            choice, valid_auc, min_gain, shift.domain_auc, cfg.family_choice.no_overlap_domain_auc
+        )
     log.info("model family %s: %s", choice.family, choice.reason)
     return choice, metrics
 
@@ -467,7 +475,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         candidates = _candidates(cfg, booster, features, margin, glm)
         shift, unweighted_why = scoring_shift(url, run_date, cfg, split, features)
         choice, family_metrics = select_family(
-            url, run_date, cfg, split, candidates, None if unweighted_why else shift
+            url, run_date, cfg, split, candidates, shift, use_weights=not unweighted_why
         )
         fitted = {family: _calibrated(cfg, m, split) for family, m in candidates.items()}
         baseline_test = _baseline_test_metrics(cfg, split, seed)
