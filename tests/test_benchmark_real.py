@@ -62,6 +62,14 @@ def test_bench_real_sample_end_to_end(tmp_path: Path, monkeypatch: pytest.Monkey
     # the family chosen on the validation cutoff, and the first-version gate's outcome, are recorded
     assert r["model"]["family"] in ("xgboost", "logistic_regression")
     assert set(r["model"]["validation_roc_auc"]) == {"xgboost", "logistic_regression"}
+    # session 9: validation reweighted to the population scored at A, and what decided (model.family)
+    assert set(r["model"]["validation_roc_auc_weighted"]) == {"xgboost", "logistic_regression"}
+    assert {"effective_rows", "domain_auc"} <= set(r["model"]["validation_shift"])
+    assert r["model"]["family_basis"] in (
+        "validation",
+        "shift_weighted_validation",
+        "no_overlap_with_scoring_population",
+    )
     assert r["model"]["gate"]["forced"] == (r["model"]["gate"]["first_version"] == "reject")
     assert backtest[0]["roc_auc"] == pytest.approx(r["figures"]["non_lapsed"]["model"]["roc_auc"], abs=1e-9)
     assert result["data"]["licence"] and "lifetimes" in result["data"]["shipped_in"]

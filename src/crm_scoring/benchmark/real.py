@@ -237,9 +237,11 @@ def run_as_of(
                 "version": trained.version,
                 "n_features": len(trained.features),
                 "family": trained.params.get("model_family"),
-                "validation_roc_auc": {
-                    k.split(".")[1]: v for k, v in trained.metrics.items() if k.startswith("validation.")
-                },
+                "validation_roc_auc": _validation(trained.metrics, "roc_auc"),
+                # validation AUC reweighted to the population scored at A (model.family.shift_weights)
+                "validation_roc_auc_weighted": _validation(trained.metrics, "roc_auc_weighted"),
+                "validation_shift": _validation(trained.metrics, None),
+                "family_basis": tags.get("model_family_basis"),
                 "gate": gate,
                 "features": trained.features,
                 "selected_params": {
@@ -268,6 +270,14 @@ def run_as_of(
         warehouse.drop_database(server, dbname)
         shutil.rmtree(work / "landing", ignore_errors=True)
     return AsOfResult(a, r, figures, rows, model, time.perf_counter() - start)
+
+
+def _validation(metrics: dict[str, float], metric: str | None) -> dict[str, float]:
+    """`validation.<family>.<metric>` as {family: value}; metric None: the `validation.shift.*` ones."""
+    if metric is None:
+        return {k.split(".", 2)[2]: v for k, v in metrics.items() if k.startswith("validation.shift.")}
+    parts = {k: k.split(".") for k in metrics if k.startswith("validation.")}
+    return {p[1]: metrics[k] for k, p in parts.items() if len(p) == 3 and p[1] != "shift" and p[2] == metric}
 
 
 def _gains(figures: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:

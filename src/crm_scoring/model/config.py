@@ -108,6 +108,24 @@ class ReasonConfig:
 
 
 @dataclass(frozen=True)
+class FamilyChoiceConfig:
+    """Shift-aware family choice (model.family.shift_weights): the validation cutoff is reweighted to look
+    like the population scored on the training date before the families are compared on it."""
+
+    shift_weighting: bool = False
+    # robust features of the domain classifier (validation rows vs the scoring population); absent ones
+    # are skipped, none present = no weighting (tagged)
+    shift_features: tuple[str, ...] = ()
+    domain_classifier_c: float = 1.0  # inverse L2 strength of the domain logistic regression
+    weight_clip_quantile: float = 0.99  # density ratios above this quantile are clipped to it
+    # below this effective sample size the weighted AUCs are too noisy: the unweighted ones decide (tagged)
+    min_effective_rows: int = 200
+    # domain AUC at or above which validation and scoring populations do not overlap: the regression is
+    # registered (family.guard_no_overlap); None = guard off
+    no_overlap_domain_auc: float | None = None
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     model_name: str
     experiment_name: str
@@ -127,6 +145,7 @@ class ModelConfig:
     # Drop features that are constant or all-null in the training frame (a customers-and-orders-only
     # export leaves dozens of them); the dropped ones are logged with the run.
     drop_constant_features: bool = True
+    family_choice: FamilyChoiceConfig = field(default_factory=FamilyChoiceConfig)
 
     @property
     def non_features(self) -> frozenset[str]:
@@ -179,7 +198,12 @@ def load_config(path: Path | None = None) -> ModelConfig:
         baseline=BaselineConfig(**raw.get("baseline", {})),
         reasons=ReasonConfig(**raw.get("reason_codes", {})),
         drop_constant_features=bool(raw.get("drop_constant_features", True)),
+        family_choice=_family_choice(raw.get("family_choice", {})),
     )
+
+
+def _family_choice(raw: dict[str, Any]) -> FamilyChoiceConfig:
+    return FamilyChoiceConfig(**{**raw, "shift_features": tuple(raw.get("shift_features", ()))})
 
 
 def load_promotion_policy(

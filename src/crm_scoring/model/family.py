@@ -8,6 +8,14 @@ and the benchmark judge). XGBoost stays unless the regression is better by at le
 `model_family_switch_min_auc_gain`: the richer family is kept on a tie, because on data that carries more
 than RFM (the demo: 0.907 vs 0.691) it is the one that wins, and a switch on noise would throw that away.
 
+Covariate shift (session 9): the validation cutoff is earlier than the training date, and its population
+can differ from the one the model will score (CDNOW: every customer joined in 1997-Q1, so the validation
+cutoff holds weeks-old customers while the as-of date scores months-old ones; validation preferred XGBoost
+at every date while the scored population preferred the regression). `shift_weights` estimates, without
+any label of the scoring population, how much each validation row looks like it (a domain logistic
+regression, importance weights p/(1-p)), and `choose_family` then compares the families on the weighted
+validation AUC. With no shift the weights are ~1 and the choice is the unweighted one.
+
 Pure logic: no MLflow, no warehouse (unit-tested without either).
 """
 
@@ -17,10 +25,17 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 XGBOOST = "xgboost"
 GLM = "logistic_regression"
 FAMILIES = (XGBOOST, GLM)
 SWITCH_PARAMETER = "model_family_switch_min_auc_gain"
+
+
+UNWEIGHTED = "validation"
+WEIGHTED = "shift_weighted_validation"
+NO_OVERLAP = "no_overlap_with_scoring_population"
 
 
 @dataclass(frozen=True)
@@ -28,15 +43,81 @@ class FamilyChoice:
     family: str
     reason: str
     gain: float  # validation AUC of the regression minus XGBoost's (nan when one is missing)
+    basis: str = UNWEIGHTED  # which validation AUC decided: UNWEIGHTED or WEIGHTED
 
 
-def choose_family(valid_auc: Mapping[str, float], min_gain: float | None) -> FamilyChoice:
+@dataclass(frozen=True)
+class ShiftWeights:
+    """Importance weights of the validation rows towards the scoring population."""
+
+    weights: np.ndarray  # one per validation row, mean 1
+    effective_rows: float  # Kish effective sample size (sum w)^2 / sum w^2
+    domain_auc: float  # in-sample AUC of the domain classifier: 0.5 = no visible shift, 1 = disjoint
+    features: tuple[str, ...]
+
+
+def _signed_log(x: np.ndarray) -> np.ndarray:
+    """Counts, days and money are heavy-tailed: log scale, sign kept for the rare negative value."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def shift_weights(
+    valid: np.ndarray,
+    scoring: np.ndarray,
+    features: tuple[str, ...],
+    *,
+    c: float,
+    clip_quantile: float,
+) -> ShiftWeights:
+    """Covariate-shift importance weights w(x) ~ p(scoring | x) / p(validation | x) for the validation rows.
+
+    A logistic regression (L2, inverse strength `c`, classes balanced so the odds are the density ratio)
+    separates the validation rows (0) from the scoring population (1) on `features` (signed log,
+    standardised on both, missing values at the pooled median). Its odds are clipped at their
+    `clip_quantile` quantile (a few extreme ratios would otherwise decide alone) and normalised to mean 1.
+    Label-free (features only) and deterministic (lbfgs, no sampling).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    pooled = _signed_log(np.vstack([valid, scoring]).astype(np.float64))
+    medians = np.nanmedian(pooled, axis=0)
+    medians = np.where(np.isfinite(medians), medians, 0.0)
+    pooled = np.where(np.isnan(pooled), medians, pooled)
+    std = pooled.std(axis=0)
+    pooled = (pooled - pooled.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    domain = np.r_[np.zeros(len(valid)), np.ones(len(scoring))]
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=1000)
+    clf.fit(pooled, domain)
+    logit = clf.decision_function(pooled)
+    odds = np.exp(np.clip(logit[: len(valid)], -30.0, 30.0))
+    odds = np.minimum(odds, np.quantile(odds, clip_quantile))
+    weights = odds / odds.mean()
+    return ShiftWeights(
+        weights=weights,
+        effective_rows=float(weights.sum() ** 2 / np.square(weights).sum()),
+        domain_auc=float(roc_auc_score(domain, logit)),
+        features=features,
+    )
+
+
+def choose_family(
+    valid_auc: Mapping[str, float],
+    min_gain: float | None,
+    weighted_auc: Mapping[str, float] | None = None,
+    shift: str = "",
+) -> FamilyChoice:
     """The family to register, from the validation ROC AUC of each candidate.
 
     The regression replaces XGBoost only when its validation AUC is higher by >= `min_gain`; `min_gain`
     None (policy unset) keeps XGBoost always (the behaviour before families existed). A candidate
     without a finite AUC cannot be shown better: XGBoost is kept if it has one, else the regression.
+    With `weighted_auc` (validation AUC reweighted to the scoring population, `shift_weights`; `shift`
+    describes the weights for the reason) the same rule runs on those instead of the plain ones.
     """
+    if weighted_auc is not None:
+        plain = choose_family(weighted_auc, min_gain)
+        return FamilyChoice(plain.family, f"shift-weighted ({shift}) {plain.reason}", plain.gain, WEIGHTED)
     xgb_auc = valid_auc.get(XGBOOST, math.nan)
     glm_auc = valid_auc.get(GLM, math.nan)
     if not math.isfinite(glm_auc):
@@ -59,6 +140,40 @@ def choose_family(valid_auc: Mapping[str, float], min_gain: float | None) -> Fam
     )
 
 
+def guard_no_overlap(
+    choice: FamilyChoice,
+    valid_auc: Mapping[str, float],
+    min_gain: float | None,
+    domain_auc: float,
+    max_domain_auc: float | None,
+) -> FamilyChoice:
+    """The regression when the validation rows and the scoring population barely overlap.
+
+    Why: importance weighting can only reweight rows the validation cutoff holds. When a domain
+    classifier separates the two populations almost perfectly (`domain_auc` >= `max_domain_auc`, e.g. a
+    single cohort whose validation customers are weeks old and whose scored customers are months old),
+    no validation row stands for the scored customers and validation cannot tell which family ranks them
+    better. The family that extrapolates smoothly (three log-scaled terms) is then registered rather than
+    trees fitted on another population. `max_domain_auc` None = guard off; only a choice of XGBoost made
+    while a regression candidate exists (finite validation AUC) and the switch policy `min_gain` is set
+    (unset keeps XGBoost always, as in `choose_family`) is replaced.
+    """
+    if max_domain_auc is None or choice.family != XGBOOST or not math.isfinite(domain_auc):
+        return choice
+    if min_gain is None or not math.isfinite(valid_auc.get(GLM, math.nan)):
+        return choice
+    if domain_auc < max_domain_auc:
+        return choice
+    return FamilyChoice(
+        GLM,
+        f"validation and scoring populations do not overlap (domain AUC {domain_auc:.4f} >= "
+        f"{max_domain_auc}): validation cannot rank the families for the scored customers, the regression "
+        f"is registered (validation: {choice.reason})",
+        choice.gain,
+        NO_OVERLAP,
+    )
+
+
 def gate_fallback(choice: FamilyChoice, passes: Mapping[str, bool]) -> FamilyChoice:
     """The validation choice, unless the promotion gate's absolute checks (min AUC, no loss to the RFM
     baseline) refuse it on the holdout while they accept another family: then that family is registered,
@@ -73,5 +188,6 @@ def gate_fallback(choice: FamilyChoice, passes: Mapping[str, bool]) -> FamilyCho
                 f"{choice.family} refused by the gate's absolute checks on the holdout, {family} passes them "
                 f"(validation: {choice.reason})",
                 choice.gain,
+                choice.basis,
             )
     return choice

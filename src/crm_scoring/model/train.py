@@ -34,14 +34,24 @@ from crm_scoring.model.artifacts import CALIBRATION_FILE, FEATURES_FILE, LoadedM
 from crm_scoring.model.baseline import fit_rfm_baseline, linear_margin, predict_rfm_baseline, rfm_columns
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import ModelConfig, PromotionPolicy, load_config
-from crm_scoring.model.dataset import Split, feature_columns, load_training_set, split_out_of_time
+from crm_scoring.model.dataset import (
+    DatasetError,
+    Split,
+    feature_columns,
+    load_scoring_frame,
+    load_training_set,
+    split_out_of_time,
+)
 from crm_scoring.model.family import (
     GLM,
     SWITCH_PARAMETER,
     XGBOOST,
     FamilyChoice,
+    ShiftWeights,
     choose_family,
     gate_fallback,
+    guard_no_overlap,
+    shift_weights,
 )
 from crm_scoring.model.margin import BASE_MARGIN_FILE, LinearMargin
 from crm_scoring.model.metrics import evaluate
@@ -184,21 +194,90 @@ def _raw(model: LoadedModel, frame: pd.DataFrame) -> np.ndarray:
     return model.raw(frame[model.features].to_numpy(dtype=np.float64))
 
 
+def scoring_shift(
+    url: str, run_date: date, cfg: ModelConfig, split: Split, features: list[str]
+) -> tuple[ShiftWeights | None, str]:
+    """Importance weights of the validation rows towards the population scored on `run_date` (the
+    feature mart's rows for that date; no label is read), or None with the reason it is not applied:
+    disabled in config, none of `family_choice.shift_features` among the features, no scoring rows."""
+    fc = cfg.family_choice
+    if not fc.shift_weighting:
+        return None, "shift weighting disabled (family_choice.shift_weighting)"
+    columns = tuple(f for f in fc.shift_features if f in features)
+    if not columns:
+        return None, "no shift feature among the model's features"
+    try:
+        scoring = load_scoring_frame(url, run_date, list(columns), config=cfg)
+    except DatasetError as exc:
+        return None, f"scoring population unreadable: {exc}"
+    if len(scoring) < cfg.split.min_rows_per_split:
+        return None, f"{len(scoring)} scoring rows on {run_date.isoformat()}"
+    weights = shift_weights(
+        split.valid[list(columns)].to_numpy(dtype=np.float64),
+        scoring[list(columns)].to_numpy(dtype=np.float64),
+        columns,
+        c=fc.domain_classifier_c,
+        clip_quantile=fc.weight_clip_quantile,
+    )
+    if weights.effective_rows < fc.min_effective_rows:
+        return weights, (
+            f"effective validation rows {weights.effective_rows:.0f} < {fc.min_effective_rows} "
+            "(family_choice.min_effective_rows): unweighted"
+        )
+    return weights, ""
+
+
 def select_family(
-    url: str, run_date: date, cfg: ModelConfig, split: Split, candidates: dict[str, LoadedModel]
+    url: str,
+    run_date: date,
+    cfg: ModelConfig,
+    split: Split,
+    candidates: dict[str, LoadedModel],
+    shift: ShiftWeights | None = None,
+    use_weights: bool = True,
 ) -> tuple[FamilyChoice, dict[str, float]]:
     """The family registered as challenger, by validation ROC AUC (never the test cutoff) and the policy
-    parameter model_family_switch_min_auc_gain; returns the choice and each family's validation AUC."""
+    parameter model_family_switch_min_auc_gain; with `shift` (weights towards the scoring population,
+    `scoring_shift`) and `use_weights` (enough effective rows) on the weighted validation AUC; the
+    regression when the two populations do not overlap (`family.guard_no_overlap`). Returns the choice
+    and the metrics to log: `validation.<family>.roc_auc`, with `shift` `...roc_auc_weighted` too."""
+    from sklearn.metrics import roc_auc_score
+
     from crm_scoring.model.promotion import policy_parameter
 
     y_valid = split.valid[cfg.target].to_numpy()
-    valid_auc = {
-        family: evaluate(y_valid, _raw(model, split.valid), **_metric_kwargs(cfg))["roc_auc"]
-        for family, model in candidates.items()
-    }
-    choice = choose_family(valid_auc, policy_parameter(url, run_date, SWITCH_PARAMETER))
+    raw = {family: _raw(model, split.valid) for family, model in candidates.items()}
+    valid_auc = {family: evaluate(y_valid, r, **_metric_kwargs(cfg))["roc_auc"] for family, r in raw.items()}
+    metrics = {f"validation.{family}.roc_auc": auc for family, auc in valid_auc.items()}
+    weighted = None
+    described = ""
+    if shift is not None:
+        weighted = {
+            family: float(roc_auc_score(y_valid, r, sample_weight=shift.weights)) for family, r in raw.items()
+        }
+        metrics.update({f"validation.{family}.roc_auc_weighted": a for family, a in weighted.items()})
+        described = (
+            f"domain AUC {shift.domain_auc:.3f} on {','.join(shift.features)}, "
+            f"effective rows {shift.effective_rows:.0f} of {len(y_valid)}"
+        )
+    min_gain = policy_parameter(url, run_date, SWITCH_PARAMETER)
+    choice = choose_family(valid_auc, min_gain, weighted if use_weights else None, described)
+    if shift is not None:
+        choice = guard_no_overlap(
+            choice, valid_auc, min_gain, shift.domain_auc, cfg.family_choice.no_overlap_domain_auc
+        )
     log.info("model family %s: %s", choice.family, choice.reason)
-    return choice, valid_auc
+    return choice, metrics
+
+
+def _shift_metrics(shift: ShiftWeights | None, valid_rows: int) -> dict[str, float]:
+    if shift is None:
+        return {}
+    return {
+        "validation.shift.effective_rows": shift.effective_rows,
+        "validation.shift.effective_share": shift.effective_rows / max(valid_rows, 1),
+        "validation.shift.domain_auc": shift.domain_auc,
+    }
 
 
 def _fit(
@@ -394,7 +473,10 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         best, trials = _run_trials(cfg, split, features, seed, spw, experiment_id, margin)
         booster = best.booster
         candidates = _candidates(cfg, booster, features, margin, glm)
-        choice, valid_auc = select_family(url, run_date, cfg, split, candidates)
+        shift, unweighted_why = scoring_shift(url, run_date, cfg, split, features)
+        choice, family_metrics = select_family(
+            url, run_date, cfg, split, candidates, shift, use_weights=not unweighted_why
+        )
         fitted = {family: _calibrated(cfg, m, split) for family, m in candidates.items()}
         baseline_test = _baseline_test_metrics(cfg, split, seed)
         checks = _absolute_checks(url, run_date)
@@ -419,7 +501,8 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             **_prefixed("valid_", evaluate(y_valid, p_valid, **kw)),
             **_prefixed("test_uncalibrated_", evaluate(y_test, raw_test, **kw)),
             "best_iteration": float(booster.num_boosted_rounds() - 1),
-            **{f"validation.{family}.roc_auc": auc for family, auc in valid_auc.items()},
+            **family_metrics,
+            **_shift_metrics(shift, len(split.valid)),
         }
         baseline_tags, baseline_metrics = _rfm_baseline(cfg, split, test_metrics, baseline_test)
         metrics.update(baseline_metrics)
@@ -454,7 +537,9 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             "cutoffs": ",".join(str(c) for c in sorted(frame["as_of_date"].unique())),
             "n_features": str(len(model.features)),
             "model_family": choice.family,
-            "model_family_reason": choice.reason,
+            "model_family_reason": choice.reason
+            + (f" [shift weighting not applied: {unweighted_why}]" if unweighted_why else ""),
+            "model_family_basis": choice.basis,
             **baseline_tags,
             "rows_total": str(len(frame)),
             "churn_rate": f"{frame[cfg.target].mean():.6f}",
@@ -724,6 +809,7 @@ def _assign_aliases(
         "ece": f"{metrics['ece']:.6f}",
         "model_family": choice.family,
         "model_family_reason": choice.reason,
+        "model_family_basis": choice.basis,
     }
     if gate is not None:
         tags["first_version_gate"] = (
