@@ -57,7 +57,7 @@ RELIABILITY_TESTS := tests/test_crash.py tests/test_concurrency.py tests/test_co
 	tests/test_privacy_erasure.py
 EXTENDED_TESTS := $(RELIABILITY_TESTS) tests/test_ingest_hostile.py tests/test_alert_delivery.py \
 	tests/test_privacy.py tests/test_monitoring.py tests/test_selectors.py tests/test_distributed.py \
-	tests/test_crisis_replay.py
+	tests/test_crisis_replay.py tests/test_benchmark_real_e2e.py
 test: $(STAMP) chromium
 	$(BIN)/ruff check src dags tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25 $(addprefix --ignore=,$(EXTENDED_TESTS))
@@ -70,7 +70,7 @@ test: $(STAMP) chromium
 # list builds (test_uplift). Measured share (pytest --durations, 216 tests): these take 55 % of the
 # worker time of the previous test-fast selection. What stays builds small dbt selections (marts, facts, value,
 # complaints), each project copy parsed once (tests/support/dbt_project.py reuses the manifest).
-SLOW_TESTS ?= tests/test_e2e.py tests/test_benchmark_real.py tests/test_dbt_project.py tests/test_lists.py \
+SLOW_TESTS ?= tests/test_e2e.py tests/test_dbt_project.py tests/test_lists.py \
 	tests/test_model.py tests/test_model_leakage.py tests/test_dags.py tests/test_uplift.py
 test-fast: $(STAMP)
 	$(BIN)/ruff check src dags tests

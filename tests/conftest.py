@@ -22,7 +22,6 @@ from crm_scoring import settings, warehouse
 _LONGEST_FIRST = (
     "test_e2e.py",
     "test_dags.py",
-    "test_benchmark_real.py",
     "test_marts_complaints.py",
     "test_dbt_project.py",
     "test_marts_value.py",
