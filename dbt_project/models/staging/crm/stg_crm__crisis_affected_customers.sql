@@ -1,17 +1,3 @@
-{#- Staging: latest version per key as of var('run_date'), renamed and masked (ST-06). Only renames/casts. -#}
-with source as (
-    {{ latest_version(source('raw', 'crisis_affected_customers'), ['crisis_event_id', 'customer_id']) }}
-),
-
-renamed as (
-    select
-        crisis_event_id,
-        customer_id,
-        impact_type,
-        impact_value,
-        _export_date as exported_on,
-        _source_file as source_file
-    from source
-)
-
-select * from renamed
+{#- Staging: latest version per key as of var('run_date'), renamed and masked (ST-06). Only renames/casts:
+    the contract's columns (macro staging_view). -#}
+{{ staging_view('crisis_affected_customers') }}
