@@ -7,10 +7,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import shutil
 
 import jinja2
 import psycopg
 import pytest
+from dbt.cli.main import dbtRunner
 
 from crm_scoring import contract, settings
 from crm_scoring.codegen import contract_files, generate, rules_doc, stale_files
@@ -119,3 +121,41 @@ def test_the_catalogue_regenerates_without_the_business_spec(monkeypatch) -> Non
     monkeypatch.setenv("CRM_SEED_SPEC", "/nonexistent/seed_spec.md")
     committed = (settings.project_root() / "docs" / "rules.md").read_text()
     assert rules_doc.render() == committed
+
+
+def test_staging_views_are_the_contract_with_pii_masked(project, dbt_env: str) -> None:
+    """Every stg_crm__* view is written by macro staging_view from the contract (contract_table, generated
+    above): each contract column reaches its view under its own or its renamed name, and a view that
+    leaves a PII column unmasked does not compile."""
+    # the staging views alone (and the generic tests of their YAML): a parse of seconds, not of the project
+    for other in [
+        *(project / "models").iterdir(),
+        *(project / "tests").glob("*.sql"),
+        project / "selectors.yml",
+    ]:
+        if other.name != "staging":
+            shutil.rmtree(other) if other.is_dir() else other.unlink()
+
+    def compile_(select: str) -> tuple[bool, str]:
+        args = ["compile", "--quiet", "--project-dir", str(project), "--profiles-dir", str(project)]
+        args += ["--target-path", str(project / "target"), "--select", select]
+        result = dbtRunner().invoke([*args, "--vars", '{"run_date": "2026-11-26"}'])
+        return result.success, str(result.exception)
+
+    assert compile_("stg_crm__*")[0]
+    compiled = {p.stem: p.read_text() for p in (project / "target" / "compiled").rglob("stg_crm__*.sql")}
+    for table in contract.TABLES.values():
+        if table.name == "dsr_requests":  # applied by crm_scoring.privacy, never staged
+            continue
+        sql = compiled[f"stg_crm__{table.name}"]
+        for col in table.columns:
+            quoted = '"' + col.name + '"'  # "text" is quoted in SQL
+            used = (f"{col.name},", f"{col.name} as ", f"({col.name}", f"({quoted}")
+            assert any(u in sql for u in used), (table.name, col.name)
+            if col.pii:  # masked: inside a hash or redaction only, under another name
+                assert f" {col.name},\n" not in sql and f" as {col.name}," not in sql, (table.name, col.name)
+
+    view = project / "models" / "staging" / "crm" / "stg_crm__surveys.sql"
+    view.write_text("{{ staging_view('surveys') }}\n")
+    ok, error = compile_("stg_crm__surveys")
+    assert not ok and "PII column comment must be masked" in error
