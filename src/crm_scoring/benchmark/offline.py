@@ -487,15 +487,7 @@ def fit_predict(
         params.pop("scale_pos_weight")  # the margin already carries the base rate
     dfit = _matrix(fit, cols, margins[0], label=y_fit, weight=weight)
     dvalid = _matrix(valid, cols, margins[1], label=y_valid)
-    booster = xgb.train(
-        params,
-        dfit,
-        num_boost_round=recipe.max_rounds,
-        evals=[(dvalid, "valid")],
-        early_stopping_rounds=recipe.early_stopping,
-        verbose_eval=False,
-    )
-    rounds = booster.best_iteration + 1
+    booster, rounds = survival.train_early_stopping(params, dfit, dvalid, recipe)
     pred = booster.predict(_matrix(test, cols, margins[2]), iteration_range=(0, rounds))
     info = {"features": len(cols), "rounds": rounds, "fit_rows": len(fit), "valid_rows": len(valid)}
     return pred, info

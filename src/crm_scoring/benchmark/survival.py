@@ -51,6 +51,22 @@ VALID_SHARE_TENTHS = 2  # customers (stable hash) held out for early stopping: t
 # so a time-based fold (the latest cutoffs) would only hold a few days of follow-up
 
 
+def train_early_stopping(
+    params: dict[str, Any], dfit: xgb.DMatrix, dvalid: xgb.DMatrix, recipe: Recipe
+) -> tuple[xgb.Booster, int]:
+    """The booster trained on `dfit` with early stopping on `dvalid`, and its best number of rounds:
+    the one training call of the classifier (offline.fit_predict) and the survival recipes."""
+    booster = xgb.train(
+        params,
+        dfit,
+        num_boost_round=recipe.max_rounds,
+        evals=[(dvalid, "valid")],
+        early_stopping_rounds=recipe.early_stopping,
+        verbose_eval=False,
+    )
+    return booster, booster.best_iteration + 1
+
+
 def time_to_next(days: pd.DataFrame, cutoff_day: int, as_of_day: int, horizon: int) -> pd.DataFrame:
     """customer_id, time, event for every customer known at the cutoff.
 
@@ -174,15 +190,7 @@ def fit_predict_survival(
         dvalid = _dmatrix(valid, cols, margins[1], label=valid["event"].to_numpy(np.float64))
     else:
         raise ValueError(f"unknown survival recipe {recipe.survival!r}")
-    booster = xgb.train(
-        params,
-        dfit,
-        num_boost_round=recipe.max_rounds,
-        evals=[(dvalid, "valid")],
-        early_stopping_rounds=recipe.early_stopping,
-        verbose_eval=False,
-    )
-    rounds = booster.best_iteration + 1
+    booster, rounds = train_early_stopping(params, dfit, dvalid, recipe)
     margin = booster.predict(
         _dmatrix(test, cols, margins[2]), output_margin=True, iteration_range=(0, rounds)
     )
