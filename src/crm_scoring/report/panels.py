@@ -65,11 +65,21 @@ def absent(conn: psycopg.Connection, title: str, run_date: date, *relations: str
 PanelBuilder = Callable[[psycopg.Connection, date], list[Panel]]
 
 
-def section_of(
-    id: str, title: str, rules: str, conn: psycopg.Connection, run_date: date, *builders: PanelBuilder
-) -> Section:
-    """A section made of the panels of each builder, in order."""
-    return Section(id, title, rules, [panel for build in builders for panel in build(conn, run_date)])
+@dataclass(frozen=True)
+class SectionSpec:
+    """A report section as data: its heading and its panel builders, in order.
+
+    A section module ends with `section = SectionSpec(...)`; calling it (`section(conn, run_date)`)
+    builds the Section. One place assembles panels, so each module only writes its builders.
+    """
+
+    id: str
+    title: str
+    rules: str
+    builders: tuple[PanelBuilder, ...]
+
+    def __call__(self, conn: psycopg.Connection, run_date: date) -> Section:
+        return Section(self.id, self.title, self.rules, [p for b in self.builders for p in b(conn, run_date)])
 
 
 def rows_or_missing(

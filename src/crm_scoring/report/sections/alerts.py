@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, absent, fmt, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, absent, fmt, query, table
 
 # A display window, not a business threshold: issue 13 asks for "the last 30 days".
 TREND_DAYS = 30
@@ -18,11 +18,10 @@ def trend_days(run_date: date) -> list[date]:
     return [run_date - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
 
 
-def section(conn: psycopg.Connection, run_date: date) -> Section:
-    s = Section("alerts", "Alerts", "AL-*, DQ-*")
+def _panels(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    panels: list[Panel] = []
     if gone := absent(conn, "Alerts", run_date, "marts.alerts"):
-        s.panels += gone
-        return s
+        return gone
     today = query(
         conn,
         """select alert_code, level, rule_name, scope, metric, metric_value, comparator, threshold, items
@@ -36,7 +35,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         "group by 1 order by 2 desc, 1",
         (run_date,),
     )
-    s.panels.append(
+    panels.append(
         Panel(
             "Key figures",
             "kpis",
@@ -55,7 +54,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         levels = sorted({(t["r"], t["level"]) for t in trend})
         counts = {(t["run_date"], t["level"]): t["n"] for t in trend}
         series = [(lvl, [counts.get((d, lvl), 0) for d in days]) for _, lvl in levels]
-        s.panels.append(
+        panels.append(
             Panel(
                 f"Alerts per run date, last {TREND_DAYS} days (dates without a run show none)",
                 "chart",
@@ -75,9 +74,9 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
                order by level_rank desc, alert_code, level, metric""",
             (run_date,),
         )
-        s.panels.append(table("Alerts of the day by rule and level", by_rule))
+        panels.append(table("Alerts of the day by rule and level", by_rule))
         more = len(today) - DETAIL_ROWS
-        s.panels.append(
+        panels.append(
             table(
                 f"Alerts of the day, most severe first{f' (first {DETAIL_ROWS})' if more > 0 else ''}",
                 today[:DETAIL_ROWS],
@@ -85,5 +84,8 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
             )
         )
     else:
-        s.panels.append(Panel("Alerts of the day", "note", note=f"No alert fired on {run_date}."))
-    return s
+        panels.append(Panel("Alerts of the day", "note", note=f"No alert fired on {run_date}."))
+    return panels
+
+
+section = SectionSpec("alerts", "Alerts", "AL-*, DQ-*", (_panels,))

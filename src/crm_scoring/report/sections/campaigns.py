@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, absent, missing, query, section_of, table
+from crm_scoring.report.panels import Panel, SectionSpec, absent, missing, query, table
 
 # Display windows (not policy): months of the rate trend, A/B comparisons and send-time rows shown.
 TREND_MONTHS = 12
@@ -27,10 +27,6 @@ RATES = (
     ("response (click)", "responded", "delivered"),
     ("conversion", "converted", "delivered"),
 )
-
-
-def section(conn: psycopg.Connection, run_date: date) -> Section:
-    return section_of("campaigns", "Campaigns", "RP-11", conn, run_date, _rates, _ab_results, _send_times)
 
 
 def trend_months(run_date: date) -> list[date]:
@@ -228,3 +224,6 @@ def _send_times(conn: psycopg.Connection, run_date: date) -> list[Panel]:
             ["campaign", "arm", "send_hour", "contacts", "with_outcome", "open_rate", "conversion_rate"],
         ),
     ]
+
+
+section = SectionSpec("campaigns", "Campaigns", "RP-11", (_rates, _ab_results, _send_times))

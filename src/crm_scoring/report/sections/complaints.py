@@ -8,25 +8,11 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, absent, missing, query, section_of, table
+from crm_scoring.report.panels import Panel, SectionSpec, absent, missing, query, table
 from crm_scoring.report.sections.alerts import trend_days
 
 PARETO_TOP = 12
 SLA_CLOCKS = ("first_response", "solution", "resolution", "closure")
-
-
-def section(conn: psycopg.Connection, run_date: date) -> Section:
-    return section_of(
-        "complaints",
-        "Complaint health",
-        "CM-04, CM-07, RP-01, RP-02",
-        conn,
-        run_date,
-        _sla,
-        _frt_ttr,
-        _pareto,
-        _surveys,
-    )
 
 
 def _sla(conn: psycopg.Connection, run_date: date) -> list[Panel]:
@@ -209,3 +195,8 @@ def _surveys(conn: psycopg.Connection, run_date: date) -> list[Panel]:
         ),
         table(f"{title} by region, last {len(days)} days", by_region),
     ]
+
+
+section = SectionSpec(
+    "complaints", "Complaint health", "CM-04, CM-07, RP-01, RP-02", (_sla, _frt_ttr, _pareto, _surveys)
+)

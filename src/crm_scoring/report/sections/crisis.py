@@ -10,23 +10,8 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, absent, fmt, missing, query, section_of, table
+from crm_scoring.report.panels import Panel, SectionSpec, absent, fmt, missing, query, table
 from crm_scoring.report.sections.alerts import trend_days
-
-
-def section(conn: psycopg.Connection, run_date: date) -> Section:
-    return section_of(
-        "crisis",
-        "Crisis",
-        "CM-14, CM-15, CP-11, RP-03",
-        conn,
-        run_date,
-        _events,
-        _spike,
-        _compensation,
-        _scoreboard,
-        _recovery,
-    )
 
 
 def _events(conn: psycopg.Connection, run_date: date) -> list[Panel]:
@@ -257,3 +242,8 @@ def _chart_groups(
         bars = [(r["crisis_event_id"], float(r["value"]), r["status"]) for r in judged]
         groups.append((label.split(" (")[0], target, reference, bars))
     return groups
+
+
+section = SectionSpec(
+    "crisis", "Crisis", "CM-14, CM-15, CP-11, RP-03", (_events, _spike, _compensation, _scoreboard, _recovery)
+)

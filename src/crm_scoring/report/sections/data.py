@@ -7,16 +7,16 @@ from datetime import date
 
 import psycopg
 
-from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, exists, fmt, missing, pct, query, rows_or_missing, table
+from crm_scoring.report import charts, panels
+from crm_scoring.report.panels import Panel, exists, fmt, missing, pct, query, rows_or_missing, table
 from crm_scoring.report.sections.alerts import trend_days
 
 TOP_QUARANTINE_REASONS = 10
 
 
-def section(conn: psycopg.Connection, run_date: date) -> Section:
-    s = Section("data", "Data health", "DQ-07, DQ-08, DQ-12, ST-01")
-    s.panels += _load(conn, run_date)
+def _panels(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+    out: list[Panel] = []
+    out += _load(conn, run_date)
     for relation, title, columns in (
         (
             "marts.data_health",
@@ -31,11 +31,11 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
     ):
         rows = rows_or_missing(conn, relation, run_date, title)
         if isinstance(rows, Panel):
-            s.panels.append(rows)
+            out.append(rows)
         else:
             rows.sort(key=lambda r: tuple(str(r.get(c)) for c in columns))  # a total order: same bytes
-            s.panels.append(table(title, rows, columns))
-    return s
+            out.append(table(title, rows, columns))
+    return out
 
 
 def _load(conn: psycopg.Connection, run_date: date) -> list[Panel]:
@@ -52,7 +52,7 @@ def _load(conn: psycopg.Connection, run_date: date) -> list[Panel]:
            from ops.load_audit as a where a.export_date = %s order by a.table_name""",
         (run_date, run_date),
     )
-    panels: list[Panel] = []
+    out: list[Panel] = []
     if not audit:
         last = query(
             conn, "select max(export_date) as d from ops.load_audit where export_date <= %s", (run_date,)
@@ -62,7 +62,7 @@ def _load(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     read = sum(r["rows_read"] for r in audit)
     quarantined = sum(r["rows_quarantined"] for r in audit)
     stale = [r["table_name"] for r in audit if r["status"] != "loaded"]
-    panels.append(
+    out.append(
         Panel(
             "Key figures",
             "kpis",
@@ -78,7 +78,7 @@ def _load(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     for r in audit:
         last = r.pop("last_loaded_export")
         r["freshness_days"] = (run_date - last).days if last else None
-    panels.append(
+    out.append(
         table(title + " (freshness: days between the run date and the file's last loaded export)", audit)
     )
     days = trend_days(run_date)
@@ -95,7 +95,7 @@ def _load(conn: psycopg.Connection, run_date: date) -> list[Panel]:
         loaded = {(t["export_date"], t["table_name"]): t["rows_loaded"] for t in trend}
         shown = days
         series = [(name, [loaded.get((d, name)) for d in shown]) for name in tables]
-        panels.append(
+        out.append(
             Panel(
                 "Rows loaded per file and export date (log scale; the first, backfill export left out)",
                 "chart",
@@ -109,5 +109,8 @@ def _load(conn: psycopg.Connection, run_date: date) -> list[Panel]:
         (run_date, TOP_QUARANTINE_REASONS),
     )
     if reasons:
-        panels.append(table("Quarantine reasons", reasons))
-    return panels
+        out.append(table("Quarantine reasons", reasons))
+    return out
+
+
+section = panels.SectionSpec("data", "Data health", "DQ-07, DQ-08, DQ-12, ST-01", (_panels,))

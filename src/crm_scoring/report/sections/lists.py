@@ -8,16 +8,14 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, exists, fmt, missing, pct, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, exists, fmt, missing, pct, query, table
 
 TOP_REASONS = 10
 
 
-def section(conn: psycopg.Connection, run_date: date) -> Section:
-    s = Section("lists", "Today's lists", "RL-*, CP-*, CH-08, CH-09, RP-15")
+def _panels(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     if not exists(conn, "lists.retention_list"):
-        s.panels.append(missing("Retention list", "lists.retention_list", run_date, "no list published yet"))
-        return s
+        return [missing("Retention list", "lists.retention_list", run_date, "no list published yet")]
     ret = query(
         conn,
         """select count(*) as rows_total,
@@ -41,9 +39,9 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
     )
     total = ret["rows_total"]
     if not total and not comp["n"]:
-        s.panels.append(missing("Lists", "lists.retention_list", run_date, "no list rows published for it"))
-        return s
-    s.panels.append(
+        return [missing("Lists", "lists.retention_list", run_date, "no list rows published for it")]
+    panels: list[Panel] = []
+    panels.append(
         Panel(
             "Key figures",
             "kpis",
@@ -69,7 +67,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         )
         groups.append((f"Retention rows {label}", [(r["k"], r["n"]) for r in items]))
     if total:
-        s.panels.append(Panel("Retention list size", "chart", image=charts.barh_panels(groups)))
+        panels.append(Panel("Retention list size", "chart", image=charts.barh_panels(groups)))
         by_rule = query(
             conn,
             """select rule_code,
@@ -81,7 +79,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
                from lists.retention_list where run_date = %s group by 1 order by 1""",
             (run_date,),
         )
-        s.panels.append(table("Retention rows per rule", by_rule))
+        panels.append(table("Retention rows per rule", by_rule))
         reasons = query(
             conn,
             """select reason, count(*) as rows
@@ -91,7 +89,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
                group by 1 order by 2 desc, 1 limit %s""",
             (run_date, TOP_REASONS),
         )
-        s.panels.append(table(f"Top {TOP_REASONS} churn reasons on the list (CH-06)", reasons))
+        panels.append(table(f"Top {TOP_REASONS} churn reasons on the list (CH-06)", reasons))
     if comp["n"]:
         by_rule = query(
             conn,
@@ -100,7 +98,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
                from lists.compensation_list where run_date = %s group by 1 order by 1""",
             (run_date,),
         )
-        s.panels.append(table("Compensation rows per rule", by_rule))
+        panels.append(table("Compensation rows per rule", by_rule))
     if exists(conn, "marts.list_outcomes"):
         outcomes = query(
             conn,
@@ -111,7 +109,10 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
             (run_date,),
         )
         if outcomes:
-            s.panels.append(table("Measured uplift of earlier lists vs hold-out (RP-15)", outcomes))
+            panels.append(table("Measured uplift of earlier lists vs hold-out (RP-15)", outcomes))
         else:
-            s.panels.append(missing("Uplift of earlier lists (RP-15)", "marts.list_outcomes", run_date))
-    return s
+            panels.append(missing("Uplift of earlier lists (RP-15)", "marts.list_outcomes", run_date))
+    return panels
+
+
+section = SectionSpec("lists", "Today's lists", "RL-*, CP-*, CH-08, CH-09, RP-15", (_panels,))

@@ -12,23 +12,16 @@ from crm_scoring.monitoring.reference import IMPORTANCE_KEY
 from crm_scoring.report import charts
 from crm_scoring.report.panels import (
     Panel,
-    Section,
+    SectionSpec,
     absent,
     exists,
     missing,
     query,
     rows_or_missing,
-    section_of,
     table,
 )
 
 TOP_FEATURES = 12
-
-
-def section(conn: psycopg.Connection, run_date: date) -> Section:
-    return section_of(
-        "model", "Model health", "CH-05, CH-07, AL-14", conn, run_date, _bands, _backtests, _drift
-    )
 
 
 def _bands(conn: psycopg.Connection, run_date: date) -> list[Panel]:
@@ -204,3 +197,6 @@ def _names(features: list[dict]) -> list[str] | None:
     """The model names of the drift rows (a mart without the column: any name)."""
     names = sorted({str(r["model_name"]) for r in features if r.get("model_name")})
     return names or None
+
+
+section = SectionSpec("model", "Model health", "CH-05, CH-07, AL-14", (_bands, _backtests, _drift))

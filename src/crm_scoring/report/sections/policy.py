@@ -6,14 +6,12 @@ from datetime import date
 
 import psycopg
 
-from crm_scoring.report.panels import Panel, Section, absent, exists, missing, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, absent, exists, missing, query, table
 
 
-def section(conn: psycopg.Connection, run_date: date) -> Section:
-    s = Section("policy", "Policy in force", "DQ-17")
+def _panels(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     if gone := absent(conn, "Policy", run_date, "marts.policy_parameter_status"):
-        s.panels += gone
-        return s
+        return gone
     params = query(
         conn,
         """select key, value, value_used, unit, is_starter, used_by, required_by_rules, policy_profile,
@@ -22,8 +20,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         (run_date,),
     )
     if not params:
-        s.panels.append(missing("Policy", "marts.policy_parameter_status", run_date))
-        return s
+        return [missing("Policy", "marts.policy_parameter_status", run_date)]
     starter = [p for p in params if p["is_starter"]]
     rules = (
         query(
@@ -36,7 +33,8 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         else []
     )
     off = [r for r in rules if not r["runnable"]]
-    s.panels.append(
+    panels: list[Panel] = []
+    panels.append(
         Panel(
             "Key figures",
             "kpis",
@@ -50,7 +48,7 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
             ],
         )
     )
-    s.panels.append(
+    panels.append(
         table(
             "Parameters still on a starter default (not business-approved)",
             starter,
@@ -59,11 +57,14 @@ def section(conn: psycopg.Connection, run_date: date) -> Section:
         )
     )
     if off:
-        s.panels.append(
+        panels.append(
             table(
                 "Rules that are off and why",
                 off,
                 ["rule_code", "rule_name", "enabled", "off_reason", "blocked_reason"],
             )
         )
-    return s
+    return panels
+
+
+section = SectionSpec("policy", "Policy in force", "DQ-17", (_panels,))

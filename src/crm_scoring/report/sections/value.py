@@ -9,22 +9,10 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, Section, absent, exists, missing, pct, query, section_of, table
+from crm_scoring.report.panels import Panel, SectionSpec, absent, exists, missing, pct, query, table
 
 LORENZ_POINTS = 50
 FRT_BUCKETS = 5
-
-
-def section(conn: psycopg.Connection, run_date: date) -> Section:
-    return section_of(
-        "value",
-        "Value concentration and seed hypotheses",
-        "RP-16, RP-17",
-        conn,
-        run_date,
-        _pareto_revenue,
-        _frt_elasticity,
-    )
 
 
 def parameter(conn: psycopg.Connection, run_date: date, key: str) -> float | None:
@@ -167,3 +155,8 @@ def elasticity(frt: list[float], rate: list[float]) -> float | None:
     if sxx == 0:
         return None
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+
+
+section = SectionSpec(
+    "value", "Value concentration and seed hypotheses", "RP-16, RP-17", (_pareto_revenue, _frt_elasticity)
+)
