@@ -5,6 +5,8 @@ The validation cutoff is reweighted towards the population scored on the trainin
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -15,7 +17,10 @@ from crm_scoring.model.family import (
     UNWEIGHTED,
     WEIGHTED,
     XGBOOST,
+    FamilyChoice,
     choose_family,
+    domain_auc,
+    gate_fallback,
     guard_no_overlap,
     shift_weights,
 )
@@ -128,3 +133,65 @@ def test_overlapping_populations_keep_the_validation_choice() -> None:
     auc = {XGBOOST: 0.91, GLM: 0.69}
     choice = choose_family(auc, 0.002)
     assert guard_no_overlap(choice, auc, 0.002, w.domain_auc, 0.99) == choice
+
+
+# --- session 10: the gate's fallback against the no-overlap guard -------------------------------------
+# CDNOW 1997-06-30 (docs/benchmark_real.md, sessions 8-9): the guard chose the regression (validation and
+# scoring domain AUC 1.000); on the gate's holdout XGBoost 0.7049 passes model_min_auc 0.70, the regression
+# 0.6921 does not.
+HOLDOUT_0630 = {XGBOOST: 0.7049, GLM: 0.6921}
+REFUSES_GLM = {XGBOOST: True, GLM: False}
+
+
+def _guarded() -> FamilyChoice:
+    auc = {XGBOOST: 0.7050, GLM: 0.6888}
+    return guard_no_overlap(choose_family(auc, 0.002), auc, 0.002, 1.0, 0.99)
+
+
+def test_disjoint_holdout_cannot_overrule_the_no_overlap_guard() -> None:
+    guarded = _guarded()
+    assert guarded.family == GLM and guarded.basis == NO_OVERLAP
+    kept = gate_fallback(guarded, REFUSES_GLM, HOLDOUT_0630, 0.002, 1.0, 0.99)
+    assert kept.family == GLM and kept.basis == NO_OVERLAP
+    assert "does not overlap the scoring population either" in kept.reason
+    # a holdout whose overlap was not measured is not shown to represent the scored customers either
+    assert gate_fallback(guarded, REFUSES_GLM, HOLDOUT_0630, 0.002, math.nan, 0.99).family == GLM
+
+
+def test_overlapping_holdout_that_ranks_the_other_family_better_overrules_the_guard() -> None:
+    guarded = _guarded()
+    switched = gate_fallback(guarded, REFUSES_GLM, HOLDOUT_0630, 0.002, 0.70, 0.99)
+    assert switched.family == XGBOOST and "leads there by +0.0128" in switched.reason
+    # guard off in config: the holdout is ordinary evidence (rule before session 10, plus equal terms)
+    assert gate_fallback(guarded, REFUSES_GLM, HOLDOUT_0630, 0.002, 1.0, None).family == XGBOOST
+
+
+def test_a_floor_miss_between_tied_families_does_not_swap_them() -> None:
+    """Equal terms: one family just under model_min_auc, the other just over, within the switch gain."""
+    guarded = _guarded()
+    tie = {XGBOOST: 0.7005, GLM: 0.6995}
+    kept = gate_fallback(guarded, REFUSES_GLM, tie, 0.002, 0.70, 0.99)
+    assert kept.family == GLM and "a tie the floor alone does not break" in kept.reason
+    validation_xgb = choose_family({XGBOOST: 0.70, GLM: 0.69}, 0.002)
+    refuses_xgb = {XGBOOST: False, GLM: True}
+    assert gate_fallback(validation_xgb, refuses_xgb, {XGBOOST: 0.6995, GLM: 0.7005}, 0.002).family == XGBOOST
+    # ... but a clear lead on the holdout swaps (XGBoost ranking worse than the RFM baseline, say)
+    assert gate_fallback(validation_xgb, refuses_xgb, {XGBOOST: 0.690, GLM: 0.701}, 0.002).family == GLM
+    # policy unset: any lead of the passing family suffices
+    assert gate_fallback(validation_xgb, refuses_xgb, {XGBOOST: 0.6995, GLM: 0.7005}, None).family == GLM
+
+
+def test_gate_fallback_leaves_a_passing_choice_alone() -> None:
+    guarded = _guarded()
+    assert gate_fallback(guarded, {XGBOOST: True, GLM: True}, HOLDOUT_0630, 0.002, 0.5, 0.99) == guarded
+    assert gate_fallback(guarded, {XGBOOST: False, GLM: False}, HOLDOUT_0630, 0.002, 0.5, 0.99) == guarded
+
+
+def test_holdout_domain_auc_measures_the_same_separability() -> None:
+    rng = np.random.default_rng(8)
+    scoring = np.c_[rng.uniform(91, 180, 4000), rng.exponential(40.0, 4000)]  # months-old customers
+    weeks_old = np.c_[rng.uniform(0, 90, 2000), rng.exponential(10.0, 2000)]
+    all_ages = np.c_[rng.uniform(0, 180, 2000), rng.exponential(30.0, 2000)]
+    assert domain_auc(weeks_old, scoring, c=1.0) > 0.99
+    assert domain_auc(all_ages, scoring, c=1.0) < 0.9
+    assert domain_auc(weeks_old, scoring, c=1.0) == _weights(weeks_old, scoring).domain_auc

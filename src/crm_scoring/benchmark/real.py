@@ -242,6 +242,10 @@ def run_as_of(
                 "validation_roc_auc_weighted": _validation(trained.metrics, "roc_auc_weighted"),
                 "validation_shift": _validation(trained.metrics, None),
                 "family_basis": tags.get("model_family_basis"),
+                "family_reason": tags.get("model_family_reason"),
+                # how separable the gate's holdout is from the population scored at A: the holdout may
+                # overrule the no-overlap guard only below family_choice.no_overlap_domain_auc
+                "holdout_shift_domain_auc": trained.metrics.get("test.shift.domain_auc"),
                 "gate": gate,
                 "features": trained.features,
                 "selected_params": {

@@ -54,11 +54,41 @@ class ShiftWeights:
     effective_rows: float  # Kish effective sample size (sum w)^2 / sum w^2
     domain_auc: float  # in-sample AUC of the domain classifier: 0.5 = no visible shift, 1 = disjoint
     features: tuple[str, ...]
+    # the same separability for the gate's holdout (test cutoff) against the scoring population (nan when
+    # not measured): `gate_fallback` lets the holdout overrule the no-overlap guard only when it overlaps
+    holdout_domain_auc: float = math.nan
 
 
 def _signed_log(x: np.ndarray) -> np.ndarray:
     """Counts, days and money are heavy-tailed: log scale, sign kept for the rare negative value."""
     return np.sign(x) * np.log1p(np.abs(x))
+
+
+def _domain_logit(first: np.ndarray, second: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """Logit of a domain logistic regression separating `first` (0) from `second` (1), for every row of
+    both (first's rows first), and its in-sample ROC AUC. L2 with inverse strength `c`, classes balanced
+    (so the odds are the density ratio), features signed-log, standardised on both, missing values at the
+    pooled median. Label-free (features only) and deterministic (lbfgs, no sampling)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    pooled = _signed_log(np.vstack([first, second]).astype(np.float64))
+    medians = np.nanmedian(pooled, axis=0)
+    medians = np.where(np.isfinite(medians), medians, 0.0)
+    pooled = np.where(np.isnan(pooled), medians, pooled)
+    std = pooled.std(axis=0)
+    pooled = (pooled - pooled.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    domain = np.r_[np.zeros(len(first)), np.ones(len(second))]
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=1000)
+    clf.fit(pooled, domain)
+    logit = clf.decision_function(pooled)
+    return logit, float(roc_auc_score(domain, logit))
+
+
+def domain_auc(first: np.ndarray, second: np.ndarray, *, c: float) -> float:
+    """How separable two populations are on the same features: 0.5 = indistinguishable, 1 = disjoint
+    (the classifier of `shift_weights`). Used for the gate's holdout against the scoring population."""
+    return _domain_logit(first, second, c)[1]
 
 
 def shift_weights(
@@ -71,32 +101,18 @@ def shift_weights(
 ) -> ShiftWeights:
     """Covariate-shift importance weights w(x) ~ p(scoring | x) / p(validation | x) for the validation rows.
 
-    A logistic regression (L2, inverse strength `c`, classes balanced so the odds are the density ratio)
-    separates the validation rows (0) from the scoring population (1) on `features` (signed log,
-    standardised on both, missing values at the pooled median). Its odds are clipped at their
-    `clip_quantile` quantile (a few extreme ratios would otherwise decide alone) and normalised to mean 1.
-    Label-free (features only) and deterministic (lbfgs, no sampling).
+    A domain logistic regression (`_domain_logit`) separates the validation rows (0) from the scoring
+    population (1) on `features`. Its odds are clipped at their `clip_quantile` quantile (a few extreme
+    ratios would otherwise decide alone) and normalised to mean 1.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-
-    pooled = _signed_log(np.vstack([valid, scoring]).astype(np.float64))
-    medians = np.nanmedian(pooled, axis=0)
-    medians = np.where(np.isfinite(medians), medians, 0.0)
-    pooled = np.where(np.isnan(pooled), medians, pooled)
-    std = pooled.std(axis=0)
-    pooled = (pooled - pooled.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    domain = np.r_[np.zeros(len(valid)), np.ones(len(scoring))]
-    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=1000)
-    clf.fit(pooled, domain)
-    logit = clf.decision_function(pooled)
+    logit, auc = _domain_logit(valid, scoring, c)
     odds = np.exp(np.clip(logit[: len(valid)], -30.0, 30.0))
     odds = np.minimum(odds, np.quantile(odds, clip_quantile))
     weights = odds / odds.mean()
     return ShiftWeights(
         weights=weights,
         effective_rows=float(weights.sum() ** 2 / np.square(weights).sum()),
-        domain_auc=float(roc_auc_score(domain, logit)),
+        domain_auc=auc,
         features=features,
     )
 
@@ -174,20 +190,73 @@ def guard_no_overlap(
     )
 
 
-def gate_fallback(choice: FamilyChoice, passes: Mapping[str, bool]) -> FamilyChoice:
-    """The validation choice, unless the promotion gate's absolute checks (min AUC, no loss to the RFM
-    baseline) refuse it on the holdout while they accept another family: then that family is registered,
-    so the challenger is never a model the gate must refuse when one it would accept was trained. With
-    no family passing, the validation choice stays (and the gate refuses it, recorded)."""
+def gate_fallback(
+    choice: FamilyChoice,
+    passes: Mapping[str, bool],
+    holdout_auc: Mapping[str, float] | None = None,
+    min_gain: float | None = None,
+    holdout_domain_auc: float = math.nan,
+    max_domain_auc: float | None = None,
+) -> FamilyChoice:
+    """The chosen family, unless the promotion gate's holdout shows that another one is better for the
+    scored customers: then that family is registered, so the challenger is not a model the gate must
+    refuse when a better one it would accept was trained.
+
+    The swap needs all of:
+    1. the gate's absolute checks (min AUC, no loss to the RFM baseline) refuse the chosen family on the
+       holdout and accept the other one (`passes`);
+    2. equal terms (`holdout_auc`, the gate's primary metric per family on the holdout): the other family
+       leads there by at least `min_gain` (the policy `model_family_switch_min_auc_gain`, the same bar a
+       validation lead must clear; 0 when unset). A floor applies to both families alike; a miss of it
+       by one of two tied families is a promotion matter (the gate refuses or records it), not evidence
+       that the other ranks better;
+    3. the holdout is evidence about the scored customers where the choice says validation is not: a
+       choice made by the no-overlap guard (`guard_no_overlap`, basis NO_OVERLAP) is overruled only when
+       the holdout overlaps the scoring population (`holdout_domain_auc` < `max_domain_auc`). The holdout
+       is an earlier cutoff just like validation; when it is as disjoint from the scored customers
+       (CDNOW: weeks-old customers on the holdout, months-old ones scored), its ranking of the families
+       is the same evidence the guard already discounted, and the family that extrapolates smoothly stays.
+    Without `holdout_auc` only rule 1 applies (the rule before session 10). With no family passing, the
+    choice stays (and the gate refuses it, recorded).
+    """
     if passes.get(choice.family, True):
         return choice
     for family in FAMILIES:
-        if family != choice.family and passes.get(family, False):
-            return FamilyChoice(
-                family,
-                f"{choice.family} refused by the gate's absolute checks on the holdout, {family} passes them "
-                f"(validation: {choice.reason})",
-                choice.gain,
-                choice.basis,
-            )
+        if family == choice.family or not passes.get(family, False):
+            continue
+        refused = (
+            f"{choice.family} refused by the gate's absolute checks on the holdout, {family} passes them"
+        )
+        lead = math.nan
+        if choice.basis == NO_OVERLAP and max_domain_auc is not None:
+            if not (math.isfinite(holdout_domain_auc) and holdout_domain_auc < max_domain_auc):
+                return FamilyChoice(
+                    choice.family,
+                    f"{choice.reason}; kept although {refused}: the holdout does not overlap the scoring "
+                    f"population either (domain AUC {holdout_domain_auc:.4f} >= {max_domain_auc}), so its "
+                    "ranking says no more about the scored customers than validation's; the gate decides "
+                    "on promotion",
+                    choice.gain,
+                    choice.basis,
+                )
+        if holdout_auc is not None:
+            lead = holdout_auc.get(family, math.nan) - holdout_auc.get(choice.family, math.nan)
+            margin = 0.0 if min_gain is None else min_gain
+            if not lead >= margin - 1e-12:
+                return FamilyChoice(
+                    choice.family,
+                    f"{choice.reason}; kept although {refused}: on the holdout {family} leads by only "
+                    f"{lead:+.4f} < {margin} ({SWITCH_PARAMETER}), a tie the floor alone does not break; "
+                    "the gate decides on promotion",
+                    choice.gain,
+                    choice.basis,
+                )
+        return FamilyChoice(
+            family,
+            f"{refused}"
+            + (f" and leads there by {lead:+.4f}" if math.isfinite(lead) else "")
+            + f" (validation: {choice.reason})",
+            choice.gain,
+            choice.basis,
+        )
     return choice

@@ -49,6 +49,7 @@ from crm_scoring.model.family import (
     FamilyChoice,
     ShiftWeights,
     choose_family,
+    domain_auc,
     gate_fallback,
     guard_no_overlap,
     shift_weights,
@@ -212,13 +213,20 @@ def scoring_shift(
         return None, f"scoring population unreadable: {exc}"
     if len(scoring) < cfg.split.min_rows_per_split:
         return None, f"{len(scoring)} scoring rows on {run_date.isoformat()}"
+    population = scoring[list(columns)].to_numpy(dtype=np.float64)
     weights = shift_weights(
         split.valid[list(columns)].to_numpy(dtype=np.float64),
-        scoring[list(columns)].to_numpy(dtype=np.float64),
+        population,
         columns,
         c=fc.domain_classifier_c,
         clip_quantile=fc.weight_clip_quantile,
     )
+    # the gate's holdout is an earlier cutoff too: how far it is from the scored customers decides whether
+    # its family ranking may overrule the no-overlap guard (family.gate_fallback)
+    holdout = domain_auc(
+        split.test[list(columns)].to_numpy(dtype=np.float64), population, c=fc.domain_classifier_c
+    )
+    weights = dataclasses.replace(weights, holdout_domain_auc=holdout)
     if weights.effective_rows < fc.min_effective_rows:
         return weights, (
             f"effective validation rows {weights.effective_rows:.0f} < {fc.min_effective_rows} "
@@ -277,6 +285,7 @@ def _shift_metrics(shift: ShiftWeights | None, valid_rows: int) -> dict[str, flo
         "validation.shift.effective_rows": shift.effective_rows,
         "validation.shift.effective_share": shift.effective_rows / max(valid_rows, 1),
         "validation.shift.domain_auc": shift.domain_auc,
+        "test.shift.domain_auc": shift.holdout_domain_auc,
     }
 
 
@@ -484,7 +493,16 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             family: registry.evaluate_promotion(f.test_metrics, None, checks, baseline_test)
             for family, f in fitted.items()
         }
-        choice = gate_fallback(choice, {family: g.promote for family, g in gates.items()})
+        from crm_scoring.model.promotion import policy_parameter
+
+        choice = gate_fallback(
+            choice,
+            {family: g.promote for family, g in gates.items()},
+            {family: f.test_metrics.get(checks.primary_metric, math.nan) for family, f in fitted.items()},
+            policy_parameter(url, run_date, SWITCH_PARAMETER),
+            shift.holdout_domain_auc if shift is not None else math.nan,
+            cfg.family_choice.no_overlap_domain_auc,
+        )
         model = candidates[choice.family]
         y_valid = split.valid[cfg.target].to_numpy()
         y_test = split.test[cfg.target].to_numpy()
