@@ -19,6 +19,9 @@ from crm_scoring import settings, warehouse
 # `make test` runs `-n 2 --dist loadfile --no-loadscope-reorder`, where each worker takes the next module in
 # collection order when it is free (xdist's default reorder is by test count, not time): started last,
 # the ~8-minute e2e module alone decided the suite's wall time.
+# Session 10 (single-module runs and a `make test-fast --durations` at load ~20, ratios only): test_model
+# (603 s) and test_model_promotion (290 s) next to test_dbt_project (659 s) and test_lists (1,211 s);
+# test_incremental_facts, test_enrich_value and test_campaigns are test-fast's next longest.
 _LONGEST_FIRST = (
     "test_e2e.py",
     "test_dags.py",
@@ -27,6 +30,11 @@ _LONGEST_FIRST = (
     "test_marts_value.py",
     "test_lists.py",
     "test_uplift.py",
+    "test_model.py",
+    "test_incremental_facts.py",
+    "test_model_promotion.py",
+    "test_enrich_value.py",
+    "test_campaigns.py",
 )
 
 

@@ -7,6 +7,7 @@ built from the committed lock.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 from typing import Any
@@ -208,14 +209,6 @@ def test_airflow_services_wait_for_init_and_the_warehouse(services: dict[str, An
             assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
 
 
-def test_healthchecks(services: dict[str, Any]) -> None:
-    test = services["warehouse"]["healthcheck"]["test"]
-    assert "pg_isready" in " ".join(test)
-    for name, service in services.items():
-        if name != "airflow-init":
-            assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
-
-
 def test_project_folders_are_mounted(compose: dict[str, Any], services: dict[str, Any]) -> None:
     mounts = _bind_mounts(compose["x-airflow-common"])
     for folder in ("dags", "dbt_project", "models", "expectations"):
@@ -263,18 +256,171 @@ def test_warehouse_init_script(services: dict[str, Any]) -> None:
         assert env[var] == f"${{{var}:?set {var} in docker/.env}}", var
 
 
-def test_mlflow_server(services: dict[str, Any]) -> None:
+def _installed(package: str) -> Path:
+    """The folder of an installed top-level package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    assert spec and spec.submodule_search_locations, f"{package} is not installed"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _init_sql_logins() -> tuple[dict[str, str], dict[str, str]]:
+    """From init-warehouse.sql: login role -> the container variable its password is read from (\\getenv),
+    and database -> owner."""
+    sql = INIT_SQL.read_text()
+    getenv = dict(re.findall(r"^\\getenv\s+(\w+)\s+(\w+)", sql, re.M))
+    logins = {
+        role: getenv[var]
+        for role, var in re.findall(r"^CREATE ROLE (\w+) LOGIN\b[^;]*PASSWORD :'(\w+)';", sql, re.M)
+    }
+    databases = dict(re.findall(r"^CREATE DATABASE (\w+) OWNER (\w+);", sql, re.M))
+    return logins, databases
+
+
+def _container_ports(service: dict[str, Any]) -> set[int]:
+    return {int(str(mapping).rsplit(":", 1)[-1]) for mapping in service.get("ports", [])}
+
+
+# libyaml when present: the installed Airflow's OpenAPI spec and config template are large
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+POSTGRES_URL = re.compile(r"postgresql(?:\+\w+)?://(\w+):\$\{(\w+):\?[^}]*\}@([\w-]+):(\d+)/(\w+)$")
+
+
+def test_every_database_url_logs_in_as_a_role_the_init_script_creates(
+    compose: dict[str, Any], services: dict[str, Any]
+) -> None:
+    """Each PostgreSQL URL of the stack (platform, Airflow metadata and Celery results, MLflow's backend
+    store) names a login role of init-warehouse.sql with the very variable that role's password is set from,
+    a database the script creates, and the warehouse service at the port its server listens on."""
+    logins, databases = _init_sql_logins()
+    warehouse_port = _container_ports(services["warehouse"])
+    envs = {"x-airflow-common": _environment(compose["x-airflow-common"])}
+    envs |= {name: _environment(service) for name, service in services.items()}
+    urls = {
+        f"{owner}.{key}": value.removeprefix("db+")
+        for owner, env in envs.items()
+        for key, value in env.items()
+        if value.removeprefix("db+").startswith("postgresql")
+    }
+    assert {"x-airflow-common.CRM_WAREHOUSE_URL", "mlflow.MLFLOW_BACKEND_STORE_URI"} <= set(urls)
+    for where, url in urls.items():
+        match = POSTGRES_URL.match(url)
+        assert match, f"{where}: not a postgresql://role:${{VAR:?}}@host:port/db URL: {url}"
+        role, password_var, host, port, database = match.groups()
+        assert logins.get(role) == password_var, (
+            f"{where}: {role} is no login of the init SQL set from {password_var}"
+        )
+        assert database in databases, f"{where}: the init SQL creates no database {database}"
+        assert host == "warehouse" and {int(port)} == warehouse_port, where
+    # the warehouse container gets every variable the script reads
+    warehouse_env = _environment(services["warehouse"])
+    for var in logins.values():
+        assert var in warehouse_env, var
+
+
+def test_healthchecks_probe_what_each_service_serves(
+    compose: dict[str, Any], services: dict[str, Any]
+) -> None:
+    """A healthcheck that probes the wrong port, path, login or job type keeps a healthy service
+    unhealthy forever (and everything that depends on it from starting): each probe is checked against
+    what the service's command serves, the init SQL creates or the installed package defines."""
+    for name, service in services.items():
+        if name != "airflow-init":
+            assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    probe = {name: " ".join(s["healthcheck"]["test"]) for name, s in services.items() if "healthcheck" in s}
+
+    # HTTP probes: the port the command serves (--port), the path the installed server routes
+    def http(name: str) -> tuple[int, str]:
+        match = re.search(r"urlopen\('http://localhost:(\d+)(/[^']*)'", probe[name])
+        assert match, f"{name}: no HTTP probe of localhost: {probe[name]}"
+        return int(match.group(1)), match.group(2)
+
+    def served_port(name: str) -> int:
+        command = [str(part) for part in services[name]["command"]]
+        return int(command[command.index("--port") + 1])
+
+    port, path = http("mlflow")
+    assert port == served_port("mlflow") and port in _container_ports(services["mlflow"])
+    assert f'_add_static_prefix("{path}")' in (_installed("mlflow") / "server" / "__init__.py").read_text()
+
+    port, path = http("airflow-apiserver")
+    assert port == served_port("airflow-apiserver") and port in _container_ports(
+        services["airflow-apiserver"]
+    )
+    airflow = _installed("airflow")
+    openapi = airflow / "api_fastapi/core_api/openapi/v2-rest-api-generated.yaml"
+    spec = yaml.load(openapi.read_text(), Loader=FAST_LOADER)
+    assert "get" in spec["paths"].get(path, {}), f"the installed Airflow API serves no GET {path}"
+
+    # the scheduler serves its health check only when enabled, on Airflow's configured port
+    port, path = http("airflow-scheduler")
+    env = _environment(compose["x-airflow-common"])
+    assert env["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "True"
+    config = yaml.load((airflow / "config_templates/config.yml").read_text(), Loader=FAST_LOADER)
+    scheduler = config["scheduler"]["options"]
+    configured = env.get("AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT")
+    assert port == int(configured or scheduler["scheduler_health_check_server_port"]["default"])
+    assert f'self.path == "{path}"' in (airflow / "utils/scheduler_health.py").read_text()
+
+    # pg_isready as the platform's login on its database: healthy = the init SQL has run
+    logins, databases = _init_sql_logins()
+    args = dict(re.findall(r"(-[hpUd])\s+(\S+)", probe["warehouse"].split("pg_isready", 1)[1].strip('"')))
+    assert args["-U"] in logins and args["-d"] in databases
+    assert int(args["-p"]) in _container_ports(services["warehouse"])
+    app_url = POSTGRES_URL.match(env["CRM_WAREHOUSE_URL"])
+    assert app_url and (app_url.group(1), app_url.group(5)) == (args["-U"], args["-d"])
+
+    # job checks name a job type a runner of the installed Airflow records
+    job_types = {
+        m for f in (airflow / "jobs").glob("*.py") for m in re.findall(r'job_type = "(\w+)"', f.read_text())
+    }
+    for name in ("airflow-dag-processor", "airflow-triggerer"):
+        job_type = re.search(r"--job-type (\w+)", probe[name])
+        assert job_type and job_type.group(1) in job_types, name
+
+    # the worker's probe pings the Celery app of the installed provider
+    app = re.search(r"--app ([\w.]+)\.app\b", probe["airflow-worker"])
+    assert app, probe["airflow-worker"]
+    module = _installed("airflow") / Path(*app.group(1).split(".")[1:]).with_suffix(".py")
+    assert module.is_file() and 'if name == "app":' in module.read_text(), app.group(1)
+
+    # redis-cli authenticates with the password the server requires (REDISCLI_AUTH, same variable)
+    redis_env = _environment(services["redis"])
+    assert "$$REDIS_PASSWORD" in " ".join(services["redis"]["command"])
+    assert redis_env["REDISCLI_AUTH"] == redis_env["REDIS_PASSWORD"]
+
+
+def test_mlflow_server(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    """What `mlflow server` reads and where its clients reach it (the backend store URI's role and
+    database: test_every_database_url_logs_in_as_a_role_the_init_script_creates)."""
+    from mlflow.cli import server
+
     mlflow = services["mlflow"]
-    command = [str(part) for part in mlflow["command"]]
-    assert command[:2] == ["mlflow", "server"]
-    assert command[command.index("--artifacts-destination") + 1] == "/mlartifacts"
-    assert command[command.index("--host") + 1] == "0.0.0.0"
     env = _environment(mlflow)
-    assert env["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql+psycopg://mlflow:${MLFLOW_DB_PASSWORD:?")
-    assert env["MLFLOW_BACKEND_STORE_URI"].endswith("@warehouse:5432/mlflow")
-    # Airflow tasks reach it as `mlflow:5000`, a Host header MLflow rejects unless allowed.
+    options = {p.name: p for p in server.params}
+    # the installed `mlflow server` reads the backend store and the allowed hosts from these variables
+    assert (
+        options["backend_store_uri"].envvar == "MLFLOW_BACKEND_STORE_URI" and env["MLFLOW_BACKEND_STORE_URI"]
+    )
+    assert options["allowed_hosts"].envvar == "MLFLOW_SERVER_ALLOWED_HOSTS"
+    command = [str(part) for part in mlflow["command"]]
+    for flag in (c for c in command if c.startswith("--")):
+        assert any(flag in p.opts for p in server.params), f"mlflow server has no option {flag}"
+    # the backend store's driver is in the lock
+    driver = re.match(r"postgresql\+(\w+)://", env["MLFLOW_BACKEND_STORE_URI"])
+    assert driver and re.search(rf"^{driver.group(1)}==", (ROOT / "requirements.lock").read_text(), re.M)
+    # artifacts land on a declared named volume, so they outlive the container
+    destination = command[command.index("--artifacts-destination") + 1]
+    volumes = {v.split(":")[1]: v.split(":")[0] for v in mlflow["volumes"]}
+    assert volumes.get(destination) in set(compose["volumes"]), destination
+    # the Airflow tasks' tracking URI: this service, its served port, a Host header it accepts
+    tracking = re.fullmatch(
+        r"http://([\w-]+):(\d+)", _environment(compose["x-airflow-common"])["MLFLOW_TRACKING_URI"]
+    )
+    assert tracking and tracking.group(1) == "mlflow"
+    assert int(tracking.group(2)) == int(command[command.index("--port") + 1])
+    assert command[command.index("--host") + 1] not in {"127.0.0.1", "localhost"}  # other containers connect
     allowed = INTERPOLATION.sub(lambda m: m.group(3) or "", env["MLFLOW_SERVER_ALLOWED_HOSTS"]).split(",")
-    assert "mlflow:*" in allowed or "mlflow:5000" in allowed
+    assert "mlflow:*" in allowed or f"mlflow:{tracking.group(2)}" in allowed
 
 
 def _dockerfile_instructions() -> list[tuple[str, str]]:

@@ -144,55 +144,101 @@ def _candidates(url: str, day: date) -> dict[tuple[str, str], dict]:
     }
 
 
-def test_retention_rules_fire_and_governance(built) -> None:
+@pytest.fixture(scope="module")
+def day1_retention(built) -> tuple[list[dict], dict[str, dict], dict[tuple[str, str], dict]]:
+    """Day 1's published retention list (rows, rows by customer) and its candidates by (customer, rule):
+    read once, shared by the rule and governance tests below (each checks one behaviour)."""
     url, _ = built
     rl = _q(url, "select * from lists.retention_list where run_date = %s", D1)
-    by = {r["customer_id"]: r for r in rl}
-    cand = {
-        (r["customer_id"], r["rule_code"]): r
-        for r in _q(url, "select * from lists_build.retention_candidates where run_date = %s", D1)
-    }
+    return rl, {r["customer_id"]: r for r in rl}, _candidates(url, D1)
+
+
+def test_one_retention_action_per_customer_per_day(day1_retention) -> None:
+    rl, by, _ = day1_retention
     assert len(by) == len(rl), "one action per customer per day"
-    # RL-03 high band x T1 wins over RL-08 / RL-09 (priority), the losers are recorded for audit
+
+
+def test_rl03_high_band_top_tier_wins_by_priority_and_losers_are_recorded(day1_retention) -> None:
+    """RL-03 high band x T1 wins over RL-08 / RL-09 (priority); the losers stay among the candidates."""
+    _, by, cand = day1_retention
     assert (
         by["a1"]["rule_code"] == "RL-03" and by["a1"]["channel"] == "phone" and by["a1"]["team"] == "vip_desk"
     )
     assert by["a1"]["rule_codes"] == "RL-03|RL-09|RL-08|RL-12"
     assert cand[("a1", "RL-09")]["decision"] == "lost" and cand[("a1", "RL-08")]["decision"] == "lost"
+
+
+def test_rows_carry_reasons_in_words_value_basis_and_value_at_risk(day1_retention) -> None:
+    """CH-06: the reasons in words (scoring.churn_reasons.reason_text); CV-06: the value basis of the row."""
+    rl, by, _ = day1_retention
     assert by["a1"]["reason_codes"] == "days_inactive|complaints_90d|logins_30d"
-    # CH-06: the reasons in words (scoring.churn_reasons.reason_text), CV-06: the value basis of the row
     assert by["a1"]["reasons"] == "reason days_inactive; reason complaints_90d; reason logins_30d"
     assert by["a1"]["value_basis"] == "revenue_365d"  # < 2 years of history: no CLV estimate (CV-06)
     assert {r["value_basis"] for r in rl} <= {"clv", "revenue_365d"}
     assert by["a1"]["churn_band"] == "high" and by["a1"]["tone"] == "empathetic"  # crisis affected
     assert float(by["a1"]["expected_value_at_risk"]) == pytest.approx(150000 * 0.9)
-    # RL-01 in crisis mode: crisis coupon; RL-17 lost to it
+
+
+def test_rl01_in_crisis_mode_gives_the_crisis_coupon(day1_retention) -> None:
+    """RL-01 in crisis mode: the crisis coupon, by e-mail under marketing consent; RL-17 lost to it."""
+    _, by, cand = day1_retention
     assert (by["a2"]["rule_code"], by["a2"]["action_code"]) == ("RL-01", "CRISIS_COUPON")
     assert cand[("a2", "RL-17")]["decision"] == "lost"
     assert by["a2"]["channel"] == "email" and by["a2"]["consent_purpose"] == "marketing"
-    # RL-02 wake-up on the consented channel (sms before email in the wake_up segment? app_push, sms, email)
+
+
+def test_rl02_wake_up_uses_the_first_consented_channel(day1_retention) -> None:
+    """The wake_up segment's channel order is app_push, sms, email: a3 consented to sms, not app_push."""
+    _, by, _ = day1_retention
     assert by["a3"]["rule_code"] == "RL-02" and by["a3"]["channel"] == "sms"
-    # governance: no consent, do-not-contact, frequency cap
+
+
+def test_governance_suppresses_without_consent_do_not_contact_and_over_the_frequency_cap(
+    day1_retention,
+) -> None:
+    _, by, cand = day1_retention
     assert "a4" not in by and {cand[("a4", r)]["suppression_reason"] for r in ("RL-02", "RL-04")} == {
         "no_consented_channel"
     }
     assert "a5" not in by and cand[("a5", "RL-01")]["suppression_reason"] == "do_not_contact"
     assert "a8" not in by and cand[("a8", "RL-01")]["suppression_reason"] == "frequency_cap_7d"
-    # crisis-sensitive in crisis mode; de-dup against the compensation list
+
+
+def test_crisis_sensitive_rule_and_dedup_against_the_compensation_list(day1_retention) -> None:
+    """RL-07 for a crisis-sensitive customer in crisis mode; one on the compensation list is suppressed."""
+    _, by, cand = day1_retention
     assert by["a7"]["rule_code"] == "RL-07"
     assert "a6" not in by and cand[("a6", "RL-07")]["suppression_reason"] == "on_compensation_list"
-    # onboarding touch 2 (tenure 7 d) loses to the wake-up (priority); emotion action;
-    # the post-crisis revisit sample beats trust repair
-    assert by["a9"]["rule_code"] == "RL-02" and by["a9"]["channel"] == "app_push"  # silent since registering
+
+
+def test_onboarding_touch_loses_to_the_wake_up(day1_retention) -> None:
+    """Onboarding touch 2 (tenure 7 d) loses to the wake-up (priority); silent since registering: app_push."""
+    _, by, cand = day1_retention
+    assert by["a9"]["rule_code"] == "RL-02" and by["a9"]["channel"] == "app_push"
     assert (cand[("a9", "RL-16")]["trigger_detail"], cand[("a9", "RL-16")]["decision"]) == (
         "onboarding_2",
         "lost",
     )
+
+
+def test_rl14_emotion_action_with_an_empathetic_tone(day1_retention) -> None:
+    _, by, _ = day1_retention
     assert (by["a10"]["rule_code"], by["a10"]["action_code"]) == ("RL-14", "EMOTION_HUMAN_CONTACT")
     assert by["a10"]["tone"] == "empathetic"
+
+
+def test_post_crisis_revisit_sample_beats_trust_repair(day1_retention) -> None:
+    _, by, cand = day1_retention
     assert by["a12"]["rule_code"] == "RL-10" and cand[("a12", "RL-12")]["decision"] == "lost"
+
+
+def test_one_day_short_of_the_lapse_threshold_lists_nothing(day1_retention) -> None:
+    _, by, _ = day1_retention
     assert "a19" not in by  # 89 days inactive on day 1
-    # lineage on every row
+
+
+def test_lineage_on_every_retention_row(day1_retention) -> None:
+    rl, _, _ = day1_retention
     for r in rl:
         assert r["run_date"] == D1 and r["rule_code"] and r["policy_version"]
         assert r["model_version"] == "7" and r["mlflow_run_id"] == "run-7"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+from collections.abc import Iterator
 from datetime import date
 
 import mlflow
@@ -13,7 +15,14 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from sklearn.isotonic import IsotonicRegression
-from support.churn import CUTOFFS, N_CUSTOMERS, RUN_DATE, churn_db, mlflow_store  # noqa: F401 - fixtures
+from support.churn import (  # noqa: F401 - fixtures
+    CUTOFFS,
+    N_CUSTOMERS,
+    RUN_DATE,
+    churn_db,
+    load_churn_marts,
+    mlflow_store,
+)
 
 from crm_scoring import warehouse
 from crm_scoring.model import (
@@ -27,12 +36,18 @@ from crm_scoring.model import (
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import PromotionPolicy, SplitConfig, load_config, load_promotion_policy
 from crm_scoring.model.dataset import split_out_of_time
-from crm_scoring.model.explain import REST, explain
+from crm_scoring.model.explain import REST, ExplainResult, explain
 from crm_scoring.model.family import GLM, SWITCH_PARAMETER, XGBOOST, choose_family, gate_fallback
 from crm_scoring.model.metrics import evaluate, expected_calibration_error, lift_at_top
 from crm_scoring.model.reasons import margin_contributions
-from crm_scoring.model.score import load_champion, score
-from crm_scoring.model.train import candidate_params, informative_features, monotone_constraints, train
+from crm_scoring.model.score import ScoreResult, load_champion, score
+from crm_scoring.model.train import (
+    TrainResult,
+    candidate_params,
+    informative_features,
+    monotone_constraints,
+    train,
+)
 
 
 def _scores(url: str) -> pd.DataFrame:
@@ -71,12 +86,96 @@ def test_load_training_set_types_and_feature_rule(churn_db: str) -> None:  # noq
     assert {"days_since_last_login", "revenue_365d", "is_vip", "sentiment_mean_90d"} <= set(features)
 
 
-def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClient) -> None:  # noqa: F811
-    cfg = load_config()
-    first = train(churn_db, RUN_DATE, seed=42)
+@dataclasses.dataclass
+class Lifecycle:
+    """What one train -> register -> score -> explain -> rescore -> retrain -> broken-features sequence left
+    behind, step by step (the steps depend on each other, so they run once, in order, in the fixture)."""
 
-    # the run: params, metrics, tags, artifacts
-    run = mlflow_store.get_run(first.run_id)
+    url: str
+    client: MlflowClient
+    first: TrainResult
+    champion_after_first: str | None
+    ensured: str | None
+    pyfunc_rows: int
+    scored: ScoreResult
+    scores: pd.DataFrame
+    reasons_after_score: pd.DataFrame
+    explained: ExplainResult
+    reasons: pd.DataFrame
+    rescores: pd.DataFrame
+    reasons_after_rescore: pd.DataFrame
+    reasons_after_reexplain: pd.DataFrame
+    second: TrainResult
+    champion_after_second: str | None
+    scored_after_second: ScoreResult
+    missing_column: DatasetError | None
+    scores_after_missing_column: pd.DataFrame
+
+
+@pytest.fixture(scope="module")
+def lifecycle(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
+    """Train, register, score, explain, rescore, train again and score with a broken feature table, once
+    for the module in its own database and MLflow store; the tests below each check one behaviour of it.
+    The MLflow environment is set only while the steps run (the tests read through an explicit client)."""
+    name = warehouse.create_database(server_url, "crm_lifecycle")
+    url = load_churn_marts(warehouse.with_database(server_url, name))
+    root = tmp_path_factory.mktemp("lifecycle")
+    uri = f"sqlite:///{root}/mlflow.db"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        mp.setenv("CRM_MLFLOW_ARTIFACT_ROOT", (root / "artifacts").as_uri())
+        first = train(url, RUN_DATE, seed=42)
+        champion_after_first = champion_version()
+        ensured = ensure_champion(url, RUN_DATE)
+        pyfunc = mlflow.pyfunc.load_model("models:/churn@champion")
+        probe = pd.DataFrame({f: [1.0, np.nan] for f in first.features})
+        pyfunc_rows = len(pyfunc.predict(probe))
+        scored = score(url, RUN_DATE)
+        scores, reasons_after_score = _scores(url), _reasons(url)
+        explained = explain(url, RUN_DATE, REST)
+        reasons = _reasons(url)
+        score(url, RUN_DATE)
+        rescores, reasons_after_rescore = _scores(url), _reasons(url)
+        explain(url, RUN_DATE, REST)
+        reasons_after_reexplain = _reasons(url)
+        second = train(url, RUN_DATE, seed=42)
+        champion_after_second = champion_version()
+        scored_after_second = score(url, RUN_DATE)
+        with warehouse.connect(url) as conn:
+            conn.execute("alter table marts.churn_features drop column complaints_90d")
+        try:
+            score(url, RUN_DATE)
+            missing = None
+        except DatasetError as exc:
+            missing = exc
+        yield Lifecycle(
+            url=url,
+            client=MlflowClient(tracking_uri=uri, registry_uri=uri),
+            first=first,
+            champion_after_first=champion_after_first,
+            ensured=ensured,
+            pyfunc_rows=pyfunc_rows,
+            scored=scored,
+            scores=scores,
+            reasons_after_score=reasons_after_score,
+            explained=explained,
+            reasons=reasons,
+            rescores=rescores,
+            reasons_after_rescore=reasons_after_rescore,
+            reasons_after_reexplain=reasons_after_reexplain,
+            second=second,
+            champion_after_second=champion_after_second,
+            scored_after_second=scored_after_second,
+            missing_column=missing,
+            scores_after_missing_column=_scores(url),
+        )
+    if not os.environ.get("CRM_KEEP_TEST_DB"):
+        warehouse.drop_database(server_url, name)
+
+
+def test_training_run_logs_metrics_params_and_tags(lifecycle: Lifecycle) -> None:
+    cfg = load_config()
+    run = lifecycle.client.get_run(lifecycle.first.run_id)
     for metric in (
         *("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile", "capture_top_decile"),
         *("precision_at_capacity", "lift_at_capacity", "capture_at_capacity", "valid_roc_auc"),
@@ -95,82 +194,95 @@ def test_train_register_score_lifecycle(churn_db: str, mlflow_store: MlflowClien
     assert tags["rows_train"] == str(2 * N_CUSTOMERS) and tags["rows_test"] == str(N_CUSTOMERS)
     assert tags["policy_version"] == "v1" and len(tags["data_snapshot"]) == 16 and tags["code_version"]
     assert 0 < float(tags["churn_rate"]) < 1
-    artifacts = {a.path for a in mlflow_store.list_artifacts(first.run_id)}
+    assert tags["dbt_manifest_hash"] and tags["cutoffs"] == ",".join(str(c) for c in CUTOFFS)
+    assert tags["beats_rfm_baseline"] in ("true", "false")
+    assert run.data.params["list_capacity_rows"] == str(cfg.metrics.list_capacity_rows)
+
+
+def test_training_run_logs_artifacts_plots_and_search_trials(lifecycle: Lifecycle) -> None:
+    cfg, client, first = load_config(), lifecycle.client, lifecycle.first
+    artifacts = {a.path for a in client.list_artifacts(first.run_id)}
     assert {"features.json", "calibration.json", "feature_importance.json", "plots"} <= artifacts
-    plots = {a.path for a in mlflow_store.list_artifacts(first.run_id, "plots")}
+    plots = {a.path for a in client.list_artifacts(first.run_id, "plots")}
     assert plots == {
         f"plots/{p}.png" for p in ("roc", "pr", "calibration", "feature_importance", "lift", "shap_summary")
     }
     assert "shap_mean_abs.json" in artifacts
-    assert tags["dbt_manifest_hash"] and tags["cutoffs"] == ",".join(str(c) for c in CUTOFFS)
-    assert tags["beats_rfm_baseline"] in ("true", "false")
-    assert run.data.params["list_capacity_rows"] == str(cfg.metrics.list_capacity_rows)
-    trials = mlflow_store.search_runs(
+    run = client.get_run(first.run_id)
+    trials = client.search_runs(
         [run.info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{first.run_id}'"
     )
     assert len(trials) == cfg.search.max_trials
-    assert mlflow_store.get_experiment(run.info.experiment_id).name == cfg.experiment_name
+    assert client.get_experiment(run.info.experiment_id).name == cfg.experiment_name
     assert "age" not in first.features and "lapsed_flag_text" not in first.features
 
-    # the registry: first version is champion and challenger
-    assert first.version == "1" and first.aliases == ("champion", "challenger")
-    mv = mlflow_store.get_model_version_by_alias("churn", "champion")
-    assert str(mv.version) == "1" and mv.run_id == first.run_id and mv.tags["run_date"] == "2026-11-26"
-    assert champion_version() == "1"
-    assert ensure_champion(churn_db, RUN_DATE) == "1"  # existing champion kept, no training
-    # the generic pyfunc flavour serves too, with NULL features (signature: optional doubles)
-    pyfunc = mlflow.pyfunc.load_model("models:/churn@champion")
-    probe = pd.DataFrame({f: [1.0, np.nan] for f in first.features})
-    assert len(pyfunc.predict(probe)) == 2
 
-    # scoring: one row per customer, probabilities in [0, 1], traceable to the champion
-    result = score(churn_db, RUN_DATE)
-    assert result.rows == N_CUSTOMERS and result.model_version == "1"
-    scores = _scores(churn_db)
+def test_first_version_is_champion_and_challenger(lifecycle: Lifecycle) -> None:
+    first = lifecycle.first
+    assert first.version == "1" and first.aliases == ("champion", "challenger")
+    mv = lifecycle.client.get_model_version_by_alias("churn", "champion")
+    assert str(mv.version) == "1" and mv.run_id == first.run_id and mv.tags["run_date"] == "2026-11-26"
+    assert lifecycle.champion_after_first == "1"
+    assert lifecycle.ensured == "1"  # existing champion kept, no training
+
+
+def test_pyfunc_flavour_serves_null_features(lifecycle: Lifecycle) -> None:
+    """The generic pyfunc flavour serves too, with NULL features (signature: optional doubles)."""
+    assert lifecycle.pyfunc_rows == 2
+
+
+def test_scoring_writes_one_row_per_customer_traceable_to_the_champion(lifecycle: Lifecycle) -> None:
+    assert lifecycle.scored.rows == N_CUSTOMERS and lifecycle.scored.model_version == "1"
+    scores = lifecycle.scores
     assert len(scores) == N_CUSTOMERS and scores["customer_id"].is_unique
     assert scores["p"].between(0, 1).all() and scores["p"].nunique() > 5
-    assert set(scores["model_version"]) == {"1"} and set(scores["run_id"]) == {first.run_id}
+    assert set(scores["model_version"]) == {"1"} and set(scores["run_id"]) == {lifecycle.first.run_id}
     assert set(scores["model_name"]) == {"churn"} and set(scores["run_date"]) == {RUN_DATE}
     assert scores["scored_at"].nunique() == 1
 
-    # reason codes (CH-06): up to 3 per customer, with the scores' model version, risk-increasing, worded
-    # (no candidates tables here: every scored customer is in the part explained after publishing)
-    assert _reasons(churn_db).empty  # `score` writes scores only
-    explained = explain(churn_db, RUN_DATE, REST)
-    reasons = _reasons(churn_db)
-    assert explained.reason_rows == len(reasons) > 0 and explained.customers == N_CUSTOMERS
+
+def test_reason_codes_ranked_risk_increasing_and_worded(lifecycle: Lifecycle) -> None:
+    """CH-06: up to 3 per customer, with the scores' model version, risk-increasing, worded (no candidates
+    tables here: every scored customer is in the part explained after publishing)."""
+    cfg, reasons = load_config(), lifecycle.reasons
+    assert lifecycle.reasons_after_score.empty  # `score` writes scores only
+    assert lifecycle.explained.reason_rows == len(reasons) > 0
+    assert lifecycle.explained.customers == N_CUSTOMERS
     assert reasons["customer_id"].nunique() > 0.9 * N_CUSTOMERS
     assert reasons["reason_rank"].between(1, cfg.reasons.top_k).all()
     assert (reasons["contribution"] > 0).all() and set(reasons["model_version"]) == {"1"}
-    assert set(reasons["feature"]) <= set(first.features)
+    assert set(reasons["feature"]) <= set(lifecycle.first.features)
     ranked = reasons.sort_values(["customer_id", "reason_rank"])
     assert (ranked.groupby("customer_id")["contribution"].diff().dropna() <= 0).all()
     complaint = reasons[reasons["feature"] == "complaints_90d"].iloc[0]
     assert complaint["reason_text"] == f"{complaint['feature_value']:.0f} complaints in the last 90 days"
 
-    # rerun: replaced, not duplicated, same probabilities; the replaced scores' reasons go with them
-    score(churn_db, RUN_DATE)
-    again = _scores(churn_db)
-    assert len(again) == N_CUSTOMERS and _reasons(churn_db).empty
-    explain(churn_db, RUN_DATE, REST)
-    pd.testing.assert_frame_equal(_reasons(churn_db), reasons)
-    np.testing.assert_array_equal(again["p"].to_numpy(), scores["p"].to_numpy())
 
-    # second training: challenger only, champion unchanged; same data + seed => same metrics
-    second = train(churn_db, RUN_DATE, seed=42)
+def test_rescoring_replaces_scores_and_their_reasons(lifecycle: Lifecycle) -> None:
+    """A rerun replaces, never duplicates: same probabilities; the replaced scores' reasons go with them and
+    explaining again gives the same reasons."""
+    assert len(lifecycle.rescores) == N_CUSTOMERS and lifecycle.reasons_after_rescore.empty
+    pd.testing.assert_frame_equal(lifecycle.reasons_after_reexplain, lifecycle.reasons)
+    np.testing.assert_array_equal(lifecycle.rescores["p"].to_numpy(), lifecycle.scores["p"].to_numpy())
+
+
+def test_second_training_is_challenger_only_and_reproducible(lifecycle: Lifecycle) -> None:
+    """Challenger only, champion unchanged; same data + seed => same metrics and data snapshot."""
+    first, second, client = lifecycle.first, lifecycle.second, lifecycle.client
     assert second.version == "2" and second.aliases == ("challenger",)
-    assert str(mlflow_store.get_model_version_by_alias("churn", "challenger").version) == "2"
-    assert champion_version() == "1"
+    assert str(client.get_model_version_by_alias("churn", "challenger").version) == "2"
+    assert lifecycle.champion_after_second == "1"
     assert second.metrics == first.metrics
-    assert mlflow_store.get_run(second.run_id).data.tags["data_snapshot"] == tags["data_snapshot"]
-    assert score(churn_db, RUN_DATE).model_version == "1"
+    snapshot = client.get_run(first.run_id).data.tags["data_snapshot"]
+    assert client.get_run(second.run_id).data.tags["data_snapshot"] == snapshot
+    assert lifecycle.scored_after_second.model_version == "1"
 
-    # the model's feature list is binding: a missing column is a clear error
-    with warehouse.connect(churn_db) as conn:
-        conn.execute("alter table marts.churn_features drop column complaints_90d")
-    with pytest.raises(DatasetError, match="complaints_90d"):
-        score(churn_db, RUN_DATE)
-    assert len(_scores(churn_db)) == N_CUSTOMERS  # previous night's scores untouched
+
+def test_a_missing_feature_column_is_a_clear_error_and_keeps_the_scores(lifecycle: Lifecycle) -> None:
+    """The model's feature list is binding: a dropped column names itself; the previous scores stay."""
+    assert isinstance(lifecycle.missing_column, DatasetError), "scoring without a feature column did not fail"
+    assert "complaints_90d" in str(lifecycle.missing_column)
+    assert len(lifecycle.scores_after_missing_column) == N_CUSTOMERS
 
 
 def test_no_champion_is_a_clear_error_then_ensure_champion(churn_db: str, mlflow_store: MlflowClient) -> None:  # noqa: F811

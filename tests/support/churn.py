@@ -70,13 +70,19 @@ def _copy_frame(conn, table: str, frame: pd.DataFrame) -> None:
 @pytest.fixture
 def churn_db(fresh_db: str) -> str:
     """marts.churn_training_set (4 monthly cutoffs) and marts.churn_features (run_date), learnable."""
+    return load_churn_marts(fresh_db)
+
+
+def load_churn_marts(url: str) -> str:
+    """Write the synthetic churn marts into the (empty) database at `url`; the same rows every time
+    (seeded), so a module-scoped database holds what the per-test `churn_db` holds. Returns `url`."""
     rng = np.random.default_rng(7)
     training = pd.concat([_synthetic(rng, N_CUSTOMERS, c) for c in CUTOFFS], ignore_index=True)
     training["policy_version"] = "v1"
     features = _synthetic(rng, N_CUSTOMERS, RUN_DATE).drop(columns="churned")
     features["run_date"] = RUN_DATE
     features["lapsed_flag_text"] = "n"  # non-numeric extra column: never a feature
-    with warehouse.connect(fresh_db) as conn:
+    with warehouse.connect(url) as conn:
         conn.execute("create schema marts")
         conn.execute(
             f"""create table marts.churn_training_set (customer_id text, as_of_date date, {FEATURE_DDL},
@@ -88,7 +94,7 @@ def churn_db(fresh_db: str) -> str:
         )
         _copy_frame(conn, "marts.churn_training_set", training)
         _copy_frame(conn, "marts.churn_features", features)
-    return fresh_db
+    return url
 
 
 @pytest.fixture

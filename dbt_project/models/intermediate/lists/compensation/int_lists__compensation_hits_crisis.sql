@@ -100,8 +100,12 @@ cp08 as (
     where c.is_crisis_sensitive and c.customer_status = 'active'
 )
 
-select customer_id, rule_code, trigger_type, ticket_id, crisis_event_id, round_no, package_code, amount,
-       points, benefit_days, trigger_at
+{#- amount at the lists' fixed scale (compensation_list's numeric(18, 2)): the sums above print with a scale
+    that depends on their inputs' types (0 + 25 is 25, 80.00 x 1 + 10 is 90.00), so one scale here keeps the
+    candidates' running totals equal to the sum of the amounts they publish and the unit tests' expected rows
+    independent of the build that runs them. -#}
+select customer_id, rule_code, trigger_type, ticket_id, crisis_event_id, round_no, package_code,
+       amount::numeric(18, 2) as amount, points, benefit_days, trigger_at
 from (
     select * from cp03
     union all select * from cp04
