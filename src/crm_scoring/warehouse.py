@@ -42,9 +42,36 @@ def start_embedded() -> str:
     with open(settings.state_dir() / "pgserver.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         server = pgserver.get_server(embedded_pgdata(), cleanup_mode=None)
+        if server.pgdata not in _LOGGING_CHECKED:
+            _log_connections(server)
     url = server.get_uri()
     # pgserver's URL has an empty password component; normalise to a plain libpq URL.
     return url.replace("postgres:@", "postgres@")
+
+
+_LOGGING_CHECKED: set[Path] = set()
+
+
+def _log_connections(server: object) -> None:
+    """PS-04: the embedded server logs every connection as CSV (privacy/logins.py reads it). Set once per
+    process; the restart logging_collector needs happens only while no other session is open (else it
+    waits for a later start, and meanwhile the login audit records that it skipped, and why)."""
+    from pgserver._commands import pg_ctl
+
+    from crm_scoring.privacy.logins import configure_embedded
+
+    url = server.get_uri().replace("postgres:@", "postgres@")
+    with psycopg.connect(url, autocommit=True) as conn:
+        restart = configure_embedded(conn)
+        others = conn.execute(
+            "select count(*) from pg_stat_activity"
+            " where backend_type = 'client backend' and pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    if restart and others == 0:
+        log.info("restarting the embedded PostgreSQL to start its log collector (log_connections as CSV)")
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+        server.ensure_postgres_running()
+    _LOGGING_CHECKED.add(server.pgdata)  # once per process: the next process tries the restart again
 
 
 def warehouse_url() -> str:
