@@ -23,11 +23,19 @@ from crm_scoring.privacy import logins
 
 
 @pytest.fixture(scope="module")
-def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a private embedded server, started as a fresh clone starts it; stopped afterwards."""
+def own_server() -> Iterator[str]:
+    """URL of a private embedded server, started as a fresh clone starts it; stopped and removed afterwards.
+
+    Its data directory is not under pytest's temporary root: run as root, pgserver runs the server as
+    user `pgserver` and opens the path's prefixes to it, and every pytest session that starts meanwhile
+    (a parallel run) resets that root to mode 0700, locking the server out of its own files."""
+    import shutil
+    import tempfile
+
     from pgserver._commands import pg_ctl
 
-    pgdata = tmp_path_factory.mktemp("pgserver") / "pgdata"
+    top = Path(tempfile.mkdtemp(prefix="crm-test-logins-"))
+    pgdata = top / "pgdata"
     mp = pytest.MonkeyPatch()
     mp.setenv("CRM_PGDATA", str(pgdata))
     mp.delenv(warehouse.ENV_URL, raising=False)
@@ -39,6 +47,7 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
         server = pgserver.get_server(pgdata, cleanup_mode=None)
         pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=pgdata, user=server.system_user)
+        shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture

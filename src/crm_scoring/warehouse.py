@@ -69,7 +69,10 @@ def _log_connections(server: object) -> None:
         ).fetchone()[0]
     if restart and others == 0:
         log.info("restarting the embedded PostgreSQL to start its log collector (log_connections as CSV)")
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+        # `restart` keeps the options of the last start (postmaster.opts: socket directory, no TCP); a
+        # generous wait, as a loaded machine may take longer than pgserver's own 10 s to start it
+        restart_args = ["-w", "-t", "300", "-m", "fast", "-l", str(server.log), "restart"]
+        pg_ctl(restart_args, pgdata=server.pgdata, user=server.system_user, timeout=330)
         server.ensure_postgres_running()
     _LOGGING_CHECKED.add(server.pgdata)  # once per process: the next process tries the restart again
 
