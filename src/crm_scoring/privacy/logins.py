@@ -175,11 +175,15 @@ def ingest(conn: psycopg.Connection, run_date: date | None = None) -> LoginRead:
             f"{conn.info.user} may not list the server's log files ({err.diag.message_primary}):"
             " grant it pg_monitor and pg_read_server_files",
         )
+    except psycopg.DatabaseError as err:  # e.g. the collector has not created its directory yet
+        why = err.diag.message_primary
+        return _skip(conn, run_date, f"the server's log directory cannot be listed: {why}")
     conn.execute(
-        sql.SQL("create temporary table if not exists crm_csvlog ({}) on commit drop").format(
+        sql.SQL("create temporary table if not exists crm_csvlog ({})").format(
             sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in CSVLOG_COLUMNS)
         )
     )
+    conn.execute("truncate crm_csvlog")
     result = LoginRead("ingested")
     for name, size, modified, path, current in files:
         loaded = _copy_file(conn, path, retry=current)
@@ -241,6 +245,8 @@ def _copy_file(conn: psycopg.Connection, path: str, retry: bool) -> int | str:
             if attempt == 2 or not retry:
                 return f"not a complete CSV log ({err.diag.message_primary})"
             time.sleep(0.5)
+        except psycopg.DatabaseError as err:  # e.g. removed by the server's log rotation since listed
+            return f"cannot be read ({err.diag.message_primary})"
     return "unreadable"
 
 
