@@ -17,7 +17,7 @@ lines as CSV files in a fixed column layout that COPY loads as they stand (the P
    operator group, go into `ops.logins`, keyed by the server's session id (`%c`: backend start and pid)
    and user, so reading the same file again adds nothing.
 
-The embedded server is started with these settings (warehouse.start_embedded -> `configure_embedded`);
+The embedded server is started with these settings (warehouse.start_embedded);
 an external server needs them from its administrator (docs/privacy.md, "Login audit").
 """
 
@@ -31,15 +31,12 @@ from datetime import date
 import psycopg
 from psycopg import sql
 
+from crm_scoring import warehouse
+
 log = logging.getLogger(__name__)
 
-# The server settings the route needs, as `configure_embedded` sets them.
-SERVER_SETTINGS = {
-    "log_connections": "on",
-    "logging_collector": "on",
-    "log_destination": "stderr,csvlog",
-}
-EMBEDDED_LOG_DIRECTORY = "pg_log"  # relative to the data directory
+# The server settings the route needs (the embedded server is given them by warehouse.start_embedded).
+SERVER_SETTINGS = warehouse.CONNECTION_LOG_SETTINGS
 # A database's first read takes the log files modified in this many days before it (a new warehouse
 # has no logins older than itself worth a full scan of the server's log history).
 FIRST_READ_DAYS = 7
@@ -248,24 +245,3 @@ def _copy_file(conn: psycopg.Connection, path: str, retry: bool) -> int | str:
         except psycopg.DatabaseError as err:  # e.g. removed by the server's log rotation since listed
             return f"cannot be read ({err.diag.message_primary})"
     return "unreadable"
-
-
-def configure_embedded(conn: psycopg.Connection) -> bool:
-    """Give the embedded server (a superuser connection) the settings of the route (ALTER SYSTEM, then a
-    reload); True when a restart is still needed (logging_collector is read at server start only)."""
-    changed = False
-    # pgserver writes its own start-up log to the FILE <pgdata>/log: the collector needs another directory
-    for name, value in {**SERVER_SETTINGS, "log_directory": EMBEDDED_LOG_DIRECTORY}.items():
-        setting = conn.execute("select setting from pg_settings where name = %s", (name,)).fetchone()[0]
-        pending = conn.execute(
-            "select setting from pg_file_settings where name = %s"
-            " and sourcefile like '%%postgresql.auto.conf' order by seqno desc limit 1",
-            (name,),
-        ).fetchone()
-        if value not in (setting, pending[0] if pending else None):
-            conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))
-            changed = True
-    if changed:
-        conn.execute("select pg_reload_conf()")
-    collector = conn.execute("select setting from pg_settings where name = 'logging_collector'").fetchone()
-    return collector[0] != "on"
