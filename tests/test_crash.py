@@ -263,15 +263,31 @@ def clone(server_url: str, source: str, prefix: str) -> tuple[str, str]:
 def leftovers(url: str, wait_s: float = 10.0) -> list[str]:
     """Half-built dbt relations, advisory locks and sessions still open in the database.
 
-    A killed client's backend notices the closed socket and ends within moments: wait for that."""
+    A killed client's backend notices the closed socket and ends, rolling back its transaction, but only
+    once its current statement has finished: a dbt thread's backend may be in the middle of building
+    another model (on a loaded machine that outlasted a fixed 10 s wait, and its `__dbt_backup`, which
+    the rollback removes, was reported). So first wait for the killed client's backends to end (the
+    question is what is left after them, not how fast they go), then poll as before."""
     import time
 
+    gone_by = time.monotonic() + 600
+    while _backends(url) and time.monotonic() < gone_by:
+        time.sleep(0.5)
     deadline = time.monotonic() + wait_s
     found = _leftovers(url)
     while found and time.monotonic() < deadline:
         time.sleep(0.2)
         found = _leftovers(url)
     return found
+
+
+def _backends(url: str) -> int:
+    """Other client backends on the database, the killed client's included."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "select count(*) from pg_stat_activity where datname = current_database()"
+            " and pid <> pg_backend_pid() and backend_type = 'client backend'"
+        ).fetchone()[0]
 
 
 def _leftovers(url: str) -> list[str]:
