@@ -14,8 +14,9 @@ start = login time, client address, application, first object read, and `objects
 the session read, in the order first read) and returns true; it is an init-plan, so it runs once per
 query, and the unique key makes it one row per session (a list already in `objects_read` changes
 nothing). It cannot be skipped from the client: the `_latest` views are `security_invoker`, so they go
-through the same policy. A session that only connects and reads nothing is not recorded here (it has seen no
-data; its login is in ops.logins). In a read-only transaction the audit row cannot be written and the read fails (fail closed).
+through the same policy. A session that only connects and reads nothing is not recorded here (it has
+seen no data; its login is in ops.logins). In a read-only transaction the audit row cannot be written
+and the read fails (fail closed).
 """
 
 from __future__ import annotations
