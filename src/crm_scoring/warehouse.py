@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse, urlunparse
 
 import psycopg
+from psycopg import sql
 
 from crm_scoring import settings
 
@@ -42,9 +43,68 @@ def start_embedded() -> str:
     with open(settings.state_dir() / "pgserver.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         server = pgserver.get_server(embedded_pgdata(), cleanup_mode=None)
+        if server.pgdata not in _LOGGING_CHECKED:
+            _log_connections(server)
     url = server.get_uri()
     # pgserver's URL has an empty password component; normalise to a plain libpq URL.
     return url.replace("postgres:@", "postgres@")
+
+
+_LOGGING_CHECKED: set[Path] = set()
+
+
+def _log_connections(server: object) -> None:
+    """PS-04: the embedded server logs every connection as CSV (privacy/logins.py reads it). Set once per
+    process; the restart logging_collector needs happens only while no other session is open (else it
+    waits for a later start, and meanwhile the login audit records that it skipped, and why)."""
+    from pgserver._commands import pg_ctl
+
+    url = server.get_uri().replace("postgres:@", "postgres@")
+    with psycopg.connect(url, autocommit=True) as conn:
+        restart = configure_connection_log(conn)
+        others = conn.execute(
+            "select count(*) from pg_stat_activity"
+            " where backend_type = 'client backend' and pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    if restart and others == 0:
+        log.info("restarting the embedded PostgreSQL to start its log collector (log_connections as CSV)")
+        # `restart` keeps the options of the last start (postmaster.opts: socket directory, no TCP); a
+        # generous wait, as a loaded machine may take longer than pgserver's own 10 s to start it
+        restart_args = ["-w", "-t", "300", "-m", "fast", "-l", str(server.log), "restart"]
+        pg_ctl(restart_args, pgdata=server.pgdata, user=server.system_user, timeout=330)
+        server.ensure_postgres_running()
+    _LOGGING_CHECKED.add(server.pgdata)  # once per process: the next process tries the restart again
+
+
+# PS-04: the server settings the login audit (privacy/logins.py) reads logins through
+CONNECTION_LOG_SETTINGS = {
+    "log_connections": "on",
+    "logging_collector": "on",
+    "log_destination": "stderr,csvlog",
+}
+EMBEDDED_LOG_DIRECTORY = "pg_log"  # relative to the data directory
+
+
+def configure_connection_log(conn: psycopg.Connection) -> bool:
+    """Give the embedded server (a superuser connection) the connection-log settings of the login audit
+    (ALTER SYSTEM, then a reload); True when a restart is still needed (logging_collector is read at
+    server start only)."""
+    changed = False
+    # pgserver writes its own start-up log to the FILE <pgdata>/log: the collector needs another directory
+    for name, value in {**CONNECTION_LOG_SETTINGS, "log_directory": EMBEDDED_LOG_DIRECTORY}.items():
+        setting = conn.execute("select setting from pg_settings where name = %s", (name,)).fetchone()[0]
+        pending = conn.execute(
+            "select setting from pg_file_settings where name = %s"
+            " and sourcefile like '%%postgresql.auto.conf' order by seqno desc limit 1",
+            (name,),
+        ).fetchone()
+        if value not in (setting, pending[0] if pending else None):
+            conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+            changed = True
+    if changed:
+        conn.execute("select pg_reload_conf()")
+    collector = conn.execute("select setting from pg_settings where name = 'logging_collector'").fetchone()
+    return collector[0] != "on"
 
 
 def warehouse_url() -> str:

@@ -6,17 +6,17 @@ and OS user), when, which list and run date, the format, the row count and the h
 nor alter `ops`. When the row cannot be written the file is removed and the export fails: no unaudited
 export.
 
-Reader logins: PostgreSQL has no login trigger before 17 (the warehouse runs 15/16) and `log_connections`
-needs a log collector and superuser file access the platform does not have on every server. So a
-session is audited where it touches the data: every table of schema `lists` has row-level security with
+Reader reads (logins themselves, also those that read nothing, come from the server's connection log:
+privacy/logins.py, ops.logins): every table of schema `lists` has row-level security with
 one SELECT policy for the reader and operator groups, `using ((select ops.audit_reader_session(...)))`.
 The function (SECURITY DEFINER) writes one `ops.reader_logins` row per backend session (user, backend
 start = login time, client address, application, first object read, and `objects_read`: every list table
 the session read, in the order first read) and returns true; it is an init-plan, so it runs once per
 query, and the unique key makes it one row per session (a list already in `objects_read` changes
 nothing). It cannot be skipped from the client: the `_latest` views are `security_invoker`, so they go
-through the same policy. A session that only connects and reads nothing is not recorded (it has seen no
-data). In a read-only transaction the audit row cannot be written and the read fails (fail closed).
+through the same policy. A session that only connects and reads nothing is not recorded here (it has
+seen no data; its login is in ops.logins). In a read-only transaction the audit row cannot be written
+and the read fails (fail closed).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from crm_scoring.cli_types import DATE
 
 @click.group("privacy")
 def privacy_group() -> None:
-    """Data-subject erasure and retention (PS-08, PS-09)."""
+    """Data-subject erasure, retention and the login audit (PS-08, PS-09, PS-04)."""
 
 
 @privacy_group.command("erase")
@@ -49,3 +49,25 @@ def purge_command(run_date: date) -> None:
     with warehouse.connect() as conn:
         for target, n in purge(conn, run_date).items():
             click.echo(f"{target:45} {n}")
+
+
+@privacy_group.command("logins")
+@click.option("--date", "run_date", type=DATE, default=None, help="The run date the read is filed under.")
+def logins_command(run_date: date | None) -> None:
+    """Read the server's connection log into ops.logins: every reader and operator login (PS-04).
+
+    The nightly does this after each load. Idempotent: a login already recorded is not added again.
+    When the server does not log connections as CSV, or this user may not read its log, the read is
+    recorded in ops.login_log_reads as skipped with what to change, and the command exits 1."""
+    from crm_scoring import warehouse
+    from crm_scoring.privacy.logins import ingest
+
+    with warehouse.connect() as conn:
+        read = ingest(conn, run_date)
+    click.echo(
+        f"{read.status}: {read.files_read} log files, {read.lines_read} lines, {read.logins_added} new logins"
+    )
+    if read.reason:
+        click.echo(f"  {read.reason}")
+    if read.status == "skipped":
+        raise SystemExit(1)

@@ -9,7 +9,10 @@ erased customer or an expired text:
 4. every request of the export gets its outcome in `ops.dsr_outcomes` (dsr.py): erasures `erased`,
    access and restriction requests `rejected` with the reason and what the DPO does instead;
 5. the retention periods in force on the date are applied (`purge=False` skips it, e.g. for the
-   history loads of the training DAG, whose nightly twin purges anyway).
+   history loads of the training DAG, whose nightly twin purges anyway);
+6. the server's connection log is read into `ops.logins` (PS-04, logins.py: every reader and operator
+   login, even one that read nothing), or `ops.login_log_reads` records why it could not be (also
+   skipped with `purge=False`: the nightly of the date reads it).
 
 Each part is idempotent, so a rerun of the date (or of this step) changes nothing more.
 """
@@ -22,7 +25,7 @@ from crm_scoring import warehouse
 
 
 def after_load(url: str, export_date: date, purge: bool = True) -> dict:
-    from crm_scoring.privacy import dsr, erasure, retention, schema
+    from crm_scoring.privacy import dsr, erasure, logins, retention, schema
 
     with warehouse.connect(url) as conn:
         schema.ensure(conn)
@@ -35,12 +38,16 @@ def after_load(url: str, export_date: date, purge: bool = True) -> dict:
                                                 for r in erased])  # fmt: skip
         rejected = dsr.reject_unsupported(conn, export_date)
     purged: dict[str, int] = {}
+    read = None
     if purge:
         with warehouse.connect(url) as conn:
             purged = retention.purge(conn, export_date)
+        with warehouse.connect(url) as conn:
+            read = logins.ingest(conn, export_date)
     return {
         "erased_rows_quarantined": quarantined,
         "erasures": [r.pseudonym for r in erased if not r.already_erased],
         "dsr_rejected": rejected,
         "retention_purged": purged,
+        "logins": None if read is None else {"status": read.status, "added": read.logins_added},
     }

@@ -64,6 +64,42 @@ DDL = [
             alter table ops.reader_logins add column objects_read text[];
         end if;
     end $$""",
+    # PS-04: one row per login of a reader or operator, whether or not the session read anything, from
+    # the server's connection log (privacy/logins.py)
+    """
+    create table if not exists ops.logins (
+        session_id text not null,        -- the server log's %c: backend start (hex) . pid
+        db_user text not null,
+        role_group text not null,        -- crm_list_reader / crm_list_operator at ingestion
+        login_at timestamptz not null,   -- the time of the 'connection authorized' line
+        database_name text not null,
+        backend_pid integer not null,
+        connection_from text,            -- host:port, or [local]
+        application_name text,
+        log_file text not null,
+        ingested_at timestamptz not null default now(),
+        primary key (session_id, db_user)
+    )""",
+    # PS-04: how far each server log file was read (a file is read again only when it has grown)
+    """
+    create table if not exists ops.login_log_files (
+        file_name text primary key,
+        bytes_read bigint not null,
+        modified_at timestamptz not null,
+        read_at timestamptz not null default now()
+    )""",
+    # PS-04: one row per read of the connection log: what it read, or why it read nothing
+    """
+    create table if not exists ops.login_log_reads (
+        read_id bigint generated always as identity primary key,
+        run_date date,
+        read_at timestamptz not null default now(),
+        status text not null check (status in ('ingested', 'partial', 'skipped')),
+        reason text,
+        files_read integer not null default 0,
+        lines_read bigint not null default 0,
+        logins_added integer not null default 0
+    )""",
     # PS-08: the outcome of every data-subject request of dsr_requests.csv (privacy/dsr.py).
     """
     create table if not exists ops.dsr_outcomes (
