@@ -100,17 +100,27 @@ def _land(folders: list[Path], landing: Path) -> None:
 
 @contextmanager
 def _recorded_holds(spans: list[tuple[str, float, float]]) -> Iterator[None]:
-    """Record (owner, start, end) of every hold of the warehouse-writer lock in this process."""
+    """Record (owner, start, end) of every outermost hold of the warehouse-writer lock in this process.
+
+    The lock is re-entrant (`locks.acquire` counts uses held here): a step that holds it around a dbt
+    invocation which holds it again is one hold of the warehouse, not two overlapping ones, so only the
+    outermost hold of a nesting is a span."""
     real_hold = locks.hold
+    depth = [0]
 
     @contextmanager
-    def hold(owner: str, url: str | None = None, name: str = locks.WAREHOUSE_WRITER) -> Iterator[None]:
-        with real_hold(owner, url, name):
+    def hold(
+        owner: str, url: str | None = None, name: str = locks.WAREHOUSE_WRITER, shared: bool = False
+    ) -> Iterator[None]:
+        with real_hold(owner, url, name, shared=shared):
+            depth[0] += 1
             start = time.monotonic()
             try:
                 yield
             finally:
-                spans.append((owner, start, time.monotonic()))
+                depth[0] -= 1
+                if depth[0] == 0:
+                    spans.append((owner, start, time.monotonic()))
 
     locks.hold = hold
     try:
