@@ -35,7 +35,10 @@ def test_nightly_shape(dagbag) -> None:
     for expected in ("ingest", "validate_raw", "enrich_texts", "score", "validate_lists", "publish_lists"):
         assert expected in ids
     # one cosmos `dbt build` task per layer: marts before scoring, lists after it
-    assert dag.get_task("dbt_marts").upstream_task_ids == {"enrich_texts"}
+    assert dag.get_task("dbt_marts").upstream_task_ids == {"enrich_texts", "validate_raw"}
+    # the raw check (read-only, no writer lock) runs beside the enrichment, both right after the load
+    assert dag.get_task("validate_raw").upstream_task_ids == {"ingest"}
+    assert dag.get_task("enrich_texts").upstream_task_ids == {"ingest"}
     assert dag.get_task("score").upstream_task_ids == {"dbt_marts"}
     assert dag.get_task("dbt_lists").upstream_task_ids == {"score"}
     # the selections live in dbt_project/selectors.yml (tests/test_selectors.py checks their nodes)

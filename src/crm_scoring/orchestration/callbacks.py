@@ -119,6 +119,17 @@ def on_execute(context: dict) -> None:
     locks.acquire(_owner(context))
 
 
+def on_execute_reader(context: dict) -> None:
+    """A read-only check (validate_raw): no writer lock, so it runs beside the night's writer of the moment.
+
+    Why it is safe: the task reads only the night's raw slice, which only `ingest` (upstream of it)
+    writes, and writes nothing but its report files and its own `ops.stage_runs` row. Holding the
+    exclusive lock would serialise it behind `enrich_texts` for nothing. The end callbacks' release is
+    a no-op when nothing is held.
+    """
+    log.info("%s: read-only task, no warehouse-writer lock", _owner(context))
+
+
 def on_execute_shared(context: dict) -> None:
     """The shards of a night's scoring: the writer lock in shared mode (together, no other writer)."""
     locks.acquire(_owner(context), shared=True)

@@ -13,6 +13,7 @@ secret is ever written into the repository or the rendered DAG.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from cosmos import ProfileConfig
 from cosmos.constants import InvocationMode
@@ -42,10 +43,26 @@ def _fill_dbt_env(context: object) -> None:
         log.info("waited %.1f s for the dbt parse state `crm run` was writing", waited)
 
 
+class DbtBuildOperator(DbtBuildLocalOperator):
+    """cosmos' `dbt build` operator without the OpenLineage artefact parse after every build.
+
+    Why: after each dbt command cosmos imports openlineage-integration-common and turns manifest.json
+    and run_results.json into lineage events (one per node; ~600 for nightly_marts). On Airflow 3 they
+    are used only to emit Assets (`emit_datasets`, off here: the DAGs declare their Assets themselves)
+    or by the OpenLineage provider (not installed). So the events were computed and dropped, every dbt
+    task of every night. With `emit_datasets=True` cosmos' own behaviour is kept.
+    """
+
+    def calculate_openlineage_events_completes(self, *args: Any, **kwargs: Any) -> bool:
+        if not self.emit_datasets:
+            return False
+        return super().calculate_openlineage_events_completes(*args, **kwargs)
+
+
 def dbt_build_task(
     task_id: str,
     selector: str | None = None,
-    operator: type[DbtBuildLocalOperator] = DbtBuildLocalOperator,
+    operator: type[DbtBuildLocalOperator] = DbtBuildOperator,
     **kwargs,
 ) -> DbtBuildLocalOperator:
     """`dbt build` of one layer for the DAG's logical date, in-process (dbtRunner), partial parse cached.
