@@ -29,6 +29,8 @@ def test_no_import_errors(dagbag) -> None:
 
 
 def test_nightly_shape(dagbag) -> None:
+    from crm_scoring.orchestration import callbacks
+
     dag = dagbag.dags.get("crm_nightly")
     assert dag is not None
     ids = set(dag.task_ids)
@@ -47,7 +49,17 @@ def test_nightly_shape(dagbag) -> None:
     assert dag.get_task("dbt_lists").vars == {"run_date": "{{ ds }}"}
     # publication is the last step and only happens after list validation
     publish = dag.get_task("publish_lists")
-    assert publish.upstream_task_ids == {"validate_lists"}
+    assert publish.upstream_task_ids == {"validate_lists", "dbt_marts_tests"}
+    # the marts' data tests: their own read-only `dbt test` of the marts selector, beside score and the
+    # lists (no writer lock), and still before publishing; the marts build leaves them to it
+    tests = dag.get_task("dbt_marts_tests")
+    assert tests.upstream_task_ids == {"dbt_marts"}
+    assert tests.selector == "nightly_marts"
+    assert type(tests).__name__ == "DbtTestOperator"
+    assert callbacks.on_execute_reader in tests.on_execute_callback
+    assert callbacks.on_execute not in tests.on_execute_callback
+    assert dag.get_task("dbt_marts").dbt_cmd_flags == ["--exclude-resource-type", "test"]
+    assert callbacks.on_execute in dag.get_task("dbt_marts").on_execute_callback
     # history retention after everything else: a fault there never holds back lists, report or alerts
     assert dag.get_task("prune_history").upstream_task_ids == {"render_report", "deliver_alerts"}
     assert not dag.get_task("prune_history").downstream_task_ids
