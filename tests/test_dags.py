@@ -56,6 +56,7 @@ def test_nightly_shape(dagbag) -> None:
     assert tests.upstream_task_ids == {"dbt_marts"}
     assert tests.selector == "nightly_marts"
     assert type(tests).__name__ == "DbtTestOperator"
+    assert tests.base_cmd == ["test"]
     assert callbacks.on_execute_reader in tests.on_execute_callback
     assert callbacks.on_execute not in tests.on_execute_callback
     assert dag.get_task("dbt_marts").dbt_cmd_flags == ["--exclude-resource-type", "test"]
