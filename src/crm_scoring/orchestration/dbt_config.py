@@ -13,6 +13,7 @@ secret is ever written into the repository or the rendered DAG.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from cosmos import ProfileConfig
@@ -41,6 +42,17 @@ def _fill_dbt_env(context: object) -> None:
     waited = wait_for_parse_state()
     if waited >= 0.5:
         log.info("waited %.1f s for the dbt parse state `crm run` was writing", waited)
+
+
+# niceness of the marts' data tests (dbt_marts_tests): they run beside score and dbt_lists, which are
+# the night's critical path; on two cores they must not take its CPU
+TESTS_NICE = 10
+
+
+def _fill_dbt_env_low_priority(context: object) -> None:
+    """`_fill_dbt_env`, then lower this task process's CPU priority (a task process of its own)."""
+    os.nice(TESTS_NICE)
+    _fill_dbt_env(context)
 
 
 class _NoLineageParse:
@@ -99,8 +111,7 @@ def dbt_build_task(
         # cosmos copies the newest partial-parse state found here (written by `crm run` for the run
         # date, or left by the previous dbt task) into its working copy of the project
         cache_dir=dbt_state_dir(),
-        pre_execute=_fill_dbt_env,
-        **kwargs,
+        **{"pre_execute": _fill_dbt_env, **kwargs},
     )
 
 
@@ -111,4 +122,6 @@ def dbt_test_task(task_id: str, selector: str, **kwargs) -> DbtLocalBaseOperator
     beside scoring and the lists, with publish_lists waiting for it: `dbt build` of the marts then
     builds with `--exclude-resource-type test`, and every test still runs before the lists are published.
     """
-    return dbt_build_task(task_id, selector, operator=DbtTestOperator, **kwargs)
+    return dbt_build_task(
+        task_id, selector, operator=DbtTestOperator, pre_execute=_fill_dbt_env_low_priority, **kwargs
+    )
