@@ -1,11 +1,12 @@
 """crm_nightly: the night's export in, the day's retention and compensation lists out.
 
-ingest -> validate raw (GX) -> enrich texts -> dbt marts (cosmos) -> score (@champion) -> dbt lists (cosmos:
-candidates, their reason codes, lists) -> validate lists (GX) -> publish (then the others' reason codes)
--> drift -> dbt monitoring -> morning report (HTML) and alert delivery
+ingest -> validate raw (GX) beside enrich texts -> dbt marts (cosmos, models) -> score (@champion) -> dbt
+lists (cosmos: candidates, their reason codes, lists) -> validate lists (GX) -> publish (then the others'
+reason codes) -> drift -> dbt monitoring -> morning report (HTML) and alert delivery
 -> history retention (per-date marts, scores and lists older than their policy retention are deleted).
 The logical date is the run date; logic lives in crm_scoring.
-Each dbt step is one `dbt build` task; its log lists every model's and test's result.
+Each dbt step is one `dbt build` task; its log lists every model's and test's result. The marts' data
+tests are their own `dbt test` task (dbt_marts_tests), beside score and dbt lists; publish waits for it.
 With CRM_SCORE_SHARDS=N > 1, scoring runs as N mapped `score_shard` tasks (one per stable hash shard
 of customer_id, spread over the executor's workers), then `score` checks them and backtests.
 """
@@ -18,7 +19,7 @@ import pendulum
 from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback, dag, task
 
 from crm_scoring.orchestration import assets, callbacks, notify, sharding, stage_log, tasks
-from crm_scoring.orchestration.dbt_config import dbt_build_task
+from crm_scoring.orchestration.dbt_config import dbt_build_task, dbt_test_task
 from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, MONITORING
 from crm_scoring.orchestration.lists_step import ListsBuildOperator
 
@@ -56,7 +57,9 @@ def crm_nightly() -> None:
     def ingest(ds: str | None = None) -> dict:
         return tasks.ingest(ds)
 
-    @task
+    # read-only (GX on the night's raw rows): no writer lock, so it runs beside enrich_texts; dbt_marts
+    # waits for both, so a failed raw check still blocks the marts, the scores and the lists
+    @task(on_execute_callback=[callbacks.on_execute_reader])
     def validate_raw(ds: str | None = None) -> dict:
         return tasks.validate_raw(ds)
 
@@ -64,8 +67,17 @@ def crm_nightly() -> None:
     def enrich_texts(ds: str | None = None) -> dict:
         return tasks.enrich_texts(ds)
 
+    # the marts' models and seeds; their data tests (two thirds of the build's node time) run in
+    # dbt_marts_tests beside scoring and the lists, and publish_lists waits for them
     marts = dbt_build_task(
-        "dbt_marts", MARTS, **callbacks.with_defaults(stage_log.airflow_callbacks("dbt_marts"))
+        "dbt_marts",
+        MARTS,
+        dbt_cmd_flags=["--exclude-resource-type", "test"],
+        **callbacks.with_defaults(stage_log.airflow_callbacks("dbt_marts")),
+    )
+    # read-only (callbacks.on_execute_reader): no writer lock, so it overlaps score and dbt_lists
+    marts_tests = dbt_test_task(
+        "dbt_marts_tests", MARTS, **callbacks.reader_callbacks(stage_log.airflow_callbacks("dbt_marts_tests"))
     )
 
     # the champion model is an inlet: lineage from a promotion to the scores it produces
@@ -140,7 +152,9 @@ def crm_nightly() -> None:
 
     published = publish_lists()
     published >> explain_rest()
-    (ingest() >> validate_raw() >> enrich_texts() >> marts)
+    (ingest() >> [validate_raw(), enrich_texts()] >> marts)
+    # every check before publishing: the marts' data tests as much as the lists' validation
+    marts >> marts_tests >> published
     (
         scored
         >> lists

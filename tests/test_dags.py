@@ -29,13 +29,18 @@ def test_no_import_errors(dagbag) -> None:
 
 
 def test_nightly_shape(dagbag) -> None:
+    from crm_scoring.orchestration import callbacks
+
     dag = dagbag.dags.get("crm_nightly")
     assert dag is not None
     ids = set(dag.task_ids)
     for expected in ("ingest", "validate_raw", "enrich_texts", "score", "validate_lists", "publish_lists"):
         assert expected in ids
     # one cosmos `dbt build` task per layer: marts before scoring, lists after it
-    assert dag.get_task("dbt_marts").upstream_task_ids == {"enrich_texts"}
+    assert dag.get_task("dbt_marts").upstream_task_ids == {"enrich_texts", "validate_raw"}
+    # the raw check (read-only, no writer lock) runs beside the enrichment, both right after the load
+    assert dag.get_task("validate_raw").upstream_task_ids == {"ingest"}
+    assert dag.get_task("enrich_texts").upstream_task_ids == {"ingest"}
     assert dag.get_task("score").upstream_task_ids == {"dbt_marts"}
     assert dag.get_task("dbt_lists").upstream_task_ids == {"score"}
     # the selections live in dbt_project/selectors.yml (tests/test_selectors.py checks their nodes)
@@ -44,7 +49,18 @@ def test_nightly_shape(dagbag) -> None:
     assert dag.get_task("dbt_lists").vars == {"run_date": "{{ ds }}"}
     # publication is the last step and only happens after list validation
     publish = dag.get_task("publish_lists")
-    assert publish.upstream_task_ids == {"validate_lists"}
+    assert publish.upstream_task_ids == {"validate_lists", "dbt_marts_tests"}
+    # the marts' data tests: their own read-only `dbt test` of the marts selector, beside score and the
+    # lists (no writer lock), and still before publishing; the marts build leaves them to it
+    tests = dag.get_task("dbt_marts_tests")
+    assert tests.upstream_task_ids == {"dbt_marts"}
+    assert tests.selector == "nightly_marts"
+    assert type(tests).__name__ == "DbtTestOperator"
+    assert tests.base_cmd == ["test"]
+    assert callbacks.on_execute_reader in tests.on_execute_callback
+    assert callbacks.on_execute not in tests.on_execute_callback
+    assert dag.get_task("dbt_marts").dbt_cmd_flags == ["--exclude-resource-type", "test"]
+    assert callbacks.on_execute in dag.get_task("dbt_marts").on_execute_callback
     # history retention after everything else: a fault there never holds back lists, report or alerts
     assert dag.get_task("prune_history").upstream_task_ids == {"render_report", "deliver_alerts"}
     assert not dag.get_task("prune_history").downstream_task_ids

@@ -108,6 +108,15 @@ def with_defaults(extra: dict[str, Any]) -> dict[str, list]:
     return out
 
 
+def reader_callbacks(extra: dict[str, Any]) -> dict[str, list]:
+    """`with_defaults` for a read-only task: the same callbacks, but its start takes no writer lock
+    (`on_execute_reader`), so it runs beside the writer of the moment; failures are still recorded."""
+    out = with_defaults(extra)
+    starts = [fn for fn in out.get("on_execute_callback", []) if fn is not on_execute]
+    out["on_execute_callback"] = [on_execute_reader, *starts]
+    return out
+
+
 def _owner(context: dict) -> str:
     ti = context.get("ti") or context.get("task_instance")
     ds = context.get("ds") or ""
@@ -117,6 +126,22 @@ def _owner(context: dict) -> str:
 def on_execute(context: dict) -> None:
     """Take the warehouse-writer lock for the whole task (released by the end callbacks)."""
     locks.acquire(_owner(context))
+
+
+def on_execute_reader(context: dict) -> None:
+    """A read-only check: no writer lock, so it runs beside the night's writer of the moment.
+
+    Why it is safe: `validate_raw` reads only the night's raw slice, which only `ingest` (upstream of
+    it) writes; `dbt_marts_tests` reads only the marts `dbt_marts` built before it (scoring writes
+    scoring.*, the lists lists_build.*). Each writes nothing but its reports and its `ops.stage_runs`
+    row (the dbt tests also run the project's on-run-start hooks, idempotent DDL under their own
+    advisory transaction locks). Holding the exclusive lock would serialise them behind the writers
+    for nothing. A writer outside the night (e.g. churn_training rebuilding the same marts) is not
+    kept out: each test query still sees committed data only (PostgreSQL MVCC), and a table swapped
+    under a test fails it, which fails the night before publishing (a rerun repeats the tests).
+    The end callbacks' release is a no-op when nothing is held.
+    """
+    log.info("%s: read-only task, no warehouse-writer lock", _owner(context))
 
 
 def on_execute_shared(context: dict) -> None:

@@ -13,10 +13,12 @@ secret is ever written into the repository or the rendered DAG.
 from __future__ import annotations
 
 import logging
+import os
+from typing import Any
 
 from cosmos import ProfileConfig
 from cosmos.constants import InvocationMode
-from cosmos.operators.local import DbtBuildLocalOperator
+from cosmos.operators.local import DbtBuildLocalOperator, DbtLocalBaseOperator, DbtTestLocalOperator
 
 from crm_scoring import dbt_invoke, settings
 from crm_scoring.orchestration.environment import dbt_state_dir, ensure_dbt_env, wait_for_parse_state
@@ -42,14 +44,52 @@ def _fill_dbt_env(context: object) -> None:
         log.info("waited %.1f s for the dbt parse state `crm run` was writing", waited)
 
 
+# niceness of the marts' data tests (dbt_marts_tests): they run beside score and dbt_lists, which are
+# the night's critical path; on two cores they must not take its CPU
+TESTS_NICE = 10
+
+
+def _fill_dbt_env_low_priority(context: object) -> None:
+    """`_fill_dbt_env`, then lower this task process's CPU priority (a task process of its own)."""
+    os.nice(TESTS_NICE)
+    _fill_dbt_env(context)
+
+
+class _NoLineageParse:
+    """cosmos' local dbt operators without the OpenLineage artefact parse after every dbt command.
+
+    Why: after each dbt command cosmos imports openlineage-integration-common and turns manifest.json
+    and run_results.json into lineage events (one per node; ~600 for nightly_marts). On Airflow 3 they
+    are used only to emit Assets (`emit_datasets`, off here: the DAGs declare their Assets themselves)
+    or by the OpenLineage provider (not installed). So the events were computed and dropped, every dbt
+    task of every night. With `emit_datasets=True` cosmos' own behaviour is kept.
+    """
+
+    emit_datasets: bool
+
+    def calculate_openlineage_events_completes(self, *args: Any, **kwargs: Any) -> bool:
+        if not self.emit_datasets:
+            return False
+        return super().calculate_openlineage_events_completes(*args, **kwargs)  # type: ignore[misc]
+
+
+class DbtBuildOperator(_NoLineageParse, DbtBuildLocalOperator):
+    """`dbt build` (cosmos, dbtRunner) without the unused lineage parse."""
+
+
+class DbtTestOperator(_NoLineageParse, DbtTestLocalOperator):
+    """`dbt test` (cosmos, dbtRunner) without the unused lineage parse."""
+
+
 def dbt_build_task(
     task_id: str,
     selector: str | None = None,
-    operator: type[DbtBuildLocalOperator] = DbtBuildLocalOperator,
+    operator: type[DbtLocalBaseOperator] = DbtBuildOperator,
     **kwargs,
-) -> DbtBuildLocalOperator:
+) -> DbtLocalBaseOperator:
     """`dbt build` of one layer for the DAG's logical date, in-process (dbtRunner), partial parse cached.
-    `operator` may be a subclass that runs the build in parts (lists_step.ListsBuildOperator).
+    `operator` may be a subclass that runs the build in parts (lists_step.ListsBuildOperator), or
+    DbtTestOperator: `dbt test` of the same selector (the data tests only; `dbt_test_task`).
 
     The DAG file calls this while it is parsed, so it must not touch `os.environ`: the profile's
     CRM_PG_* variables are filled in by a pre-execute hook, in the task's own process, at run time.
@@ -71,6 +111,17 @@ def dbt_build_task(
         # cosmos copies the newest partial-parse state found here (written by `crm run` for the run
         # date, or left by the previous dbt task) into its working copy of the project
         cache_dir=dbt_state_dir(),
-        pre_execute=_fill_dbt_env,
-        **kwargs,
+        **{"pre_execute": _fill_dbt_env, **kwargs},
+    )
+
+
+def dbt_test_task(task_id: str, selector: str, **kwargs) -> DbtLocalBaseOperator:
+    """`dbt test --selector <selector>`: the data tests a `dbt build` of that selector would run.
+
+    crm_nightly runs the marts' data tests (two thirds of the marts build's node time) as their own task
+    beside scoring and the lists, with publish_lists waiting for it: `dbt build` of the marts then
+    builds with `--exclude-resource-type test`, and every test still runs before the lists are published.
+    """
+    return dbt_build_task(
+        task_id, selector, operator=DbtTestOperator, pre_execute=_fill_dbt_env_low_priority, **kwargs
     )

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cosmos.operators.local import DbtBuildLocalOperator
+from crm_scoring.orchestration.dbt_config import DbtBuildOperator
 
 
-class ListsBuildOperator(DbtBuildLocalOperator):
+class ListsBuildOperator(DbtBuildOperator):
     """`dbt build --selector nightly_lists` in the two parts `tasks.build_lists` runs, reasons between."""
 
     def execute(self, context: Any, **kwargs: Any) -> dict:
