@@ -3,39 +3,15 @@
 # Usage: CRM_HOME=<tree> PYTHONPATH=<tree>/src .venv/bin/python docs/scripts/demo_tables_equality.py <name> 2000
 # (main's tree from `git archive main | tar -x -C <dir>`; run main first: it trains the shared champion). The
 # wall-clock columns published_at, scored_at, duration_s are left out.
-import hashlib, json, os, sys
-from datetime import date
+import json, os, sys
 from pathlib import Path
 
+from demo_nights import run_demo_nights
+
 name, customers = sys.argv[1], int(sys.argv[2])
-D0, D1 = date(2024, 3, 4), date(2024, 3, 5)
 root = Path(os.environ.get("CRM_CMP_DIR", "/tmp/dups_cmp"))
-landing = root / f"landing-{customers}"
-server = "postgresql://postgres@127.0.0.1:5432/postgres"
-os.environ.update({
-    "CRM_STATE_DIR": str(root / f"state-{name}"),
-    "CRM_LANDING_DIR": str(landing),
-    "MLFLOW_TRACKING_URI": f"sqlite:///{root / f'mlflow-{customers}.db'}",
-    "CRM_MLFLOW_ARTIFACT_ROOT": (root / f"artifacts-{customers}").as_uri(),
-    "DBT_TARGET_PATH": str(root / f"dbt_target-{name}"),
-    "DBT_LOG_PATH": str(root / f"dbt_logs-{name}"),
-    "GX_ANALYTICS_ENABLED": "False",
-    "OMP_NUM_THREADS": "1",
-})
-from crm_scoring import warehouse, settings
-print("tree:", settings.project_root(), file=sys.stderr)
-from crm_scoring.demo import generate
-from crm_scoring.demo.replay import nightly_in_process
-if not (landing / "done").exists():
-    generate(landing, D0, D1, customers, 5, history_days=400, progress=False)
-    (landing / "done").write_text("ok")
-db = warehouse.create_database(server, f"dups_{name}")
-url = warehouse.with_database(server, db)
-os.environ["CRM_WAREHOUSE_URL"] = url
-from crm_scoring.orchestration.training import ensure_champion_through
-print("champion", ensure_champion_through(url, D0), file=sys.stderr)
-for d in (D0, D1):
-    out = nightly_in_process(d, url)
+url, _, _ = run_demo_nights(name, customers, root, "dups")
+from crm_scoring import warehouse
 WALL = {"published_at", "scored_at", "duration_s"}  # wall-clock columns
 res = {}
 with warehouse.connect(url) as conn:
