@@ -27,21 +27,18 @@ def _date(ds: str) -> date:
     return date.fromisoformat(ds)
 
 
-def _step(stage: str, ds: str, fn: Callable[[], T]) -> T:
-    """Run one stage as the only warehouse writer, between its two fail-points."""
-    with locks.hold(f"crm:{stage}:{ds}"):
-        failpoints.hit(f"{stage}:before")
-        out = fn()
-        failpoints.hit(f"{stage}:after")
-    return out
-
-
 def _read_step(stage: str, ds: str, fn: Callable[[], T]) -> T:
     """A read-only stage: its two fail-points, and no writer lock (see callbacks.on_execute_reader)."""
     failpoints.hit(f"{stage}:before")
     out = fn()
     failpoints.hit(f"{stage}:after")
     return out
+
+
+def _step(stage: str, ds: str, fn: Callable[[], T]) -> T:
+    """Run one stage as the only warehouse writer, between its two fail-points."""
+    with locks.hold(f"crm:{stage}:{ds}"):
+        return _read_step(stage, ds, fn)
 
 
 def _validate(stage: str, ds: str, run: Callable, *, read_only: bool = False) -> dict:
