@@ -4,7 +4,8 @@
       CV-12 emotion profile: dominant emotion class of the customer's enriched texts in the last
             emotion_profile_window_days (ties: the latest), mean polarity, and satisfaction level
             from the latest answered survey (high: CSAT >= csat_satisfied_min / NPS >= nps_promoter_min;
-            low: CSAT <= csat_dissatisfied_max / NPS <= nps_detractor_max; otherwise null);
+            low: CSAT <= csat_dissatisfied_max / NPS <= nps_detractor_max; otherwise null; macro
+            survey_verdict);
       CV-13 preferred channel: most used ticket channel in preference_window_days (ties: the latest);
             preferred language: customers.preferred_language, else the latest ticket / text language;
       CV-16 crisis exposure: latest crisis (by start) the customer is listed as affected by, started
@@ -74,11 +75,9 @@ emotion as (
 last_survey as (
     select distinct on (s.customer_id)
         s.customer_id,
-        case
-            when s.survey_type = 'CSAT' and s.score >= p.csat_satisfied_min then 'high'
-            when s.survey_type = 'NPS' and s.score >= p.nps_promoter_min then 'high'
-            when s.survey_type = 'CSAT' and s.score <= p.csat_dissatisfied_max then 'low'
-            when s.survey_type = 'NPS' and s.score <= p.nps_detractor_max then 'low'
+        case {{ survey_verdict('s', 'p') }}
+            when 'positive' then 'high'
+            when 'negative' then 'low'
         end as satisfaction_level
     from {{ ref('stg_crm__surveys') }} as s
     cross join params as p
