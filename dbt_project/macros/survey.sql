@@ -13,3 +13,13 @@ case
             when {{ survey }}.survey_type = 'NPS' and {{ survey }}.score <= {{ params }}.nps_detractor_max then 'negative'
         end
 {%- endmacro %}
+
+{% macro survey_dissatisfied(survey='s', csat_satisfied_min='p.csat_satisfied_min', nps_detractor_max='p.nps_detractor_max') -%}
+{#- A dissatisfied answer (a "bad review"): a CSAT below csat_satisfied_min (not satisfied: a neutral CSAT
+    counts) or a detractor NPS (<= nps_detractor_max; a passive NPS does not). Wider than survey_verdict's
+    'negative' on purpose: it is the CF-09 churn signal (dissatisfied after a revisit) and the AL-03
+    bad-review rate, one rule for both. The thresholds are SQL expressions: the caller's params columns, or
+    policy_param calls. -#}
+(({{ survey }}.survey_type = 'CSAT' and {{ survey }}.score < {{ csat_satisfied_min }})
+               or ({{ survey }}.survey_type = 'NPS' and {{ survey }}.score <= {{ nps_detractor_max }}))
+{%- endmacro %}
