@@ -27,8 +27,7 @@ select
     count(*) filter (where t.ticket_type = 'complaint') as complaints_lifetime,
     count(*) filter (
         where t.ticket_type = 'complaint'
-          and (p.sensitive_window_days is null
-               or t.created_at >= a.as_of_end - make_interval(days => p.sensitive_window_days))
+          and {{ in_crisis_sensitive_window('t.created_at', 'p.sensitive_window_days', 'a.as_of_end') }}
     ) as complaints_sensitivity_window,
     count(*) filter (
         where t.ticket_type = 'complaint'

@@ -13,8 +13,9 @@
             trust_repair_window_months;
       CV-08 crisis_sensitive tag, rule CM-06 (complaints within crisis_sensitive_window_days, empty =
             lifetime, >= crisis_sensitive_min_complaints), computed here from staging with the same
-            parameters as customer_complaints.is_crisis_sensitive (reading that mart would be a cycle:
-            the complaint marts read value tiers from customer_value).
+            parameters and window (macro in_crisis_sensitive_window) as
+            customer_complaints.is_crisis_sensitive (reading that mart would be a cycle: the complaint
+            marts read value tiers from customer_value).
     Window filters read their parameter as a scalar subquery over `params` (macro policy_param). -#}
 with params as (
     select
@@ -133,8 +134,7 @@ complaints as (
     where t.customer_id is not null
       and t.ticket_type = 'complaint'
       and t.created_at < {{ run_end() }}
-      and ((select sensitive_window_days from params) is null
-           or t.created_at >= {{ run_end() }} - make_interval(days => (select sensitive_window_days from params)))
+      and {{ in_crisis_sensitive_window('t.created_at', '(select sensitive_window_days from params)') }}
     group by t.customer_id
 )
 
