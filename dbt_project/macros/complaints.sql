@@ -9,6 +9,26 @@
                where r.rule_code = '{{ rule_code }}'), false)
 {%- endmacro %}
 
+{#- CM-06 technical complaint (seed_spec 3.4): a complaint whose L1 category is function, performance or
+    security, or whose complaint type is technical. One rule for the ticket facts (is_technical_complaint)
+    and the churn features (CF-06 technical-complaint counts per cutoff). `ticket` is the alias of a relation
+    with ticket_type, category_l1 and complaint_type. -#}
+{% macro is_technical_complaint(ticket='t') -%}
+    ({{ ticket }}.ticket_type = 'complaint'
+        and ({{ ticket }}.category_l1 in ('function', 'performance', 'security') or {{ ticket }}.complaint_type = 'technical'))
+{%- endmacro %}
+
+{#- CM-06 crisis sensitivity window: true when a complaint created at `created_ts` counts toward the
+    crisis-sensitive tag, i.e. it was created within `window_days` (crisis_sensitive_window_days) before
+    `window_end` (the end of the run date, or a churn cutoff's as-of end); an unset window counts every
+    complaint (lifetime). One rule for the complaint mart (customer_complaints.is_crisis_sensitive), the
+    value profile (CV-08, which cannot read that mart: the complaint marts read value tiers from
+    customer_value) and the churn features (CF-06, per cutoff). -#}
+{% macro in_crisis_sensitive_window(created_ts, window_days, window_end=none) -%}
+    ({{ window_days }} is null
+     or {{ created_ts }} >= {{ window_end or run_end() }} - make_interval(days => {{ window_days }}))
+{%- endmacro %}
+
 {#- CM-05 (seed_spec 7.5): min(cap, summed tag weights) x manual correction coefficient. -#}
 {% macro capped_priority_weight(sum_expr) -%}
     (least({{ policy_param('priority_weight_cap') }}, {{ sum_expr }})

@@ -9,8 +9,9 @@
       resolved_within_sla  resolved with the first response within that target, at resolved_at
       compensation         a granted compensation, at issued_at
       positive_review /    an answered survey: CSAT >= csat_satisfied_min or NPS >= nps_promoter_min /
-      negative_review      CSAT <= csat_dissatisfied_max or NPS <= nps_detractor_max; an unscored
-                           survey comment counts by its enrichment polarity (ST-04) when enriched. -#}
+      negative_review      CSAT <= csat_dissatisfied_max or NPS <= nps_detractor_max (macro
+                           survey_verdict); an unscored survey comment counts by its enrichment
+                           polarity (ST-04) when enriched. -#}
 with params as (
     select
         {{ policy_param('churn_slow_response_frt_minutes') }} as sla_minutes,
@@ -43,13 +44,10 @@ survey_reviews as (
     select
         s.customer_id,
         s.responded_at as event_ts,
-        case
-            when s.survey_type = 'CSAT' and s.score >= p.csat_satisfied_min then 'positive_review'
-            when s.survey_type = 'NPS' and s.score >= p.nps_promoter_min then 'positive_review'
-            when s.survey_type = 'CSAT' and s.score <= p.csat_dissatisfied_max then 'negative_review'
-            when s.survey_type = 'NPS' and s.score <= p.nps_detractor_max then 'negative_review'
-            when s.score is null and ts.polarity = 'positive' then 'positive_review'
-            when s.score is null and ts.polarity = 'negative' then 'negative_review'
+        -- a scored answer by its verdict, an unscored comment by its enrichment polarity
+        case coalesce({{ survey_verdict('s', 'p') }}, case when s.score is null then ts.polarity end)
+            when 'positive' then 'positive_review'
+            when 'negative' then 'negative_review'
         end as event_code
     from {{ ref('stg_crm__surveys') }} as s
     cross join params as p

@@ -6,7 +6,8 @@
       last neg_share_window_hours: overall, per ticket channel and per module.
     AL-02 negative count in that window / mean count per window over the neg_volume_baseline_days before.
     AL-03 bad-review rate change vs the previous day [D]; bad review = answered survey with CSAT below
-      csat_satisfied_min or NPS <= nps_detractor_max (no review feed in the landing contract).
+      csat_satisfied_min or NPS <= nps_detractor_max (macro survey_dissatisfied; no review feed in the
+      landing contract).
     AL-05 complaints today / daily baseline (all modules); AL-06 the same per module (CM-14).
     AL-08 T1 complaints created today or still unacknowledged; AL-09 FRT compliance of today's tickets;
     AL-10 complaint-escalation risk points per customer; AL-12 risk-keyword texts in the window (the keyword
@@ -97,10 +98,7 @@ survey_days as (
     select
         {{ utc_date('s.responded_at') }} as day,
         count(*) as answered,
-        count(*) filter (
-            where (s.survey_type = 'CSAT' and s.score < p.csat_satisfied_min)
-               or (s.survey_type = 'NPS' and s.score <= p.nps_detractor_max)
-        ) as bad
+        count(*) filter (where {{ survey_dissatisfied('s') }}) as bad
     from {{ ref('stg_crm__surveys') }} as s
     cross join params as p
     where s.score is not null

@@ -1,7 +1,7 @@
 {{ config(materialized='table', indexes=[{'columns': ['customer_id', 'as_of_date'], 'unique': true}]) }}
 {#- Survey family of the churn features (CF-09), per (customer_id, as_of_date) with an answer before the
     end of the as-of date: answers and CSAT over 365 days, the last CSAT / NPS score, dissatisfied answers to
-    post-resolution revisits (csat_satisfied_min, nps_detractor_max), the last answer. -#}
+    post-resolution revisits (macro survey_dissatisfied), the last answer. -#}
 select
     s.customer_id,
     a.as_of_date,
@@ -16,8 +16,7 @@ select
     count(*) filter (
         where s.trigger_type = 'post_resolution_revisit'
           and s.responded_at >= a.as_of_end - interval '365 days'
-          and ((s.survey_type = 'CSAT' and s.score < {{ policy_param('csat_satisfied_min') }})
-               or (s.survey_type = 'NPS' and s.score <= {{ policy_param('nps_detractor_max') }}))
+          and {{ survey_dissatisfied('s', policy_param('csat_satisfied_min'), policy_param('nps_detractor_max')) }}
     ) as dissatisfied_after_revisit_365d,
     max(s.responded_at) as last_survey_at
 from {{ ref('stg_crm__surveys') }} as s

@@ -27,18 +27,14 @@ select
     count(*) filter (where t.ticket_type = 'complaint') as complaints_lifetime,
     count(*) filter (
         where t.ticket_type = 'complaint'
-          and (p.sensitive_window_days is null
-               or t.created_at >= a.as_of_end - make_interval(days => p.sensitive_window_days))
+          and {{ in_crisis_sensitive_window('t.created_at', 'p.sensitive_window_days', 'a.as_of_end') }}
     ) as complaints_sensitivity_window,
     count(*) filter (
-        where t.ticket_type = 'complaint'
-          and t.created_at >= a.as_of_end - interval '90 days'
-          and (t.category_l1 in ('function', 'performance', 'security') or t.complaint_type = 'technical')
+        where {{ is_technical_complaint('t') }} and t.created_at >= a.as_of_end - interval '90 days'
     ) as technical_complaints_90d,
     count(*) filter (
-        where t.ticket_type = 'complaint'
+        where {{ is_technical_complaint('t') }}
           and t.created_at >= a.as_of_end - make_interval(days => p.technical_window_days)
-          and (t.category_l1 in ('function', 'performance', 'security') or t.complaint_type = 'technical')
     ) as technical_complaints_window,
     max(t.created_at) filter (where t.ticket_type = 'complaint') as last_complaint_at,
     count(*) filter (where t.created_at >= a.as_of_end - interval '90 days') as tickets_90d,

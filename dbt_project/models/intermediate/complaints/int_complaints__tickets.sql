@@ -106,9 +106,7 @@ select
     t.module_l2,
     t.stack_l3,
     t.complaint_type,
-    (t.ticket_type = 'complaint'
-        and (t.category_l1 in ('function', 'performance', 'security') or t.complaint_type = 'technical')
-    ) as is_technical_complaint,
+    {{ is_technical_complaint('t') }} as is_technical_complaint,
     t.ticket_status,
     t.ticket_status in ('open', 'pending', 'reopened') as is_open,
     t.first_response_at,

@@ -4,7 +4,8 @@
       CV-12 emotion profile: dominant emotion class of the customer's enriched texts in the last
             emotion_profile_window_days (ties: the latest), mean polarity, and satisfaction level
             from the latest answered survey (high: CSAT >= csat_satisfied_min / NPS >= nps_promoter_min;
-            low: CSAT <= csat_dissatisfied_max / NPS <= nps_detractor_max; otherwise null);
+            low: CSAT <= csat_dissatisfied_max / NPS <= nps_detractor_max; otherwise null; macro
+            survey_verdict);
       CV-13 preferred channel: most used ticket channel in preference_window_days (ties: the latest);
             preferred language: customers.preferred_language, else the latest ticket / text language;
       CV-16 crisis exposure: latest crisis (by start) the customer is listed as affected by, started
@@ -12,8 +13,9 @@
             trust_repair_window_months;
       CV-08 crisis_sensitive tag, rule CM-06 (complaints within crisis_sensitive_window_days, empty =
             lifetime, >= crisis_sensitive_min_complaints), computed here from staging with the same
-            parameters as customer_complaints.is_crisis_sensitive (reading that mart would be a cycle:
-            the complaint marts read value tiers from customer_value).
+            parameters and window (macro in_crisis_sensitive_window) as
+            customer_complaints.is_crisis_sensitive (reading that mart would be a cycle: the complaint
+            marts read value tiers from customer_value).
     Window filters read their parameter as a scalar subquery over `params` (macro policy_param). -#}
 with params as (
     select
@@ -74,11 +76,9 @@ emotion as (
 last_survey as (
     select distinct on (s.customer_id)
         s.customer_id,
-        case
-            when s.survey_type = 'CSAT' and s.score >= p.csat_satisfied_min then 'high'
-            when s.survey_type = 'NPS' and s.score >= p.nps_promoter_min then 'high'
-            when s.survey_type = 'CSAT' and s.score <= p.csat_dissatisfied_max then 'low'
-            when s.survey_type = 'NPS' and s.score <= p.nps_detractor_max then 'low'
+        case {{ survey_verdict('s', 'p') }}
+            when 'positive' then 'high'
+            when 'negative' then 'low'
         end as satisfaction_level
     from {{ ref('stg_crm__surveys') }} as s
     cross join params as p
@@ -134,8 +134,7 @@ complaints as (
     where t.customer_id is not null
       and t.ticket_type = 'complaint'
       and t.created_at < {{ run_end() }}
-      and ((select sensitive_window_days from params) is null
-           or t.created_at >= {{ run_end() }} - make_interval(days => (select sensitive_window_days from params)))
+      and {{ in_crisis_sensitive_window('t.created_at', '(select sensitive_window_days from params)') }}
     group by t.customer_id
 )
 

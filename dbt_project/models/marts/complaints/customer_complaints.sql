@@ -34,9 +34,7 @@ aggregated as (
         count(*) filter (where t.is_complaint and t.created_at >= {{ run_end() }} - interval '90 days') as complaints_90d,
         count(*) filter (where t.is_complaint and t.created_at >= {{ run_end() }} - interval '30 days') as complaints_30d,
         count(*) filter (
-            where t.is_complaint
-              and (p.sensitive_window_days is null
-                   or t.created_at >= {{ run_end() }} - make_interval(days => p.sensitive_window_days))
+            where t.is_complaint and {{ in_crisis_sensitive_window('t.created_at', 'p.sensitive_window_days') }}
         ) as complaints_sensitivity_window,
         count(*) filter (
             where t.is_complaint and t.created_at >= {{ run_end() }} - make_interval(days => p.growth_window_days)
