@@ -281,6 +281,30 @@ def leftovers(url: str, wait_s: float = 10.0) -> list[str]:
     return found
 
 
+def unexplained_leftovers(url: str) -> list[str]:
+    """`leftovers` after a kill, less what dbt itself commits on purpose before it cleans up.
+
+    dbt's table and view materializations swap the new relation in, **commit**, and only then drop
+    `<model>__dbt_backup` (global_project `materializations/models/table.sql`: `adapter.commit()`, then
+    `drop_relation_if_exists(backup_relation)`). A SIGKILL that lands on one dbt thread while another is
+    between those two statements leaves a committed backup beside a complete model: a consistent state,
+    not a half-built one. Nothing reads a `__dbt_backup` (no grant, no source, publish copies named tables)
+    and the next build of that model drops it first (`preexisting_backup_relation`), so the tests ignore it
+    here and require it gone after the rerun (`leftovers(url) == []`). Half-built relations (a `__dbt_tmp`,
+    or a backup without its model), advisory locks and open transactions still fail."""
+    found = leftovers(url)
+    backups = [f for f in found if f.endswith("__dbt_backup")]
+    if not backups:
+        return found
+    with psycopg.connect(url, autocommit=True) as conn:
+        swapped = {
+            b
+            for b in backups
+            if conn.execute("select to_regclass(%s)", (b.removesuffix("__dbt_backup"),)).fetchone()[0]
+        }
+    return [f for f in found if f not in swapped]
+
+
 def _backends(url: str) -> int:
     """Other client backends on the database, the killed client's included."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -395,7 +419,7 @@ def test_kill_before_inside_after_then_rerun(baseline, stage: str) -> None:
     status = run_child(stage, ds, url, f"{stage}:inside")
     assert killed(status), f"{stage}:inside was never reached (status {status})"
     assert digest(url, LIST_TABLES) == published, f"a kill inside {stage} changed the published lists"
-    assert leftovers(url) == [], f"a kill inside {stage} left {leftovers(url)}"
+    assert unexplained_leftovers(url) == [], f"a kill inside {stage} left {leftovers(url)}"
 
     # the plain rerun: succeeds, and is killed only after its commit
     status = run_child(stage, ds, url, f"{stage}:after")
@@ -423,8 +447,9 @@ def test_kill_at_the_other_inside_points_then_rerun(baseline, stage: str, where:
     status = run_child(stage, D1.isoformat(), url, f"{stage}:{where}")
     assert killed(status), f"{stage}:{where} was never reached (status {status})"
     assert digest(url, LIST_TABLES) == published, f"a kill at {stage}:{where} changed the published lists"
-    assert leftovers(url) == [], f"a kill at {stage}:{where} left {leftovers(url)}"
+    assert unexplained_leftovers(url) == [], f"a kill at {stage}:{where} left {leftovers(url)}"
     assert succeeded(run_child(stage, D1.isoformat(), url, None)), f"the rerun of {stage} failed"
+    assert leftovers(url) == [], f"the rerun of {stage} after {where} left {leftovers(url)}"
     assert diff(digest(url), states[stage][2]) == [], f"{stage} rerun after {where} differs"
 
 
