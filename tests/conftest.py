@@ -96,6 +96,21 @@ def project(tmp_path: Path) -> Path:
     return dst
 
 
+@pytest.fixture(scope="session")
+def pristine_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One unedited copy of dbt_project/ per test process for the tests that only read it: dbt parses a
+    copy once (support.dbt_project._manifest, ~7 CPU s a parse), so sharing it saves a parse per module.
+    `_set_csv` refuses to edit it (tests that change seeds take `project`), and the teardown proves no
+    test changed a byte of it."""
+    from support.dbt_project import READ_ONLY_PROJECTS, content_digest, copy_project
+
+    dst = copy_project(tmp_path_factory.mktemp("pristine") / "dbt_project")
+    before = content_digest(dst)
+    READ_ONLY_PROJECTS.add(dst)
+    yield dst
+    assert content_digest(dst) == before, f"a test changed the shared project copy {dst}"
+
+
 @pytest.fixture
 def dbt_env(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """dbt's connection settings (profiles.yml reads CRM_PG_*) pointed at an empty database."""
