@@ -68,9 +68,16 @@ test: $(STAMP) chromium
 # MLflow lifecycle (test_model), the leakage checks that rebuild the features per case
 # (test_model_leakage) and the list-outcome uplift over two list builds (test_uplift). Measured share
 # (pytest --durations, 216 tests): these take 55 % of the worker time of the previous test-fast selection.
-# What stays builds small dbt selections (marts, facts, value, complaints), each project copy parsed once
-# (tests/support/dbt_project.py reuses the manifest). test_dags stays (the DAG files parse in a real
-# DagBag: the orchestration package's quick signal) without its `crm run` on a local Airflow (SLOW_CASES).
+# What stays builds small dbt selections (marts, facts, value, complaints) on ONE dbt parse per worker:
+# tests/support/dbt_project.py points the parsed manifest at each command's project copy and database, the
+# modules that never edit the project share one copy (conftest `pristine_project`), and dbt writes no JSON
+# artifacts or debug log per command. Measured (session 11, warm text-model cache, `nice -n 19`, both runs
+# `pytest -n 2 --dist loadfile --no-loadscope-reorder` on this selection, per-test CPU by a pytest plugin):
+# pytest CPU 333 -> 255 s (user+sys), PostgreSQL 47 -> 32 s, the six dbt modules 176 -> 105 s of worker
+# CPU; the two workers end within 5 s of each other; 12:53 wall at load 10-11 (before 26:58 at load
+# 15-18: walls not comparable). Two idle cores cannot go below (255 + 32) / 2 = 144 s.
+# test_dags stays (the DAG files parse in a real DagBag: the orchestration package's quick signal) without
+# its `crm run` on a local Airflow (SLOW_CASES).
 # Also in SLOW_CASES: three dbt builds on a fresh database to show an enabled rule without its parameter
 # fails (200 s of a worker at load ~11, test-fast's slowest item; it stays in make test, and test-fast keeps
 # test_rule_readiness_names_missing_parameters, the readiness mart that check reads).

@@ -20,8 +20,11 @@ from crm_scoring import settings, warehouse
 # collection order when it is free (xdist's default reorder is by test count, not time): started last,
 # the ~8-minute e2e module alone decided the suite's wall time.
 # Session 10 (single-module runs and a `make test-fast --durations` at load ~20, ratios only): test_model
-# (603 s) and test_model_promotion (290 s) next to test_dbt_project (659 s) and test_lists (1,211 s);
-# test_incremental_facts, test_enrich_value and test_campaigns are test-fast's next longest.
+# (603 s) and test_model_promotion (290 s) next to test_dbt_project (659 s) and test_lists (1,211 s).
+# After test_model: test-fast's modules by worker CPU (session 11, per-test CPU of a warm `make test-fast`
+# selection): model_promotion 26 s, score_shards 22, model_scoring_population 19, architecture 13,
+# quality 13, then the dbt modules that share one parsed project (campaigns, incremental_facts,
+# partitions, enrich_value: 5-15 s each since).
 _LONGEST_FIRST = (
     "test_e2e.py",
     "test_dags.py",
@@ -31,10 +34,15 @@ _LONGEST_FIRST = (
     "test_lists.py",
     "test_uplift.py",
     "test_model.py",
-    "test_incremental_facts.py",
     "test_model_promotion.py",
-    "test_enrich_value.py",
+    "test_score_shards.py",
+    "test_model_scoring_population.py",
+    "test_architecture.py",
+    "test_quality.py",
     "test_campaigns.py",
+    "test_incremental_facts.py",
+    "test_partitions.py",
+    "test_enrich_value.py",
 )
 
 
@@ -94,6 +102,21 @@ def project(tmp_path: Path) -> Path:
         settings.dbt_project_dir(), dst, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
     )
     return dst
+
+
+@pytest.fixture(scope="session")
+def pristine_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One unedited copy of dbt_project/ per test process for the tests that only read it: dbt parses a
+    copy once (support.dbt_project._manifest, ~7 CPU s a parse), so sharing it saves a parse per module.
+    `_set_csv` refuses to edit it (tests that change seeds take `project`), and the teardown proves no
+    test changed a byte of it."""
+    from support.dbt_project import READ_ONLY_PROJECTS, content_digest, copy_project
+
+    dst = copy_project(tmp_path_factory.mktemp("pristine") / "dbt_project")
+    before = content_digest(dst)
+    READ_ONLY_PROJECTS.add(dst)
+    yield dst
+    assert content_digest(dst) == before, f"a test changed the shared project copy {dst}"
 
 
 @pytest.fixture

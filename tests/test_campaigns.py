@@ -12,9 +12,7 @@ morning report shows the campaign panels in Chromium. The CASE-heavy SQL has dbt
 from __future__ import annotations
 
 import math
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,9 +20,9 @@ from statistics import NormalDist
 
 import psycopg
 import pytest
-from support.dbt_project import _dbt, _load_raw, _rows, _table
+from support.dbt_project import _dbt, _load_raw, _rows, _table, module_warehouse
 
-from crm_scoring import contract, settings, warehouse
+from crm_scoring import contract
 from crm_scoring.ingest.schema import ensure_schema
 from crm_scoring.report import render_report
 
@@ -105,25 +103,17 @@ def _newcombe(x1: int, n1: int, x2: int, n2: int, alpha: float) -> tuple[float, 
 
 
 @pytest.fixture(scope="module")
-def campaigns_db(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """One database and project copy for the module, built for D0 then D1 (starter profile): the dbt
-    builds are the slow part, so the tests below read the same marts."""
-    name = warehouse.create_database(server_url, "crm_camp")
-    url = warehouse.with_database(server_url, name)
-    project = tmp_path_factory.mktemp("campaigns") / "dbt_project"
-    shutil.copytree(
-        settings.dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
-    )
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in warehouse.parse_url(url).dbt_env().items():
-            mp.setenv(key, value)
+def campaigns_db(
+    server_url: str, tmp_path_factory: pytest.TempPathFactory, pristine_project: Path
+) -> Iterator[tuple[str, Path]]:
+    """One database for the module (the session's unedited project copy), built for D0 then D1 (starter
+    profile): the dbt builds are the slow part, so the tests below read the same marts."""
+    with module_warehouse(server_url, tmp_path_factory, "crm_camp", pristine_project) as (url, project):
         _load_raw(url, FIXTURE)
         # before the A/B campaign is exported: rates exist, the A/B mart is empty (no error)
         _dbt(project, "build", *SELECT, run_date=D0, profile="starter")
         _dbt(project, "build", *SELECT, run_date=D1, profile="starter")
         yield url, project
-    if not os.environ.get("CRM_KEEP_TEST_DB"):
-        warehouse.drop_database(server_url, name)
 
 
 def _ab(url: str, run_date: str) -> dict[str, dict]:

@@ -3,28 +3,47 @@ enriched texts of test_marts_value (as the text task writes them when the model 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.dbt_project import FIXTURE, SENTIMENT, _dbt, _load_raw, _rows, create_enrichment
+from support.dbt_project import (
+    FIXTURE,
+    SENTIMENT,
+    _dbt,
+    _load_raw,
+    _rows,
+    create_enrichment,
+    module_warehouse,
+)
 
 D1 = "2026-11-26"
 
 
-def test_cev_score_and_clusters_follow_the_policy(project: Path, dbt_env: str) -> None:  # noqa: F811
-    url = dbt_env
-    _load_raw(url, FIXTURE)
-    create_enrichment(url)
-    _dbt(
-        project,
-        "build",
-        "--select",
-        "+int_customer_value__emotional",
-        "--indirect-selection",
-        "cautious",
-        run_date=D1,
-        profile="starter",  # the CV-10 weights and cut-offs ship as starter defaults
-    )
+@pytest.fixture(scope="module")
+def emotional(
+    server_url: str, tmp_path_factory: pytest.TempPathFactory, pristine_project: Path
+) -> Iterator[str]:
+    """One build for the module: +int_customer_value__emotional_segments contains every node (and so every
+    data and unit test) of +int_customer_value__emotional, and both tests below only read it."""
+    with module_warehouse(server_url, tmp_path_factory, "crm_cev", pristine_project) as (url, project):
+        _load_raw(url, FIXTURE)
+        create_enrichment(url)
+        _dbt(
+            project,
+            "build",
+            "--select",
+            "+int_customer_value__emotional_segments",
+            "--indirect-selection",
+            "cautious",
+            run_date=D1,
+            profile="starter",  # CV-10 weights and cut-offs, CV-12 thresholds: starter defaults
+        )
+        yield url
+
+
+def test_cev_score_and_clusters_follow_the_policy(emotional: str) -> None:
+    url = emotional
     rows = {
         r["customer_id"]: r for r in _rows(url, "select * from intermediate.int_customer_value__emotional")
     }
@@ -57,21 +76,9 @@ def test_cev_score_and_clusters_follow_the_policy(project: Path, dbt_env: str) -
     assert rows["c5"]["cev_intensity"] < rows["c1"]["cev_intensity"]
 
 
-def test_cv12_emotional_segments_follow_the_policy(project: Path, dbt_env: str) -> None:  # noqa: F811
+def test_cv12_emotional_segments_follow_the_policy(emotional: str) -> None:
     """CV-12 segments built on the same history (their dbt unit tests run in the same build)."""
-    url = dbt_env
-    _load_raw(url, FIXTURE)
-    create_enrichment(url)
-    _dbt(
-        project,
-        "build",
-        "--select",
-        "+int_customer_value__emotional_segments",
-        "--indirect-selection",
-        "cautious",
-        run_date=D1,
-        profile="starter",  # the CV-12 thresholds ship as starter defaults
-    )
+    url = emotional
     rows = _rows(
         url,
         "select s.*, e.cev_cluster, p.dominant_emotion_90d"

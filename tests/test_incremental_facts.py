@@ -93,8 +93,8 @@ def _state(url: str) -> dict[str, list[dict]]:
     return {t: _rows(url, f"select * from {t} order by {k}") for t, k in FACTS.items()}
 
 
-def test_facts_are_incremental_and_rewind(project: Path, dbt_env: str) -> None:  # noqa: F811
-    url = dbt_env
+def test_facts_are_incremental_and_rewind(pristine_project: Path, dbt_env: str) -> None:
+    url, project = dbt_env, pristine_project
     _load_raw(url, FIXTURE)
     with warehouse.connect(url) as conn:
         _insert(conn, CHANGES)

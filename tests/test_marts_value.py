@@ -191,9 +191,9 @@ def test_features_are_point_in_time(built) -> None:
                 assert value == expected, (cid, col)
 
 
-def test_incremental_runs_equal_full_refresh(project: Path, dbt_env: str) -> None:
+def test_incremental_runs_equal_full_refresh(pristine_project: Path, dbt_env: str) -> None:
     """Runs D1, D2, D3 (incremental facts and marts) give the same D3 state as a full refresh at D3."""
-    url = dbt_env
+    url, project = dbt_env, pristine_project
     _load_raw(url, FIXTURE)
     _load_d3(url)
     create_enrichment(url)
@@ -226,8 +226,8 @@ def test_incremental_runs_equal_full_refresh(project: Path, dbt_env: str) -> Non
     assert float(cv["c2"]["revenue_365d"]) == 10  # o3 returned: only o11 (D2) is revenue
 
 
-def test_customers_and_orders_alone_are_enough(project: Path, dbt_env: str) -> None:
-    url = dbt_env
+def test_customers_and_orders_alone_are_enough(pristine_project: Path, dbt_env: str) -> None:
+    url, project = dbt_env, pristine_project
     _load_raw(url, {k: v for k, v in FIXTURE.items() if k in ("customers", "orders")})
     _dbt(project, "build", *SELECT, run_date=D1)
     cf = _by_customer(url, "churn_features", D1)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from support.dbt_project import D1, FIXTURE, _dbt, _load_raw, module_warehouse
 
 from crm_scoring import partitions, warehouse
 from crm_scoring.model.score import ensure_reasons_table, ensure_scores_table
 from crm_scoring.orchestration import history
-from tests.support.dbt_project import D1, FIXTURE, _dbt, _load_raw, module_warehouse
 
 
 def children(conn: psycopg.Connection, table: str) -> list[str]:
@@ -264,8 +264,8 @@ D3 = "2026-12-01"  # the next month
 
 
 @pytest.fixture(scope="module")
-def built(server_url: str, tmp_path_factory: pytest.TempPathFactory):
-    with module_warehouse(server_url, tmp_path_factory, "crm_partitions") as (url, project):
+def built(server_url: str, tmp_path_factory: pytest.TempPathFactory, pristine_project: Path):
+    with module_warehouse(server_url, tmp_path_factory, "crm_partitions", pristine_project) as (url, project):
         _load_raw(url, FIXTURE)
         yield url, project
 
