@@ -85,7 +85,7 @@ SLOW_TESTS ?= tests/test_e2e.py tests/test_dbt_project.py tests/test_lists.py \
 	tests/test_model.py tests/test_model_leakage.py tests/test_uplift.py
 SLOW_CASES ?= tests/test_dags.py::test_crm_run_keeps_every_attempt_and_names_the_failed_model \
 	tests/test_marts_complaints.py::test_enabled_rule_without_parameter_fails_loudly
-test-fast: $(STAMP)
+test-fast: $(STAMP) chromium
 	$(BIN)/ruff check src dags tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15 \
 	  $(addprefix --ignore=,$(SLOW_TESTS) $(EXTENDED_TESTS)) \
