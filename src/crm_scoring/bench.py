@@ -350,6 +350,44 @@ def _train_on_sample(timer: Timer, server: str, sample_landing: Path, sample: in
         warehouse.drop_database(server, dbname)
 
 
+def _use_champion_store(store: Path) -> str | None:
+    """Point MLflow at `store` (a folder: mlflow.db + artifacts, used in place so the artifact URIs the
+    store records stay valid) and return its @champion version, or None when it has none yet.
+
+    At 100k the weekly training is the longest stage of the bench by far (934 CPU s, session 10) and says
+    nothing about the nightly path: a second run with the same store reuses the champion the first trained.
+    Called inside `settings.isolated`, which restores the environment afterwards."""
+    from crm_scoring.model.registry import champion_version
+
+    store.mkdir(parents=True, exist_ok=True)
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store / 'mlflow.db'}"
+    os.environ["CRM_MLFLOW_ARTIFACT_ROOT"] = (store / "artifacts").as_uri()
+    return champion_version()
+
+
+def _dbt_target() -> Path:
+    """Where dbt writes run_results.json (DBT_TARGET_PATH, relative to the project, else target/)."""
+    target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    return target if target.is_absolute() else settings.dbt_project_dir() / target
+
+
+def _keep_run_results(folder: Path, stage: str, top: int = 8) -> None:
+    """Copy the dbt invocation's run_results.json to `folder` and print its slowest nodes: the per-model
+    figures that say where a marts build spends its time (issue 12: incremental vs full refresh)."""
+    source = _dbt_target() / "run_results.json"
+    if not source.exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = "".join(c if c.isalnum() else "_" for c in stage).strip("_")
+    shutil.copyfile(source, folder / f"{slug}.json")
+    results = json.loads(source.read_text())["results"]
+    nodes = sorted(results, key=lambda r: -float(r.get("execution_time") or 0))
+    total = sum(float(r.get("execution_time") or 0) for r in results)
+    print(f"    dbt nodes: {len(results)}, {total:,.1f} s summed; slowest:", flush=True)
+    for r in nodes[:top]:
+        print(f"      {float(r.get('execution_time') or 0):8.1f} s  {r['unique_id']}", flush=True)
+
+
 def run_bench(
     customers: int,
     out_json: Path | None = None,
@@ -358,9 +396,11 @@ def run_bench(
     landing: Path | None = None,
     train_customers: int | None = None,
     nights: int = 1,
+    champion_store: Path | None = None,
 ) -> dict:
     """Time every stage; `landing` keeps (and reuses) the generated export, `train_customers` trains on
-    that many first customers instead of all, `nights` > 1 runs that many nightly dates (database size)."""
+    that many first customers instead of all, `nights` > 1 runs that many nightly dates (database size),
+    `champion_store` keeps the trained champion in that MLflow store and reuses it (training skipped)."""
     from crm_scoring import dbt_invoke
     from crm_scoring.enrich import enrich_texts
     from crm_scoring.ingest import load_export_date
@@ -396,6 +436,14 @@ def run_bench(
     timer = Timer(sampler, partial=target.with_name(target.stem + ".partial.json"))
     nights_report: list[dict] = []
     reused = False
+    reused_champion: str | None = None
+    dbt_results = target.with_name(target.stem + "-dbt")
+    shutil.rmtree(dbt_results, ignore_errors=True)
+
+    def dbt_stage(name: str, args: list[str], day: date, rows: Callable[[Any], int] | int) -> None:
+        timer.run(name, lambda: dbt_invoke.invoke([*args, "--quiet"], url, day), rows)
+        _keep_run_results(dbt_results, name)
+
     print(f"crm bench: {customers:,} customers, run date {day1}, database {dbname}, landing {landing}")
     try:
         with settings.isolated(root):
@@ -427,17 +475,13 @@ def run_bench(
             )
             text_model_rate = _text_model_rate()
             # the night before: the first build of every mart (the history a nightly run extends)
-            timer.run(
-                "dbt build: marts, first build (day 0)",
-                lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, day0),
-                customers,
-            )
-            timer.run(
-                "dbt build: marts (incremental night)",
-                lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, day1),
-                customers,
-            )
-            if sample is None:
+            dbt_stage("dbt build: marts, first build (day 0)", build_args(MARTS), day0, customers)
+            dbt_stage("dbt build: marts (incremental night)", build_args(MARTS), day1, customers)
+            if champion_store is not None:
+                reused_champion = _use_champion_store(champion_store.resolve())
+            if reused_champion is not None:
+                print(f"  reusing @champion version {reused_champion} of {champion_store} (training skipped)")
+            elif sample is None:
                 timer.run(
                     "dbt build: training snapshots",
                     lambda: dbt_invoke.invoke([*build_args(TRAINING), "--quiet"], url, day1),
@@ -455,7 +499,7 @@ def run_bench(
                     shutil.rmtree(sample_landing, ignore_errors=True)
             # the bench's MLflow store is new: its first version is champion by the one promotion rule
             # (train: nothing to beat); no second, ungated promote
-            if CHAMPION not in trained.aliases:
+            if reused_champion is None and CHAMPION not in trained.aliases:
                 raise RuntimeError(f"bench: version {trained.version} is not @champion in a fresh store")
             cfg = load_config()
             model = load_champion(cfg)
@@ -482,9 +526,10 @@ def run_bench(
             timer.run("score: naive read_sql + to_sql", lambda: _naive_scoring(url, day1), lambda n: n)
             # the lists step as the night runs it (tasks.build_lists), its three parts timed apart: the
             # candidates' reason codes are the only reasons on the path to the lists (CH-06)
-            timer.run(
+            dbt_stage(
                 "dbt build: candidates",
-                lambda: dbt_invoke.invoke([*build_args(CANDIDATES), "--quiet"], url, day1),
+                build_args(CANDIDATES),
+                day1,
                 lambda _: _count(url, "select count(*) from lists_build.retention_candidates"),
             )
             timer.run(
@@ -492,9 +537,10 @@ def run_bench(
                 lambda: explain.explain(url, day1, explain.CANDIDATES, config=cfg),
                 lambda r: r.customers,
             )
-            timer.run(
+            dbt_stage(
                 "dbt build: lists (after reasons)",
-                lambda: dbt_invoke.invoke([*build_args(LISTS_AFTER_REASONS), "--quiet"], url, day1),
+                build_args(LISTS_AFTER_REASONS),
+                day1,
                 lambda _: _count(url, "select count(*) from lists_build.retention_list"),
             )
             list_rows = _count(url, "select count(*) from lists_build.retention_list") + _count(
@@ -508,13 +554,16 @@ def run_bench(
                 lambda r: r.customers,
             )
             listed = len(_listed_customers(url, day1))
-            timer.run(
+            dbt_stage(
                 "dbt build: marts --full-refresh (same night)",
-                lambda: dbt_invoke.invoke([*build_args(MARTS), "--full-refresh", "--quiet"], url, day1),
+                [*build_args(MARTS), "--full-refresh"],
+                day1,
                 customers,
             )
             for i in range(1, max(nights, 1)):
-                nights_report.append(_one_night(timer, url, landing, day1 + timedelta(days=i), reports))
+                nights_report.append(
+                    _one_night(timer, url, landing, day1 + timedelta(days=i), reports, dbt_results)
+                )
             size = _database_size(url)
             night = _airflow_night(timer, server, day1)
     finally:
@@ -554,6 +603,8 @@ def run_bench(
         "run_date": day1.isoformat(),
         "landing_reused": reused,
         "train_customers": sample or customers,
+        # the champion reused from --champion-store (training skipped), else None
+        "reused_champion": reused_champion,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -633,7 +684,7 @@ def run_bench(
     return result
 
 
-def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path) -> dict:
+def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path, dbt_results: Path) -> dict:
     """One more nightly date through the platform's own task functions (history growth, retention)."""
     from crm_scoring import dbt_invoke
     from crm_scoring.enrich import enrich_texts
@@ -652,6 +703,7 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path) 
     timer.run(f"{tag} GX raw", lambda: validate_raw(url, day, reports), 0)
     timer.run(f"{tag} enrich", lambda: enrich_texts(url, day), lambda r: r["enriched"])
     timer.run(f"{tag} dbt marts", lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, day), 0)
+    _keep_run_results(dbt_results, f"{tag} dbt marts")
     timer.run(f"{tag} score", lambda: score(url, day), lambda r: r.rows)
     timer.run(
         f"{tag} dbt lists (+ candidates' reasons)",
