@@ -283,6 +283,24 @@ def _database_size(url: str) -> dict[str, int]:
     )
 
 
+# The marts as crm_nightly builds them (dags/crm_nightly.py): dbt_marts builds the models on the critical
+# path with the data tests excluded; dbt_marts_tests runs the same selector's tests beside scoring and the
+# lists. The bench times the two apart, so the marts' incremental-vs-full figures are the path's.
+NO_TESTS = ["--exclude-resource-type", "test"]
+
+
+def _marts_args() -> list[str]:
+    from crm_scoring.orchestration.dbt_selectors import MARTS, build_args
+
+    return [*build_args(MARTS), *NO_TESTS]
+
+
+def _marts_test_args() -> list[str]:
+    from crm_scoring.orchestration.dbt_selectors import MARTS
+
+    return ["test", "--selector", MARTS]
+
+
 def _landing_marker(landing: Path, customers: int, first: date, last: date) -> Path:
     """Written after a complete generation: an interrupted one is never mistaken for a landing folder."""
     return landing / f".bench-complete-{customers}-{first}-{last}"
@@ -414,7 +432,6 @@ def run_bench(
     from crm_scoring.orchestration.dbt_selectors import (
         CANDIDATES,
         LISTS_AFTER_REASONS,
-        MARTS,
         TRAINING,
         build_args,
     )
@@ -475,8 +492,9 @@ def run_bench(
             )
             text_model_rate = _text_model_rate()
             # the night before: the first build of every mart (the history a nightly run extends)
-            dbt_stage("dbt build: marts, first build (day 0)", build_args(MARTS), day0, customers)
-            dbt_stage("dbt build: marts (incremental night)", build_args(MARTS), day1, customers)
+            dbt_stage("dbt build: marts, first build (day 0)", _marts_args(), day0, customers)
+            dbt_stage("dbt build: marts (incremental night)", _marts_args(), day1, customers)
+            dbt_stage("dbt test: marts (beside scoring, off the path)", _marts_test_args(), day1, 0)
             if champion_store is not None:
                 reused_champion = _use_champion_store(champion_store.resolve())
             if reused_champion is not None:
@@ -556,7 +574,7 @@ def run_bench(
             listed = len(_listed_customers(url, day1))
             dbt_stage(
                 "dbt build: marts --full-refresh (same night)",
-                [*build_args(MARTS), "--full-refresh"],
+                [*_marts_args(), "--full-refresh"],
                 day1,
                 customers,
             )
@@ -635,6 +653,14 @@ def run_bench(
         ),
         "marts_incremental_over_full": secs("dbt build: marts (incremental night)")
         / secs("dbt build: marts --full-refresh (same night)"),
+        # the same two marts builds in CPU seconds (bench process + PostgreSQL) and their ratio
+        "marts_incremental_cpu_seconds": cpu("dbt build: marts (incremental night)"),
+        "marts_full_refresh_cpu_seconds": cpu("dbt build: marts --full-refresh (same night)"),
+        "marts_incremental_over_full_cpu": cpu("dbt build: marts (incremental night)")
+        / cpu("dbt build: marts --full-refresh (same night)"),
+        # the marts' data tests, off the path (dbt_marts_tests beside scoring and the lists)
+        "marts_tests_seconds": secs("dbt test: marts (beside scoring, off the path)"),
+        "marts_tests_cpu_seconds": cpu("dbt test: marts (beside scoring, off the path)"),
         "database_bytes": size,
         "nights": nights_report,
         "published_rows": published.rows,
@@ -668,6 +694,14 @@ def run_bench(
         f"{result['reasons_after_publish_customers']:,}; "
         f"peak RSS {result['peak_rss_mb']:,.0f} MB"
     )
+    print(
+        f"marts: incremental night {secs('dbt build: marts (incremental night)'):.1f} s, full refresh of the"
+        f" same night {secs('dbt build: marts --full-refresh (same night)'):.1f} s"
+        f" ({result['marts_incremental_over_full']:.0%}); CPU s (bench + PostgreSQL)"
+        f" {result['marts_incremental_cpu_seconds']:.1f} vs {result['marts_full_refresh_cpu_seconds']:.1f}"
+        f" ({result['marts_incremental_over_full_cpu']:.0%}); data tests off the path"
+        f" {result['marts_tests_seconds']:.1f} s"
+    )
     print(f"database size: {size['database'] / 2**20:,.0f} MB after {max(nights, 1) + 1} dates")
     for key, value in size.items():
         if key.startswith("schema:"):
@@ -693,7 +727,6 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path, 
     from crm_scoring.model.explain import REST, explain
     from crm_scoring.model.score import score
     from crm_scoring.orchestration import tasks
-    from crm_scoring.orchestration.dbt_selectors import MARTS, build_args
     from crm_scoring.quality import validate_lists, validate_raw
 
     start = time.perf_counter()
@@ -702,8 +735,11 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path, 
     timer.run(f"{tag} ingest", lambda: load_export_date(url, landing, day), lambda r: r.rows_read)
     timer.run(f"{tag} GX raw", lambda: validate_raw(url, day, reports), 0)
     timer.run(f"{tag} enrich", lambda: enrich_texts(url, day), lambda r: r["enriched"])
-    timer.run(f"{tag} dbt marts", lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, day), 0)
+    timer.run(f"{tag} dbt marts", lambda: dbt_invoke.invoke([*_marts_args(), "--quiet"], url, day), 0)
     _keep_run_results(dbt_results, f"{tag} dbt marts")
+    timer.run(
+        f"{tag} dbt test marts", lambda: dbt_invoke.invoke([*_marts_test_args(), "--quiet"], url, day), 0
+    )
     timer.run(f"{tag} score", lambda: score(url, day), lambda r: r.rows)
     timer.run(
         f"{tag} dbt lists (+ candidates' reasons)",
