@@ -19,11 +19,16 @@ from crm_scoring import warehouse
 # Tables compared with a full refresh: (relation, rows of D3 only when per-date)
 COMPARED = {
     "intermediate.int_activity__customer_days": None,
+    "intermediate.int_activity__customer_lifetime": None,
+    "intermediate.int_churn__activity": None,
     "marts.churn_features": D3,
     "marts.customer_value": D3,
     "marts.customer_complaints": D3,
 }
-INCREMENTAL_BY_CUSTOMER = ("intermediate.int_activity__customer_days",)
+INCREMENTAL_BY_CUSTOMER = (
+    "intermediate.int_activity__customer_days",
+    "intermediate.int_activity__customer_lifetime",
+)
 
 EXTRA = {
     # exported on D1 with a D3 timestamp: invisible on D1 and D2, in view on D3 (the time cut)
