@@ -72,18 +72,26 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
     assert early == []  # not in view before D3
 
     # c5 has no new input on D3: a forward night must leave its rows alone, not rewrite them (a rewritten
-    # row has a new xmin); c6 and c4 are affected and rewritten
-    def versions(customer: str) -> set[str]:
+    # row has a new xmin). The days table recomputes only the affected customer-days: c4's day of o5 stays,
+    # its day of o9 (moved from c6) is new; the lifetime table recomputes the affected customers whole.
+    lifetime = "intermediate.int_activity__customer_lifetime"
+
+    def versions(table: str, customer: str) -> dict[str, str]:
         return {
-            r["xmin"] for r in _rows(url, f"select xmin::text from {days} where customer_id = %s", customer)
+            str(r.get("activity_date")): r["xmin"]
+            for r in _rows(url, f"select *, xmin::text from {table} where customer_id = %s", customer)
         }
 
-    before = {c: versions(c) for c in ("c5", "c6", "c4")}
+    before = {(t, c): versions(t, c) for t in (days, lifetime) for c in ("c5", "c6", "c4")}
     assert all(before.values())
     _dbt(project, "run", *SELECT, run_date=D3)
     assert _mark(url, days) == f"as of {D3} (macro incremental_customers)"
-    assert versions("c5") == before["c5"], "c5 was recomputed"
-    assert not versions("c6") & before["c6"] and not versions("c4") & before["c4"]
+    assert versions(days, "c5") == before[days, "c5"], "c5's days were recomputed"
+    assert versions(lifetime, "c5") == before[lifetime, "c5"], "c5's lifetime was recomputed"
+    assert versions(days, "c4")["2026-10-15"] == before[days, "c4"]["2026-10-15"]
+    assert "2026-11-01" not in before[days, "c4"] and "2026-11-01" in versions(days, "c4")
+    assert not set(versions(lifetime, "c4").values()) & set(before[lifetime, "c4"].values())
+    assert not set(versions(lifetime, "c6").values()) & set(before[lifetime, "c6"].values())
     # the affected customers were recomputed: the early event is in view, o9 moved from c6 to c4
     c6 = {
         r["activity_date"].isoformat(): r
@@ -105,8 +113,8 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
         assert _diff(url, copy, table, where) == [[], []], table
 
     # a rerun of D3 (mark = run date) rebuilds as of D3: every row rewritten, still equal
-    before = versions("c5")
+    before = {t: versions(t, "c5") for t in (days, lifetime)}
     _dbt(project, "run", *SELECT, run_date=D3)
-    assert not versions("c5") & before
     for table in INCREMENTAL_BY_CUSTOMER:
+        assert not set(versions(table, "c5").values()) & set(before[table].values()), table
         assert _diff(url, f"incremental_copy.{table.split('.')[1]}", table, "") == [[], []], table

@@ -19,7 +19,10 @@
       - every customer with an event whose time falls between the end of the mark's day and the end of
         run_date: rows exported earlier with a future timestamp that come into view as time passes.
     `sources` lists (raw table, key column, time column) of what the model reads. A model whose rows also
-    depend on run_date beyond this (a trailing window, "days since") must not use it. -#}
+    depend on run_date beyond this (a trailing window, "days since") must not use it.
+    grain 'day' (a table keyed by customer_id and activity_date, each row an aggregate of that UTC day's
+    rows): only the affected customer-days are recomputed, the days of the affected rows' versions and of
+    the rows come into view; at 100k a night touches ~30 % of the customers but ~1 % of their days. -#}
 
 {#- The mark as 'YYYY-MM-DD' when this run is a forward run, else none (rebuild as of run_date). -#}
 {% macro incremental_customers_forward_from() -%}
@@ -42,13 +45,14 @@
     {{ this.identifier }}__affected
 {%- endmacro %}
 
-{#- pre-hook: forward run: the affected customers, and their rows deleted; rewind: every row deleted. -#}
-{% macro incremental_customers_prepare(sources) -%}
+{#- pre-hook: forward run: the affected customers (grain 'customer') or customer-days (grain 'day': the UTC
+    day of each affected row's time, in column activity_date), and their rows deleted; rewind: every row. -#}
+{% macro incremental_customers_prepare(sources, grain='customer') -%}
     {%- set forward_from = incremental_customers_forward_from() -%}
     {%- if forward_from is not none -%}
         create temporary table {{ incremental_customers_affected() }} on commit drop as
         {%- for table, key, ts in sources %}
-        select r.customer_id
+        select r.customer_id{% if grain == 'day' %}, {{ utc_date('r.' ~ ts) }} as activity_date{% endif %}
         from {{ source('raw', table) }} as r
         where r._export_date <= {{ run_date() }}
           and (
@@ -62,8 +66,14 @@
         {% if not loop.last %}union{% endif %}
         {%- endfor %};
         analyze {{ incremental_customers_affected() }};
+        {% if grain == 'day' -%}
+        delete from {{ this }} as t
+        using {{ incremental_customers_affected() }} as a
+        where t.customer_id = a.customer_id and t.activity_date = a.activity_date
+        {%- else -%}
         delete from {{ this }}
         where customer_id in (select customer_id from {{ incremental_customers_affected() }})
+        {%- endif %}
     {%- elif execute and is_incremental() -%}
         delete from {{ this }}
     {%- else -%}
@@ -71,10 +81,15 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- In the model's SQL: `and <column> in (affected customers)` on a forward run, nothing otherwise. -#}
-{% macro incremental_customers_filter(column='customer_id') -%}
+{#- In the model's SQL, on a forward run: `and <column> in (affected customers)`, or with `ts` (grain 'day')
+    `and (<column>, UTC day of <ts>) in (affected customer-days)`; nothing otherwise. -#}
+{% macro incremental_customers_filter(column='customer_id', ts=none) -%}
     {%- if incremental_customers_forward_from() is not none -%}
+        {%- if ts is none %}
         and {{ column }} in (select customer_id from {{ incremental_customers_affected() }})
+        {%- else %}
+        and ({{ column }}, {{ utc_date(ts) }}) in (select customer_id, activity_date from {{ incremental_customers_affected() }})
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
@@ -84,12 +99,12 @@
 {%- endmacro %}
 
 {#- The config of an incremental_customers model: append after the pre-hook's delete, the mark after. -#}
-{% macro incremental_customers_config(sources, indexes=[]) -%}
+{% macro incremental_customers_config(sources, indexes=[], grain='customer') -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
         'on_schema_change': 'fail',
-        'pre_hook': "{{ incremental_customers_prepare(" ~ sources ~ ") }}",
+        'pre_hook': "{{ incremental_customers_prepare(" ~ sources ~ ", '" ~ grain ~ "') }}",
         'post_hook': "{{ incremental_customers_mark() }}",
         'indexes': indexes,
     }) }}
