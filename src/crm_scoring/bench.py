@@ -283,6 +283,24 @@ def _database_size(url: str) -> dict[str, int]:
     )
 
 
+# The marts as crm_nightly builds them (dags/crm_nightly.py): dbt_marts builds the models on the critical
+# path with the data tests excluded; dbt_marts_tests runs the same selector's tests beside scoring and the
+# lists. The bench times the two apart, so the marts' incremental-vs-full figures are the path's.
+NO_TESTS = ["--exclude-resource-type", "test"]
+
+
+def _marts_args() -> list[str]:
+    from crm_scoring.orchestration.dbt_selectors import MARTS, build_args
+
+    return [*build_args(MARTS), *NO_TESTS]
+
+
+def _marts_test_args() -> list[str]:
+    from crm_scoring.orchestration.dbt_selectors import MARTS
+
+    return ["test", "--selector", MARTS]
+
+
 def _landing_marker(landing: Path, customers: int, first: date, last: date) -> Path:
     """Written after a complete generation: an interrupted one is never mistaken for a landing folder."""
     return landing / f".bench-complete-{customers}-{first}-{last}"
@@ -350,6 +368,44 @@ def _train_on_sample(timer: Timer, server: str, sample_landing: Path, sample: in
         warehouse.drop_database(server, dbname)
 
 
+def _use_champion_store(store: Path) -> str | None:
+    """Point MLflow at `store` (a folder: mlflow.db + artifacts, used in place so the artifact URIs the
+    store records stay valid) and return its @champion version, or None when it has none yet.
+
+    At 100k the weekly training is the longest stage of the bench by far (934 CPU s, session 10) and says
+    nothing about the nightly path: a second run with the same store reuses the champion the first trained.
+    Called inside `settings.isolated`, which restores the environment afterwards."""
+    from crm_scoring.model.registry import champion_version
+
+    store.mkdir(parents=True, exist_ok=True)
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store / 'mlflow.db'}"
+    os.environ["CRM_MLFLOW_ARTIFACT_ROOT"] = (store / "artifacts").as_uri()
+    return champion_version()
+
+
+def _dbt_target() -> Path:
+    """Where dbt writes run_results.json (DBT_TARGET_PATH, relative to the project, else target/)."""
+    target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    return target if target.is_absolute() else settings.dbt_project_dir() / target
+
+
+def _keep_run_results(folder: Path, stage: str, top: int = 8) -> None:
+    """Copy the dbt invocation's run_results.json to `folder` and print its slowest nodes: the per-model
+    figures that say where a marts build spends its time (issue 12: incremental vs full refresh)."""
+    source = _dbt_target() / "run_results.json"
+    if not source.exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = "".join(c if c.isalnum() else "_" for c in stage).strip("_")
+    shutil.copyfile(source, folder / f"{slug}.json")
+    results = json.loads(source.read_text())["results"]
+    nodes = sorted(results, key=lambda r: -float(r.get("execution_time") or 0))
+    total = sum(float(r.get("execution_time") or 0) for r in results)
+    print(f"    dbt nodes: {len(results)}, {total:,.1f} s summed; slowest:", flush=True)
+    for r in nodes[:top]:
+        print(f"      {float(r.get('execution_time') or 0):8.1f} s  {r['unique_id']}", flush=True)
+
+
 def run_bench(
     customers: int,
     out_json: Path | None = None,
@@ -358,9 +414,11 @@ def run_bench(
     landing: Path | None = None,
     train_customers: int | None = None,
     nights: int = 1,
+    champion_store: Path | None = None,
 ) -> dict:
     """Time every stage; `landing` keeps (and reuses) the generated export, `train_customers` trains on
-    that many first customers instead of all, `nights` > 1 runs that many nightly dates (database size)."""
+    that many first customers instead of all, `nights` > 1 runs that many nightly dates (database size),
+    `champion_store` keeps the trained champion in that MLflow store and reuses it (training skipped)."""
     from crm_scoring import dbt_invoke
     from crm_scoring.enrich import enrich_texts
     from crm_scoring.ingest import load_export_date
@@ -374,7 +432,6 @@ def run_bench(
     from crm_scoring.orchestration.dbt_selectors import (
         CANDIDATES,
         LISTS_AFTER_REASONS,
-        MARTS,
         TRAINING,
         build_args,
     )
@@ -396,6 +453,14 @@ def run_bench(
     timer = Timer(sampler, partial=target.with_name(target.stem + ".partial.json"))
     nights_report: list[dict] = []
     reused = False
+    reused_champion: str | None = None
+    dbt_results = target.with_name(target.stem + "-dbt")
+    shutil.rmtree(dbt_results, ignore_errors=True)
+
+    def dbt_stage(name: str, args: list[str], day: date, rows: Callable[[Any], int] | int) -> None:
+        timer.run(name, lambda: dbt_invoke.invoke([*args, "--quiet"], url, day), rows)
+        _keep_run_results(dbt_results, name)
+
     print(f"crm bench: {customers:,} customers, run date {day1}, database {dbname}, landing {landing}")
     try:
         with settings.isolated(root):
@@ -427,17 +492,14 @@ def run_bench(
             )
             text_model_rate = _text_model_rate()
             # the night before: the first build of every mart (the history a nightly run extends)
-            timer.run(
-                "dbt build: marts, first build (day 0)",
-                lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, day0),
-                customers,
-            )
-            timer.run(
-                "dbt build: marts (incremental night)",
-                lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, day1),
-                customers,
-            )
-            if sample is None:
+            dbt_stage("dbt build: marts, first build (day 0)", _marts_args(), day0, customers)
+            dbt_stage("dbt build: marts (incremental night)", _marts_args(), day1, customers)
+            dbt_stage("dbt test: marts (beside scoring, off the path)", _marts_test_args(), day1, 0)
+            if champion_store is not None:
+                reused_champion = _use_champion_store(champion_store.resolve())
+            if reused_champion is not None:
+                print(f"  reusing @champion version {reused_champion} of {champion_store} (training skipped)")
+            elif sample is None:
                 timer.run(
                     "dbt build: training snapshots",
                     lambda: dbt_invoke.invoke([*build_args(TRAINING), "--quiet"], url, day1),
@@ -455,7 +517,7 @@ def run_bench(
                     shutil.rmtree(sample_landing, ignore_errors=True)
             # the bench's MLflow store is new: its first version is champion by the one promotion rule
             # (train: nothing to beat); no second, ungated promote
-            if CHAMPION not in trained.aliases:
+            if reused_champion is None and CHAMPION not in trained.aliases:
                 raise RuntimeError(f"bench: version {trained.version} is not @champion in a fresh store")
             cfg = load_config()
             model = load_champion(cfg)
@@ -482,9 +544,10 @@ def run_bench(
             timer.run("score: naive read_sql + to_sql", lambda: _naive_scoring(url, day1), lambda n: n)
             # the lists step as the night runs it (tasks.build_lists), its three parts timed apart: the
             # candidates' reason codes are the only reasons on the path to the lists (CH-06)
-            timer.run(
+            dbt_stage(
                 "dbt build: candidates",
-                lambda: dbt_invoke.invoke([*build_args(CANDIDATES), "--quiet"], url, day1),
+                build_args(CANDIDATES),
+                day1,
                 lambda _: _count(url, "select count(*) from lists_build.retention_candidates"),
             )
             timer.run(
@@ -492,9 +555,10 @@ def run_bench(
                 lambda: explain.explain(url, day1, explain.CANDIDATES, config=cfg),
                 lambda r: r.customers,
             )
-            timer.run(
+            dbt_stage(
                 "dbt build: lists (after reasons)",
-                lambda: dbt_invoke.invoke([*build_args(LISTS_AFTER_REASONS), "--quiet"], url, day1),
+                build_args(LISTS_AFTER_REASONS),
+                day1,
                 lambda _: _count(url, "select count(*) from lists_build.retention_list"),
             )
             list_rows = _count(url, "select count(*) from lists_build.retention_list") + _count(
@@ -508,13 +572,16 @@ def run_bench(
                 lambda r: r.customers,
             )
             listed = len(_listed_customers(url, day1))
-            timer.run(
+            dbt_stage(
                 "dbt build: marts --full-refresh (same night)",
-                lambda: dbt_invoke.invoke([*build_args(MARTS), "--full-refresh", "--quiet"], url, day1),
+                [*_marts_args(), "--full-refresh"],
+                day1,
                 customers,
             )
             for i in range(1, max(nights, 1)):
-                nights_report.append(_one_night(timer, url, landing, day1 + timedelta(days=i), reports))
+                nights_report.append(
+                    _one_night(timer, url, landing, day1 + timedelta(days=i), reports, dbt_results)
+                )
             size = _database_size(url)
             night = _airflow_night(timer, server, day1)
     finally:
@@ -554,6 +621,8 @@ def run_bench(
         "run_date": day1.isoformat(),
         "landing_reused": reused,
         "train_customers": sample or customers,
+        # the champion reused from --champion-store (training skipped), else None
+        "reused_champion": reused_champion,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -584,6 +653,14 @@ def run_bench(
         ),
         "marts_incremental_over_full": secs("dbt build: marts (incremental night)")
         / secs("dbt build: marts --full-refresh (same night)"),
+        # the same two marts builds in CPU seconds (bench process + PostgreSQL) and their ratio
+        "marts_incremental_cpu_seconds": cpu("dbt build: marts (incremental night)"),
+        "marts_full_refresh_cpu_seconds": cpu("dbt build: marts --full-refresh (same night)"),
+        "marts_incremental_over_full_cpu": cpu("dbt build: marts (incremental night)")
+        / cpu("dbt build: marts --full-refresh (same night)"),
+        # the marts' data tests, off the path (dbt_marts_tests beside scoring and the lists)
+        "marts_tests_seconds": secs("dbt test: marts (beside scoring, off the path)"),
+        "marts_tests_cpu_seconds": cpu("dbt test: marts (beside scoring, off the path)"),
         "database_bytes": size,
         "nights": nights_report,
         "published_rows": published.rows,
@@ -617,6 +694,14 @@ def run_bench(
         f"{result['reasons_after_publish_customers']:,}; "
         f"peak RSS {result['peak_rss_mb']:,.0f} MB"
     )
+    print(
+        f"marts: incremental night {secs('dbt build: marts (incremental night)'):.1f} s, full refresh of the"
+        f" same night {secs('dbt build: marts --full-refresh (same night)'):.1f} s"
+        f" ({result['marts_incremental_over_full']:.0%}); CPU s (bench + PostgreSQL)"
+        f" {result['marts_incremental_cpu_seconds']:.1f} vs {result['marts_full_refresh_cpu_seconds']:.1f}"
+        f" ({result['marts_incremental_over_full_cpu']:.0%}); data tests off the path"
+        f" {result['marts_tests_seconds']:.1f} s"
+    )
     print(f"database size: {size['database'] / 2**20:,.0f} MB after {max(nights, 1) + 1} dates")
     for key, value in size.items():
         if key.startswith("schema:"):
@@ -633,7 +718,7 @@ def run_bench(
     return result
 
 
-def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path) -> dict:
+def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path, dbt_results: Path) -> dict:
     """One more nightly date through the platform's own task functions (history growth, retention)."""
     from crm_scoring import dbt_invoke
     from crm_scoring.enrich import enrich_texts
@@ -642,7 +727,6 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path) 
     from crm_scoring.model.explain import REST, explain
     from crm_scoring.model.score import score
     from crm_scoring.orchestration import tasks
-    from crm_scoring.orchestration.dbt_selectors import MARTS, build_args
     from crm_scoring.quality import validate_lists, validate_raw
 
     start = time.perf_counter()
@@ -651,7 +735,11 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path) 
     timer.run(f"{tag} ingest", lambda: load_export_date(url, landing, day), lambda r: r.rows_read)
     timer.run(f"{tag} GX raw", lambda: validate_raw(url, day, reports), 0)
     timer.run(f"{tag} enrich", lambda: enrich_texts(url, day), lambda r: r["enriched"])
-    timer.run(f"{tag} dbt marts", lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, day), 0)
+    timer.run(f"{tag} dbt marts", lambda: dbt_invoke.invoke([*_marts_args(), "--quiet"], url, day), 0)
+    _keep_run_results(dbt_results, f"{tag} dbt marts")
+    timer.run(
+        f"{tag} dbt test marts", lambda: dbt_invoke.invoke([*_marts_test_args(), "--quiet"], url, day), 0
+    )
     timer.run(f"{tag} score", lambda: score(url, day), lambda r: r.rows)
     timer.run(
         f"{tag} dbt lists (+ candidates' reasons)",

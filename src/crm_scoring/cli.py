@@ -302,6 +302,15 @@ def warehouse_url_cmd() -> None:
     help="With --scoring-only: the share of customers in the synthetic candidates table.",
 )
 @click.option("--skip-naive", is_flag=True, help="With --scoring-only: leave out the naive pandas path.")
+@click.option(
+    "--champion-store",
+    type=click.Path(path_type=Path),
+    default=lambda: os.environ.get("BENCH_CHAMPION_STORE") or None,
+    help="MLflow store folder: train into it once, then reuse its @champion (training skipped).",
+)
+@click.option(
+    "--keep", is_flag=True, help="Keep the bench database (for EXPLAIN, sizes) instead of dropping it."
+)
 def bench(
     customers: int,
     out_json: Path | None,
@@ -312,6 +321,8 @@ def bench(
     floor_only: bool,
     candidate_share: float,
     skip_naive: bool,
+    champion_store: Path | None,
+    keep: bool,
 ) -> None:
     """Time every stage of the nightly pipeline on a generated dataset (see `make bench`)."""
     from crm_scoring.bench import run_bench, run_scoring_bench
@@ -319,7 +330,15 @@ def bench(
     if scoring_only:
         run_scoring_bench(customers, out_json, candidate_share, floor_only=floor_only, skip_naive=skip_naive)
         return
-    run_bench(customers, out_json, landing=landing, train_customers=train_customers, nights=nights)
+    run_bench(
+        customers,
+        out_json,
+        keep,
+        landing=landing,
+        train_customers=train_customers,
+        nights=nights,
+        champion_store=champion_store,
+    )
 
 
 @main.group("evaluate")

@@ -1,12 +1,20 @@
-{{ config(materialized='table', indexes=[{'columns': ['activity_date']}, {'columns': ['customer_id', 'activity_date'], 'unique': true}]) }}
+{{ config(**incremental_customers_config(
+    [['orders', 'order_id', 'order_ts'], ['interactions', 'event_id', 'event_ts'],
+     ['tickets', 'ticket_id', 'created_at'], ['surveys', 'survey_id', 'responded_at']],
+    indexes=[{'columns': ['activity_date']}, {'columns': ['customer_id', 'activity_date'], 'unique': true}],
+    grain='day',
+)) }}
 {#- Daily activity per customer and UTC date (seed_spec 2.1, ST-08), as of run_date: the pre-aggregate
     that makes the churn-feature macro cheap for several as-of dates (CF-01..CF-05 join days, not
     events, to the cutoffs). Counts only what the landing contract carries: orders are required,
     interactions / tickets / surveys are optional and simply add nothing when their files are empty.
-    A table, rebuilt each run from the incremental current-state facts (fct_orders, fct_interactions,
-    int_complaints__tickets_latest): a hash aggregate over tables, no version sort. Not incremental itself:
-    a replaced order / ticket version moves or removes activity on past days, so an update would have to
-    re-aggregate the old and new days of every changed key; the rebuild is simple and as of run_date. -#}
+    Built from the incremental current-state facts (fct_orders, fct_interactions,
+    int_complaints__tickets_latest) and the surveys: a hash aggregate over tables, no version sort.
+    Incremental by customer-day (macro incremental_customers, grain 'day'): a row depends only on that
+    day's events of the customer up to run_date, so a forward night re-aggregates the days of every version
+    of a new or replaced order / event / ticket / survey (a replaced version may move or remove activity on
+    a past day: the old version's day is recomputed too) and the days of events come into view since the
+    last build, and leaves every other row as it is; a rerun or backfill rebuilds as of run_date. -#}
 with events as (
     select
         customer_id,
@@ -20,6 +28,7 @@ with events as (
         0 as survey_responses
     from {{ ref('fct_orders') }}
     where order_ts < {{ run_end() }}
+      {{ incremental_customers_filter(ts='order_ts') }}
 
     union all
 
@@ -33,6 +42,7 @@ with events as (
     from {{ ref('fct_interactions') }}
     where event_type <> 'login_failed'
       and event_ts < {{ run_end() }}
+      {{ incremental_customers_filter(ts='event_ts') }}
 
     union all
 
@@ -40,12 +50,14 @@ with events as (
     from {{ ref('int_complaints__tickets_latest') }}
     where customer_id is not null
       and created_at < {{ run_end() }}
+      {{ incremental_customers_filter(ts='created_at') }}
 
     union all
 
     select customer_id, {{ utc_date('responded_at') }}, 0, 0, 0, 0, 0, 0, 1
     from {{ ref('stg_crm__surveys') }}
     where responded_at < {{ run_end() }}
+      {{ incremental_customers_filter(ts='responded_at') }}
 )
 
 select

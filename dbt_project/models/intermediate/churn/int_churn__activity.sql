@@ -2,9 +2,10 @@
 {#- Activity families of the churn features (CF-01..CF-05, CF-02 median purchase cycle), one row per
     (customer_id, as_of_date) of int_churn__population, point in time: only days up to as_of_date.
     Scales with several cutoffs: daily pre-aggregates (int_activity__customer_days) are joined to the
-    cutoffs on date ranges (<= 365 days back); lifetime values are summed per cutoff bucket (prev cutoff,
-    cutoff] and carried forward with a running window instead of re-joining the whole history to every
-    cutoff. Raw measures only: ratios, flags and nulls-as-zero are applied in int_churn__features. -#}
+    cutoffs on date ranges (<= 365 days back); lifetime values at the run date come from
+    int_activity__customer_lifetime (incremental by customer), at earlier cutoffs they are summed per cutoff
+    bucket (prev cutoff, cutoff] and carried forward with a running window instead of re-joining the whole
+    history to every cutoff. Raw measures only: ratios, flags and nulls-as-zero are applied in int_churn__features. -#}
 with as_of as (
     select as_of_date, prev_as_of_date from {{ ref('int_churn__cutoffs') }}
 ),
@@ -18,19 +19,20 @@ days as (
     select * from {{ ref('int_activity__customer_days') }}
 ),
 
--- lifetime (CF-01, CF-03, CF-04): per cutoff bucket (prev cutoff, cutoff], carried forward per customer
+-- lifetime (CF-01, CF-03, CF-04): at the run date (and any cutoff after it: the days stop at the run date)
+-- from int_activity__customer_lifetime, incremental by customer; at a training cutoff before the run date
+-- per cutoff bucket (prev cutoff, cutoff], carried forward per customer. Same aggregates in both
+-- (macro activity_lifetime_aggregates): the carried-forward buckets up to the run date are the lifetime.
 buckets as (
     select
         d.customer_id,
         a.as_of_date,
-        sum(d.paid_orders) as paid_orders,
-        max(d.activity_date) filter (where d.paid_orders > 0) as last_order_date,
-        max(d.activity_date) filter (where d.logins > 0) as last_login_date,
-        max(d.activity_date) as last_activity_date
+        {{ activity_lifetime_aggregates('d') }}
     from days as d
     join as_of as a
       on d.activity_date <= a.as_of_date
      and (a.prev_as_of_date is null or d.activity_date > a.prev_as_of_date)
+    where a.as_of_date < {{ run_date() }}
     group by d.customer_id, a.as_of_date
 ),
 
@@ -42,9 +44,28 @@ lifetime as (
         max(b.last_order_date) over w as last_order_date,
         max(b.last_login_date) over w as last_login_date,
         max(b.last_activity_date) over w as last_activity_date
-    from (select c.customer_id, a.as_of_date from customers as c cross join as_of as a) as g
+    from (
+        select c.customer_id, a.as_of_date
+        from customers as c
+        cross join as_of as a
+        where a.as_of_date < {{ run_date() }}
+    ) as g
     left join buckets as b on b.customer_id = g.customer_id and b.as_of_date = g.as_of_date
     window w as (partition by g.customer_id order by g.as_of_date rows between unbounded preceding and current row)
+
+    union all
+
+    select
+        c.customer_id,
+        a.as_of_date,
+        coalesce(l.paid_orders, 0),
+        l.last_order_date,
+        l.last_login_date,
+        l.last_activity_date
+    from customers as c
+    cross join as_of as a
+    left join {{ ref('int_activity__customer_lifetime') }} as l on l.customer_id = c.customer_id
+    where a.as_of_date >= {{ run_date() }}
 ),
 
 -- windowed daily facts (CF-01..CF-05): orders over 365 days, interactions over 120 days
