@@ -11,8 +11,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.dbt_project import FIXTURE, _dbt, _insert, _load_raw, _rows, _table, create_enrichment
-from test_marts_value import D1, D2, D3, D3_ROWS, SELECT
+from support.dbt_project import (
+    D1,
+    D2,
+    D3,
+    D3_ROWS,
+    FIXTURE,
+    SELECT,
+    _dbt,
+    _insert,
+    _load_raw,
+    _rows,
+    _table,
+    create_enrichment,
+)
 
 from crm_scoring import warehouse
 

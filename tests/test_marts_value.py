@@ -13,61 +13,22 @@ from pathlib import Path
 
 import pytest
 from support.dbt_project import (
+    D1,
+    D2,
+    D3,
+    D3_ROWS,
     FIXTURE,
+    SELECT,
     _dbt,
     _load_raw,
     _rows,
     _set_csv,
-    _table,
     create_enrichment,
     module_warehouse,
 )
 
 from crm_scoring import warehouse
 
-D1, D2, D3 = "2026-11-26", "2026-11-27", "2026-11-28"
-SELECT = [
-    "--select",
-    "+customer_value",
-    "+customer_complaints",
-    "+churn_features",
-    "--exclude",
-    "tag:lists",
-    "tag:training",
-    "--indirect-selection",
-    "cautious",
-]
-
-# A third export: an order, a login and a new complaint on D3, plus re-exported versions that replace
-# earlier ones: o3 returned, t3 closed (incremental vs full refresh).
-D3_ROWS = {
-    "orders": _table(
-        "order_id customer_id order_ts status net_amount updated_at",
-        (D3, "o20", "c3", "2026-11-28T09:00:00Z", "completed", 50, None),
-        (D3, "o3", "c2", "2026-10-01T10:00:00Z", "returned", 0, "2026-11-28T08:00:00Z"),
-    ),
-    "interactions": _table(
-        "event_id customer_id event_ts event_type", (D3, "e9", "c4", "2026-11-28T07:00:00Z", "login")
-    ),
-    "tickets": _table(
-        "ticket_id customer_id created_at ticket_type status first_response_at resolved_at closed_at"
-        " updated_at crisis_event_id",
-        (D3, "t9", "c7", "2026-11-28T06:00:00Z", "complaint", "open", None, None, None, None, None),
-        (
-            D3,
-            "t3",
-            "c1",
-            "2026-11-25T08:00:00Z",
-            "inquiry",
-            "closed",
-            "2026-11-27T08:00:00Z",
-            "2026-11-27T10:00:00Z",
-            "2026-11-28T09:00:00Z",
-            "2026-11-28T09:00:00Z",
-            "cr1",
-        ),
-    ),
-}
 # Incremental current-state facts (key) and per-run marts (key) compared with a full refresh.
 FACTS = {
     "marts.fct_orders": "order_id",

@@ -217,6 +217,53 @@ FIXTURE: dict[str, list[tuple[str, dict]]] = {
 SCORES = [(D1, "c1", 0.8), (D1, "c2", 0.3), (D1, "c4", 0.6), (D1, "c5", 0.5), (D1, "c7", 0.1)]
 
 
+D3 = "2026-11-28"
+# The value / complaint / churn marts without the lists and training snapshots (test_marts_value,
+# test_incremental_marts).
+SELECT = [
+    "--select",
+    "+customer_value",
+    "+customer_complaints",
+    "+churn_features",
+    "--exclude",
+    "tag:lists",
+    "tag:training",
+    "--indirect-selection",
+    "cautious",
+]
+
+# A third export: an order, a login and a new complaint on D3, plus re-exported versions that replace
+# earlier ones: o3 returned, t3 closed (incremental vs full refresh).
+D3_ROWS = {
+    "orders": _table(
+        "order_id customer_id order_ts status net_amount updated_at",
+        (D3, "o20", "c3", "2026-11-28T09:00:00Z", "completed", 50, None),
+        (D3, "o3", "c2", "2026-10-01T10:00:00Z", "returned", 0, "2026-11-28T08:00:00Z"),
+    ),
+    "interactions": _table(
+        "event_id customer_id event_ts event_type", (D3, "e9", "c4", "2026-11-28T07:00:00Z", "login")
+    ),
+    "tickets": _table(
+        "ticket_id customer_id created_at ticket_type status first_response_at resolved_at closed_at"
+        " updated_at crisis_event_id",
+        (D3, "t9", "c7", "2026-11-28T06:00:00Z", "complaint", "open", None, None, None, None, None),
+        (
+            D3,
+            "t3",
+            "c1",
+            "2026-11-25T08:00:00Z",
+            "inquiry",
+            "closed",
+            "2026-11-27T08:00:00Z",
+            "2026-11-27T10:00:00Z",
+            "2026-11-28T09:00:00Z",
+            "2026-11-28T09:00:00Z",
+            "cr1",
+        ),
+    ),
+}
+
+
 def _load_raw(url: str, fixture: dict[str, list[tuple[str, dict]]]) -> None:
     """Raw layer + scoring table as the loader and the scoring step would leave them (dbt's on-run-start
     hook creates the other source tables; modules may still create enrichment tables of their own)."""
