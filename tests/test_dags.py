@@ -222,6 +222,16 @@ def test_component_env_settings_and_an_exported_value_wins() -> None:
     assert exported["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] == "5"
 
 
+def test_the_local_scheduler_starts_without_a_log_server(tmp_path: Path) -> None:
+    """`crm run` reads task logs from their files: its scheduler skips Airflow's log server."""
+    from crm_scoring.orchestration.local_airflow import LocalAirflow
+
+    local = LocalAirflow("airflow", {"AIRFLOW_HOME": str(tmp_path)}, tmp_path / "components.log")
+    command = local.commands()["scheduler"]
+    assert command[1:3] == ["-m", "crm_scoring.orchestration.scheduler"]
+    assert "--skip-serve-logs" in command
+
+
 def _manifest() -> dict:
     """The parts of a dbt manifest history.per_date_tables reads."""
 

@@ -113,8 +113,11 @@ class LocalAirflow:
         commands = {
             "api-server": [self.airflow_bin, *api],
             "dag-processor": [self.airflow_bin, "dag-processor"],
-            # `airflow scheduler`, with the tasks' libraries imported before its executor forks
-            "scheduler": [self.python, "-m", "crm_scoring.orchestration.scheduler"],
+            # `airflow scheduler`, with the tasks' libraries imported before its executor forks; without
+            # its log server (a forked FastAPI app for the UI to fetch running tasks' logs from this
+            # machine): `crm run` reads the task logs from their files, and the CPU it took to start
+            # competed with the scheduler's own start-up, the longest of the night's start
+            "scheduler": [self.python, "-m", "crm_scoring.orchestration.scheduler", "--skip-serve-logs"],
         }
         queue = self.env.get("AIRFLOW__OPERATORS__DEFAULT_QUEUE", "default")
         for name in self.celery_workers:
