@@ -222,6 +222,34 @@ def test_component_env_settings_and_an_exported_value_wins() -> None:
     assert exported["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] == "5"
 
 
+def test_the_api_server_outlives_the_scheduler_until_it_has_settled(tmp_path: Path) -> None:
+    """`stop(settled=...)` signals the scheduler first and the API server only once the scheduler has
+    recorded its end: a task supervisor still finishing must be able to report to the API server."""
+    from crm_scoring.orchestration.local_airflow import LocalAirflow
+
+    local = LocalAirflow("airflow", {"AIRFLOW_HOME": str(tmp_path)}, tmp_path / "components.log")
+    for name in ("api-server", "dag-processor"):
+        local.procs[name] = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    # a scheduler that takes its time to record its end (SIGTERM ignored; killed once settled)
+    stubborn = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print(1, flush=True); time.sleep(60)"
+    )
+    local.procs["scheduler"] = subprocess.Popen(
+        [sys.executable, "-c", stubborn], start_new_session=True, stdout=subprocess.PIPE
+    )
+    local.procs["scheduler"].stdout.readline()  # SIGTERM is ignored from here on
+    seen: list[bool] = []
+
+    def settled() -> bool:
+        seen.append(local.procs["api-server"].poll() is None)
+        return len(seen) >= 3
+
+    local.stop(settled=settled)
+    assert seen == [True, True, True]
+    assert not local.procs
+
+
 def test_the_local_scheduler_starts_without_a_log_server(tmp_path: Path) -> None:
     """`crm run` reads task logs from their files: its scheduler skips Airflow's log server."""
     from crm_scoring.orchestration.local_airflow import LocalAirflow
