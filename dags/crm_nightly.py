@@ -123,8 +123,13 @@ def crm_nightly() -> None:
     def publish_lists(ds: str | None = None) -> dict:
         return tasks.publish_lists(ds)
 
-    # monitoring after publishing: a monitoring fault never holds back the lists
-    @task
+    # monitoring after publishing: a monitoring fault never holds back the lists.
+    # The post-publish writers of disjoint tables share the writer lock (callbacks.on_execute_shared):
+    # drift (scoring.drift_metrics) beside explain_rest (scoring.churn_reasons), then render_report (its file,
+    # ops.daily_reports) beside deliver_alerts (ops.alert_deliveries); none reads what the other writes.
+    # dbt_monitoring (dbt's DDL hooks, the monitoring marts) and prune_history (deletes across schemas)
+    # keep it exclusive, so each waits for the shared pair before it.
+    @task(on_execute_callback=[callbacks.on_execute_shared])
     def drift(ds: str | None = None) -> dict:
         return tasks.drift(ds)
 
@@ -132,11 +137,11 @@ def crm_nightly() -> None:
         "dbt_monitoring", MONITORING, **callbacks.with_defaults(stage_log.airflow_callbacks("dbt_monitoring"))
     )
 
-    @task
+    @task(on_execute_callback=[callbacks.on_execute_shared])
     def deliver_alerts(ds: str | None = None) -> dict:
         return tasks.deliver_alerts(ds)
 
-    @task
+    @task(on_execute_callback=[callbacks.on_execute_shared])
     def render_report(ds: str | None = None) -> dict:
         return tasks.render_report(ds)
 
@@ -146,7 +151,7 @@ def crm_nightly() -> None:
         return tasks.prune_history(ds)
 
     # CH-06: the reason codes of every scored customer the lists step did not explain, off the lists' path
-    @task
+    @task(on_execute_callback=[callbacks.on_execute_shared])
     def explain_rest(ds: str | None = None) -> dict:
         return tasks.explain_rest(ds)
 

@@ -64,9 +64,15 @@ def test_nightly_shape(dagbag) -> None:
     # history retention after everything else: a fault there never holds back lists, report or alerts
     assert dag.get_task("prune_history").upstream_task_ids == {"render_report", "deliver_alerts"}
     assert not dag.get_task("prune_history").downstream_task_ids
-    # dbt must write manifest.json: cosmos copies it with partial_parse.msgpack into its cache after a
-    # re-parse, and without it the task fails after a successful build
-    assert "--no-write-json" not in (dag.get_task("dbt_marts").dbt_cmd_flags or [])
+    # the post-publish writers of disjoint tables share the writer lock, two at a time; the dbt build
+    # and the history retention between them, and every writer before publishing, keep it exclusive
+    for task_id in ("explain_rest", "drift", "render_report", "deliver_alerts"):
+        starts = dag.get_task(task_id).on_execute_callback
+        assert callbacks.on_execute_shared in starts and callbacks.on_execute not in starts, task_id
+    for task_id in ("ingest", "enrich_texts", "dbt_marts", "score", "dbt_lists", "validate_lists"):
+        assert callbacks.on_execute in dag.get_task(task_id).on_execute_callback, task_id
+    for task_id in ("publish_lists", "dbt_monitoring", "prune_history"):
+        assert callbacks.on_execute in dag.get_task(task_id).on_execute_callback, task_id
     assert dag.schedule == "@daily" or str(dag.timetable.summary) == "@daily"
 
 
@@ -90,6 +96,38 @@ def test_nightly_sharded_scoring_shape(dagbag, monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setenv("CRM_SCORE_SHARDS", "1000")
     assert DagBag(dag_folder=str(settings.dags_dir() / "crm_nightly.py")).import_errors
+
+
+def test_dbt_tasks_write_no_json_and_cache_the_parse_state_without_a_manifest(dagbag, tmp_path: Path) -> None:
+    """Every dbt task of the DAGs runs with --no-write-json (dbt wrote the whole manifest twice per
+    command for nobody); cosmos' copy of the parse state back into its cache must then not need a
+    manifest.json, which a task that had to parse (no `crm run` before it) no longer has."""
+    import copy
+
+    from crm_scoring.orchestration.dbt_config import NO_WRITE_JSON
+
+    profile = tmp_path / "profiles.yml"
+    for dag_id, task_ids in {
+        "crm_nightly": ("dbt_marts", "dbt_marts_tests", "dbt_lists", "dbt_monitoring"),
+        "churn_training": ("dbt_training_set",),
+    }.items():
+        for task_id in task_ids:
+            flags = dagbag.dags[dag_id].get_task(task_id)._generate_dbt_flags(str(tmp_path), profile)
+            assert NO_WRITE_JSON in flags, (dag_id, task_id)
+
+    task = copy.copy(dagbag.dags["crm_nightly"].get_task("dbt_marts"))
+    task.cache_dir = tmp_path / "cache"
+    project = tmp_path / "project"
+    (project / "target").mkdir(parents=True)
+    (project / "target" / "partial_parse.msgpack").write_bytes(b"state of a re-parse")
+    task._update_partial_parse_cache(project)
+    cached = tmp_path / "cache" / "target"
+    assert (cached / "partial_parse.msgpack").read_bytes() == b"state of a re-parse"
+    assert not (cached / "manifest.json").exists()
+    # a manifest.json that is there (copied in from the cache by cosmos) still goes back with the state
+    (project / "target" / "manifest.json").write_text("{}")
+    task._update_partial_parse_cache(project)
+    assert (cached / "manifest.json").read_text() == "{}"
 
 
 def test_training_shape(dagbag) -> None:
@@ -182,6 +220,44 @@ def test_component_env_settings_and_an_exported_value_wins() -> None:
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:1/execution/"
     exported = component_env({"AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "5"}, api_port=1, log_port=2)
     assert exported["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] == "5"
+
+
+def test_the_api_server_outlives_the_scheduler_until_it_has_settled(tmp_path: Path) -> None:
+    """`stop(settled=...)` signals the scheduler first and the API server only once the scheduler has
+    recorded its end: a task supervisor still finishing must be able to report to the API server."""
+    from crm_scoring.orchestration.local_airflow import LocalAirflow
+
+    local = LocalAirflow("airflow", {"AIRFLOW_HOME": str(tmp_path)}, tmp_path / "components.log")
+    for name in ("api-server", "dag-processor"):
+        local.procs[name] = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    # a scheduler that takes its time to record its end (SIGTERM ignored; killed once settled)
+    stubborn = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print(1, flush=True); time.sleep(60)"
+    )
+    local.procs["scheduler"] = subprocess.Popen(
+        [sys.executable, "-c", stubborn], start_new_session=True, stdout=subprocess.PIPE
+    )
+    local.procs["scheduler"].stdout.readline()  # SIGTERM is ignored from here on
+    seen: list[bool] = []
+
+    def settled() -> bool:
+        seen.append(local.procs["api-server"].poll() is None)
+        return len(seen) >= 3
+
+    local.stop(settled=settled)
+    assert seen == [True, True, True]
+    assert not local.procs
+
+
+def test_the_local_scheduler_starts_without_a_log_server(tmp_path: Path) -> None:
+    """`crm run` reads task logs from their files: its scheduler skips Airflow's log server."""
+    from crm_scoring.orchestration.local_airflow import LocalAirflow
+
+    local = LocalAirflow("airflow", {"AIRFLOW_HOME": str(tmp_path)}, tmp_path / "components.log")
+    command = local.commands()["scheduler"]
+    assert command[1:3] == ["-m", "crm_scoring.orchestration.scheduler"]
+    assert "--skip-serve-logs" in command
 
 
 def _manifest() -> dict:

@@ -113,8 +113,11 @@ class LocalAirflow:
         commands = {
             "api-server": [self.airflow_bin, *api],
             "dag-processor": [self.airflow_bin, "dag-processor"],
-            # `airflow scheduler`, with the tasks' libraries imported before its executor forks
-            "scheduler": [self.python, "-m", "crm_scoring.orchestration.scheduler"],
+            # `airflow scheduler`, with the tasks' libraries imported before its executor forks; without
+            # its log server (a forked FastAPI app for the UI to fetch running tasks' logs from this
+            # machine): `crm run` reads the task logs from their files, and the CPU it took to start
+            # competed with the scheduler's own start-up, the longest of the night's start
+            "scheduler": [self.python, "-m", "crm_scoring.orchestration.scheduler", "--skip-serve-logs"],
         }
         queue = self.env.get("AIRFLOW__OPERATORS__DEFAULT_QUEUE", "default")
         for name in self.celery_workers:
@@ -192,6 +195,12 @@ class LocalAirflow:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _signal(self, names: tuple[str, ...], sig: int) -> None:
+        for name in names:
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is None:
+                _signal_group(proc, sig)
+
     def stop(self, settled: Callable[[], bool] | None = None) -> dict[str, float]:
         """SIGTERM every component's process group, SIGKILL what is left after STOP_TIMEOUT_S.
 
@@ -205,12 +214,15 @@ class LocalAirflow:
         """
         if not self.procs:  # already stopped (the block's exit after an explicit stop)
             return self.cpu_seconds
-        # the scheduler first: it stops handing out tasks while the API server still answers them
+        # the scheduler first: it stops handing out tasks while the API server still answers them.
+        # With `settled`, the API server and DAG processor are stopped only once the scheduler has
+        # recorded its end: a task process that was still exiting when the run finished gets SIGTERM
+        # with its process group and its supervisor then reports to the API server; with the server
+        # already gone it retried until the scheduler was killed at STOP_TIMEOUT_S (20 s, 2026-12-01)
         workers = [name for name in self.procs if name.startswith("celery-worker-")]
-        for name in ("scheduler", *workers, "dag-processor", "api-server"):
-            proc = self.procs.get(name)
-            if proc is not None and proc.poll() is None:
-                _signal_group(proc, signal.SIGTERM)
+        first = ("scheduler", *workers)
+        last = ("dag-processor", "api-server")
+        self._signal(first if settled is not None else (*first, *last), signal.SIGTERM)
         start = time.monotonic()
         deadline = start + STOP_TIMEOUT_S
         if settled is not None:
@@ -218,7 +230,10 @@ class LocalAirflow:
                 if _safe(settled):
                     deadline = time.monotonic()  # SIGKILL the rest now
                     break
+                if all(self.procs[name].poll() is not None for name in first if name in self.procs):
+                    break  # exited without recording its end: stop the rest the normal way
                 time.sleep(0.25)
+            self._signal(last, signal.SIGTERM)
         cpu, stopped_after = {}, {}
         for name, proc in self.procs.items():
             cpu[name] = _reap(proc, deadline)
