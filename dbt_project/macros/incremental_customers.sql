@@ -26,18 +26,9 @@
 
 {#- The mark as 'YYYY-MM-DD' when this run is a forward run, else none (rebuild as of run_date). -#}
 {% macro incremental_customers_forward_from() -%}
-    {%- if not execute or not is_incremental() -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set result = run_query(
+    {{ return(incremental_forward_mark(
         "select substring(obj_description('" ~ this ~ "'::regclass, 'pg_class') from 'as of (\\d{4}-\\d{2}-\\d{2})')"
-    ) -%}
-    {%- set mark = result.columns[0].values()[0] -%}
-    {%- set run_date_value = var('run_date') | string -%}
-    {%- if mark is none or mark >= run_date_value -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(mark) }}
+    )) }}
 {%- endmacro %}
 
 {#- The temporary table of tonight's affected customers (forward runs only; dropped at commit). -#}

@@ -20,16 +20,22 @@
 
 {#- The watermark as 'YYYY-MM-DD' when this run is a forward run, else none (rebuild as of run_date). -#}
 {% macro incremental_latest_forward_from() -%}
+    {{ return(incremental_forward_mark('select max(exported_on)::text from ' ~ this)) }}
+{%- endmacro %}
+
+{#- The mark `mark_sql` reads from the built table ('YYYY-MM-DD' or null) when it is before run_date, i.e.
+    this run moves forward from it; none on a first build, a full refresh or a rewind (rebuild as of
+    run_date). Shared by the incremental facts (`incremental_latest`) and the per-customer models
+    (`incremental_customers`), which keep their marks differently. -#}
+{% macro incremental_forward_mark(mark_sql) -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set result = run_query('select max(exported_on)::text from ' ~ this) -%}
-    {%- set watermark = result.columns[0].values()[0] -%}
-    {%- set run_date_value = var('run_date') | string -%}
-    {%- if watermark is none or watermark >= run_date_value -%}
+    {%- set mark = run_query(mark_sql).columns[0].values()[0] -%}
+    {%- if mark is none or mark >= (var('run_date') | string) -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(watermark) }}
+    {{ return(mark) }}
 {%- endmacro %}
 
 {#- pre-hook: empty the table before a rewind rebuild (is_incremental, but not a forward run). -#}
