@@ -75,6 +75,14 @@ def dagbag(warehouse_db: str, tmp_path_factory: pytest.TempPathFactory):
 
 # the night's read-only checks (callbacks.on_execute_reader): they run beside the writers
 READ_ONLY_TASKS = {("crm_nightly", "validate_raw"), ("crm_nightly", "dbt_marts_tests")}
+# the post-publish writers of disjoint tables (callbacks.on_execute_shared, dags/crm_nightly.py): the writer
+# lock in shared mode, so each pair runs together and no exclusive writer runs beside either
+SHARED_WRITER_TASKS = {
+    ("crm_nightly", "explain_rest"),
+    ("crm_nightly", "drift"),
+    ("crm_nightly", "deliver_alerts"),
+    ("crm_nightly", "render_report"),
+}
 
 
 @pytest.mark.parametrize("dag_id", ["crm_nightly", "churn_training"])
@@ -88,6 +96,9 @@ def test_every_task_retries_with_backoff_times_out_and_reports(dagbag, dag_id: s
         assert callbacks.on_failure in task.on_failure_callback, task.task_id
         if (dag_id, task.task_id) in READ_ONLY_TASKS:  # reads only what its upstream wrote: no writer lock
             assert callbacks.on_execute_reader in task.on_execute_callback, task.task_id
+            assert callbacks.on_execute not in task.on_execute_callback, task.task_id
+        elif (dag_id, task.task_id) in SHARED_WRITER_TASKS:
+            assert callbacks.on_execute_shared in task.on_execute_callback, task.task_id
             assert callbacks.on_execute not in task.on_execute_callback, task.task_id
         else:
             assert callbacks.on_execute in task.on_execute_callback, task.task_id  # the writer lock
