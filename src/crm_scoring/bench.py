@@ -383,16 +383,26 @@ def _use_champion_store(store: Path) -> str | None:
     return champion_version()
 
 
-def _dbt_target() -> Path:
-    """Where dbt writes run_results.json (DBT_TARGET_PATH, relative to the project, else target/)."""
-    target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
-    return target if target.is_absolute() else settings.dbt_project_dir() / target
+def _dbt_stage(
+    timer: Timer,
+    url: str,
+    results: Path,
+    name: str,
+    args: list[str],
+    day: date,
+    rows: Callable[[Any], int] | int,
+) -> None:
+    """One timed dbt invocation of a bench stage, its run_results.json kept in `results` (slowest nodes)."""
+    from crm_scoring import dbt_invoke
+
+    timer.run(name, lambda: dbt_invoke.invoke([*args, "--quiet"], url, day), rows)
+    _keep_run_results(results, name)
 
 
 def _keep_run_results(folder: Path, stage: str, top: int = 8) -> None:
     """Copy the dbt invocation's run_results.json to `folder` and print its slowest nodes: the per-model
     figures that say where a marts build spends its time (issue 12: incremental vs full refresh)."""
-    source = _dbt_target() / "run_results.json"
+    source = settings.dbt_target_dir() / "run_results.json"
     if not source.exists():
         return
     folder.mkdir(parents=True, exist_ok=True)
@@ -458,8 +468,7 @@ def run_bench(
     shutil.rmtree(dbt_results, ignore_errors=True)
 
     def dbt_stage(name: str, args: list[str], day: date, rows: Callable[[Any], int] | int) -> None:
-        timer.run(name, lambda: dbt_invoke.invoke([*args, "--quiet"], url, day), rows)
-        _keep_run_results(dbt_results, name)
+        _dbt_stage(timer, url, dbt_results, name, args, day, rows)
 
     print(f"crm bench: {customers:,} customers, run date {day1}, database {dbname}, landing {landing}")
     try:
@@ -735,8 +744,7 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path, 
     timer.run(f"{tag} ingest", lambda: load_export_date(url, landing, day), lambda r: r.rows_read)
     timer.run(f"{tag} GX raw", lambda: validate_raw(url, day, reports), 0)
     timer.run(f"{tag} enrich", lambda: enrich_texts(url, day), lambda r: r["enriched"])
-    timer.run(f"{tag} dbt marts", lambda: dbt_invoke.invoke([*_marts_args(), "--quiet"], url, day), 0)
-    _keep_run_results(dbt_results, f"{tag} dbt marts")
+    _dbt_stage(timer, url, dbt_results, f"{tag} dbt marts", _marts_args(), day, 0)
     timer.run(
         f"{tag} dbt test marts", lambda: dbt_invoke.invoke([*_marts_test_args(), "--quiet"], url, day), 0
     )

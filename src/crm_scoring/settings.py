@@ -41,6 +41,13 @@ def dbt_project_dir() -> Path:
     return project_root() / "dbt_project"
 
 
+def dbt_target_dir() -> Path:
+    """Where dbt writes manifest.json and run_results.json: DBT_TARGET_PATH (relative to the project, as dbt
+    resolves it), else the project's target/."""
+    target = Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    return target if target.is_absolute() else dbt_project_dir() / target
+
+
 def dags_dir() -> Path:
     return project_root() / "dags"
 

@@ -13,7 +13,6 @@ import itertools
 import json
 import logging
 import math
-import os
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -333,8 +332,7 @@ def data_snapshot(frame: pd.DataFrame) -> str:
 
 def dbt_manifest_hash() -> str:
     """sha256 (16 hex) of the dbt manifest the marts were built from, or 'absent' (data lineage tag)."""
-    target = Path(os.environ.get("DBT_TARGET_PATH", "target"))
-    path = (target if target.is_absolute() else settings.dbt_project_dir() / target) / "manifest.json"
+    path = settings.dbt_target_dir() / "manifest.json"
     if not path.is_file():
         return "absent"
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
