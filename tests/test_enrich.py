@@ -112,6 +112,23 @@ def test_enrich_idempotent_incremental_and_pii_free(fresh_db: str) -> None:
     assert len(after) == 5
 
 
+def test_enrich_streams_in_chunks_with_the_same_rows(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The changed texts are fetched through a server-side cursor in chunks (bounded memory at 1M
+    customers); chunking must not change a single output row."""
+    from crm_scoring.enrich import task
+
+    _load(fresh_db)
+    _force_policy(fresh_db, {"nlp_negative_accuracy_min": "0.5"})
+    whole = enrich_texts(fresh_db, D1)
+    rows = _rows(fresh_db)
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("truncate enrichment.text_sentiment")
+    monkeypatch.setattr(task, "ENRICH_CHUNK_ROWS", 2)  # 5 texts: three fetches, three COPYs
+    chunked = enrich_texts(fresh_db, D1)
+    assert whole["enriched"] == chunked["enriched"] == 5
+    assert _rows(fresh_db) == rows
+
+
 @pytest.mark.parametrize("action", ["flag", "withhold"])
 def test_gate_failure_records_alert(fresh_db: str, action: str) -> None:
     _load(fresh_db)

@@ -46,6 +46,8 @@ GATE_ALERT_CODE = "DQ-06"
 GATE_ALERT_LEVEL = "important"  # 7.10 vocabulary (urgent / important / general)
 GATE_ACTIONS = ("flag", "withhold")
 CONSENT_WITHHELD = "consent-withdrawn"  # text_sha256 of rows whose labels are withheld for want of consent
+# rows per fetch of the changed texts: bounds the task's memory whatever the backfill's size
+ENRICH_CHUNK_ROWS = 20_000
 LABEL_COLUMNS = ("polarity", "polarity_score", "emotion_class", "crisis_triage_class")
 
 
@@ -265,6 +267,7 @@ def _enrich_rows(
     policy: EnrichPolicy,
     gate: GateDecision,
     emotion_consent: PurposeConsent | None = None,
+    now: datetime | None = None,
 ) -> list[tuple]:
     """Redact, score per language group in batches, classify; one output tuple per input row.
 
@@ -287,7 +290,7 @@ def _enrich_rows(
         models[lang] = (model, passed, withhold)
         for i, s in zip(idx, model.score([redacted[i] for i in idx]), strict=True):
             scores[i] = max(-1.0, min(1.0, s))
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     out = []
     for i, (source_table, source_id, customer_id, text_ts, language, _body, sha) in enumerate(rows):
         model, passed, withhold = models[base_language(language)]
@@ -369,16 +372,23 @@ def enrich_texts(url: str, run_date: date) -> dict:
             "zh_version": zh.version,
             "zh_gate": False,
         }
-        rows = conn.execute(store.CHANGED, params).fetchall()
-        t0 = time.perf_counter()
+        conn.execute("analyze _enrich_source")  # a temporary table has no statistics until analyzed
         emotion_consent = purpose_consent(conn, EMOTION_ANALYSIS, run_date)
-        out = _enrich_rows(rows, run_date, policy, gate, emotion_consent)
-        model_seconds = time.perf_counter() - t0
         conn.execute(store.STAGE)
         copy_sql = f"copy _enrich_new ({', '.join(store.COLUMNS)}) from stdin"
-        with conn.cursor() as cur, cur.copy(copy_sql) as copy:
-            for row in out:
-                copy.write_row(row)
+        enriched, model_seconds, now = 0, 0.0, datetime.now(UTC)
+        # streamed in chunks through a server-side cursor: a backfill of every text (1.8M at 1M
+        # customers) would otherwise hold every row and its output in memory at once (issue 12: RSS)
+        with conn.cursor(name="enrich_changed") as changed:
+            changed.execute(store.CHANGED, params)
+            while rows := changed.fetchmany(ENRICH_CHUNK_ROWS):
+                t0 = time.perf_counter()
+                out = _enrich_rows(rows, run_date, policy, gate, emotion_consent, now)
+                model_seconds += time.perf_counter() - t0
+                with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+                    for row in out:
+                        copy.write_row(row)
+                enriched += len(out)
         conn.execute(store.UPSERT)
         failpoints.hit("enrich_texts:inside")  # upserted, stale rows not yet deleted, not committed
         deleted = conn.execute(store.DELETE_STALE).rowcount
@@ -388,7 +398,7 @@ def enrich_texts(url: str, run_date: date) -> dict:
     result = EnrichResult(
         run_date=run_date.isoformat(),
         candidates=candidates,
-        enriched=len(out),
+        enriched=enriched,
         deleted=deleted,
         model_name=gate.model.name,
         model_version=gate.model.version,
@@ -397,7 +407,7 @@ def enrich_texts(url: str, run_date: date) -> dict:
         accuracy=best.accuracy,
         gate_threshold=policy.negative_accuracy_min,
         seconds=round(time.perf_counter() - started, 3),
-        texts_per_second=round(len(out) / model_seconds, 1) if out and model_seconds > 0 else 0.0,
+        texts_per_second=round(enriched / model_seconds, 1) if enriched and model_seconds > 0 else 0.0,
     )
     log.info("text enrichment %s", result)
     return result.as_dict()
