@@ -189,6 +189,23 @@ def test_unconfigured_channel_sends_later(fresh_db, smtp_server, monkeypatch):
     assert [m["To"] for m in inbox.messages] == ["ops@example.org"]
 
 
+def test_an_unconfigured_channel_called_by_airflow_skips_with_a_warning(monkeypatch, caplog):
+    """Used directly as an Airflow callback (no `deliver` before it), a channel without configuration sends
+    nothing and says which connection or variable would configure it; one rule for every channel."""
+    for var in ("AIRFLOW_CONN_CRM_ALERTS_SMTP", "AIRFLOW_CONN_CRM_ALERTS_WEBHOOK", notify.ENV_WEBHOOK_URL):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv(notify.ENV_SMTP_URL, raising=False)
+    caplog.set_level("WARNING", logger=notify.__name__)
+    for notifier in notify.notifiers():
+        assert not notifier.configured()
+        notifier.notify({"ds": "2026-11-26", "reason": "task_failure"})
+    skipped = [r.getMessage() for r in caplog.records if r.name == notify.__name__]
+    assert skipped == [
+        "e-mail alert channel not configured (crm_alerts_smtp / CRM_ALERT_SMTP_URL): skipped",
+        "webhook alert channel not configured (crm_alerts_webhook / CRM_ALERT_WEBHOOK_URL): skipped",
+    ]
+
+
 def test_failed_run_and_deadline_go_through_the_same_notifiers(fresh_db, channels_env, monkeypatch):
     monkeypatch.setenv(warehouse.ENV_URL, fresh_db)
     dag_run = SimpleNamespace(dag_id="crm_nightly", run_id="manual__2026-11-26__x", logical_date=None)

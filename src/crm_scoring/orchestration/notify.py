@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
 from airflow.sdk.bases.notifier import BaseNotifier
@@ -39,6 +39,7 @@ from airflow.sdk.bases.notifier import BaseNotifier
 from crm_scoring import warehouse
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")  # a channel's target: SmtpTarget, a webhook URL
 
 SMTP_CONN_ID = "crm_alerts_smtp"
 WEBHOOK_CONN_ID = "crm_alerts_webhook"
@@ -161,24 +162,51 @@ def webhook_url() -> str | None:
 # --- the notifiers -------------------------------------------------------------------------------------
 
 
-class EmailAlertNotifier(BaseNotifier):
-    """Sends each `AlertMessage` in `context['crm_alerts']` as one e-mail (or a run message, see below)."""
+class _AlertChannel(BaseNotifier, Generic[T]):
+    """What every delivery channel does the same way, written once; a channel only says how it sends.
 
-    channel = "email"
+    The target given to the constructor wins, else the one configured in the environment or an Airflow
+    connection (`_configured_target`). An unconfigured channel is skipped with a warning, so nothing is sent
+    or recorded and a later rerun delivers what it missed. The messages are `context['crm_alerts']`, or the
+    failed-run message (AL-20) when Airflow calls the notifier as a failure callback.
+    """
 
-    def __init__(self, target: SmtpTarget | None = None) -> None:
+    channel: str  # the channel's name in the ledger
+    label: str  # the channel in the warning
+    configured_by: tuple[str, str]  # Airflow connection id, environment variable
+
+    def __init__(self, target: T | None = None) -> None:
         super().__init__()
         self.target = target
 
+    def _configured_target(self) -> T | None:
+        raise NotImplementedError
+
+    def _send(self, target: T, messages: list[AlertMessage]) -> None:
+        raise NotImplementedError
+
     def configured(self) -> bool:
-        return (self.target or smtp_target()) is not None
+        return (self.target or self._configured_target()) is not None
 
     def notify(self, context: Mapping[str, Any]) -> None:
-        target = self.target or smtp_target()
+        target = self.target or self._configured_target()
         if target is None:
-            log.warning("e-mail alert channel not configured (%s / %s): skipped", SMTP_CONN_ID, ENV_SMTP_URL)
+            log.warning("%s alert channel not configured (%s / %s): skipped", self.label, *self.configured_by)
             return
-        messages = list(context.get("crm_alerts") or [_run_message(context)])
+        self._send(target, list(context.get("crm_alerts") or [_run_message(context)]))
+
+
+class EmailAlertNotifier(_AlertChannel[SmtpTarget]):
+    """Sends each `AlertMessage` in `context['crm_alerts']` as one e-mail (or a run message, see below)."""
+
+    channel = "email"
+    label = "e-mail"
+    configured_by = (SMTP_CONN_ID, ENV_SMTP_URL)
+
+    def _configured_target(self) -> SmtpTarget | None:
+        return smtp_target()
+
+    def _send(self, target: SmtpTarget, messages: list[AlertMessage]) -> None:
         with smtplib.SMTP(target.host, target.port, timeout=TIMEOUT_S) as smtp:
             if target.starttls:
                 smtp.starttls(context=ssl.create_default_context())
@@ -195,38 +223,29 @@ class EmailAlertNotifier(BaseNotifier):
         log.info("e-mailed %d alert message(s) via %s", len(messages), target.describe())
 
 
-class WebhookAlertNotifier(BaseNotifier):
+class WebhookAlertNotifier(_AlertChannel[str]):
     """POSTs each `AlertMessage` in `context['crm_alerts']` as one Slack-compatible JSON message."""
 
     channel = "webhook"
+    label = "webhook"
+    configured_by = (WEBHOOK_CONN_ID, ENV_WEBHOOK_URL)
 
-    def __init__(self, url: str | None = None) -> None:
-        super().__init__()
-        self.url = url
+    def _configured_target(self) -> str | None:
+        return webhook_url()
 
-    def configured(self) -> bool:
-        return (self.url or webhook_url()) is not None
-
-    def notify(self, context: Mapping[str, Any]) -> None:
-        url = self.url or webhook_url()
-        if url is None:
-            log.warning(
-                "webhook alert channel not configured (%s / %s): skipped", WEBHOOK_CONN_ID, ENV_WEBHOOK_URL
-            )
-            return
-        messages = list(context.get("crm_alerts") or [_run_message(context)])
+    def _send(self, target: str, messages: list[AlertMessage]) -> None:
         for message in messages:
             request = urllib.request.Request(
-                url,
+                target,
                 data=json.dumps(message.payload()).encode(),
                 headers={"Content-Type": "application/json"},
                 method="POST",
             )
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - configured URL
                 if response.status >= 300:
-                    raise RuntimeError(f"webhook {urlparse(url).hostname} answered HTTP {response.status}")
+                    raise RuntimeError(f"webhook {urlparse(target).hostname} answered HTTP {response.status}")
         # the URL of a Slack webhook is its secret: log the host only
-        log.info("posted %d alert message(s) to webhook host %s", len(messages), urlparse(url).hostname)
+        log.info("posted %d alert message(s) to webhook host %s", len(messages), urlparse(target).hostname)
 
 
 def notifiers() -> list[BaseNotifier]:
