@@ -6,6 +6,7 @@ template stays one generic loop and each section module only says which query fe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -50,19 +51,34 @@ def missing(title: str, relation: str, run_date: date, why: str = "") -> Panel:
     return Panel(title=title, kind="missing", note=f"Not measured for {run_date}: {reason}.")
 
 
-def absent(conn: psycopg.Connection, title: str, run_date: date, *relations: str) -> list[Panel]:
-    """The "not measured" panel for the first of `relations` that does not exist yet; [] when all do.
-
-    Every panel starts with this check (a fresh warehouse, a mart of a later issue), so a section says
-    why it is empty instead of failing: `if gone := absent(...): return gone`.
-    """
-    for relation in relations:
-        if not exists(conn, relation):
-            return [missing(title, relation, run_date, f"`{relation}` does not exist in this warehouse yet")]
-    return []
+def not_built(title: str, relation: str, run_date: date) -> Panel:
+    """The notice for a relation this warehouse has not built yet (a fresh one, a mart of a later issue)."""
+    return missing(title, relation, run_date, f"`{relation}` does not exist in this warehouse yet")
 
 
 PanelBuilder = Callable[[psycopg.Connection, date], list[Panel]]
+TitledBuilder = Callable[[psycopg.Connection, date, str], list[Panel]]
+
+
+def needs(title: str, *relations: str) -> Callable[[TitledBuilder], PanelBuilder]:
+    """Declares a panel builder's title and the relations it reads; the check every panel starts with.
+
+    While one of `relations` does not exist yet the panel is the `not_built` notice naming the first
+    missing one, so a section says why it is empty instead of failing. Written once here rather than at
+    the top of every builder; the builder gets its title as its third argument.
+    """
+
+    def wrap(build: TitledBuilder) -> PanelBuilder:
+        @functools.wraps(build)
+        def builder(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+            for relation in relations:
+                if not exists(conn, relation):
+                    return [not_built(title, relation, run_date)]
+            return build(conn, run_date, title)
+
+        return builder
+
+    return wrap
 
 
 @dataclass(frozen=True)
@@ -87,7 +103,7 @@ def rows_or_missing(
 ) -> list[dict[str, Any]] | Panel:
     """Rows of `relation` for the run date, or the notice saying why there are none."""
     if not exists(conn, relation):
-        return missing(title, relation, run_date, f"`{relation}` does not exist in this warehouse yet")
+        return not_built(title, relation, run_date)
     rows = query(conn, f"select * from {relation} where {date_column} = %s", (run_date,))
     return rows if rows else missing(title, relation, run_date)
 

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, SectionSpec, absent, missing, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, missing, needs, query, table
 
 # Display windows (not policy): months of the rate trend, A/B comparisons and send-time rows shown.
 TREND_MONTHS = 12
@@ -42,10 +42,8 @@ def _rate(row: dict[str, Any], num: str, den: str) -> float | None:
     return float(row[num]) / float(row[den]) if row.get(den) else None
 
 
-def _rates(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "Campaign rates per month (RP-11)"
-    if gone := absent(conn, title, run_date, "marts.campaign_rates_monthly"):
-        return gone
+@needs("Campaign rates per month (RP-11)", "marts.campaign_rates_monthly")
+def _rates(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     months = trend_months(run_date)
     rows = query(
         conn,
@@ -96,10 +94,8 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def _ab_results(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "A/B tests (RP-11)"
-    if gone := absent(conn, title, run_date, "marts.campaign_ab_results"):
-        return gone
+@needs("A/B tests (RP-11)", "marts.campaign_ab_results")
+def _ab_results(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     rows = query(
         conn,
         """select campaign_id, ab_variant, control_variant, with_outcome, conversion_rate,
@@ -173,10 +169,8 @@ def _ab_results(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     ]
 
 
-def _send_times(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "Send times (RP-11)"
-    if gone := absent(conn, title, run_date, "marts.campaign_send_times"):
-        return gone
+@needs("Send times (RP-11)", "marts.campaign_send_times")
+def _send_times(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     by_hour = query(
         conn,
         """select send_hour, sum(contacts) as contacts, sum(with_outcome) as with_outcome,

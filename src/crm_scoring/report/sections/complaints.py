@@ -8,17 +8,15 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, SectionSpec, absent, missing, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, missing, needs, query, table
 from crm_scoring.report.sections.alerts import trend_days
 
 PARETO_TOP = 12
 SLA_CLOCKS = ("first_response", "solution", "resolution", "closure")
 
 
-def _sla(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "SLA compliance (CM-04)"
-    if gone := absent(conn, title, run_date, "marts.sla_compliance_daily"):
-        return gone
+@needs("SLA compliance (CM-04)", "marts.sla_compliance_daily")
+def _sla(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     panels = []
     for dim in ("priority", "channel"):
         rows = query(
@@ -68,10 +66,8 @@ def _sla(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     return panels
 
 
-def _frt_ttr(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "First-response and resolution time"
-    if gone := absent(conn, title, run_date, "marts.fct_tickets"):
-        return gone
+@needs("First-response and resolution time", "marts.fct_tickets")
+def _frt_ttr(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     days = trend_days(run_date)
     rows = query(
         conn,
@@ -100,10 +96,8 @@ def _frt_ttr(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     ]
 
 
-def _pareto(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "Top problem categories (CM-07)"
-    if gone := absent(conn, title, run_date, "marts.complaint_problems_monthly"):
-        return gone
+@needs("Top problem categories (CM-07)", "marts.complaint_problems_monthly")
+def _pareto(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     rows = query(
         conn,
         """with m as (select max(month) as month from marts.complaint_problems_monthly where run_date = %s)
@@ -136,11 +130,9 @@ def _pareto(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     ]
 
 
-def _surveys(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+@needs("CSAT and NPS (RP-02)", "marts.survey_scores_daily")
+def _surveys(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     """RP-02: CSAT satisfied share and NPS per response day over the trend window, and by region."""
-    title = "CSAT and NPS (RP-02)"
-    if gone := absent(conn, title, run_date, "marts.survey_scores_daily"):
-        return gone
     days = trend_days(run_date)
     rows = query(
         conn,

@@ -10,14 +10,12 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, SectionSpec, absent, fmt, missing, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, fmt, missing, needs, query, table
 from crm_scoring.report.sections.alerts import trend_days
 
 
-def _events(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "Crisis events and their feedback (CM-15)"
-    if gone := absent(conn, title, run_date, "marts.crisis_feedback_linkage"):
-        return gone
+@needs("Crisis events and their feedback (CM-15)", "marts.crisis_feedback_linkage")
+def _events(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     rows = query(
         conn,
         """select crisis_event_id, crisis_type, opinion_level, is_active, started_at::date as started,
@@ -44,11 +42,9 @@ def _events(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     ]
 
 
-def _spike(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+@needs("Complaint spike (CM-14)", "marts.complaint_concentration_daily", "marts.fct_tickets")
+def _spike(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     """Complaints created per day (tickets as of the run date) against today's CM-14 trailing baseline."""
-    title = "Complaint spike (CM-14)"
-    if gone := absent(conn, title, run_date, "marts.complaint_concentration_daily", "marts.fct_tickets"):
-        return gone
     today = query(
         conn,
         """select complaints_today, baseline_daily_mean, concentration_ratio
@@ -84,10 +80,8 @@ def _spike(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     ]
 
 
-def _compensation(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "Compensation issued vs due (CP-11, RP-03)"
-    if gone := absent(conn, title, run_date, "marts.compensation_notifications"):
-        return gone
+@needs("Compensation issued vs due (CP-11, RP-03)", "marts.compensation_notifications")
+def _compensation(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     rows = query(
         conn,
         """select rule_code, count(*) as due,
@@ -110,11 +104,9 @@ def _compensation(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     return [table(title + ": published compensation rows of earlier lists and their notice", rows)]
 
 
-def _recovery(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+@needs("Crisis recovery (RP-03)", "marts.crisis_recovery")
+def _recovery(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     """RP-03 per event: repurchase before vs after against the recovery target, complaints and CSAT."""
-    title = "Crisis recovery (RP-03)"
-    if gone := absent(conn, title, run_date, "marts.crisis_recovery"):
-        return gone
     rows = query(
         conn,
         """select crisis_event_id, crisis_type, started_at::date as started, resolved_at::date as resolved,
@@ -163,11 +155,9 @@ def _target(row: dict) -> str:
     return f"{SYMBOLS[row['target_direction']]} {float(row['target']):g}"
 
 
-def _scoreboard(conn: psycopg.Connection, run_date: date) -> list[Panel]:
+@needs("Crisis KPIs against their targets (RP-03)", "marts.crisis_kpis")
+def _scoreboard(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     """RP-03: every crisis KPI of every event against its seeded target, as the mart judged it."""
-    title = "Crisis KPIs against their targets (RP-03)"
-    if gone := absent(conn, title, run_date, "marts.crisis_kpis"):
-        return gone
     rows = query(
         conn,
         """select crisis_event_id, kpi, baseline, measured, value, n_measured, n_baseline, target,

@@ -13,9 +13,9 @@ from crm_scoring.report import charts
 from crm_scoring.report.panels import (
     Panel,
     SectionSpec,
-    absent,
     exists,
     missing,
+    needs,
     query,
     rows_or_missing,
     table,
@@ -24,10 +24,8 @@ from crm_scoring.report.panels import (
 TOP_FEATURES = 12
 
 
-def _bands(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "Churn bands of tonight's scores (CH-05)"
-    if gone := absent(conn, title, run_date, "marts.churn_bands"):
-        return gone
+@needs("Churn bands of tonight's scores (CH-05)", "marts.churn_bands")
+def _bands(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     rows = query(
         conn,
         """select coalesce(churn_band, '(no band)') as churn_band, model_version, count(*) as customers,
@@ -40,10 +38,8 @@ def _bands(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     return [table(title, rows)] if rows else [missing(title, "marts.churn_bands", run_date)]
 
 
-def _backtests(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "AUC and calibration on matured cutoffs (CH-07)"
-    if gone := absent(conn, title, run_date, "marts.model_performance"):
-        return gone
+@needs("AUC and calibration on matured cutoffs (CH-07)", "marts.model_performance")
+def _backtests(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     scores = "scoring.churn_scores" if exists(conn, "scoring.churn_scores") else None
     mean_p = (
         """(select avg(s.churn_probability) from scoring.churn_scores as s

@@ -6,12 +6,11 @@ from datetime import date
 
 import psycopg
 
-from crm_scoring.report.panels import Panel, SectionSpec, absent, exists, missing, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, exists, missing, needs, query, table
 
 
-def _panels(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    if gone := absent(conn, "Policy", run_date, "marts.policy_parameter_status"):
-        return gone
+@needs("Policy", "marts.policy_parameter_status")
+def _panels(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     params = query(
         conn,
         """select key, value, value_used, unit, is_starter, used_by, required_by_rules, policy_profile,
@@ -20,7 +19,7 @@ def _panels(conn: psycopg.Connection, run_date: date) -> list[Panel]:
         (run_date,),
     )
     if not params:
-        return [missing("Policy", "marts.policy_parameter_status", run_date)]
+        return [missing(title, "marts.policy_parameter_status", run_date)]
     starter = [p for p in params if p["is_starter"]]
     rules = (
         query(

@@ -9,7 +9,7 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, SectionSpec, absent, exists, missing, pct, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, exists, missing, needs, pct, query, table
 
 LORENZ_POINTS = 50
 FRT_BUCKETS = 5
@@ -30,10 +30,8 @@ def parameter(conn: psycopg.Connection, run_date: date, key: str) -> float | Non
         return None
 
 
-def _pareto_revenue(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "RP-16: revenue share of the top 20 % of customers"
-    if gone := absent(conn, title, run_date, "marts.customer_value"):
-        return gone
+@needs("RP-16: revenue share of the top 20 % of customers", "marts.customer_value")
+def _pareto_revenue(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     curve = query(
         conn,
         """with ranked as (
@@ -74,10 +72,8 @@ def _pareto_revenue(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     ]
 
 
-def _frt_elasticity(conn: psycopg.Connection, run_date: date) -> list[Panel]:
-    title = "RP-17: repurchase after a ticket by first-response time"
-    if gone := absent(conn, title, run_date, "marts.fct_tickets", "marts.fct_orders"):
-        return gone
+@needs("RP-17: repurchase after a ticket by first-response time", "marts.fct_tickets", "marts.fct_orders")
+def _frt_elasticity(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]:
     horizon = parameter(conn, run_date, "churn_label_horizon_days")
     if horizon is None:
         return [
