@@ -1,4 +1,5 @@
 {{ config(materialized='table', indexes=[{'columns': ['customer_id', 'as_of_date'], 'unique': true}]) }}
+-- depends_on: {{ ref('int_activity__customer_days') }}
 {#- CF-02 / CF-14 purchase cycle and deviation from the customer's own baseline, per purchase day
     (several orders on one day are one purchase): inter-purchase gaps and the amount of each purchase day
     against the mean and spread of the customer's earlier purchase days (macros purchase_day_measures and
