@@ -12,6 +12,14 @@
     reads int_activity__customer_days directly, from its window's first day on (an index range), instead of a
     materialised copy of every customer-day. -#}
 {%- set with_training = churn_with_training_cutoffs() %}
+{#- The earliest cutoff, where the windows' first days are counted from: the run date, a literal, in a nightly
+    build (the planner sees the range and scans the window's days, not the whole index); the minimum of the
+    cutoffs with training cutoffs. -#}
+{%- if with_training %}
+    {%- set first_cutoff = '(select min(c.as_of_date) from ' ~ ref('int_churn__cutoffs') ~ ' as c)' %}
+{%- else %}
+    {%- set first_cutoff = run_date() %}
+{%- endif %}
 with as_of as (
     select as_of_date, prev_as_of_date from {{ ref('int_churn__cutoffs') }}
 ),
@@ -19,10 +27,6 @@ with as_of as (
 customers as (
     select customer_id, {{ utc_date('registered_at') }} as registered_date
     from {{ ref('stg_crm__customers') }}
-),
-
-first_as_of as (
-    select min(as_of_date) as as_of_date from as_of
 ),
 
 -- lifetime (CF-01, CF-03, CF-04): at the run date (and any cutoff after it: the days stop at the run date)
@@ -108,7 +112,8 @@ windowed as (
       on d.activity_date <= a.as_of_date
      and d.activity_date > a.as_of_date - 365
      and (d.paid_orders > 0 or d.activity_date > a.as_of_date - 120)
-    where d.activity_date > (select f.as_of_date - 365 from first_as_of as f)
+    where d.activity_date > {{ first_cutoff }} - 365
+      and (d.paid_orders > 0 or d.activity_date > {{ first_cutoff }} - 120)
     group by d.customer_id, a.as_of_date
 ),
 
@@ -154,7 +159,7 @@ login_days_30 as (
       on d.activity_date <= a.as_of_date
      and d.activity_date > a.as_of_date - 30
     where d.logins > 0
-      and d.activity_date > (select f.as_of_date - 30 from first_as_of as f)
+      and d.activity_date > {{ first_cutoff }} - 30
 ),
 
 login_gaps_30 as (
