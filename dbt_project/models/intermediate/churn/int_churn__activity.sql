@@ -9,12 +9,12 @@
     The nightly build has one cutoff, the run date (int_churn__cutoffs): every value that needs the whole
     history (lifetime, purchase cycle) comes from int_activity__customer_lifetime, the per-cutoff buckets are
     compiled only into a build with training cutoffs (macro churn_with_training_cutoffs), and each family
-    reads int_activity__customer_days directly, from its window's first day on (an index range), instead of a
-    materialised copy of every customer-day. -#}
+    reads int_activity__customer_days directly, from its window's first day on, instead of a materialised
+    copy of every customer-day. -#}
 {%- set with_training = churn_with_training_cutoffs() %}
 {#- The earliest cutoff, where the windows' first days are counted from: the run date, a literal, in a nightly
-    build (the planner sees the range and scans the window's days, not the whole index); the minimum of the
-    cutoffs with training cutoffs. -#}
+    build (the planner sizes the range: a scan of the window's days, not a walk of the whole index); the
+    minimum of the cutoffs with training cutoffs. -#}
 {%- if with_training %}
     {%- set first_cutoff = '(select min(c.as_of_date) from ' ~ ref('int_churn__cutoffs') ~ ' as c)' %}
 {%- else %}
