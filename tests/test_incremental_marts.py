@@ -4,7 +4,10 @@ A forward night recomputes only the customers whose input changed since the tabl
 result must equal a full refresh exactly. The hand-made fixture (tests/support) runs D1, D2, D3 and is
 compared with a --full-refresh of D3 by EXCEPT ALL both ways, with two cases the incremental path must
 not miss: an order re-exported under another customer (the old customer's days must go) and an event
-exported early with a timestamp after the previous run (it comes into view on D3 only).
+exported early with a timestamp after the previous run (it comes into view on D3 only). The whole-history
+values the nightly models now read from the incremental lifetime table (last activity time, median purchase
+cycle) are checked against their former definition, a pass over every event / purchase day; a backfill of
+an earlier date rebuilds and equals that date's full refresh.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ COMPARED = {
     "intermediate.int_activity__customer_days": None,
     "intermediate.int_activity__customer_lifetime": None,
     "intermediate.int_churn__activity": None,
+    "intermediate.int_customers__revenue": None,
+    "intermediate.int_churn__purchase_cycle": None,
     "marts.churn_features": D3,
     "marts.customer_value": D3,
     "marts.customer_complaints": D3,
@@ -63,6 +68,69 @@ def _diff(url: str, left: str, right: str, where: str) -> list[list[dict]]:
     ]
 
 
+# The former definitions of the two whole-history values int_customers__revenue (and int_churn__activity at
+# the run date) read from int_activity__customer_lifetime: every event, every purchase day up to {run_end}.
+# (the events of int_customers__activity_events, not built by this selection)
+FORMER_LAST_ACTIVITY = """
+    select customer_id, max(activity_ts) as last_activity_at
+    from (
+        select customer_id, order_ts as activity_ts from marts.fct_orders
+        union all
+        select customer_id, event_ts from marts.fct_interactions where event_type <> 'login_failed'
+        union all
+        select customer_id, created_at from intermediate.int_complaints__tickets_latest
+        where customer_id is not null
+        union all
+        select customer_id, responded_at from staging.stg_crm__surveys where responded_at is not null
+    ) as e
+    where activity_ts < {run_end}
+    group by customer_id
+"""
+FORMER_PURCHASE_CYCLE = """
+    select customer_id, percentile_cont(0.5) within group (order by gap) as median_purchase_cycle_days
+    from (
+        select
+            customer_id,
+            purchase_date - lag(purchase_date) over (partition by customer_id order by purchase_date) as gap
+        from (
+            select distinct customer_id, (order_ts at time zone 'UTC')::date as purchase_date
+            from marts.fct_orders
+            where order_status <> 'cancelled' and order_ts < {run_end}
+        ) as d
+    ) as g
+    where gap is not null
+    group by customer_id
+"""
+
+
+def _assert_former_definitions(url: str, run_date: str) -> None:
+    """The lifetime table's last activity time and purchase cycle equal a pass over the whole history, and
+    int_customers__revenue / int_churn__activity carry them (customers with a value on both sides)."""
+    run_end = f"(date '{run_date}' + 1)::timestamp at time zone 'UTC'"
+    lifetime = "intermediate.int_activity__customer_lifetime"
+    former = FORMER_LAST_ACTIVITY.format(run_end=run_end)
+    assert _diff_queries(url, f"select customer_id, last_activity_at from {lifetime}", former) == [[], []]
+    cycles = FORMER_PURCHASE_CYCLE.format(run_end=run_end)
+    ours = f"""select customer_id, median_purchase_cycle_days from {lifetime}
+               where median_purchase_cycle_days is not null"""
+    assert _diff_queries(url, ours, cycles) == [[], []]
+    assert len(_rows(url, cycles)) >= 2  # customers with two purchase days or more: the test can fail
+    revenue = """select customer_id, last_activity_at, median_purchase_cycle_days
+                 from intermediate.int_customers__revenue where last_activity_at is not null"""
+    expected = f"""select a.customer_id, a.last_activity_at, c.median_purchase_cycle_days::numeric(10, 1)
+                   from ({former}) as a left join ({cycles}) as c using (customer_id)
+                   join staging.stg_crm__customers as s using (customer_id)
+                   where s.registered_at < {run_end}"""
+    assert _diff_queries(url, revenue, expected) == [[], []]
+    churn = f"""select customer_id, median_cycle_days from intermediate.int_churn__activity
+                where as_of_date = '{run_date}' and median_cycle_days is not null"""
+    assert _diff_queries(url, churn, cycles) == [[], []]
+
+
+def _diff_queries(url: str, left: str, right: str) -> list[list[dict]]:
+    return [_rows(url, f"({a}) except all ({b})") for a, b in ((left, right), (right, left))]
+
+
 def _mark(url: str, table: str) -> str | None:
     with warehouse.connect(url) as conn:
         return conn.execute("select obj_description(%s::regclass, 'pg_class')", (table,)).fetchone()[0]
@@ -79,7 +147,7 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
     for run_date in (D1, D2):
         _dbt(project, "run", *SELECT, run_date=run_date)
     days = "intermediate.int_activity__customer_days"
-    assert _mark(url, days) == f"as of {D2} (macro incremental_customers)"
+    assert _mark(url, days).startswith(f"as of {D2} (macro incremental_customers, model ")
     early = _rows(url, f"select * from {days} where customer_id = 'c6' and activity_date = %s", D3)
     assert early == []  # not in view before D3
 
@@ -97,7 +165,7 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
     before = {(t, c): versions(t, c) for t in (days, lifetime) for c in ("c5", "c6", "c4")}
     assert all(before.values())
     _dbt(project, "run", *SELECT, run_date=D3)
-    assert _mark(url, days) == f"as of {D3} (macro incremental_customers)"
+    assert _mark(url, days).startswith(f"as of {D3} (macro incremental_customers, model ")
     assert versions(days, "c5") == before[days, "c5"], "c5's days were recomputed"
     assert versions(lifetime, "c5") == before[lifetime, "c5"], "c5's lifetime was recomputed"
     assert versions(days, "c4")["2026-10-15"] == before[days, "c4"]["2026-10-15"]
@@ -113,6 +181,7 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
     c4 = _rows(url, f"select * from {days} where customer_id = 'c4' and activity_date = '2026-11-01'")
     assert [r["orders_placed"] for r in c4] == [1]
 
+    _assert_former_definitions(url, D3)
     with warehouse.connect(url) as conn:
         conn.execute("create schema incremental_copy")
         for table in COMPARED:
@@ -130,3 +199,25 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
     for table in INCREMENTAL_BY_CUSTOMER:
         assert not set(versions(table, "c5").values()) & set(before[table].values()), table
         assert _diff(url, f"incremental_copy.{table.split('.')[1]}", table, "") == [[], []], table
+
+    # a table built by another version of the model (here: before last_activity_at, with the mark of that
+    # release, no fingerprint) is rebuilt on a forward night, not extended: equal to the full refresh of D3
+    with warehouse.connect(url) as conn:
+        conn.execute(f"alter table {days} drop column last_activity_at")
+        conn.execute(f"comment on table {days} is 'as of {D2} (macro incremental_customers)'")
+    _dbt(project, "run", *SELECT, run_date=D3)
+    assert _mark(url, days).startswith(f"as of {D3} (macro incremental_customers, model ")
+    assert _diff(url, "incremental_copy.int_activity__customer_days", days, "") == [[], []]
+
+    # a backfill of an earlier date (mark D3 > D2) rebuilds as of D2: equal to D2's full refresh
+    _dbt(project, "run", *SELECT, run_date=D2)
+    assert _mark(url, days).startswith(f"as of {D2} (macro incremental_customers, model ")
+    _assert_former_definitions(url, D2)
+    with warehouse.connect(url) as conn:
+        conn.execute("create schema backfill_copy")
+        for table in COMPARED:
+            conn.execute(f"create table backfill_copy.{table.split('.')[1]} as select * from {table}")
+    _dbt(project, "run", *SELECT, "--full-refresh", run_date=D2)
+    for table, run_date in COMPARED.items():
+        where = f"where run_date = '{D2}'" if run_date else ""
+        assert _diff(url, f"backfill_copy.{table.split('.')[1]}", table, where) == [[], []], table

@@ -7,7 +7,8 @@
       forward   run_date > mark: the affected customers (below) are written to a temporary table by the
                 pre-hook, their rows deleted; the model selects only their rows (incremental_customers_filter)
                 and dbt appends them. Cost ~ the affected customers' history, not everyone's.
-      rebuild   first build, --full-refresh, no mark, or a rewind (mark >= run_date: a rerun of the same
+      rebuild   first build, --full-refresh, no mark, a mark of another version of the model (its
+                fingerprint, the model file's checksum) or a rewind (mark >= run_date: a rerun of the same
                 date, maybe re-ingested, or a backfill of an earlier date): the pre-hook empties the table
                 and the model selects every customer, as of run_date. The next forward night catches up.
 
@@ -24,10 +25,20 @@
     rows): only the affected customer-days are recomputed, the days of the affected rows' versions and of
     the rows come into view; at 100k a night touches ~30 % of the customers but ~1 % of their days. -#}
 
+{#- The model file's checksum in the mark: a table built by another version of the model (its SQL changed:
+    a new column, another aggregate) is rebuilt, never extended with rows of two definitions. A warehouse
+    built before the fingerprint (a mark without it) is rebuilt once. A changed macro the model calls does
+    not change the model's checksum: such a change needs a --full-refresh of the model. -#}
+{% macro incremental_customers_fingerprint() -%}
+    model {{ model.checksum.checksum[:16] }}
+{%- endmacro %}
+
 {#- The mark as 'YYYY-MM-DD' when this run is a forward run, else none (rebuild as of run_date). -#}
 {% macro incremental_customers_forward_from() -%}
+    {%- set comment = "obj_description('" ~ this ~ "'::regclass, 'pg_class')" -%}
     {{ return(incremental_forward_mark(
-        "select substring(obj_description('" ~ this ~ "'::regclass, 'pg_class') from 'as of (\\d{4}-\\d{2}-\\d{2})')"
+        "select case when strpos(" ~ comment ~ ", '" ~ incremental_customers_fingerprint() ~ "') > 0"
+        ~ " then substring(" ~ comment ~ " from 'as of (\\d{4}-\\d{2}-\\d{2})') end"
     )) }}
 {%- endmacro %}
 
@@ -86,15 +97,17 @@
 
 {#- post-hook: the run date the table is now as of. -#}
 {% macro incremental_customers_mark() -%}
-    comment on table {{ this }} is 'as of {{ var("run_date") }} (macro incremental_customers)'
+    comment on table {{ this }} is 'as of {{ var("run_date") }} (macro incremental_customers, {{ incremental_customers_fingerprint() }})'
 {%- endmacro %}
 
-{#- The config of an incremental_customers model: append after the pre-hook's delete, the mark after. -#}
+{#- The config of an incremental_customers model: append after the pre-hook's delete, the mark after. The
+    columns follow the model (sync_all_columns): a changed model is a rebuild (its fingerprint), so every
+    row is written by the new definition. -#}
 {% macro incremental_customers_config(sources, indexes=[], grain='customer') -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'append',
-        'on_schema_change': 'fail',
+        'on_schema_change': 'sync_all_columns',
         'pre_hook': "{{ incremental_customers_prepare(" ~ sources ~ ", '" ~ grain ~ "') }}",
         'post_hook': "{{ incremental_customers_mark() }}",
         'indexes': indexes,

@@ -14,7 +14,10 @@
     day's events of the customer up to run_date, so a forward night re-aggregates the days of every version
     of a new or replaced order / event / ticket / survey (a replaced version may move or remove activity on
     a past day: the old version's day is recomputed too) and the days of events come into view since the
-    last build, and leaves every other row as it is; a rerun or backfill rebuilds as of run_date. -#}
+    last build, and leaves every other row as it is; a rerun or backfill rebuilds as of run_date.
+    last_activity_at (the day's latest activity time, the events of int_customers__activity_events) lets
+    int_customers__revenue read a customer's last activity from int_activity__customer_lifetime instead of
+    scanning every event each night. -#}
 with events as (
     select
         customer_id,
@@ -25,7 +28,8 @@ with events as (
         0 as logins,
         0 as app_events,
         0 as tickets_raised,
-        0 as survey_responses
+        0 as survey_responses,
+        order_ts as activity_ts
     from {{ ref('fct_orders') }}
     where order_ts < {{ run_end() }}
       {{ incremental_customers_filter(ts='order_ts') }}
@@ -38,7 +42,8 @@ with events as (
         0, 0, 0,
         case when event_type = 'login' then 1 else 0 end,
         case when event_type <> 'login' then 1 else 0 end,
-        0, 0
+        0, 0,
+        event_ts
     from {{ ref('fct_interactions') }}
     where event_type <> 'login_failed'
       and event_ts < {{ run_end() }}
@@ -46,7 +51,7 @@ with events as (
 
     union all
 
-    select customer_id, {{ utc_date('created_at') }}, 0, 0, 0, 0, 0, 1, 0
+    select customer_id, {{ utc_date('created_at') }}, 0, 0, 0, 0, 0, 1, 0, created_at
     from {{ ref('int_complaints__tickets_latest') }}
     where customer_id is not null
       and created_at < {{ run_end() }}
@@ -54,7 +59,7 @@ with events as (
 
     union all
 
-    select customer_id, {{ utc_date('responded_at') }}, 0, 0, 0, 0, 0, 0, 1
+    select customer_id, {{ utc_date('responded_at') }}, 0, 0, 0, 0, 0, 0, 1, responded_at
     from {{ ref('stg_crm__surveys') }}
     where responded_at < {{ run_end() }}
       {{ incremental_customers_filter(ts='responded_at') }}
@@ -69,6 +74,7 @@ select
     sum(logins)::integer as logins,
     sum(app_events)::integer as app_events,
     sum(tickets_raised)::integer as tickets_raised,
-    sum(survey_responses)::integer as survey_responses
+    sum(survey_responses)::integer as survey_responses,
+    max(activity_ts) as last_activity_at
 from events
 group by customer_id, activity_date

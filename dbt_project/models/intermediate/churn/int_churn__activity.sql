@@ -5,7 +5,21 @@
     cutoffs on date ranges (<= 365 days back); lifetime values at the run date come from
     int_activity__customer_lifetime (incremental by customer), at earlier cutoffs they are summed per cutoff
     bucket (prev cutoff, cutoff] and carried forward with a running window instead of re-joining the whole
-    history to every cutoff. Raw measures only: ratios, flags and nulls-as-zero are applied in int_churn__features. -#}
+    history to every cutoff. Raw measures only: ratios, flags and nulls-as-zero are applied in int_churn__features.
+    The nightly build has one cutoff, the run date (int_churn__cutoffs): every value that needs the whole
+    history (lifetime, purchase cycle) comes from int_activity__customer_lifetime, the per-cutoff buckets are
+    compiled only into a build with training cutoffs (macro churn_with_training_cutoffs), and each family
+    reads int_activity__customer_days directly, from its window's first day on, instead of a materialised
+    copy of every customer-day. -#}
+{%- set with_training = churn_with_training_cutoffs() %}
+{#- The earliest cutoff, where the windows' first days are counted from: the run date, a literal, in a nightly
+    build (the planner sizes the range: a scan of the window's days, not a walk of the whole index); the
+    minimum of the cutoffs with training cutoffs. -#}
+{%- if with_training %}
+    {%- set first_cutoff = '(select min(c.as_of_date) from ' ~ ref('int_churn__cutoffs') ~ ' as c)' %}
+{%- else %}
+    {%- set first_cutoff = run_date() %}
+{%- endif %}
 with as_of as (
     select as_of_date, prev_as_of_date from {{ ref('int_churn__cutoffs') }}
 ),
@@ -15,24 +29,22 @@ customers as (
     from {{ ref('stg_crm__customers') }}
 ),
 
-days as (
-    select * from {{ ref('int_activity__customer_days') }}
-),
-
 -- lifetime (CF-01, CF-03, CF-04): at the run date (and any cutoff after it: the days stop at the run date)
 -- from int_activity__customer_lifetime, incremental by customer; at a training cutoff before the run date
 -- per cutoff bucket (prev cutoff, cutoff], carried forward per customer. Same aggregates in both
 -- (macro activity_lifetime_aggregates): the carried-forward buckets up to the run date are the lifetime.
+{%- if with_training %}
 buckets as (
     select
         d.customer_id,
         a.as_of_date,
         {{ activity_lifetime_aggregates('d') }}
-    from days as d
+    from {{ ref('int_activity__customer_days') }} as d
     join as_of as a
       on d.activity_date <= a.as_of_date
      and (a.prev_as_of_date is null or d.activity_date > a.prev_as_of_date)
     where a.as_of_date < {{ run_date() }}
+      and d.activity_date < {{ run_date() }}
     group by d.customer_id, a.as_of_date
 ),
 
@@ -54,11 +66,14 @@ lifetime as (
     window w as (partition by g.customer_id order by g.as_of_date rows between unbounded preceding and current row)
 
     union all
+{%- else %}
+lifetime as (
+{%- endif %}
 
     select
         c.customer_id,
         a.as_of_date,
-        coalesce(l.paid_orders, 0),
+        coalesce(l.paid_orders, 0) as orders_lifetime,
         l.last_order_date,
         l.last_login_date,
         l.last_activity_date
@@ -92,30 +107,44 @@ windowed as (
         coalesce(sum(d.logins + d.app_events) filter (where a.as_of_date - d.activity_date between 30 and 89), 0) as events_prior_60d,
         count(*) filter (where d.logins + d.app_events > 0 and a.as_of_date - d.activity_date < 30) as visit_days_30d,
         count(*) filter (where d.logins + d.app_events > 0 and a.as_of_date - d.activity_date between 30 and 119) as visit_days_prior_90d
-    from days as d
+    from {{ ref('int_activity__customer_days') }} as d
     join as_of as a
       on d.activity_date <= a.as_of_date
      and d.activity_date > a.as_of_date - 365
      and (d.paid_orders > 0 or d.activity_date > a.as_of_date - 120)
+    where d.activity_date > {{ first_cutoff }} - 365
+      and (d.paid_orders > 0 or d.activity_date > {{ first_cutoff }} - 120)
     group by d.customer_id, a.as_of_date
 ),
 
--- CF-02 purchase cycle: gaps between consecutive purchase days, each known from its later purchase day
-purchase_gaps as (
-    select
-        customer_id,
-        activity_date,
-        activity_date - lag(activity_date) over (partition by customer_id order by activity_date) as gap_days
-    from days
-    where paid_orders > 0
-),
-
+-- CF-02 purchase cycle: median gap between consecutive purchase days, each gap known from its later purchase
+-- day. At the run date (and after it) every purchase day counts: int_activity__customer_lifetime; at a
+-- training cutoff before it, the gaps up to the cutoff.
 cycles as (
-    select g.customer_id, a.as_of_date, percentile_cont(0.5) within group (order by g.gap_days) as median_cycle_days
-    from purchase_gaps as g
+    select l.customer_id, a.as_of_date, l.median_purchase_cycle_days as median_cycle_days
+    from {{ ref('int_activity__customer_lifetime') }} as l
+    cross join as_of as a
+    where a.as_of_date >= {{ run_date() }}
+      and l.median_purchase_cycle_days is not null
+    {%- if with_training %}
+
+    union all
+
+    select g.customer_id, a.as_of_date, percentile_cont(0.5) within group (order by g.gap_days)
+    from (
+        select
+            customer_id,
+            activity_date,
+            activity_date - lag(activity_date) over (partition by customer_id order by activity_date) as gap_days
+        from {{ ref('int_activity__customer_days') }}
+        where paid_orders > 0
+          and activity_date < {{ run_date() }}
+    ) as g
     join as_of as a on g.activity_date <= a.as_of_date
     where g.gap_days is not null
+      and a.as_of_date < {{ run_date() }}
     group by g.customer_id, a.as_of_date
+    {%- endif %}
 ),
 
 -- CF-03 longest run of days without a login inside the last 30 days (window starts at registration)
@@ -125,11 +154,12 @@ login_days_30 as (
         a.as_of_date,
         d.activity_date,
         lag(d.activity_date) over (partition by d.customer_id, a.as_of_date order by d.activity_date) as prev_login_date
-    from days as d
+    from {{ ref('int_activity__customer_days') }} as d
     join as_of as a
       on d.activity_date <= a.as_of_date
      and d.activity_date > a.as_of_date - 30
     where d.logins > 0
+      and d.activity_date > {{ first_cutoff }} - 30
 ),
 
 login_gaps_30 as (

@@ -8,7 +8,7 @@
     cutoffs every night would multiply the nightly feature cost by their number (up to
     churn_snapshot_dense_count) for rows only the weekly training reads.
     prev_as_of_date: the previous cutoff, for the lifetime buckets of int_churn__activity. -#}
-{%- set with_training = 'model.crm.churn_training_set' in (selected_resources or []) %}
+{%- set with_training = churn_with_training_cutoffs() %}
 with dates as (
     select {{ run_date() }} as as_of_date, true as is_scoring
     {%- if with_training %}

@@ -42,30 +42,12 @@ order_stats as (
     group by o.customer_id
 ),
 
-purchase_days as (
-    select distinct customer_id, {{ utc_date('order_ts') }} as purchase_date
-    from paid_orders
-),
-
-purchase_gaps as (
-    select
-        customer_id,
-        purchase_date - lag(purchase_date) over (partition by customer_id order by purchase_date) as gap_days
-    from purchase_days
-),
-
-cycles as (
-    select customer_id, percentile_cont(0.5) within group (order by gap_days) as median_purchase_cycle_days
-    from purchase_gaps
-    where gap_days is not null
-    group by customer_id
-),
-
-activity as (
-    select customer_id, max(activity_ts) as last_activity_at
-    from {{ ref('int_customers__activity_events') }}
-    where activity_ts < {{ run_end() }}
-    group by customer_id
+-- last activity time (CV-07) and median purchase cycle (CV-06) from the incremental-by-customer lifetime
+-- table: kept current each night for the customers with new input, instead of a pass over every event and
+-- purchase day
+lifetime as (
+    select customer_id, last_activity_at, median_purchase_cycle_days
+    from {{ ref('int_activity__customer_lifetime') }}
 )
 
 select
@@ -76,12 +58,11 @@ select
     coalesce(s.orders_window, 0) as orders_window,
     coalesce(s.orders_lifetime, 0) as orders_lifetime,
     s.last_order_at,
-    a.last_activity_at,
+    l.last_activity_at,
     coalesce(s.revenue_90d, 0)::numeric(18, 2) as revenue_90d,
     coalesce(s.revenue_prior_90d, 0)::numeric(18, 2) as revenue_prior_90d,
     coalesce(s.purchase_months_12m, 0)::integer as purchase_months_12m,
-    cy.median_purchase_cycle_days::numeric(10, 1) as median_purchase_cycle_days
+    l.median_purchase_cycle_days::numeric(10, 1) as median_purchase_cycle_days
 from customers as c
 left join order_stats as s on s.customer_id = c.customer_id
-left join cycles as cy on cy.customer_id = c.customer_id
-left join activity as a on a.customer_id = c.customer_id
+left join lifetime as l on l.customer_id = c.customer_id
