@@ -46,13 +46,14 @@
 {%- endmacro %}
 
 {#- work_mem of every model build and data test: environment variable CRM_DBT_WORK_MEM, default 64MB (a
-    PostgreSQL memory size: digits and kB / MB / GB). At 1,000,000 customers the 4 MB default turned the
-    hash of the known customers (1M ids) in late_arriving_customers' anti-join into many batches, every
-    reference of every fact (~57M rows) written to temporary files and read back, and hashes and sorts of
-    the per-customer models spilled the same way (docs/scaling.md, "Session 12: the incremental night at
-    1,000,000 customers"). A query may use it once per hash or sort node (hashes up to hash_mem_multiplier,
-    2, times it), and dbt runs 2 models at a time: 64MB keeps a build well under 2 GB on the 1M bench.
-    The same knob as CRM_INGEST_WORK_MEM for ingest (src/crm_scoring/ingest/loader.py). -#}
+    PostgreSQL memory size: digits and kB / MB / GB). At 1,000,000 customers the 4 MB default spilled the
+    largest hashes and sorts: late_arriving_customers' hash of the 1M known customers (planned for 5,002
+    rows, the as-of view's estimate) grew to 8 batches, 3.4 GB of temporary files (0.5 GB at 64 MB), and
+    int_activity__customer_days' forward delete and select wrote 93k and 190k temporary pages (none and 17k)
+    (docs/scaling.md, "Session 12: the incremental night at 1,000,000 customers"). A query may use it once
+    per hash or sort node (a hash up to hash_mem_multiplier, 2, times it), and dbt runs 2 models at a time:
+    size it against the database server's memory. The same knob as CRM_INGEST_WORK_MEM for ingest
+    (src/crm_scoring/ingest/loader.py). -#}
 {% macro build_work_mem() -%}
     {%- set value = env_var('CRM_DBT_WORK_MEM', '64MB') | string | trim -%}
     {%- if not modules.re.match('^[0-9]+(kB|MB|GB)$', value) -%}
