@@ -38,9 +38,28 @@
     disable_cost (1e10), far above jit_above_cost / jit_optimize_above_cost / jit_inline_above_cost, so
     PostgreSQL JIT-compiled, optimised and inlined the whole plan: 1,713 functions and 63 s of LLVM for
     compensation_candidates, whose execution takes 0.2 s (5,000 customers; every deep model paid it). These
-    are one-shot batch statements over plans with hundreds of nodes: compilation never pays back. -#}
+    are one-shot batch statements over plans with hundreds of nodes: compilation never pays back.
+    And the build's work_mem (macro build_work_mem): PostgreSQL's default 4 MB is sized for many small
+    concurrent queries, not for a batch of a few large hashes and sorts. -#}
 {% macro planner_settings() -%}
-    set local enable_nestloop = off; set local jit = off
+    set local enable_nestloop = off; set local jit = off; set local work_mem = '{{ build_work_mem() }}'
+{%- endmacro %}
+
+{#- work_mem of every model build and data test: environment variable CRM_DBT_WORK_MEM, default 64MB (a
+    PostgreSQL memory size: digits and kB / MB / GB). At 1,000,000 customers the 4 MB default spilled the
+    largest hashes and sorts: late_arriving_customers' hash of the 1M known customers (planned for 5,002
+    rows, the as-of view's estimate) grew to 8 batches, 3.4 GB of temporary files (0.5 GB at 64 MB), and
+    int_activity__customer_days' forward delete and select wrote 93k and 190k temporary pages (none and 17k)
+    (docs/scaling.md, "Session 12: the incremental night at 1,000,000 customers"). A query may use it once
+    per hash or sort node (a hash up to hash_mem_multiplier, 2, times it), and dbt runs 2 models at a time:
+    size it against the database server's memory. The same knob as CRM_INGEST_WORK_MEM for ingest
+    (src/crm_scoring/ingest/loader.py). -#}
+{% macro build_work_mem() -%}
+    {%- set value = env_var('CRM_DBT_WORK_MEM', '64MB') | string | trim -%}
+    {%- if not modules.re.match('^[0-9]+(kB|MB|GB)$', value) -%}
+        {{ exceptions.raise_compiler_error("CRM_DBT_WORK_MEM=" ~ value ~ " is not a PostgreSQL memory size like 64MB") }}
+    {%- endif -%}
+    {{ return(value) }}
 {%- endmacro %}
 
 {#- Data tests read the same statistics-less as-of views, so their query gets the models' planner settings too:

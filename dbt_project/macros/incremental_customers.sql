@@ -95,6 +95,20 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- At the end of the model's SQL: `order by <columns>` (the table's unique index) when dbt appends to the
+    existing table (a forward night, or a rewind that emptied it), nothing when dbt creates it (first build,
+    --full-refresh: the indexes are built after the rows). dbt appends the model's rows in the order of its
+    temporary table, so the index gets its new keys in key order: one pass over its leaf pages instead of a
+    random leaf per row. At 1,000,000 customers (38M customer-days, pgserver's 128 MB shared_buffers) the
+    132k-row append of a night read 244k pages at random, 172 s of I/O wait for 9 CPU s; in key order and
+    with a non-unique index (no uniqueness check against the deleted rows' heap pages) 91k pages in index
+    order, 7.7 s (docs/scaling.md, "Session 12: the incremental night at 1,000,000 customers"). -#}
+{% macro incremental_customers_order(columns) -%}
+    {%- if execute and is_incremental() %}
+order by {{ columns }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- post-hook: the run date the table is now as of. -#}
 {% macro incremental_customers_mark() -%}
     comment on table {{ this }} is 'as of {{ var("run_date") }} (macro incremental_customers, {{ incremental_customers_fingerprint() }})'

@@ -59,3 +59,4 @@ select
     p.purchase_amount_z_last
 from lifetime as l
 left join purchases as p on p.customer_id = l.customer_id
+{{ incremental_customers_order('l.customer_id') }}
