@@ -136,6 +136,22 @@ def _mark(url: str, table: str) -> str | None:
         return conn.execute("select obj_description(%s::regclass, 'pg_class')", (table,)).fetchone()[0]
 
 
+def _assert_equal_to_full_refresh(project: Path, url: str, schema: str, run_date: str) -> None:
+    """Copy every compared table (the incremental result) into `schema`, rebuild the models with a
+    --full-refresh of `run_date`, and require each copy to equal its rebuild, EXCEPT ALL both ways (per-date
+    tables: the rows of `run_date`, which must exist)."""
+    with warehouse.connect(url) as conn:
+        conn.execute(f"create schema {schema}")
+        for table in COMPARED:
+            conn.execute(f"create table {schema}.{table.split('.')[1]} as select * from {table}")
+    _dbt(project, "run", *SELECT, "--full-refresh", run_date=run_date)
+    for table, per_date in COMPARED.items():
+        where = f"where run_date = '{run_date}'" if per_date else ""
+        copy = f"{schema}.{table.split('.')[1]}"
+        assert _rows(url, f"select 1 from {copy} {where} limit 1"), table
+        assert _diff(url, copy, table, where) == [[], []], table
+
+
 def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_env: str) -> None:
     url = dbt_env
     _load_raw(url, FIXTURE)
@@ -182,16 +198,7 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
     assert [r["orders_placed"] for r in c4] == [1]
 
     _assert_former_definitions(url, D3)
-    with warehouse.connect(url) as conn:
-        conn.execute("create schema incremental_copy")
-        for table in COMPARED:
-            conn.execute(f"create table incremental_copy.{table.split('.')[1]} as select * from {table}")
-    _dbt(project, "run", *SELECT, "--full-refresh", run_date=D3)
-    for table, run_date in COMPARED.items():
-        where = f"where run_date = '{run_date}'" if run_date else ""
-        copy = f"incremental_copy.{table.split('.')[1]}"
-        assert _rows(url, f"select 1 from {copy} {where} limit 1"), table
-        assert _diff(url, copy, table, where) == [[], []], table
+    _assert_equal_to_full_refresh(project, url, "incremental_copy", D3)
 
     # a rerun of D3 (mark = run date) rebuilds as of D3: every row rewritten, still equal
     before = {t: versions(t, "c5") for t in (days, lifetime)}
@@ -213,11 +220,4 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
     _dbt(project, "run", *SELECT, run_date=D2)
     assert _mark(url, days).startswith(f"as of {D2} (macro incremental_customers, model ")
     _assert_former_definitions(url, D2)
-    with warehouse.connect(url) as conn:
-        conn.execute("create schema backfill_copy")
-        for table in COMPARED:
-            conn.execute(f"create table backfill_copy.{table.split('.')[1]} as select * from {table}")
-    _dbt(project, "run", *SELECT, "--full-refresh", run_date=D2)
-    for table, run_date in COMPARED.items():
-        where = f"where run_date = '{D2}'" if run_date else ""
-        assert _diff(url, f"backfill_copy.{table.split('.')[1]}", table, where) == [[], []], table
+    _assert_equal_to_full_refresh(project, url, "backfill_copy", D2)
