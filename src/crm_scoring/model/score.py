@@ -108,9 +108,13 @@ def load_version(version: str, config: ModelConfig | None = None) -> LoadedModel
     return LoadedModel(cfg.model_name, str(mv.version), mv.run_id or "", booster, features, calibration)
 
 
-def ensure_scores_table(conn, table: str) -> None:
-    """scoring.churn_scores, partitioned by month of run_date (crm_scoring/partitions.py): the
-    retention drops whole months. A plain table of an earlier release is converted in place first."""
+def _create_nightly_customer_table(
+    conn, table: str, columns: tuple[str, ...], key: tuple[str, ...] = ()
+) -> None:
+    """Create `table` ("schema.name") and its schema when missing, in the frame the scores and the reasons
+    share: (run_date, customer_id, *columns), primary key (run_date, customer_id, *key), partitioned by range
+    of run_date so the retention drops whole months. The callers then add what came after their first
+    release and call partitions.ensure."""
     schema, name = table.split(".")
     conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
     conn.execute(
@@ -118,20 +122,36 @@ def ensure_scores_table(conn, table: str) -> None:
             """create table if not exists {} (
              run_date date not null,
              customer_id text not null,
-             churn_probability double precision not null check (churn_probability between 0 and 1),
-             model_name text not null,
-             model_version text not null,
-             mlflow_run_id text,
-             scored_at timestamptz not null default now(),
-             clv_estimate double precision,
-             primary key (run_date, customer_id))
+             {},
+             primary key ({}))
              partition by range (run_date)"""
-        ).format(sql.Identifier(schema, name))
+        ).format(
+            sql.Identifier(schema, name),
+            sql.SQL(",\n             ").join(map(sql.SQL, columns)),
+            sql.SQL(", ").join(map(sql.SQL, ("run_date", "customer_id", *key))),
+        )
+    )
+
+
+def ensure_scores_table(conn, table: str) -> None:
+    """scoring.churn_scores, partitioned by month of run_date (crm_scoring/partitions.py): the
+    retention drops whole months. A plain table of an earlier release is converted in place first."""
+    _create_nightly_customer_table(
+        conn,
+        table,
+        (
+            "churn_probability double precision not null check (churn_probability between 0 and 1)",
+            "model_name text not null",
+            "model_version text not null",
+            "mlflow_run_id text",
+            "scored_at timestamptz not null default now()",
+            "clv_estimate double precision",
+        ),
     )
     # CV-06: added after the first release; nullable (unset clv_horizon_months, no purchase history).
     conn.execute(
         sql.SQL("alter table {} add column if not exists clv_estimate double precision").format(
-            sql.Identifier(schema, name)
+            sql.Identifier(*table.split("."))
         )
     )
     partitions.ensure(conn, table)  # its DEFAULT partition; a plain table of a release before converted
@@ -164,22 +184,18 @@ def _scores_table(
 def ensure_reasons_table(conn, table: str) -> None:
     """scoring.churn_reasons: up to top_k rows per scored customer and night (CH-06); partitioned
     like the scores."""
-    schema, name = table.split(".")
-    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
-    conn.execute(
-        sql.SQL(
-            """create table if not exists {} (
-             run_date date not null,
-             customer_id text not null,
-             reason_rank smallint not null check (reason_rank >= 1),
-             feature text not null,
-             feature_value double precision,
-             contribution double precision not null check (contribution > 0),
-             reason_text text not null,
-             model_version text not null,
-             primary key (run_date, customer_id, reason_rank))
-             partition by range (run_date)"""
-        ).format(sql.Identifier(schema, name))
+    _create_nightly_customer_table(
+        conn,
+        table,
+        (
+            "reason_rank smallint not null check (reason_rank >= 1)",
+            "feature text not null",
+            "feature_value double precision",
+            "contribution double precision not null check (contribution > 0)",
+            "reason_text text not null",
+            "model_version text not null",
+        ),
+        key=("reason_rank",),
     )
     partitions.ensure(conn, table)
 
