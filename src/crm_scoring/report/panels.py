@@ -137,6 +137,11 @@ def _numeric(value: Any) -> bool:
     return isinstance(value, int | float | Decimal | date) and not isinstance(value, bool)
 
 
+def key_figures(*kpis: tuple[str, str]) -> Panel:
+    """The "Key figures" panel of a section: (label, formatted value) pairs in the order given."""
+    return Panel("Key figures", "kpis", kpis=list(kpis))
+
+
 def table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = None, note: str = "") -> Panel:
     columns = columns or (list(rows[0].keys()) if rows else [])
     return Panel(

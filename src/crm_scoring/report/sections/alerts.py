@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, SectionSpec, fmt, needs, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, fmt, key_figures, needs, query, table
 
 # A display window, not a business threshold: issue 13 asks for "the last 30 days".
 TREND_DAYS = 30
@@ -35,11 +35,8 @@ def _panels(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]
         (run_date,),
     )
     panels.append(
-        Panel(
-            "Key figures",
-            "kpis",
-            kpis=[("alerts today", fmt(len(today)))]
-            + [(f"level {r['level']}", fmt(r["n"])) for r in by_level],
+        key_figures(
+            ("alerts today", fmt(len(today))), *[(f"level {r['level']}", fmt(r["n"])) for r in by_level]
         )
     )
     days = trend_days(run_date)

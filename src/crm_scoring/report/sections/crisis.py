@@ -10,7 +10,7 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, SectionSpec, fmt, missing, needs, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, fmt, key_figures, missing, needs, query, table
 from crm_scoring.report.sections.alerts import trend_days
 
 
@@ -29,14 +29,10 @@ def _events(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]
         return [Panel(title, "note", note=f"No crisis event started by {run_date}.")]
     active = [r for r in rows if r["is_active"]]
     return [
-        Panel(
-            "Key figures",
-            "kpis",
-            kpis=[
-                ("active crisis events", str(len(active))),
-                ("customers affected (active)", f"{sum(r['affected_customers'] or 0 for r in active):,}"),
-                ("complaints linked (active)", f"{sum(r['linked_complaints'] or 0 for r in active):,}"),
-            ],
+        key_figures(
+            ("active crisis events", str(len(active))),
+            ("customers affected (active)", f"{sum(r['affected_customers'] or 0 for r in active):,}"),
+            ("complaints linked (active)", f"{sum(r['linked_complaints'] or 0 for r in active):,}"),
         ),
         table(title, rows),
     ]
@@ -182,7 +178,7 @@ def _scoreboard(conn: psycopg.Connection, run_date: date, title: str) -> list[Pa
             "note",
             note=("Off target: " + "; ".join(off) + ".") if off else "No crisis KPI is off target.",
         ),
-        Panel("Key figures", "kpis", kpis=[(f"crisis KPIs {v}", str(count[v])) for v in VERDICTS]),
+        key_figures(*[(f"crisis KPIs {v}", str(count[v])) for v in VERDICTS]),
         table(
             f"{title}: per event",
             [

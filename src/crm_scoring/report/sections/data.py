@@ -8,7 +8,17 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts, panels
-from crm_scoring.report.panels import Panel, exists, fmt, missing, pct, query, rows_or_missing, table
+from crm_scoring.report.panels import (
+    Panel,
+    exists,
+    fmt,
+    key_figures,
+    missing,
+    pct,
+    query,
+    rows_or_missing,
+    table,
+)
 from crm_scoring.report.sections.alerts import trend_days
 
 TOP_QUARANTINE_REASONS = 10
@@ -63,16 +73,12 @@ def _load(conn: psycopg.Connection, run_date: date) -> list[Panel]:
     quarantined = sum(r["rows_quarantined"] for r in audit)
     stale = [r["table_name"] for r in audit if r["status"] != "loaded"]
     out.append(
-        Panel(
-            "Key figures",
-            "kpis",
-            kpis=[
-                ("files", fmt(len(audit))),
-                ("rows read", fmt(read)),
-                ("rows quarantined", fmt(quarantined)),
-                ("quarantine share", pct(quarantined / read) if read else "–"),
-                ("files not loaded", ", ".join(stale) if stale else "none"),
-            ],
+        key_figures(
+            ("files", fmt(len(audit))),
+            ("rows read", fmt(read)),
+            ("rows quarantined", fmt(quarantined)),
+            ("quarantine share", pct(quarantined / read) if read else "–"),
+            ("files not loaded", ", ".join(stale) if stale else "none"),
         )
     )
     for r in audit:

@@ -8,7 +8,7 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, SectionSpec, exists, fmt, missing, pct, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, exists, fmt, key_figures, missing, pct, query, table
 
 TOP_REASONS = 10
 
@@ -42,19 +42,15 @@ def _panels(conn: psycopg.Connection, run_date: date) -> list[Panel]:
         return [missing("Lists", "lists.retention_list", run_date, "no list rows published for it")]
     panels: list[Panel] = []
     panels.append(
-        Panel(
-            "Key figures",
-            "kpis",
-            kpis=[
-                ("retention rows", fmt(total)),
-                ("ready to contact", fmt(ret["ready_rows"])),
-                ("hold-out share", pct(ret["holdout_rows"] / total) if total else "–"),
-                ("over capacity (CH-09)", fmt(ret["over_capacity_rows"])),
-                ("value at risk, ready rows", fmt(ret["value_at_risk_ready"])),
-                ("compensation rows", fmt(comp["n"])),
-                ("compensation amount", fmt(comp["amount"])),
-                ("red-flagged compensations", fmt(comp["red_flags"])),
-            ],
+        key_figures(
+            ("retention rows", fmt(total)),
+            ("ready to contact", fmt(ret["ready_rows"])),
+            ("hold-out share", pct(ret["holdout_rows"] / total) if total else "–"),
+            ("over capacity (CH-09)", fmt(ret["over_capacity_rows"])),
+            ("value at risk, ready rows", fmt(ret["value_at_risk_ready"])),
+            ("compensation rows", fmt(comp["n"])),
+            ("compensation amount", fmt(comp["amount"])),
+            ("red-flagged compensations", fmt(comp["red_flags"])),
         )
     )
     groups = []

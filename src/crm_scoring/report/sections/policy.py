@@ -6,7 +6,7 @@ from datetime import date
 
 import psycopg
 
-from crm_scoring.report.panels import Panel, SectionSpec, exists, missing, needs, query, table
+from crm_scoring.report.panels import Panel, SectionSpec, exists, key_figures, missing, needs, query, table
 
 
 @needs("Policy", "marts.policy_parameter_status")
@@ -34,17 +34,13 @@ def _panels(conn: psycopg.Connection, run_date: date, title: str) -> list[Panel]
     off = [r for r in rules if not r["runnable"]]
     panels: list[Panel] = []
     panels.append(
-        Panel(
-            "Key figures",
-            "kpis",
-            kpis=[
-                ("policy profile", ", ".join(sorted({str(p["policy_profile"]) for p in params}))),
-                ("policy version", ", ".join(sorted({str(p["policy_version"]) for p in params}))),
-                ("parameters in force", f"{len(params):,}"),
-                ("on starter defaults", f"{len(starter):,}"),
-                ("rules fired", f"{sum(1 for r in rules if (r['fired_rows'] or 0) > 0):,}"),
-                ("rules off", f"{len(off):,}"),
-            ],
+        key_figures(
+            ("policy profile", ", ".join(sorted({str(p["policy_profile"]) for p in params}))),
+            ("policy version", ", ".join(sorted({str(p["policy_version"]) for p in params}))),
+            ("parameters in force", f"{len(params):,}"),
+            ("on starter defaults", f"{len(starter):,}"),
+            ("rules fired", f"{sum(1 for r in rules if (r['fired_rows'] or 0) > 0):,}"),
+            ("rules off", f"{len(off):,}"),
         )
     )
     panels.append(

@@ -9,7 +9,17 @@ from datetime import date
 import psycopg
 
 from crm_scoring.report import charts
-from crm_scoring.report.panels import Panel, SectionSpec, exists, missing, needs, pct, query, table
+from crm_scoring.report.panels import (
+    Panel,
+    SectionSpec,
+    exists,
+    key_figures,
+    missing,
+    needs,
+    pct,
+    query,
+    table,
+)
 
 LORENZ_POINTS = 50
 FRT_BUCKETS = 5
@@ -59,14 +69,10 @@ def _pareto_revenue(conn: psycopg.Connection, run_date: date, title: str) -> lis
         ys.append(running / total)
     expected = parameter(conn, run_date, "value_top_expected_revenue_share")
     return [
-        Panel(
-            "Key figures",
-            "kpis",
-            kpis=[
-                ("customers with revenue (365 d)", f"{top['buyers']:,}"),
-                ("revenue share of the top 20 %", pct(top["top_share"])),
-                ("seed expectation (value_top_expected_revenue_share)", pct(expected)),
-            ],
+        key_figures(
+            ("customers with revenue (365 d)", f"{top['buyers']:,}"),
+            ("revenue share of the top 20 %", pct(top["top_share"])),
+            ("seed expectation (value_top_expected_revenue_share)", pct(expected)),
         ),
         Panel(title, "chart", image=charts.lorenz(xs, ys, 0.2)),
     ]
