@@ -4,12 +4,6 @@
     Interface to the model code: customer_id, as_of_date, run_date, policy_version, then numeric
     features only (the same columns as churn_training_set, from the same model int_churn__features). -#}
 select
-    f.customer_id,
-    f.as_of_date,
-    {{ run_date() }} as run_date,
-    {{ policy_version() }} as policy_version,
-    {%- for col in churn_feature_columns() %}
-    f.{{ col }}{% if not loop.last %},{% endif %}
-    {%- endfor %}
+    {{ churn_interface_columns('f') }}
 from {{ ref('int_churn__features') }} as f
 where f.as_of_date = {{ run_date() }}

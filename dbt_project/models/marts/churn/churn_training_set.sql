@@ -29,13 +29,7 @@ label_activity as (
 )
 
 select
-    f.customer_id,
-    f.as_of_date,
-    {{ run_date() }} as run_date,
-    {{ policy_version() }} as policy_version,
-    {%- for col in churn_feature_columns() %}
-    f.{{ col }},
-    {%- endfor %}
+    {{ churn_interface_columns('f') }},
     case when la.customer_id is null then 1 else 0 end as churned
 from {{ ref('int_churn__features') }} as f
 join cutoffs as c on c.as_of_date = f.as_of_date
