@@ -111,6 +111,20 @@ def _profile_values(rows_in_force: list[dict]) -> dict[str, str | None]:
     return values
 
 
+def retention_days(params: dict[str, str | None], key: str, minimum: int, unset: str = "") -> int | None:
+    """A retention period in whole days from policy parameter `key` of `params` (parameter_values); None
+    when unset, which each caller gives its own meaning (`unset`, words for the error). Below `minimum`
+    the policy is mis-set: ValueError rather than a purge or a prune of the wrong length."""
+    value = params.get(key)
+    if value is None:
+        return None
+    days = int(float(value))
+    if days < minimum:
+        unit = "day" if minimum == 1 else "days"
+        raise ValueError(f"policy_parameters.csv: {key} must be >= {minimum} {unit}{unset}, got {value!r}")
+    return days
+
+
 @dataclass(frozen=True)
 class EnrichPolicy:
     negative_max_score: float

@@ -91,18 +91,6 @@ def load_manifest(url: str, run_date: date, target: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _retention_days(params: dict[str, str | None], key: str) -> int | None:
-    value = params.get(key)
-    if value is None:
-        return None
-    days = int(float(value))
-    if days < 1:
-        raise ValueError(
-            f"policy_parameters.csv: {key} must be >= 1 day (unset keeps everything), got {value!r}"
-        )
-    return days
-
-
 def _has_run_date(conn: psycopg.Connection, table: PerDateTable) -> bool:
     return (
         conn.execute(
@@ -119,12 +107,12 @@ def _has_run_date(conn: psycopg.Connection, table: PerDateTable) -> bool:
 def prune(conn: psycopg.Connection, run_date: date, tables: list[PerDateTable]) -> dict[str, int]:
     """Remove the dates older than each table's retention in force on `run_date` (whole months dropped,
     the boundary month deleted from); rows removed per table."""
-    from crm_scoring.enrich.policy import parameter_values
+    from crm_scoring.enrich.policy import parameter_values, retention_days
     from crm_scoring.privacy import schema
 
     schema.ensure(conn)
     params = parameter_values(conn, run_date)
-    days = {key: _retention_days(params, key) for key in PARAMETERS}
+    days = {key: retention_days(params, key, 1, " (unset keeps everything)") for key in PARAMETERS}
     for key in PARAMETERS:
         if days[key] is None:
             log.warning("history retention: %s is unset: its tables keep every date", key)

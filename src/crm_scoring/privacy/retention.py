@@ -58,16 +58,6 @@ EMOTION_PURGES = (
 )
 
 
-def _days(params: dict[str, str | None], key: str) -> int | None:
-    value = params.get(key)
-    if value is None:
-        return None
-    days = int(float(value))
-    if days < 0:
-        raise ValueError(f"policy_parameters.csv: {key} must be >= 0 days, got {value!r}")
-    return days
-
-
 def cutoff(run_date: date, days: int) -> datetime:
     return datetime.combine(run_date - timedelta(days=days), time(0), tzinfo=UTC)
 
@@ -79,13 +69,13 @@ def _exists(conn: psycopg.Connection, target: str) -> bool:
 
 def purge(conn: psycopg.Connection, run_date: date) -> dict[str, int]:
     """Apply both retention periods in force on `run_date`; rows purged per target."""
-    from crm_scoring.enrich.policy import parameter_values
+    from crm_scoring.enrich.policy import parameter_values, retention_days
 
     schema.ensure(conn)
     params = parameter_values(conn, run_date)
     purged: dict[str, int] = {}
     for param, statements in ((TEXT_PARAM, TEXT_PURGES), (EMOTION_PARAM, EMOTION_PURGES)):
-        days = _days(params, param)
+        days = retention_days(params, param, 0)
         if days is None:
             log.warning("PS-09: %s is unset: nothing purged for it on %s", param, run_date)
             continue
