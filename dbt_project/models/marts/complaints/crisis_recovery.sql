@@ -37,8 +37,7 @@ complaints as (
     inner join {{ ref('stg_crm__tickets') }} as t
         on t.customer_id = a.customer_id
        and t.ticket_type = 'complaint'
-       and ((t.created_at >= e.pre_start and t.created_at < e.started_at)
-            or (t.created_at >= e.post_start and t.created_at < e.post_cut))
+       and {{ in_crisis_kpi_windows('t.created_at') }}
     group by a.crisis_event_id
 ),
 
@@ -53,8 +52,7 @@ csat as (
         on s.customer_id = a.customer_id
        and s.survey_type = 'CSAT'
        and s.score is not null
-       and ((s.responded_at >= e.pre_start and s.responded_at < e.started_at)
-            or (s.responded_at >= e.post_start and s.responded_at < e.post_cut))
+       and {{ in_crisis_kpi_windows('s.responded_at') }}
     group by a.crisis_event_id
 ),
 
