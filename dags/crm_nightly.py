@@ -1,9 +1,11 @@
 """crm_nightly: the night's export in, the day's retention and compensation lists out.
 
-ingest -> validate raw (GX) beside enrich texts -> dbt marts (cosmos, models) -> score (@champion) -> dbt
-lists (cosmos: candidates, their reason codes, lists) -> validate lists (GX) -> publish (then the others'
-reason codes) -> drift -> dbt monitoring -> morning report (HTML) and alert delivery
+ingest -> validate raw (GX) beside enrich texts -> dbt marts (cosmos: the models the scores and the lists
+read) -> score (@champion) -> dbt lists (cosmos: candidates, their reason codes, lists) -> validate lists
+(GX) -> publish (then the others' reason codes) -> drift -> dbt reporting (every other model of the night:
+monitoring, alerts, complaint / crisis / campaign reporting) -> morning report (HTML) and alert delivery
 -> history retention (per-date marts, scores and lists older than their policy retention are deleted).
+Publish first: nothing the lists do not read stands between the export and the published lists.
 The logical date is the run date; logic lives in crm_scoring.
 Each dbt step is one `dbt build` task; its log lists every model's and test's result. The marts' data
 tests are their own `dbt test` task (dbt_marts_tests), beside score and dbt lists; publish waits for it.
@@ -20,7 +22,7 @@ from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback, dag, tas
 
 from crm_scoring.orchestration import assets, callbacks, notify, sharding, stage_log, tasks
 from crm_scoring.orchestration.dbt_config import dbt_build_task, dbt_test_task
-from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, MONITORING
+from crm_scoring.orchestration.dbt_selectors import LISTS, MARTS, REPORTING
 from crm_scoring.orchestration.lists_step import ListsBuildOperator
 
 # AL-20: lists not published lists_publish_deadline_minutes after the run was queued -> the notifiers
@@ -67,8 +69,9 @@ def crm_nightly() -> None:
     def enrich_texts(ds: str | None = None) -> dict:
         return tasks.enrich_texts(ds)
 
-    # the marts' models and seeds; their data tests (two thirds of the build's node time) run in
-    # dbt_marts_tests beside scoring and the lists, and publish_lists waits for them
+    # the seeds and the models the scores and the lists read (selector nightly_marts); their data tests
+    # (two thirds of the build's node time) run in dbt_marts_tests beside scoring and the lists, and
+    # publish_lists waits for them
     marts = dbt_build_task(
         "dbt_marts",
         MARTS,
@@ -123,18 +126,18 @@ def crm_nightly() -> None:
     def publish_lists(ds: str | None = None) -> dict:
         return tasks.publish_lists(ds)
 
-    # monitoring after publishing: a monitoring fault never holds back the lists.
+    # reporting and monitoring after publishing: a fault there never holds back the lists.
     # The post-publish writers of disjoint tables share the writer lock (callbacks.on_execute_shared):
     # drift (scoring.drift_metrics) beside explain_rest (scoring.churn_reasons), then render_report (its file,
     # ops.daily_reports) beside deliver_alerts (ops.alert_deliveries); none reads what the other writes.
-    # dbt_monitoring (dbt's DDL hooks, the monitoring marts) and prune_history (deletes across schemas)
+    # dbt_reporting (dbt's DDL hooks, the reporting marts) and prune_history (deletes across schemas)
     # keep it exclusive, so each waits for the shared pair before it.
     @task(on_execute_callback=[callbacks.on_execute_shared])
     def drift(ds: str | None = None) -> dict:
         return tasks.drift(ds)
 
-    monitoring = dbt_build_task(
-        "dbt_monitoring", MONITORING, **callbacks.with_defaults(stage_log.airflow_callbacks("dbt_monitoring"))
+    reporting = dbt_build_task(
+        "dbt_reporting", REPORTING, **callbacks.with_defaults(stage_log.airflow_callbacks("dbt_reporting"))
     )
 
     @task(on_execute_callback=[callbacks.on_execute_shared])
@@ -166,7 +169,7 @@ def crm_nightly() -> None:
         >> validate_lists()
         >> published
         >> drift()
-        >> monitoring
+        >> reporting
         >> [render_report(), deliver_alerts()]
         >> prune_history()
     )

@@ -304,9 +304,9 @@ def nightly_dag(warehouse_db: str, tmp_path_factory: pytest.TempPathFactory):
 def test_nightly_delivers_after_publishing_with_failure_and_deadline_notifiers(nightly_dag):
     dag = nightly_dag
     assert dag.get_task("drift").upstream_task_ids == {"publish_lists"}
-    assert dag.get_task("dbt_monitoring").upstream_task_ids == {"drift"}
-    assert dag.get_task("deliver_alerts").upstream_task_ids == {"dbt_monitoring"}
-    assert dag.get_task("dbt_monitoring").selector == "nightly_monitoring"
+    assert dag.get_task("dbt_reporting").upstream_task_ids == {"drift"}
+    assert dag.get_task("deliver_alerts").upstream_task_ids == {"dbt_reporting"}
+    assert dag.get_task("dbt_reporting").selector == "nightly_reporting"
     assert any(isinstance(cb, notify.RunFailureNotifier) for cb in dag.on_failure_callback)
     [deadline] = dag.deadline
     assert deadline.interval == timedelta(minutes=180)

@@ -71,7 +71,7 @@ def test_nightly_shape(dagbag) -> None:
         assert callbacks.on_execute_shared in starts and callbacks.on_execute not in starts, task_id
     for task_id in ("ingest", "enrich_texts", "dbt_marts", "score", "dbt_lists", "validate_lists"):
         assert callbacks.on_execute in dag.get_task(task_id).on_execute_callback, task_id
-    for task_id in ("publish_lists", "dbt_monitoring", "prune_history"):
+    for task_id in ("publish_lists", "dbt_reporting", "prune_history"):
         assert callbacks.on_execute in dag.get_task(task_id).on_execute_callback, task_id
     assert dag.schedule == "@daily" or str(dag.timetable.summary) == "@daily"
 
@@ -108,7 +108,7 @@ def test_dbt_tasks_write_no_json_and_cache_the_parse_state_without_a_manifest(da
 
     profile = tmp_path / "profiles.yml"
     for dag_id, task_ids in {
-        "crm_nightly": ("dbt_marts", "dbt_marts_tests", "dbt_lists", "dbt_monitoring"),
+        "crm_nightly": ("dbt_marts", "dbt_marts_tests", "dbt_lists", "dbt_reporting"),
         "churn_training": ("dbt_training_set",),
     }.items():
         for task_id in task_ids:

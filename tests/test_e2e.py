@@ -166,7 +166,7 @@ STARTER_MUST_FIRE = {"RL-03", "RL-04", "CP-01", "CP-03", "CP-04", "CP-08"}
 def test_every_runnable_rule_fires_on_demo_data(platform) -> None:
     """Issues 3 and 9: on the demo data every rule the (default) starter profile enables and that can run
     fires on at least one of the run dates, and every rule that cannot says why (marts.rule_activity, built by
-    the nightly dbt_lists step); `crm policy status` prints the same mart."""
+    the nightly dbt_reporting step after publishing); `crm policy status` prints the same mart."""
     url, crm, _ = platform
     rows = _dump(
         url,

@@ -578,7 +578,8 @@ def test_strict_profile_keeps_starter_rules_off(built, monkeypatch: pytest.Monke
     monkeypatch.setattr(settings, "dbt_project_dir", lambda: project)
     monkeypatch.setenv("CRM_POLICY_PROFILE", "strict")
     # views bake the profile in when built: the readiness view (built with the marts) is rebuilt too
-    select = ["--select", "int_policy__rule_readiness", "tag:lists", "--exclude-resource-type", "unit_test"]
+    select = ["--select", "int_policy__rule_readiness", "tag:lists", "tag:reporting"]
+    select += ["--exclude-resource-type", "unit_test"]
     dbt_invoke.invoke(["build", *select, "--quiet"], url, D1)
     ready = {r["rule_code"]: r for r in _q(url, "select * from intermediate.int_policy__rule_readiness")}
     assert ready["RL-03"]["missing_params"] == "churn_band_high_min"

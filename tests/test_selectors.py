@@ -42,6 +42,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
         dbt_selectors.TRAINING,
         dbt_selectors.CANDIDATES,
         dbt_selectors.LISTS_AFTER_REASONS,
+        dbt_selectors.REPORTING,
     ):
         out[name] = _ls(tmp, "--selector", name)
     return {k: [json.loads(x) for x in v] for k, v in out.items()}
@@ -52,7 +53,7 @@ def test_the_code_names_the_selectors_of_the_yaml() -> None:
         dbt_selectors.MARTS,
         dbt_selectors.LISTS,
         dbt_selectors.TRAINING,
-        dbt_selectors.MONITORING,
+        dbt_selectors.REPORTING,
         dbt_selectors.CANDIDATES,
         dbt_selectors.LISTS_AFTER_REASONS,
     }
@@ -65,23 +66,43 @@ def test_the_steps_split_the_project(nodes: dict[str, list[dict]]) -> None:
         return {n["unique_id"] for n in nodes[key] if n["resource_type"] in types}
 
     marts, lists, training = ids(dbt_selectors.MARTS), ids(dbt_selectors.LISTS), ids(dbt_selectors.TRAINING)
-    assert marts and lists and training
-    assert not marts & lists, "a node built twice a night"
+    reporting = ids(dbt_selectors.REPORTING)
+    assert marts and lists and training and reporting
+    assert not marts & lists and not (marts | lists) & reporting, "a node built twice a night"
     # everything is built by a nightly step, except the training snapshots themselves
     training_only = {n["unique_id"] for n in nodes["all"] if "training" in n.get("tags", [])}
-    assert ids("all") - training_only == marts | lists
+    assert ids("all") - training_only == marts | lists | reporting
     assert training_only <= training and not training_only & marts
     assert all("lists" in n["tags"] for n in nodes[dbt_selectors.LISTS] if n["resource_type"] == "model")
     # tests run in the step that builds the last of their parents: none is run twice a night
-    tests = {k: ids(k, ("test", "unit_test")) for k in (dbt_selectors.MARTS, dbt_selectors.LISTS)}
-    assert tests[dbt_selectors.MARTS] and tests[dbt_selectors.LISTS]
-    assert not tests[dbt_selectors.MARTS] & tests[dbt_selectors.LISTS]
+    steps = (dbt_selectors.MARTS, dbt_selectors.LISTS, dbt_selectors.REPORTING)
+    tests = {k: ids(k, ("test", "unit_test")) for k in steps}
+    assert all(tests.values())
+    assert not tests[steps[0]] & tests[steps[1]] and not (tests[steps[0]] | tests[steps[1]]) & tests[steps[2]]
     # dbt unit tests check the SQL, not the night's data: no platform step runs them (CI's whole-project
     # build in test_dbt_project does), while the data tests stay in the night
     assert {n["unique_id"] for n in nodes["all"] if n["resource_type"] == "unit_test"}
-    for key in (dbt_selectors.MARTS, dbt_selectors.LISTS, dbt_selectors.TRAINING):
+    for key in (*steps, dbt_selectors.TRAINING):
         assert not ids(key, ("unit_test",)), f"{key} runs dbt unit tests"
         assert ids(key, ("test",)), f"{key} lost its data tests"
+
+
+def test_publish_first_nothing_before_publishing_reads_reporting(nodes: dict[str, list[dict]]) -> None:
+    """Issue 12, publish first: the steps before publishing (nightly_marts, nightly_lists) build only what
+    the scores and the lists read; nightly_reporting (after publishing) holds the rest of the night, so no
+    model built before publishing reads one of it, and the scores' features are built before scoring."""
+    models = {n["unique_id"]: n for n in nodes["all"] if n["resource_type"] == "model"}
+    reporting = {n["unique_id"] for n in nodes[dbt_selectors.REPORTING] if n["resource_type"] == "model"}
+    before = {
+        n["unique_id"]
+        for key in (dbt_selectors.MARTS, dbt_selectors.LISTS)
+        for n in nodes[key]
+        if n["resource_type"] == "model"
+    }
+    assert "model.crm.churn_features" in before and "model.crm.late_arriving_customers" in reporting
+    assert {"model.crm.alerts", "model.crm.rule_activity"} <= reporting
+    readers = {m: set(models[m].get("depends_on", {}).get("nodes", [])) & reporting for m in before}
+    assert not {m: r for m, r in readers.items() if r}, "a model before publishing reads a reporting model"
 
 
 def test_the_lists_step_splits_at_the_reason_codes(nodes: dict[str, list[dict]]) -> None:

@@ -284,8 +284,9 @@ def _database_size(url: str) -> dict[str, int]:
 
 
 # The marts as crm_nightly builds them (dags/crm_nightly.py): dbt_marts builds the models on the critical
-# path with the data tests excluded; dbt_marts_tests runs the same selector's tests beside scoring and the
-# lists. The bench times the two apart, so the marts' incremental-vs-full figures are the path's.
+# path (what the scores and the lists read) with the data tests excluded; dbt_marts_tests runs the same
+# selector's tests beside scoring and the lists; dbt_reporting builds the rest after publishing. The bench
+# times them apart, so the marts' incremental-vs-full figures are the path's.
 NO_TESTS = ["--exclude-resource-type", "test"]
 
 
@@ -293,6 +294,13 @@ def _marts_args() -> list[str]:
     from crm_scoring.orchestration.dbt_selectors import MARTS, build_args
 
     return [*build_args(MARTS), *NO_TESTS]
+
+
+def _reporting_args() -> list[str]:
+    """dbt_reporting as crm_nightly runs it after publishing: a `dbt build` (models and their data tests)."""
+    from crm_scoring.orchestration.dbt_selectors import REPORTING, build_args
+
+    return build_args(REPORTING)
 
 
 def _marts_test_args() -> list[str]:
@@ -502,6 +510,7 @@ def run_bench(
             text_model_rate = _text_model_rate()
             # the night before: the first build of every mart (the history a nightly run extends)
             dbt_stage("dbt build: marts, first build (day 0)", _marts_args(), day0, customers)
+            dbt_stage("dbt build: reporting, first build (day 0)", _reporting_args(), day0, 0)
             dbt_stage("dbt build: marts (incremental night)", _marts_args(), day1, customers)
             dbt_stage("dbt test: marts (beside scoring, off the path)", _marts_test_args(), day1, 0)
             if champion_store is not None:
@@ -580,12 +589,20 @@ def run_bench(
                 lambda: explain.explain(url, day1, explain.REST, config=cfg),
                 lambda r: r.customers,
             )
+            # publish first: every model the scores and the lists do not read, after publishing
+            dbt_stage("dbt build: reporting (after publishing)", _reporting_args(), day1, 0)
             listed = len(_listed_customers(url, day1))
             dbt_stage(
                 "dbt build: marts --full-refresh (same night)",
                 [*_marts_args(), "--full-refresh"],
                 day1,
                 customers,
+            )
+            dbt_stage(
+                "dbt build: reporting --full-refresh (same night)",
+                [*_reporting_args(), "--full-refresh"],
+                day1,
+                0,
             )
             for i in range(1, max(nights, 1)):
                 nights_report.append(
@@ -670,6 +687,14 @@ def run_bench(
         # the marts' data tests, off the path (dbt_marts_tests beside scoring and the lists)
         "marts_tests_seconds": secs("dbt test: marts (beside scoring, off the path)"),
         "marts_tests_cpu_seconds": cpu("dbt test: marts (beside scoring, off the path)"),
+        # publish first: the rest of the night's models after publishing (dbt_reporting), off the lists'
+        # path, incremental and full refresh of the same night; and the whole night, path + after publishing
+        "reporting_seconds": secs("dbt build: reporting (after publishing)"),
+        "reporting_full_refresh_seconds": secs("dbt build: reporting --full-refresh (same night)"),
+        "reporting_cpu_seconds": cpu("dbt build: reporting (after publishing)"),
+        "reporting_full_refresh_cpu_seconds": cpu("dbt build: reporting --full-refresh (same night)"),
+        "whole_night_incremental_seconds": nightly_incremental
+        + secs("dbt build: reporting (after publishing)", "reasons: the rest (after publishing)"),
         "database_bytes": size,
         "nights": nights_report,
         "published_rows": published.rows,
@@ -710,6 +735,12 @@ def run_bench(
         f" {result['marts_incremental_cpu_seconds']:.1f} vs {result['marts_full_refresh_cpu_seconds']:.1f}"
         f" ({result['marts_incremental_over_full_cpu']:.0%}); data tests off the path"
         f" {result['marts_tests_seconds']:.1f} s"
+    )
+    print(
+        f"after publishing: dbt reporting {result['reporting_seconds']:.1f} s (full refresh"
+        f" {result['reporting_full_refresh_seconds']:.1f} s), the rest's reasons"
+        f" {result['reasons_after_publish_seconds']:.1f} s; whole night (incremental)"
+        f" {result['whole_night_incremental_seconds']:.1f} s"
     )
     print(f"database size: {size['database'] / 2**20:,.0f} MB after {max(nights, 1) + 1} dates")
     for key, value in size.items():
@@ -757,6 +788,7 @@ def _one_night(timer: Timer, url: str, landing: Path, day: date, reports: Path, 
     timer.run(f"{tag} GX lists", lambda: validate_lists(url, day, reports), 0)
     timer.run(f"{tag} publish", lambda: publish(day, url), lambda r: sum(r.rows.values()))
     timer.run(f"{tag} reasons, the rest", lambda: explain(url, day, REST), lambda r: r.customers)
+    _dbt_stage(timer, url, dbt_results, f"{tag} dbt reporting", _reporting_args(), day, 0)
     timer.run(f"{tag} prune history", lambda: _prune_history(url, day), lambda r: sum(r.values()))
     size = _database_size(url)
     print(  # growth per night, visible while the bench runs

@@ -358,15 +358,16 @@ def _build(
     # Upstream models run without their tests (they have their own suites); the list models and `extra`
     # are built with their data tests and contracts. The platform's policy profile (starter), as the
     # nightly runs it; support._dbt reuses the parsed manifest across these commands.
+    # The rule and parameter reports (tag reporting: rule_activity, policy_parameter_status) read the lists
+    # build; the nightly builds them after publishing, here with the lists.
+    lists = ("tag:lists", "tag:reporting")
     if upstream:
-        wanted = ["+tag:lists", *(f"+{m}" for m in extra)]
+        wanted = [*(f"+{t}" for t in lists), *(f"+{m}" for m in extra)]
         _dbt(project, "seed", "--select", *wanted, run_date=day, profile=None)
-        _dbt(
-            project, "run", "--select", *wanted, "--exclude", "tag:lists", *extra, run_date=day, profile=None
-        )
+        _dbt(project, "run", "--select", *wanted, "--exclude", *lists, *extra, run_date=day, profile=None)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("analyze")  # fresh tables: give the planner statistics, as autovacuum would
-    build = ["build", "--select", "tag:lists", *extra, "--exclude-resource-type", "unit_test"]
+    build = ["build", "--select", *lists, *extra, "--exclude-resource-type", "unit_test"]
     _dbt(project, *build, run_date=day, profile=None)
 
 

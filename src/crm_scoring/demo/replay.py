@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 
 from crm_scoring import dbt_invoke, warehouse
-from crm_scoring.orchestration.dbt_selectors import MARTS, build_args
+from crm_scoring.orchestration.dbt_selectors import MARTS, REPORTING, build_args
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ def nightly_in_process(run_date: date, url: str | None = None) -> dict[str, obje
         ("validate_lists", lambda: tasks.validate_lists(ds)),
         ("publish_lists", lambda: tasks.publish_lists(ds)),
         ("explain_rest", lambda: tasks.explain_rest(ds)),
+        ("dbt_reporting", lambda: dbt_invoke.invoke([*build_args(REPORTING), "--quiet"], url, run_date)),
     ]
     out: dict[str, object] = {}
     for name, step in steps:

@@ -13,7 +13,7 @@ import yaml
 
 from crm_scoring import settings
 
-# crm_nightly, before scoring: seeds, staging, intermediate and marts
+# crm_nightly, before scoring: the seeds and the models the scores and the lists read (publish first)
 MARTS = "nightly_marts"
 # crm_nightly, after scoring: candidates and lists (they read the scores); the dbt_lists step builds it
 # in two parts, with the candidates' reason codes between them (tasks.build_lists):
@@ -24,11 +24,10 @@ CANDIDATES = "nightly_candidates"
 LISTS_AFTER_REASONS = "nightly_lists_after_reasons"
 # churn_training and `crm train`: the point-in-time training snapshots and what they read
 TRAINING = "training_snapshots"
-# crm_nightly, after publishing: the monitoring marts (drift, data and pipeline health) and the alerts
-# marts that read them, rebuilt for the run date now that scores, drift and stage timings exist. dbt_marts
-# builds them too (so marts.alerts never reads a missing table on a fresh warehouse); this step
-# completes them.
-MONITORING = "nightly_monitoring"
+# crm_nightly, after publishing: every other model of the night (monitoring and alerts, which read the
+# night's scores, drift and stage timings; complaint, crisis and campaign reporting; rule activity; load
+# bookkeeping). None is read by the scores or the lists, so the lists never wait for them.
+REPORTING = "nightly_reporting"
 
 
 def selectors_file() -> Path:

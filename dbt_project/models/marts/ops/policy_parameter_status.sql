@@ -1,10 +1,10 @@
-{{ config(tags=['lists']) }}
+{{ config(tags=['reporting']) }}
 {#- Policy parameter status per run date (seed_spec 0.3 / 7, DQ-17): one row per policy_parameters key in force
     on var('run_date'): its value, tag, whether it is a labelled starter default (tag starter) and the value the
     build used under the policy profile (null = unset: strict drops starter defaults), the business rules that
     cite it (used_by) and the rules of int_policy__rule_readiness that need it (required_params).
-    `crm policy status` prints the starter rows of this mart next to marts.rule_activity. Tagged `lists`: built
-    with rule_activity in the nightly dbt_lists step. -#}
+    `crm policy status` prints the starter rows of this mart next to marts.rule_activity. No list reads it: built
+    with rule_activity after publishing, in the nightly dbt_reporting step. -#}
 with params as (
     select p.*, {{ policy_value('p') }} as value_used
     from {{ policy_rows('policy_parameters', ['key']) }} as p

@@ -1,9 +1,9 @@
-{{ config(tags=['lists']) }}
+{{ config(tags=['reporting']) }}
 {#- Rule activity (issue 3, DQ-17): one row per (run_date, rule_code) for every rule of the rule-bearing
     policy seeds (retention_rules RL-xx, compensation_matrix CP-xx, complaint_rules CM-xx, alert_rules AL-xx,
     as folded by int_policy__rule_readiness): is it enabled, can it run, why not, and how many rows and
-    customers it produced on the run date. Tagged `lists`: it reads the lists build, so the nightly DAG
-    builds it in the dbt_lists step after scoring (dbt_marts excludes tag:lists).
+    customers it produced on the run date. It reads the lists build and the alerts, and no list reads it: the
+    nightly DAG builds it after publishing, in the dbt_reporting step (selector nightly_reporting).
     "Fired" per rule family (any decision counts: a suppressed or superseded candidate still fired):
       AL    marts.alerts rows of the code on the run date.
       RL    lists_build.retention_candidates rows of the rule; the modifiers count the rows they changed:
