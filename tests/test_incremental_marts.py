@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support.dbt_project import (
     D1,
     D2,
@@ -356,3 +357,31 @@ def test_late_arriving_customers_follow_the_delta(project: Path, dbt_env: str) -
         conn.execute(f"delete from {LATE} where run_date = %s and source_table = 'consents'", (D3,))
     assert not _late_run(project, D4)
     assert _late(url, D4) == aged
+
+
+def test_late_arriving_customers_forward_after_an_erasure(
+    project: Path, dbt_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DSR erasure between two nights rewrites the customer id to its ANON- token in raw, the facts and
+    late_arriving_customers alike: the forward night that follows still equals a --full-refresh, and the
+    erased late customer's rows carry the token, not the id."""
+    from crm_scoring.privacy.erasure import ANON_PREFIX, ErasureRequest, erase
+    from crm_scoring.privacy.pseudonym import KEY_ENV
+
+    monkeypatch.setenv(KEY_ENV, "late-arriving-test-key")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    url = dbt_env
+    _load_raw(url, FIXTURE)
+    with warehouse.connect(url) as conn:
+        _insert(conn, LATE_ROWS)
+    _dbt(project, "seed", run_date=D1)
+    for run_date in (D1, D2):
+        _late_run(project, run_date)
+    # x3 waits (consents since D1, an interaction exported on D3); c5 is a known customer
+    erase([ErasureRequest("x3"), ErasureRequest("c5")], url)
+    assert _late_run(project, D3)
+    rows = _late(url, D3)
+    assert not [r for r in rows if r[1] == "x3"]
+    erased = [(t, n, first, days) for t, c, n, first, days in rows if c.startswith(ANON_PREFIX)]
+    assert erased == [("consents", 1, D1, 2), ("interactions", 1, D3, 0)]
+    _assert_equal_to_full_refresh(project, url, "late_erasure", D3, {LATE: D3}, LATE_SELECT)
