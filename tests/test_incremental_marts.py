@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support.dbt_project import (
     D1,
     D2,
@@ -21,6 +22,7 @@ from support.dbt_project import (
     D3_ROWS,
     FIXTURE,
     SELECT,
+    T0,
     _dbt,
     _insert,
     _load_raw,
@@ -136,16 +138,23 @@ def _mark(url: str, table: str) -> str | None:
         return conn.execute("select obj_description(%s::regclass, 'pg_class')", (table,)).fetchone()[0]
 
 
-def _assert_equal_to_full_refresh(project: Path, url: str, schema: str, run_date: str) -> None:
-    """Copy every compared table (the incremental result) into `schema`, rebuild the models with a
-    --full-refresh of `run_date`, and require each copy to equal its rebuild, EXCEPT ALL both ways (per-date
-    tables: the rows of `run_date`, which must exist)."""
+def _assert_equal_to_full_refresh(
+    project: Path,
+    url: str,
+    schema: str,
+    run_date: str,
+    compared: dict[str, str | None] = COMPARED,
+    select: list[str] = SELECT,
+) -> None:
+    """Copy every compared table (the incremental result) into `schema`, rebuild the models (`select`) with
+    a --full-refresh of `run_date`, and require each copy to equal its rebuild, EXCEPT ALL both ways
+    (per-date tables: the rows of `run_date`, which must exist)."""
     with warehouse.connect(url) as conn:
         conn.execute(f"create schema {schema}")
-        for table in COMPARED:
+        for table in compared:
             conn.execute(f"create table {schema}.{table.split('.')[1]} as select * from {table}")
-    _dbt(project, "run", *SELECT, "--full-refresh", run_date=run_date)
-    for table, per_date in COMPARED.items():
+    _dbt(project, "run", *select, "--full-refresh", run_date=run_date)
+    for table, per_date in compared.items():
         where = f"where run_date = '{run_date}'" if per_date else ""
         copy = f"{schema}.{table.split('.')[1]}"
         assert _rows(url, f"select 1 from {copy} {where} limit 1"), table
@@ -221,3 +230,158 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
     assert _mark(url, days).startswith(f"as of {D2} (macro incremental_customers, model ")
     _assert_former_definitions(url, D2)
     _assert_equal_to_full_refresh(project, url, "backfill_copy", D2)
+
+
+# late_arriving_customers (macros/incremental_snapshot.sql): references to customers x1..x5, who have no
+# customer record in FIXTURE, on D1..D3.
+LATE = "marts.late_arriving_customers"
+LATE_SELECT = ["--select", "+late_arriving_customers"]
+D4 = "2026-11-29"  # no export: the forward night only ages the waiting rows
+LATE_ROWS = {
+    "customers": _table(
+        "customer_id registered_at status",
+        (D3, "x1", T0, "active"),  # x1's record comes on D3: its rows go
+        (D2, "x5", T0, "active"),  # arrives with its first reference: never late
+    ),
+    "orders": _table(
+        "order_id customer_id order_ts status net_amount updated_at",
+        (D1, "oL1", "x1", "2026-11-20T10:00:00Z", "completed", 10, "2026-11-20T10:00:00Z"),
+        # a later version of a waiting row: its export date is the full computation's first_exported_on
+        (D2, "oL1", "x1", "2026-11-20T10:00:00Z", "returned", 0, "2026-11-27T08:00:00Z"),
+        (D2, "oL2", "x1", "2026-11-27T09:00:00Z", "completed", 20, None),
+    ),
+    "surveys": _table(
+        "survey_id customer_id survey_type sent_at",
+        (D1, "sL", "x2", "NPS", "2026-11-20T00:00:00Z"),
+        (D2, "sL", "c1", "NPS", "2026-11-20T00:00:00Z"),  # re-exported under a known customer: x2's row goes
+    ),
+    "contacts": _table(
+        "contact_id customer_id contact_ts channel purpose",
+        (D1, "ctL", "x2", "2026-11-20T00:00:00Z", "sms", "retention"),
+    ),
+    "consents": _table(
+        "customer_id purpose channel status status_ts", (D1, "x3", "service", "any", "granted", T0)
+    ),
+    "interactions": _table(
+        "event_id customer_id event_ts event_type", (D3, "eL", "x3", "2026-11-28T01:00:00Z", "login")
+    ),
+    "compensations": _table(
+        "compensation_id customer_id round_no compensation_type amount issued_at",
+        (D3, "kL", "x4", 1, "voucher", 5, "2026-11-28T08:00:00Z"),
+    ),
+    "crisis_affected_customers": _table("crisis_event_id customer_id", (D1, "cr1", "x4")),
+    "tickets": _table(
+        "ticket_id customer_id created_at ticket_type status",
+        (D2, "tL", "x5", "2026-11-27T06:00:00Z", "inquiry", "open"),
+    ),
+}
+# (source_table, customer_id, rows_waiting, first_exported_on, days_waiting) per run date
+LATE_EXPECTED = {
+    D1: [
+        ("consents", "x3", 1, D1, 0),
+        ("contacts", "x2", 1, D1, 0),
+        ("crisis_affected_customers", "x4", 1, D1, 0),
+        ("orders", "x1", 1, D1, 0),
+        ("surveys", "x2", 1, D1, 0),
+    ],
+    D2: [
+        ("consents", "x3", 1, D1, 1),
+        ("contacts", "x2", 1, D1, 1),
+        ("crisis_affected_customers", "x4", 1, D1, 1),
+        ("orders", "x1", 2, D2, 0),
+    ],
+    D3: [
+        ("compensations", "x4", 1, D3, 0),
+        ("consents", "x3", 1, D1, 2),
+        ("contacts", "x2", 1, D1, 2),
+        ("crisis_affected_customers", "x4", 1, D1, 2),
+        ("interactions", "x3", 1, D3, 0),
+    ],
+}
+
+
+def _late(url: str, run_date: str) -> list[tuple]:
+    rows = _rows(
+        url,
+        f"""select source_table, customer_id, rows_waiting, first_exported_on::text, days_waiting
+            from {LATE} where run_date = %s order by 1, 2""",
+        run_date,
+    )
+    return [tuple(r.values()) for r in rows]
+
+
+def _late_run(project: Path, run_date: str) -> bool:
+    """Build late_arriving_customers and its parents as of `run_date`; whether the model took the forward
+    path (its compiled SQL)."""
+    result = _dbt(project, "run", *LATE_SELECT, run_date=run_date)
+    (node,) = [r.node for r in result.result.results if r.node.name == "late_arriving_customers"]
+    return "arrived as (" in node.compiled_code
+
+
+def test_late_arriving_customers_follow_the_delta(project: Path, dbt_env: str) -> None:
+    """late_arriving_customers from the previous snapshot plus the references exported since: D2, D3 and D4
+    forward nights give the rows of a full computation (a customer arriving late disappears, a re-export
+    moves a reference or its first export date), equal a --full-refresh by EXCEPT ALL both ways; a rerun,
+    a backfill and a base snapshot that lost its rows take the full path and give the same rows."""
+    url = dbt_env
+    _load_raw(url, FIXTURE)
+    with warehouse.connect(url) as conn:
+        _insert(conn, LATE_ROWS)
+    _dbt(project, "seed", run_date=D1)
+    for run_date, forward in ((D1, False), (D2, True), (D3, True)):
+        assert _late_run(project, run_date) is forward, run_date
+        assert _late(url, run_date) == LATE_EXPECTED[run_date], run_date
+    assert _late(url, D1) == LATE_EXPECTED[D1]  # earlier snapshots kept
+    assert _mark(url, LATE).startswith(f"as of {D3} (macro incremental_snapshot, model ")
+    assert _mark(url, LATE).endswith(", 5 rows)")
+    compared = {LATE: D3}
+    _assert_equal_to_full_refresh(project, url, "late_copy", D3, compared, LATE_SELECT)
+
+    # a rerun of D3 (mark = run date) computes it whole: the same rows
+    assert not _late_run(project, D2)  # rebuilds D2 (backfill), mark D2
+    assert _late(url, D2) == LATE_EXPECTED[D2]
+    assert _late_run(project, D3)  # forward from D2 again
+    assert not _late_run(project, D3)  # rerun
+    assert _diff(url, "late_copy.late_arriving_customers", LATE, f"where run_date = '{D3}'") == [[], []]
+
+    # D4, no export: forward, the waiting rows one day older; equal D4's full refresh
+    assert _late_run(project, D4)
+    aged = [(t, c, n, first, days + 1) for t, c, n, first, days in LATE_EXPECTED[D3]]
+    assert _late(url, D4) == aged
+    _assert_equal_to_full_refresh(project, url, "late_d4", D4, {LATE: D4}, LATE_SELECT)
+
+    # a base snapshot that lost rows (the retention dropped its month, a manual delete) is no base: the
+    # next night computes everything
+    _dbt(project, "run", *LATE_SELECT, run_date=D3)
+    with warehouse.connect(url) as conn:
+        conn.execute(f"delete from {LATE} where run_date = %s and source_table = 'consents'", (D3,))
+    assert not _late_run(project, D4)
+    assert _late(url, D4) == aged
+
+
+def test_late_arriving_customers_forward_after_an_erasure(
+    project: Path, dbt_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DSR erasure between two nights rewrites the customer id to its ANON- token in raw, the facts and
+    late_arriving_customers alike: the forward night that follows still equals a --full-refresh, and the
+    erased late customer's rows carry the token, not the id."""
+    from crm_scoring.privacy.erasure import ANON_PREFIX, ErasureRequest, erase
+    from crm_scoring.privacy.pseudonym import KEY_ENV
+
+    monkeypatch.setenv(KEY_ENV, "late-arriving-test-key")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    url = dbt_env
+    _load_raw(url, FIXTURE)
+    with warehouse.connect(url) as conn:
+        _insert(conn, LATE_ROWS)
+    _dbt(project, "seed", run_date=D1)
+    for run_date in (D1, D2):
+        _late_run(project, run_date)
+    # x3 waits (consents since D1, an interaction exported on D3); c5 is a known customer
+    erase([ErasureRequest("x3"), ErasureRequest("c5")], url)
+    assert _late_run(project, D3)
+    rows = _late(url, D3)
+    assert not [r for r in rows if r[1] == "x3"]
+    erased = [(t, n, first, days) for t, c, n, first, days in rows if c.startswith(ANON_PREFIX)]
+    assert erased == [("consents", 1, D1, 2), ("interactions", 1, D3, 0)]
+    _assert_equal_to_full_refresh(project, url, "late_erasure", D3, {LATE: D3}, LATE_SELECT)
