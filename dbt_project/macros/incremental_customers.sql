@@ -68,6 +68,10 @@
         {% if not loop.last %}union{% endif %}
         {%- endfor %};
         analyze {{ incremental_customers_affected() }};
+        {#- the delete alone may use a nested loop: one probe of the table's customer index per affected
+            key (at 1,000,000 customers 130k customer-days of 38M) instead of a hash join over a scan of the
+            whole table; planner_settings() applies again to the model's select after it -#}
+        set local enable_nestloop = on;
         {% if grain == 'day' -%}
         delete from {{ this }} as t
         using {{ incremental_customers_affected() }} as a
@@ -75,7 +79,8 @@
         {%- else -%}
         delete from {{ this }}
         where customer_id in (select customer_id from {{ incremental_customers_affected() }})
-        {%- endif %}
+        {%- endif %};
+        {{ planner_settings() }}
     {%- elif execute and is_incremental() -%}
         delete from {{ this }}
     {%- else -%}
