@@ -188,6 +188,8 @@ class _Tree:
         return np.unique(self.features)
 
 
+PER_TREE_MIN_ROWS = 4096  # fewer patterns: one XGBoost call over them costs less than ~4 ms per tree
+_SLICE_BLOCK = 32  # a slice costs time in the booster's size: single trees are cut from blocks of trees
 _MAX_TREE_NODES = 62  # a node-decision key fits one int64; deeper trees are explained whole (`contributions`)
 _TABLE_NODES = 16  # up to 2**16 keys: distinct keys through a lookup table instead of a sort
 
@@ -282,11 +284,15 @@ def tree_contributions(
     values = np.ascontiguousarray(rows32.T)  # feature-major: one feature's rows contiguous
     missing = np.isnan(values)
     sums = np.zeros((f, n), dtype=np.float32)
+    block = booster
     for t, tree in enumerate(trees):
+        if t % _SLICE_BLOCK == 0:
+            block = booster[t : min(t + _SLICE_BLOCK, len(trees))]
         if len(tree.features) == 0:  # a single leaf: its value goes to the bias column only
             continue
         rows, inverse = _distinct(_node_keys(tree, values, missing), len(tree.features))
-        one = booster[t : t + 1]  # XGBoost explains only whole prefixes: a one-tree slice
+        one = block[t % _SLICE_BLOCK : t % _SLICE_BLOCK + 1]  # XGBoost explains whole prefixes only
+        # one thread: after hundreds of small parallel calls OpenMP's spin-waits cost more than the work
         one.set_param({"nthread": 1})
         per_key = one.predict(
             xgb.DMatrix(rows32[rows], nthread=1),  # positional columns, as in `contributions`: no names
@@ -303,12 +309,16 @@ def pattern_contributions(
     booster: xgb.Booster, matrix: np.ndarray, features: list[str], *, approximate: bool = False
 ) -> tuple[np.ndarray, int]:
     """`contributions` computed once per distinct decision pattern and broadcast (bit-identical rows),
-    each pattern's tree by tree (`tree_contributions`); also returns the number of patterns computed."""
+    tree by tree (`tree_contributions`) from PER_TREE_MIN_ROWS patterns on; also returns the number of
+    patterns computed."""
     if len(matrix) == 0:  # XGBoost returns a flat array for no rows
         return np.zeros((0, len(features)), dtype=np.float32), 0
     model = _model_json(booster)
     first, inverse = decision_patterns(matrix, split_thresholds(booster, len(features), model=model))
-    unique = tree_contributions(booster, matrix[first], features, approximate=approximate, model=model)
+    if len(first) < PER_TREE_MIN_ROWS:
+        unique = contributions(booster, matrix[first], features, approximate=approximate)
+    else:
+        unique = tree_contributions(booster, matrix[first], features, approximate=approximate, model=model)
     return unique[inverse], len(first)
 
 
