@@ -138,3 +138,17 @@ def test_reason_rows_equal_a_straightforward_per_customer_computation(monkeypatc
     for column in reasons.REASON_COLUMNS:
         assert table.column(column).equals(reference.column(column)), column
     assert table.equals(reference)
+
+
+@pytest.mark.parametrize(
+    "wording",
+    [
+        reasons.Wording("{value:.0f} logins", zero="no login", missing="never logged in"),
+        reasons.Wording("spent {value:,.2f}"),
+        reasons.Wording("{missing_key}"),  # broken: every value falls back to "label: value"
+        reasons.Wording("{value:d} orders"),  # a float never formats as d: the fallback too
+    ],
+)
+def test_rendering_many_values_equals_rendering_each(wording: reasons.Wording) -> None:
+    values = np.array([np.nan, 0.0, 1.0, 2.5, -3.25, 1234567.891, 1e-9])
+    assert wording.render_many("a_b", values).tolist() == [wording.render("a_b", v) for v in values.tolist()]

@@ -63,23 +63,37 @@ class Wording:
     missing: str | None = None
 
     def render(self, feature: str, value: float) -> str:
-        return self.render_many(feature, [value])[0]
+        return self._one(humanise(feature), value)
 
-    def render_many(self, feature: str, values: list[float]) -> list[str]:
-        """`render` for many values of one feature (the label worked out once)."""
+    def _one(self, label: str, value: float) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return self.missing or f"no data on {label}"
+        if value == 0 and self.zero is not None:
+            return self.zero
+        try:
+            return self.template.format(value=value, feature=label)
+        except (ValueError, KeyError, IndexError):
+            return f"{label}: {value:g}"
+
+    def render_many(self, feature: str, values: np.ndarray) -> np.ndarray:
+        """`render` of many float values of one feature: the label worked out once, and the values
+        without a special case (missing, a zero wording) formatted in one comprehension."""
         label = humanise(feature)
-        out = []
-        for value in values:
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                out.append(self.missing or f"no data on {label}")
-            elif value == 0 and self.zero is not None:
-                out.append(self.zero)
-            else:
-                try:
-                    out.append(self.template.format(value=value, feature=label))
-                except (ValueError, KeyError, IndexError):
-                    out.append(f"{label}: {value:g}")
-        return out
+        texts = np.empty(len(values), dtype=object)
+        plain = ~np.isnan(values) & ((values != 0) | (self.zero is None))
+        texts[~plain] = _objects([self._one(label, v) for v in values[~plain].tolist()])
+        format_ = self.template.format
+        try:
+            texts[plain] = _objects([format_(value=v, feature=label) for v in values[plain].tolist()])
+        except (ValueError, KeyError, IndexError):  # a broken template: `render`'s fallback per value
+            texts[plain] = _objects([self._one(label, v) for v in values[plain].tolist()])
+        return texts
+
+
+def _objects(strings: list[str]) -> np.ndarray:
+    out = np.empty(len(strings), dtype=object)
+    out[:] = strings
+    return out
 
 
 def humanise(feature: str) -> str:
@@ -396,8 +410,8 @@ def _render_texts(
         at = order[start:end]
         name = features[int(sorted_idx[start])]
         distinct, inverse = np.unique(values[at] + 0.0, return_inverse=True)  # NaNs collapse into one
-        rendered = catalogue.get(name, _fallback(name)).render_many(name, distinct.tolist())
-        texts[at] = np.asarray(rendered, dtype=object)[np.asarray(inverse).reshape(-1)]
+        rendered = catalogue.get(name, _fallback(name)).render_many(name, distinct)
+        texts[at] = rendered[np.asarray(inverse).reshape(-1)]
     return texts
 
 
