@@ -302,12 +302,13 @@ def tree_contributions(
     for t, tree in enumerate(trees):
         if t % _SLICE_BLOCK == 0:
             block = booster[t : min(t + _SLICE_BLOCK, len(trees))]
+            # one thread, inherited by its slices: after hundreds of small parallel calls OpenMP's
+            # spin-waits cost more CPU than the work
+            block.set_param({"nthread": 1})
         if len(tree.features) == 0:  # a single leaf: its value goes to the bias column only
             continue
         rows, inverse = _distinct(_node_keys(tree, values, missing), len(tree.features))
         one = block[t % _SLICE_BLOCK : t % _SLICE_BLOCK + 1]  # XGBoost explains whole prefixes only
-        # one thread: after hundreds of small parallel calls OpenMP's spin-waits cost more than the work
-        one.set_param({"nthread": 1})
         per_key = one.predict(
             xgb.DMatrix(rows32[rows], nthread=1),  # positional columns, as in `contributions`: no names
             pred_contribs=True,
