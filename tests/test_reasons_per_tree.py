@@ -8,6 +8,7 @@ in docs/scaling.md, from `crm bench --scoring-only`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -18,6 +19,7 @@ import xgboost as xgb
 
 from crm_scoring.model import reasons
 from crm_scoring.model.artifacts import LoadedModel
+from crm_scoring.model.config import load_config
 from crm_scoring.model.reasons import (
     compute_reason_codes,
     contributions,
@@ -85,11 +87,14 @@ def test_pattern_contributions_take_the_per_tree_path_from_the_row_threshold(mon
     assert np.array_equal(below, direct) and np.array_equal(above, direct)
 
 
-def _reference_rows(model: LoadedModel, frame: pd.DataFrame, top_k: int, catalogue: dict) -> pa.Table:
+def _reference_rows(
+    model: LoadedModel, frame: pd.DataFrame, top_k: int, catalogue: dict, approximate: bool = False
+) -> pa.Table:
     """The reason rows written the obvious way: every customer through the whole booster, then per
     customer its positive contributions by decreasing value (ties: feature order), each text rendered."""
     x = frame[model.features].to_numpy(dtype=np.float64)
-    contrib = model.booster.predict(xgb.DMatrix(x, feature_names=model.features), pred_contribs=True)
+    dm = xgb.DMatrix(x, feature_names=model.features)
+    contrib = model.booster.predict(dm, pred_contribs=True, approx_contribs=approximate)
     out: dict[str, list] = {c: [] for c in reasons.REASON_COLUMNS}
     for i, customer in enumerate(frame["customer_id"]):
         ranked = sorted((-float(c), j) for j, c in enumerate(contrib[i, : len(model.features)]) if c > 0)
@@ -117,9 +122,13 @@ def _reference_rows(model: LoadedModel, frame: pd.DataFrame, top_k: int, catalog
     return pa.table({c: pa.array(out[c], types[c]) for c in reasons.REASON_COLUMNS})
 
 
+@pytest.mark.parametrize("approximate", [False, True])
 @pytest.mark.parametrize("per_tree", [False, True])
-def test_reason_rows_equal_a_straightforward_per_customer_computation(monkeypatch, per_tree: bool) -> None:
-    """Catalogued features (templates, zero and missing wordings) and one the catalogue does not know."""
+def test_reason_rows_equal_a_straightforward_per_customer_computation(
+    monkeypatch, per_tree: bool, approximate: bool
+) -> None:
+    """Catalogued features (templates, zero and missing wordings) and one the catalogue does not know;
+    `reasons.approximate` comes from the caller's config (explain passes its own)."""
     catalogue = load_catalogue()
     features = [
         *("complaints_90d", "orders_90d", "logins_7d", "orders_lifetime", "crisis_affected"),
@@ -132,8 +141,10 @@ def test_reason_rows_equal_a_straightforward_per_customer_computation(monkeypatc
     model = LoadedModel("churn", "3", "run", booster, features, {"method": "none"})
     frame = pd.DataFrame(x, columns=features).assign(customer_id=[f"C{i:05d}" for i in range(len(x))])
     monkeypatch.setattr(reasons, "PER_TREE_MIN_ROWS", 0 if per_tree else 10**9)
-    table = compute_reason_codes(model, frame, RUN_DATE, top_k=3, catalogue=catalogue)
-    reference = _reference_rows(model, frame, 3, catalogue)
+    cfg = load_config()
+    cfg = replace(cfg, reasons=replace(cfg.reasons, approximate=approximate))
+    table = compute_reason_codes(model, frame, RUN_DATE, top_k=3, catalogue=catalogue, config=cfg)
+    reference = _reference_rows(model, frame, 3, catalogue, approximate)
     assert table.num_rows == reference.num_rows > len(x)
     for column in reasons.REASON_COLUMNS:
         assert table.column(column).equals(reference.column(column)), column

@@ -424,12 +424,14 @@ def compute_reason_codes(
     top_k: int | None = None,
     catalogue: dict[str, Wording] | None = None,
     matrix: np.ndarray | None = None,
+    config: ModelConfig | None = None,
 ) -> pa.Table:
     """Reason rows (REASON_COLUMNS) for every customer of `frame` (customer_id + the model's features).
 
-    `matrix` may pass the float64 feature matrix already built for scoring, to avoid a second copy.
+    `matrix` may pass the float64 feature matrix already built for scoring, to avoid a second copy;
+    `config` the caller's ModelConfig (top_k, approximate, catalogue), read from disk when None.
     """
-    cfg = load_config()
+    cfg = config or load_config()
     k = cfg.reasons.top_k if top_k is None else top_k
     words = load_catalogue(config=cfg) if catalogue is None else catalogue
     x = frame[model.features].to_numpy(dtype=np.float64) if matrix is None else matrix
