@@ -10,6 +10,10 @@ ensemble sees a row only through which side of each split threshold each feature
 whether it is missing), and TreeSHAP (like the Saabas approximation) depends on nothing else, so rows
 with the same pattern have bit-identical contributions. Customers share patterns massively (counts,
 flags, bounded windows), so this is exact and several times cheaper (`crm bench` reports both).
+From PER_TREE_MIN_ROWS patterns on, the same idea per tree (`tree_contributions`): a tree's
+contributions depend only on the row's way at that tree's few nodes, so XGBoost explains each tree
+once per distinct key and numpy sums the trees in XGBoost's order (the same float32 bits; issue 12:
+~7x less CPU at 1M on the bench's booster, docs/scaling.md "Session 13").
 
 A booster boosted from the RFM regression's logit (`models/churn/config.yaml` xgboost.base_margin)
 explains only the residual; the regression's own linear contributions, coef x (x - training mean) in
