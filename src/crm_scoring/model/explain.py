@@ -141,7 +141,7 @@ def explain(
     elif model.version != version:
         raise RuntimeError(f"the scores of {run_date} are v{version}, not v{model.version}")
     frame = load_scoring_frame(url, run_date, model.features, config=cfg, where=who_features)
-    reasons = compute_reason_codes(model, frame, run_date) if len(frame) else None
+    reasons = compute_reason_codes(model, frame, run_date, config=cfg) if len(frame) else None
     with warehouse.connect(url) as conn:
         # Hash plans only, as dbt's planner_settings() does for the models: the reasons the listed part
         # has just COPYed for this date are not in the statistics yet, so the date's rows are estimated

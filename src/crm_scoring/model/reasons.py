@@ -10,6 +10,10 @@ ensemble sees a row only through which side of each split threshold each feature
 whether it is missing), and TreeSHAP (like the Saabas approximation) depends on nothing else, so rows
 with the same pattern have bit-identical contributions. Customers share patterns massively (counts,
 flags, bounded windows), so this is exact and several times cheaper (`crm bench` reports both).
+From PER_TREE_MIN_ROWS patterns on, the same idea per tree (`tree_contributions`): a tree's
+contributions depend only on the row's way at that tree's few nodes, so XGBoost explains each tree
+once per distinct key and numpy sums the trees in XGBoost's order (the same float32 bits; issue 12:
+~7x less CPU at 1M on the bench's booster, docs/scaling.md "Session 13").
 
 A booster boosted from the RFM regression's logit (`models/churn/config.yaml` xgboost.base_margin)
 explains only the residual; the regression's own linear contributions, coef x (x - training mean) in
@@ -63,7 +67,9 @@ class Wording:
     missing: str | None = None
 
     def render(self, feature: str, value: float) -> str:
-        label = humanise(feature)
+        return self._one(humanise(feature), value)
+
+    def _one(self, label: str, value: float) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return self.missing or f"no data on {label}"
         if value == 0 and self.zero is not None:
@@ -72,6 +78,26 @@ class Wording:
             return self.template.format(value=value, feature=label)
         except (ValueError, KeyError, IndexError):
             return f"{label}: {value:g}"
+
+    def render_many(self, feature: str, values: np.ndarray) -> np.ndarray:
+        """`render` of many float values of one feature: the label worked out once, and the values
+        without a special case (missing, a zero wording) formatted in one comprehension."""
+        label = humanise(feature)
+        texts = np.empty(len(values), dtype=object)
+        plain = ~np.isnan(values) & ((values != 0) | (self.zero is None))
+        texts[~plain] = _objects([self._one(label, v) for v in values[~plain].tolist()])
+        format_ = self.template.format
+        try:
+            texts[plain] = _objects([format_(value=v, feature=label) for v in values[plain].tolist()])
+        except (ValueError, KeyError, IndexError):  # a broken template: `render`'s fallback per value
+            texts[plain] = _objects([self._one(label, v) for v in values[plain].tolist()])
+        return texts
+
+
+def _objects(strings: list[str]) -> np.ndarray:
+    out = np.empty(len(strings), dtype=object)
+    out[:] = strings
+    return out
 
 
 def humanise(feature: str) -> str:
@@ -115,17 +141,30 @@ def contributions(
     return booster.predict(dm, pred_contribs=True, approx_contribs=approximate)[:, : len(features)]
 
 
-def split_thresholds(booster: xgb.Booster, n_features: int) -> list[np.ndarray]:
-    """Per feature index: the sorted distinct float32 thresholds the ensemble splits that feature on.
+def _model_json(booster: xgb.Booster) -> dict[str, Any]:
+    """The booster's JSON model: the exact float32 split conditions XGBoost compares against (the text
+    dump rounds them)."""
+    return json.loads(booster.save_raw("json"))
 
-    Read from the JSON model (the exact float32 values XGBoost compares against), not the text dump
-    (rounded). Categorical splits are not used by this model; they raise rather than mis-group rows.
-    """
-    model = json.loads(booster.save_raw("json"))
-    per_feature: list[list[np.ndarray]] = [[] for _ in range(n_features)]
-    for tree in model["learner"]["gradient_booster"]["model"]["trees"]:
+
+def _json_trees(model: dict[str, Any]) -> list[dict[str, Any]]:
+    trees = model["learner"]["gradient_booster"]["model"]["trees"]
+    for tree in trees:
         if any(int(t) != 0 for t in tree.get("split_type", [])):
             raise ValueError("categorical splits: decision patterns need the category sets")
+    return trees
+
+
+def split_thresholds(
+    booster: xgb.Booster, n_features: int, *, model: dict[str, Any] | None = None
+) -> list[np.ndarray]:
+    """Per feature index: the sorted distinct float32 thresholds the ensemble splits that feature on.
+
+    Read from the JSON model (`_model_json`). Categorical splits are not used by this model; they
+    raise rather than mis-group rows.
+    """
+    per_feature: list[list[np.ndarray]] = [[] for _ in range(n_features)]
+    for tree in _json_trees(model or _model_json(booster)):
         left = np.asarray(tree["left_children"])
         inner = left != -1
         idx = np.asarray(tree["split_indices"])[inner]
@@ -153,15 +192,152 @@ def decision_patterns(matrix: np.ndarray, thresholds: list[np.ndarray]) -> tuple
     return first, np.asarray(inverse).reshape(-1)
 
 
+@dataclass(frozen=True)
+class _Tree:
+    """One tree's internal nodes, in node order: split feature, float32 condition, missing goes left."""
+
+    features: np.ndarray
+    conditions: np.ndarray
+    default_left: np.ndarray
+
+    @property
+    def used(self) -> np.ndarray:
+        """The features this tree splits on: the only non-zero columns of its contributions."""
+        return np.unique(self.features)
+
+
+PER_TREE_MIN_ROWS = 4096  # fewer patterns: one XGBoost call over them costs less than ~4 ms per tree
+_SLICE_BLOCK = 32  # a slice costs time in the booster's size: single trees are cut from blocks of trees
+_MAX_TREE_NODES = 62  # a node-decision key fits one int64; deeper trees are explained whole (`contributions`)
+_TABLE_NODES = 16  # up to 2**16 keys: distinct keys through a lookup table instead of a sort
+
+
+def _plain_trees(booster: xgb.Booster, model: dict[str, Any]) -> list[_Tree] | None:
+    """The ensemble as a list of single trees, in boosting order, or None when tree t is not iteration t
+    of one output (dart weights, parallel trees, several classes) or a tree is too deep for one key."""
+    learner = model["learner"]
+    gbm = learner["gradient_booster"]
+    if gbm.get("name") != "gbtree":
+        return None
+    params = gbm["model"]["gbtree_model_param"]
+    trees = _json_trees(model)
+    if (
+        int(params.get("num_parallel_tree", 1)) != 1
+        or int(learner["learner_model_param"].get("num_class", 0)) > 1
+        or len(trees) != booster.num_boosted_rounds()
+        or any(int(g) != 0 for g in gbm["model"].get("tree_info", []))
+    ):
+        return None
+    out = []
+    for tree in trees:
+        inner = np.asarray(tree["left_children"]) != -1
+        if inner.sum() > _MAX_TREE_NODES:
+            return None
+        out.append(
+            _Tree(
+                features=np.asarray(tree["split_indices"], dtype=np.int64)[inner],
+                conditions=np.asarray(tree["split_conditions"], dtype=np.float32)[inner],
+                default_left=np.asarray(tree["default_left"], dtype=bool)[inner],
+            )
+        )
+    return out
+
+
+def _node_keys(tree: _Tree, values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Per row (columns of the feature-major float32 `values`): bit i set when the row goes left at the
+    tree's internal node i (`x < condition`, or missing with the default branch left)."""
+    dtype = np.int32 if len(tree.features) <= 30 else np.int64
+    key = np.zeros(values.shape[1], dtype=dtype)
+    for bit, (j, cond, left) in enumerate(
+        zip(tree.features, tree.conditions, tree.default_left, strict=True)
+    ):
+        go = values[j] < cond  # NaN compares False: a missing value goes right unless default left
+        if left:
+            go |= missing[j]
+        key |= go.astype(dtype) << dtype(bit)
+    return key
+
+
+def _distinct(key: np.ndarray, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(one row per distinct key, index of its key per row)."""
+    if nodes <= _TABLE_NODES:
+        present = np.flatnonzero(np.bincount(key, minlength=1 << nodes))
+        table = np.zeros(1 << nodes, dtype=np.int32)
+        table[present] = np.arange(len(present), dtype=np.int32)
+        inverse = table[key]
+        rows = np.empty(len(present), dtype=np.int64)
+        rows[inverse] = np.arange(len(key))  # any row of a key will do: they all get its contributions
+        return rows, inverse
+    _, rows, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return rows, np.asarray(inverse).reshape(-1)
+
+
+def tree_contributions(
+    booster: xgb.Booster,
+    matrix: np.ndarray,
+    features: list[str],
+    *,
+    approximate: bool = False,
+    model: dict[str, Any] | None = None,
+) -> np.ndarray:
+    """`contributions`, the same float32 values, computed tree by tree once per distinct *node-decision
+    key* of that tree.
+
+    XGBoost's contributions of a row are the float32 sum, tree by tree in boosting order, of each tree's
+    own contributions (a one-tree slice of the booster), and a tree's contributions of a row depend only on
+    which way the row goes at each of that tree's nodes (TreeSHAP and Saabas alike). A depth-4 tree has
+    15 nodes, so at most 32,768 keys however many customers: XGBoost computes a few thousand rows per
+    tree instead of every row through every tree, and numpy adds the tree's non-zero columns (the
+    features it splits on) to the running sums in the same order, which gives the same bits (a tree
+    that does not use a feature adds 0.0 to it in XGBoost: only the sign of a zero can differ, and no
+    reason is ever given for a zero). Ensembles that are not one plain tree per iteration fall back to
+    one XGBoost call over all rows.
+    """
+    model = model or _model_json(booster)
+    trees = _plain_trees(booster, model)
+    n, f = matrix.shape
+    if trees is None or n == 0:
+        return contributions(booster, matrix, features, approximate=approximate)
+    rows32 = np.ascontiguousarray(matrix, dtype=np.float32)  # what a DMatrix holds (same rounding)
+    values = np.ascontiguousarray(rows32.T)  # feature-major: one feature's rows contiguous
+    missing = np.isnan(values)
+    sums = np.zeros((f, n), dtype=np.float32)
+    block = booster
+    for t, tree in enumerate(trees):
+        if t % _SLICE_BLOCK == 0:
+            block = booster[t : min(t + _SLICE_BLOCK, len(trees))]
+            # one thread, inherited by its slices: after hundreds of small parallel calls OpenMP's
+            # spin-waits cost more CPU than the work
+            block.set_param({"nthread": 1})
+        if len(tree.features) == 0:  # a single leaf: its value goes to the bias column only
+            continue
+        rows, inverse = _distinct(_node_keys(tree, values, missing), len(tree.features))
+        one = block[t % _SLICE_BLOCK : t % _SLICE_BLOCK + 1]  # XGBoost explains whole prefixes only
+        per_key = one.predict(
+            xgb.DMatrix(rows32[rows], nthread=1),  # positional columns, as in `contributions`: no names
+            pred_contribs=True,
+            approx_contribs=approximate,
+            validate_features=False,
+        )
+        for j in tree.used:
+            sums[j] += per_key[:, j].take(inverse)
+    return np.ascontiguousarray(sums.T)
+
+
 def pattern_contributions(
     booster: xgb.Booster, matrix: np.ndarray, features: list[str], *, approximate: bool = False
 ) -> tuple[np.ndarray, int]:
-    """`contributions` computed once per distinct decision pattern and broadcast (bit-identical rows);
-    also returns the number of patterns computed."""
+    """`contributions` computed once per distinct decision pattern and broadcast (bit-identical rows),
+    tree by tree (`tree_contributions`) from PER_TREE_MIN_ROWS patterns on; also returns the number of
+    patterns computed."""
     if len(matrix) == 0:  # XGBoost returns a flat array for no rows
         return np.zeros((0, len(features)), dtype=np.float32), 0
-    first, inverse = decision_patterns(matrix, split_thresholds(booster, len(features)))
-    unique = contributions(booster, matrix[first], features, approximate=approximate)
+    model = _model_json(booster)
+    first, inverse = decision_patterns(matrix, split_thresholds(booster, len(features), model=model))
+    if len(first) < PER_TREE_MIN_ROWS:
+        unique = contributions(booster, matrix[first], features, approximate=approximate)
+    else:
+        unique = tree_contributions(booster, matrix[first], features, approximate=approximate, model=model)
     return unique[inverse], len(first)
 
 
@@ -227,20 +403,21 @@ def _order_rows(vals: np.ndarray, idx: np.ndarray) -> np.ndarray:
 def _render_texts(
     feature_idx: np.ndarray, values: np.ndarray, features: list[str], catalogue: dict[str, Wording]
 ) -> np.ndarray:
-    """Reason text per reason row, formatting each distinct (feature, value) pair once."""
+    """Reason text per reason row, formatting each distinct (feature, value) pair once: one stable sort
+    by feature, then per feature the distinct values (all missing values are one; -0.0 reads as 0)."""
+    texts = np.empty(len(feature_idx), dtype=object)
     if len(feature_idx) == 0:
-        return np.empty(0, dtype=object)
-    missing = np.isnan(values)
-    key = np.stack(
-        [feature_idx.astype(np.float64), missing.astype(np.float64), np.where(missing, 0.0, values)]
-    )
-    uniq, inverse = np.unique(key, axis=1, return_inverse=True)
-    texts = np.empty(uniq.shape[1], dtype=object)
-    for j in range(uniq.shape[1]):
-        name = features[int(uniq[0, j])]
-        value = float("nan") if uniq[1, j] else float(uniq[2, j])
-        texts[j] = catalogue.get(name, _fallback(name)).render(name, value)
-    return texts[np.asarray(inverse).reshape(-1)]
+        return texts
+    order = np.argsort(feature_idx, kind="stable")
+    sorted_idx = feature_idx[order]
+    starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])
+    for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
+        at = order[start:end]
+        name = features[int(sorted_idx[start])]
+        distinct, inverse = np.unique(values[at] + 0.0, return_inverse=True)  # NaNs collapse into one
+        rendered = catalogue.get(name, _fallback(name)).render_many(name, distinct)
+        texts[at] = rendered[np.asarray(inverse).reshape(-1)]
+    return texts
 
 
 def compute_reason_codes(
@@ -251,12 +428,14 @@ def compute_reason_codes(
     top_k: int | None = None,
     catalogue: dict[str, Wording] | None = None,
     matrix: np.ndarray | None = None,
+    config: ModelConfig | None = None,
 ) -> pa.Table:
     """Reason rows (REASON_COLUMNS) for every customer of `frame` (customer_id + the model's features).
 
-    `matrix` may pass the float64 feature matrix already built for scoring, to avoid a second copy.
+    `matrix` may pass the float64 feature matrix already built for scoring, to avoid a second copy;
+    `config` the caller's ModelConfig (top_k, approximate, catalogue), read from disk when None.
     """
-    cfg = load_config()
+    cfg = config or load_config()
     k = cfg.reasons.top_k if top_k is None else top_k
     words = load_catalogue(config=cfg) if catalogue is None else catalogue
     x = frame[model.features].to_numpy(dtype=np.float64) if matrix is None else matrix
