@@ -106,8 +106,7 @@ select
     case
         when not k.is_mature then 'window open'
         when k.value is null
-          or coalesce(k.n_measured, 0) < coalesce((select min_group_size from params), 0)
-          or coalesce(k.n_baseline, 0) < coalesce((select min_group_size from params), 0)
+          or not {{ crisis_kpi_bases_suffice('k.n_measured', 'k.n_baseline', '(select min_group_size from params)') }}
             then 'not enough data'
         when k.target_direction is null then 'no target'
         when k.target is null then 'no target set'

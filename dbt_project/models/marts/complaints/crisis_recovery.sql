@@ -3,7 +3,9 @@
     same number of days after it was resolved (after it started while it is unresolved):
       repurchase  = share of affected customers with a non-cancelled order in the window (as revenue
                     counts orders); recovery = post / pre, meets_recovery_target = recovery >=
-                    crisis_recovery_target (seed: >= 85 %), decided only once the post window has passed;
+                    crisis_recovery_target (seed: >= 85 %), decided only once the post window has passed
+                    and on bases of outcome_min_group_size (as crisis_kpis judges it: macro
+                    crisis_kpi_bases_suffice);
       complaints  = complaints per affected customer in the window (change in complaint rate);
       CSAT        = mean CSAT score of the affected customers' responses in the window (satisfaction
                     rebound = post - pre).
@@ -16,6 +18,7 @@
 with params as (
     select
         {{ policy_param('crisis_recovery_target') }} as recovery_target,
+        {{ policy_param('outcome_min_group_size', 'integer') }} as min_group_size,
         {{ policy_version() }} as policy_version
 ),
 
@@ -100,6 +103,7 @@ select
     (m.repurchase_post / nullif(m.repurchase_pre, 0))::double precision as repurchase_recovery,
     case
         when m.is_mature and m.repurchase_pre > 0
+         and {{ crisis_kpi_bases_suffice('m.affected_customers', 'm.buyers_pre', '(select min_group_size from params)') }}
             then m.repurchase_post / m.repurchase_pre >= (select recovery_target from params)
     end as meets_recovery_target,
     m.complaints_per_customer_pre::double precision as complaints_per_customer_pre,

@@ -124,8 +124,8 @@ def _recovery(conn: psycopg.Connection, run_date: date, title: str) -> list[Pane
             rows,
             columns,
             note=f"Recovery = repurchase after / before; target {target}. Decided once the window after "
-            "the resolution has passed. The scoreboard above judges every RP-03 KPI and gives no verdict "
-            "below outcome_min_group_size pre-crisis buyers, where meets_recovery_target still does.",
+            "the resolution has passed, and only on at least outcome_min_group_size affected customers and "
+            "pre-crisis buyers, as the scoreboard above judges it.",
         )
     ]
 
