@@ -43,6 +43,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
         dbt_selectors.CANDIDATES,
         dbt_selectors.LISTS_AFTER_REASONS,
         dbt_selectors.REPORTING,
+        dbt_selectors.REPORTING_BEFORE_LISTS,
     ):
         out[name] = _ls(tmp, "--selector", name)
     return {k: [json.loads(x) for x in v] for k, v in out.items()}
@@ -56,6 +57,7 @@ def test_the_code_names_the_selectors_of_the_yaml() -> None:
         dbt_selectors.REPORTING,
         dbt_selectors.CANDIDATES,
         dbt_selectors.LISTS_AFTER_REASONS,
+        dbt_selectors.REPORTING_BEFORE_LISTS,
     }
     assert names == dbt_selectors.selector_names()
     assert dbt_selectors.build_args(dbt_selectors.LISTS) == ["build", "--selector", "nightly_lists"]
@@ -122,3 +124,25 @@ def test_the_lists_step_splits_at_the_reason_codes(nodes: dict[str, list[dict]])
     while grown := {n for n, ps in parents.items() if ps & reads} - reads:
         reads |= grown
     assert len(reads) > 1 and not first & reads
+
+
+def test_reporting_before_lists_reads_no_list_model(nodes: dict[str, list[dict]]) -> None:
+    """A warehouse's day before its first lists (the bench's day 0) builds the reporting models that read
+    nothing of the lists build, directly or not; rule_activity, which counts the candidates, waits."""
+    ids = {n["unique_id"]: n for n in nodes["all"]}
+    lists = {n["unique_id"] for n in nodes["all"] if "lists" in n.get("tags", [])}
+
+    def reads_lists(uid: str, seen: set[str]) -> bool:
+        for parent in ids.get(uid, {}).get("depends_on", {}).get("nodes", []):
+            if parent in lists or (parent not in seen and (seen.add(parent) or reads_lists(parent, seen))):
+                return True
+        return False
+
+    before = {
+        n["unique_id"] for n in nodes[dbt_selectors.REPORTING_BEFORE_LISTS] if n["resource_type"] == "model"
+    }
+    reporting = {n["unique_id"] for n in nodes[dbt_selectors.REPORTING] if n["resource_type"] == "model"}
+    assert before < reporting
+    assert "model.crm.rule_activity" in reporting - before
+    assert not [u for u in before if reads_lists(u, set())]
+    assert not [u for u in reporting - before if not reads_lists(u, set())], "only readers of the lists wait"

@@ -303,6 +303,14 @@ def _reporting_args() -> list[str]:
     return build_args(REPORTING)
 
 
+def _reporting_day0_args() -> list[str]:
+    """Day 0 has no lists (no champion yet): the reporting models that do not read the lists build get
+    their first build, so the night's reporting build extends them as a real night does."""
+    from crm_scoring.orchestration.dbt_selectors import REPORTING_BEFORE_LISTS, build_args
+
+    return build_args(REPORTING_BEFORE_LISTS)
+
+
 def _marts_test_args() -> list[str]:
     from crm_scoring.orchestration.dbt_selectors import MARTS
 
@@ -510,7 +518,7 @@ def run_bench(
             text_model_rate = _text_model_rate()
             # the night before: the first build of every mart (the history a nightly run extends)
             dbt_stage("dbt build: marts, first build (day 0)", _marts_args(), day0, customers)
-            dbt_stage("dbt build: reporting, first build (day 0)", _reporting_args(), day0, 0)
+            dbt_stage("dbt build: reporting, first build (day 0)", _reporting_day0_args(), day0, 0)
             dbt_stage("dbt build: marts (incremental night)", _marts_args(), day1, customers)
             dbt_stage("dbt test: marts (beside scoring, off the path)", _marts_test_args(), day1, 0)
             if champion_store is not None:

@@ -28,6 +28,9 @@ TRAINING = "training_snapshots"
 # night's scores, drift and stage timings; complaint, crisis and campaign reporting; rule activity; load
 # bookkeeping). None is read by the scores or the lists, so the lists never wait for them.
 REPORTING = "nightly_reporting"
+# a warehouse's day before its first lists (the bench's day 0): nightly_reporting without what reads the
+# lists build (rule_activity and its readers), which would find no lists_build relation to read
+REPORTING_BEFORE_LISTS = "reporting_before_lists"
 
 
 def selectors_file() -> Path:
