@@ -502,9 +502,10 @@ def run_bench(
             timer.run(
                 "validate raw: backfill (GX)", lambda: validate_raw(url, day0, reports), backfill.rows_read
             )
-            timer.run("validate raw: nightly delta (GX)", lambda: validate_raw(url, day1, reports), 0)
-            timer.stages[-1].rows = _count(
-                url, "select count(*) from raw.orders where _export_date = %s", day1
+            timer.run(
+                "validate raw: nightly delta (GX)",
+                lambda: validate_raw(url, day1, reports),
+                lambda _: _count(url, "select count(*) from raw.orders where _export_date = %s", day1),
             )
             timer.run("enrich: text model + DQ-06 report", lambda: _text_gate(url, day1), 1)
             text_backfill = timer.run(
