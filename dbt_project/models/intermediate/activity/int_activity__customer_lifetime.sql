@@ -13,8 +13,12 @@
     last_activity_at (the latest activity time, CV-07) and median_purchase_cycle_days (the median of the
     gaps between consecutive purchase days, CV-06 / CF-02) are read by int_customers__revenue and by the
     run-date row of int_churn__activity, the purchase-cycle aggregates (CF-02 / CF-14) by the run-date row
-    of int_churn__purchase_cycle: there each was a pass over every event or purchase day each night. -#}
-with days as not materialized (
+    of int_churn__purchase_cycle: there each was a pass over every event or purchase day each night.
+    `days` feeds two branches (the aggregates, the purchase days' window). On a forward night it is
+    materialized: inlined, each branch scanned the whole 38M-row customer-days table for the affected
+    customers (at 1M, 785,802 pages read, 6.1 GB); materialized, one scan and 0.8 GB of temporary file
+    (docs/scaling.md, "Session 14"). A rebuild reads every row anyway and keeps it inlined. -#}
+with days as {% if incremental_customers_forward_from() is none %}not {% endif %}materialized (
     select d.*
     from {{ ref('int_activity__customer_days') }} as d
     where true
