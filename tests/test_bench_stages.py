@@ -85,3 +85,24 @@ def test_the_airflow_night_reads_each_tasks_seconds_from_the_run_summary(tmp_pat
     )
     assert task_seconds(log) == {"ingest": 3.7, "score_shard[1]": 12.0}
     assert task_seconds(tmp_path / "missing.log") == {}
+
+
+def test_a_stage_records_the_servers_wal_reads_and_temporary_files(fresh_db: str) -> None:
+    """The I/O columns are differences of the server's statistics around the stage: a 200,000-row table
+    written and a sort spilled at 64 kB of work_mem must show as WAL and temporary files."""
+
+    def work() -> None:
+        with warehouse.connect(fresh_db) as conn:
+            conn.execute(
+                "create table io_probe as select g, md5(g::text) as h from generate_series(1, 200000) g"
+            )
+            conn.execute("set work_mem = '64kB'")
+            conn.execute("select count(*) from (select h from io_probe order by h) s").fetchone()
+
+    timer = bench.Timer(io_url=fresh_db)
+    timer.run("io probe", work, 1)
+    [stage] = timer.stages
+    assert stage.wal_mb > 5 and stage.temp_mb > 1 and stage.read_mb >= 0
+    quiet = bench.Timer()
+    quiet.run("no server", lambda: None, 0)
+    assert (quiet.stages[0].wal_mb, quiet.stages[0].read_mb, quiet.stages[0].temp_mb) == (0.0, 0.0, 0.0)

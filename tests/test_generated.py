@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import re
 import shutil
 
 import jinja2
@@ -31,6 +32,25 @@ def test_a_stale_file_is_reported_and_rewritten(tmp_path) -> None:
     assert "docs/landing_contract.md" in stale and "expectations/raw/orders.json" in stale
     generate(root=tmp_path)
     assert generate(check=True, root=tmp_path) == []
+
+
+def test_the_incremental_activity_sources_are_the_contract_tables_with_an_activity_time() -> None:
+    """Macro incremental_customers finds a night's affected customers through raw's key index and trusts
+    that no stored row lies after its export day: both hold only for contract tables with an activity_time
+    (key indexed by raw_table_ddl, the column not_future), so the models may read no other."""
+    timed = {t.name for t in contract.TABLES.values() if t.activity_time}
+    assert timed == {"orders", "interactions", "tickets", "surveys"}
+    for name in timed:
+        table = contract.TABLES[name]
+        assert table.column(table.activity_time).not_future
+        assert f"{name}_key_idx on raw.{name} ({', '.join(table.key)})" in contract.raw_table_ddl(table)
+    assert "_key_idx" not in contract.raw_table_ddl(contract.TABLES["customers"])
+    models = settings.dbt_project_dir() / "models" / "intermediate" / "activity"
+    for model in ("int_activity__customer_days", "int_activity__customer_lifetime"):
+        config = (models / f"{model}.sql").read_text().split("incremental_customers_config(")[1]
+        assert set(re.findall(r"'(\w+)'", config.split("]")[0])) == timed
+    with pytest.raises(ValueError, match="must be not_future"):
+        contract.Table("x", (contract.Column("ts", "timestamp"),), key=("ts",), activity_time="ts")
 
 
 def test_a_new_contract_table_gets_a_suite_and_a_source(monkeypatch) -> None:

@@ -4,10 +4,12 @@ A forward night recomputes only the customers whose input changed since the tabl
 result must equal a full refresh exactly. The hand-made fixture (tests/support) runs D1, D2, D3 and is
 compared with a --full-refresh of D3 by EXCEPT ALL both ways, with two cases the incremental path must
 not miss: an order re-exported under another customer (the old customer's days must go) and an event
-exported early with a timestamp after the previous run (it comes into view on D3 only). The whole-history
-values the nightly models now read from the incremental lifetime table (last activity time, median purchase
-cycle) are checked against their former definition, a pass over every event / purchase day; a backfill of
-an earlier date rebuilds and equals that date's full refresh.
+of a past day exported late, on D3 (a new key whose day the previous nights already built). An event
+exported before its own time cannot reach raw (ingest quarantines a timestamp after its export day:
+contract.Table.activity_time), so the affected customers are those of the re-exported keys alone. The
+whole-history values the nightly models now read from the incremental lifetime table (last activity time,
+median purchase cycle) are checked against their former definition, a pass over every event / purchase
+day; a backfill of an earlier date rebuilds and equals that date's full refresh.
 """
 
 from __future__ import annotations
@@ -50,9 +52,9 @@ INCREMENTAL_BY_CUSTOMER = (
 )
 
 EXTRA = {
-    # exported on D1 with a D3 timestamp: invisible on D1 and D2, in view on D3 (the time cut)
+    # an event of 2026-11-20 exported late, on D3: c6's day of 2026-11-20 appears on D3 only
     "interactions": _table(
-        "event_id customer_id event_ts event_type", (D1, "e-early", "c6", "2026-11-28T05:00:00Z", "page_view")
+        "event_id customer_id event_ts event_type", (D3, "e-late", "c6", "2026-11-20T05:00:00Z", "page_view")
     ),
     # o9 (c6, exported D1) re-exported on D3 under c4: c6's day of 2026-11-01 must disappear
     "orders": _table(
@@ -173,8 +175,8 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
         _dbt(project, "run", *SELECT, run_date=run_date)
     days = "intermediate.int_activity__customer_days"
     assert _mark(url, days).startswith(f"as of {D2} (macro incremental_customers, model ")
-    early = _rows(url, f"select * from {days} where customer_id = 'c6' and activity_date = %s", D3)
-    assert early == []  # not in view before D3
+    late = _rows(url, f"select * from {days} where customer_id = 'c6' and activity_date = '2026-11-20'")
+    assert late == []  # not exported before D3
 
     # c5 has no new input on D3: a forward night must leave its rows alone, not rewrite them (a rewritten
     # row has a new xmin). The days table recomputes only the affected customer-days: c4's day of o5 stays,
@@ -197,12 +199,12 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
     assert "2026-11-01" not in before[days, "c4"] and "2026-11-01" in versions(days, "c4")
     assert not set(versions(lifetime, "c4").values()) & set(before[lifetime, "c4"].values())
     assert not set(versions(lifetime, "c6").values()) & set(before[lifetime, "c6"].values())
-    # the affected customers were recomputed: the early event is in view, o9 moved from c6 to c4
+    # the affected customers were recomputed: the late event's day is there, o9 moved from c6 to c4
     c6 = {
         r["activity_date"].isoformat(): r
         for r in _rows(url, f"select * from {days} where customer_id = 'c6'")
     }
-    assert c6[D3]["app_events"] == 1 and "2026-11-01" not in c6
+    assert c6["2026-11-20"]["app_events"] == 1 and "2026-11-01" not in c6
     c4 = _rows(url, f"select * from {days} where customer_id = 'c4' and activity_date = '2026-11-01'")
     assert [r["orders_placed"] for r in c4] == [1]
 

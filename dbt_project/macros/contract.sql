@@ -6,21 +6,22 @@
 {%- endmacro %}
 
 {#- contract_table(name): the table's columns in contract order, key, version column
-    (version_optional: a missing value defaults to the export date) and PII columns; read by macro
-    staging_view. -#}
+    (version_optional: a missing value defaults to the export date), PII columns and activity time
+    (Table.activity_time: the key is indexed in raw); read by macros staging_view and
+    incremental_customers. -#}
 {% macro contract_table(name) -%}
     {%- set tables = {
-        'customers': {'columns': ['customer_id', 'registered_at', 'status', 'country', 'region', 'timezone', 'preferred_language', 'birth_month_day', 'email', 'phone', 'account_manager_id', 'updated_at'], 'key': ['customer_id'], 'version_column': 'updated_at', 'version_optional': true, 'pii': ['email', 'phone']},
-        'orders': {'columns': ['order_id', 'customer_id', 'order_ts', 'status', 'net_amount', 'gross_amount', 'discount_amount', 'refund_amount', 'currency', 'channel', 'points_earned', 'updated_at'], 'key': ['order_id'], 'version_column': 'updated_at', 'version_optional': true, 'pii': []},
-        'tickets': {'columns': ['ticket_id', 'customer_id', 'created_at', 'ticket_type', 'channel', 'priority', 'is_urgent', 'complexity', 'severity', 'category_l1', 'module_l2', 'complaint_type', 'status', 'first_response_at', 'resolved_at', 'closed_at', 'reopened_count', 'crisis_event_id', 'language', 'text', 'updated_at'], 'key': ['ticket_id'], 'version_column': 'updated_at', 'version_optional': true, 'pii': ['text']},
-        'interactions': {'columns': ['event_id', 'customer_id', 'event_ts', 'event_type', 'channel', 'page_type'], 'key': ['event_id'], 'version_column': none, 'version_optional': false, 'pii': []},
-        'surveys': {'columns': ['survey_id', 'customer_id', 'survey_type', 'trigger_type', 'related_ticket_id', 'related_crisis_event_id', 'sent_at', 'responded_at', 'score', 'comment'], 'key': ['survey_id'], 'version_column': none, 'version_optional': false, 'pii': ['comment']},
-        'crisis_events': {'columns': ['crisis_event_id', 'crisis_type', 'scope_level', 'opinion_level', 'started_at', 'resolved_at', 'description'], 'key': ['crisis_event_id'], 'version_column': none, 'version_optional': false, 'pii': []},
-        'crisis_affected_customers': {'columns': ['crisis_event_id', 'customer_id', 'impact_type', 'impact_value'], 'key': ['crisis_event_id', 'customer_id'], 'version_column': none, 'version_optional': false, 'pii': []},
-        'contacts': {'columns': ['contact_id', 'customer_id', 'contact_ts', 'channel', 'purpose', 'list_run_date', 'campaign_id', 'ab_variant', 'outcome'], 'key': ['contact_id'], 'version_column': none, 'version_optional': false, 'pii': []},
-        'compensations': {'columns': ['compensation_id', 'customer_id', 'ticket_id', 'crisis_event_id', 'round_no', 'compensation_type', 'amount', 'points', 'issued_at'], 'key': ['compensation_id'], 'version_column': none, 'version_optional': false, 'pii': []},
-        'consents': {'columns': ['customer_id', 'purpose', 'channel', 'status', 'status_ts'], 'key': ['customer_id', 'purpose', 'channel', 'status_ts'], 'version_column': 'status_ts', 'version_optional': false, 'pii': []},
-        'dsr_requests': {'columns': ['request_id', 'customer_id', 'request_type', 'requested_at'], 'key': ['request_id'], 'version_column': none, 'version_optional': false, 'pii': []}
+        'customers': {'columns': ['customer_id', 'registered_at', 'status', 'country', 'region', 'timezone', 'preferred_language', 'birth_month_day', 'email', 'phone', 'account_manager_id', 'updated_at'], 'key': ['customer_id'], 'version_column': 'updated_at', 'version_optional': true, 'pii': ['email', 'phone'], 'activity_time': none},
+        'orders': {'columns': ['order_id', 'customer_id', 'order_ts', 'status', 'net_amount', 'gross_amount', 'discount_amount', 'refund_amount', 'currency', 'channel', 'points_earned', 'updated_at'], 'key': ['order_id'], 'version_column': 'updated_at', 'version_optional': true, 'pii': [], 'activity_time': 'order_ts'},
+        'tickets': {'columns': ['ticket_id', 'customer_id', 'created_at', 'ticket_type', 'channel', 'priority', 'is_urgent', 'complexity', 'severity', 'category_l1', 'module_l2', 'complaint_type', 'status', 'first_response_at', 'resolved_at', 'closed_at', 'reopened_count', 'crisis_event_id', 'language', 'text', 'updated_at'], 'key': ['ticket_id'], 'version_column': 'updated_at', 'version_optional': true, 'pii': ['text'], 'activity_time': 'created_at'},
+        'interactions': {'columns': ['event_id', 'customer_id', 'event_ts', 'event_type', 'channel', 'page_type'], 'key': ['event_id'], 'version_column': none, 'version_optional': false, 'pii': [], 'activity_time': 'event_ts'},
+        'surveys': {'columns': ['survey_id', 'customer_id', 'survey_type', 'trigger_type', 'related_ticket_id', 'related_crisis_event_id', 'sent_at', 'responded_at', 'score', 'comment'], 'key': ['survey_id'], 'version_column': none, 'version_optional': false, 'pii': ['comment'], 'activity_time': 'responded_at'},
+        'crisis_events': {'columns': ['crisis_event_id', 'crisis_type', 'scope_level', 'opinion_level', 'started_at', 'resolved_at', 'description'], 'key': ['crisis_event_id'], 'version_column': none, 'version_optional': false, 'pii': [], 'activity_time': none},
+        'crisis_affected_customers': {'columns': ['crisis_event_id', 'customer_id', 'impact_type', 'impact_value'], 'key': ['crisis_event_id', 'customer_id'], 'version_column': none, 'version_optional': false, 'pii': [], 'activity_time': none},
+        'contacts': {'columns': ['contact_id', 'customer_id', 'contact_ts', 'channel', 'purpose', 'list_run_date', 'campaign_id', 'ab_variant', 'outcome'], 'key': ['contact_id'], 'version_column': none, 'version_optional': false, 'pii': [], 'activity_time': none},
+        'compensations': {'columns': ['compensation_id', 'customer_id', 'ticket_id', 'crisis_event_id', 'round_no', 'compensation_type', 'amount', 'points', 'issued_at'], 'key': ['compensation_id'], 'version_column': none, 'version_optional': false, 'pii': [], 'activity_time': none},
+        'consents': {'columns': ['customer_id', 'purpose', 'channel', 'status', 'status_ts'], 'key': ['customer_id', 'purpose', 'channel', 'status_ts'], 'version_column': 'status_ts', 'version_optional': false, 'pii': [], 'activity_time': none},
+        'dsr_requests': {'columns': ['request_id', 'customer_id', 'request_type', 'requested_at'], 'key': ['request_id'], 'version_column': none, 'version_optional': false, 'pii': [], 'activity_time': none}
     } -%}
     {{ return(tables[name]) }}
 {%- endmacro %}

@@ -15,12 +15,16 @@ create table if not exists raw.customers ( customer_id text, registered_at times
 create index if not exists customers_export_date_idx on raw.customers (_export_date);
 create table if not exists raw.orders ( order_id text, customer_id text, order_ts timestamptz, status text, net_amount numeric(18,2), gross_amount numeric(18,2), discount_amount numeric(18,2), refund_amount numeric(18,2), currency text, channel text, points_earned bigint, updated_at timestamptz, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists orders_export_date_idx on raw.orders (_export_date);
+create index if not exists orders_key_idx on raw.orders (order_id);
 create table if not exists raw.tickets ( ticket_id text, customer_id text, created_at timestamptz, ticket_type text, channel text, priority text, is_urgent boolean, complexity text, severity text, category_l1 text, module_l2 text, complaint_type text, status text, first_response_at timestamptz, resolved_at timestamptz, closed_at timestamptz, reopened_count bigint, crisis_event_id text, language text, text text, updated_at timestamptz, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists tickets_export_date_idx on raw.tickets (_export_date);
+create index if not exists tickets_key_idx on raw.tickets (ticket_id);
 create table if not exists raw.interactions ( event_id text, customer_id text, event_ts timestamptz, event_type text, channel text, page_type text, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists interactions_export_date_idx on raw.interactions (_export_date);
+create index if not exists interactions_key_idx on raw.interactions (event_id);
 create table if not exists raw.surveys ( survey_id text, customer_id text, survey_type text, trigger_type text, related_ticket_id text, related_crisis_event_id text, sent_at timestamptz, responded_at timestamptz, score bigint, comment text, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists surveys_export_date_idx on raw.surveys (_export_date);
+create index if not exists surveys_key_idx on raw.surveys (survey_id);
 create table if not exists raw.crisis_events ( crisis_event_id text, crisis_type text, scope_level text, opinion_level text, started_at timestamptz, resolved_at timestamptz, description text, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists crisis_events_export_date_idx on raw.crisis_events (_export_date);
 create table if not exists raw.crisis_affected_customers ( crisis_event_id text, customer_id text, impact_type text, impact_value numeric(18,2), _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );

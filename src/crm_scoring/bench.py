@@ -20,6 +20,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from crm_scoring import settings, warehouse
 
 BENCH_DATE = date(2026, 11, 26)
@@ -36,6 +38,12 @@ class Stage:
     # live and exited) during the stage: on a shared machine wall time measures the neighbours too
     cpu_seconds: float = 0.0
     pg_cpu_seconds: float = 0.0
+    # I/O of the PostgreSQL server during the stage (server-wide, from its statistics): WAL written, data
+    # blocks read from the kernel (page cache or disk: the buffer pool's misses) and temporary files. At
+    # 1M customers the night is I/O-bound, and these, unlike wall time, do not move with the neighbours.
+    wal_mb: float = 0.0
+    read_mb: float = 0.0
+    temp_mb: float = 0.0
 
     @property
     def rows_per_second(self) -> float:
@@ -123,10 +131,31 @@ def _pg_cpu() -> float:
         return 0.0
 
 
+def _pg_io(url: str | None) -> tuple[float, float, float]:
+    """MB of WAL, of blocks read and of temporary files the server has written / read since its start
+    (pg_stat_database, every database: the dbt threads and the bench share one server); zeros without
+    `url` or when the statistics are not readable."""
+    if url is None:
+        return 0.0, 0.0, 0.0
+    try:
+        with warehouse.connect(url) as conn:
+            row = conn.execute(
+                "select (pg_current_wal_lsn() - '0/0'::pg_lsn)::float8,"
+                " sum(blks_read)::float8 * current_setting('block_size')::int, sum(temp_bytes)::float8"
+                " from pg_stat_database"
+            ).fetchone()
+    except psycopg.Error:
+        return 0.0, 0.0, 0.0
+    return tuple(float(v or 0) / 2**20 for v in row)  # type: ignore[return-value]
+
+
 class Timer:
-    def __init__(self, sampler: RssSampler | None = None, partial: Path | None = None) -> None:
+    def __init__(
+        self, sampler: RssSampler | None = None, partial: Path | None = None, io_url: str | None = None
+    ) -> None:
         self.stages: list[Stage] = []
         self.sampler = sampler
+        self.io_url = io_url
         # every finished stage is also written here at once: a run at 1M that is stopped (or dies)
         # after an hour still leaves its figures
         self.partial = partial
@@ -134,6 +163,7 @@ class Timer:
     def run(self, name: str, fn: Callable[[], Any], rows: Callable[[Any], int] | int) -> Any:
         if self.sampler is not None:
             self.sampler.reset()
+        io0 = _pg_io(self.io_url)
         cpu0, pg0 = _own_cpu(), _pg_cpu()
         start = time.perf_counter()
         result = fn()
@@ -142,14 +172,18 @@ class Timer:
         # (before that it is a zombie whose CPU psutil cannot read): give it a moment, outside `elapsed`
         time.sleep(0.5)
         cpu, pg = _own_cpu() - cpu0, _pg_cpu() - pg0
+        wal, read, temp = (round(b - a, 1) for a, b in zip(io0, _pg_io(self.io_url), strict=True))
         count = rows(result) if callable(rows) else rows
         peak = self.sampler.peak_mb() if self.sampler is not None else 0.0
-        self.stages.append(Stage(name, elapsed, int(count), round(peak, 1), round(cpu, 2), round(pg, 2)))
+        self.stages.append(
+            Stage(name, elapsed, int(count), round(peak, 1), round(cpu, 2), round(pg, 2), wal, read, temp)
+        )
         if self.partial is not None:
             self.partial.parent.mkdir(parents=True, exist_ok=True)
             self.partial.write_text(json.dumps([asdict(s) for s in self.stages], indent=2))
         print(
-            f"  {name:40} {elapsed:9.2f} s {count:>12,} rows {peak:7,.0f} MB cpu {cpu:8.1f} s pg {pg:8.1f} s",
+            f"  {name:40} {elapsed:9.2f} s {count:>12,} rows {peak:7,.0f} MB cpu {cpu:8.1f} s pg {pg:8.1f} s"
+            + (f" wal {wal:8,.0f} MB read {read:8,.0f} MB temp {temp:7,.0f} MB" if self.io_url else ""),
             flush=True,
         )
         return result
@@ -476,7 +510,7 @@ def run_bench(
     landing = (landing or root / "landing").resolve()
     sampler = RssSampler()
     target = out_json or settings.reports_dir() / "bench.json"
-    timer = Timer(sampler, partial=target.with_name(target.stem + ".partial.json"))
+    timer = Timer(sampler, partial=target.with_name(target.stem + ".partial.json"), io_url=url)
     nights_report: list[dict] = []
     reused = False
     reused_champion: str | None = None
@@ -877,7 +911,7 @@ def run_scoring_bench(
     day = BENCH_DATE
     sampler = RssSampler()
     target = out_json or settings.reports_dir() / "bench_scoring.json"
-    timer = Timer(sampler, partial=target.with_name(target.stem + ".partial.json"))
+    timer = Timer(sampler, partial=target.with_name(target.stem + ".partial.json"), io_url=url)
     print(f"crm bench scoring: {customers:,} rows x {len(features)} features, database {dbname}")
     columns = []
     for i, f in enumerate(features):

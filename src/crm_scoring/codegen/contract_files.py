@@ -50,6 +50,7 @@ def _table_literal(table: contract.Table) -> str:
         "version_column": table.version_column,
         "version_optional": version is not None and not version.required,
         "pii": [c.name for c in table.columns if c.pii],
+        "activity_time": table.activity_time,
     }
     return "{" + ", ".join(f"'{k}': {_jinja(v)}" for k, v in fields.items()) + "}"
 
@@ -70,8 +71,9 @@ def contract_macro() -> str:
         "{%- endmacro %}\n"
         "\n"
         "{#- contract_table(name): the table's columns in contract order, key, version column\n"
-        "    (version_optional: a missing value defaults to the export date) and PII columns; read by macro\n"
-        "    staging_view. -#}\n"
+        "    (version_optional: a missing value defaults to the export date), PII columns and activity time\n"
+        "    (Table.activity_time: the key is indexed in raw); read by macros staging_view and\n"
+        "    incremental_customers. -#}\n"
         "{% macro contract_table(name) -%}\n"
         "    {%- set tables = {\n"
         f"{tables}\n"

@@ -1,6 +1,5 @@
 {{ config(**incremental_customers_config(
-    [['orders', 'order_id', 'order_ts'], ['interactions', 'event_id', 'event_ts'],
-     ['tickets', 'ticket_id', 'created_at'], ['surveys', 'survey_id', 'responded_at']],
+    ['orders', 'interactions', 'tickets', 'surveys'],
     indexes=[{'columns': ['activity_date']}, {'columns': ['customer_id', 'activity_date']}],
     grain='day',
 )) }}
@@ -13,8 +12,8 @@
     Incremental by customer-day (macro incremental_customers, grain 'day'): a row depends only on that
     day's events of the customer up to run_date, so a forward night re-aggregates the days of every version
     of a new or replaced order / event / ticket / survey (a replaced version may move or remove activity on
-    a past day: the old version's day is recomputed too) and the days of events come into view since the
-    last build, and leaves every other row as it is; a rerun or backfill rebuilds as of run_date.
+    a past day: the old version's day is recomputed too) since the last build, and leaves every other row
+    as it is; a rerun or backfill rebuilds as of run_date.
     last_activity_at (the day's latest activity time, the events of int_customers__activity_events) lets
     int_customers__revenue read a customer's last activity from int_activity__customer_lifetime instead of
     scanning every event each night.

@@ -1,6 +1,5 @@
 {{ config(**incremental_customers_config(
-    [['orders', 'order_id', 'order_ts'], ['interactions', 'event_id', 'event_ts'],
-     ['tickets', 'ticket_id', 'created_at'], ['surveys', 'survey_id', 'responded_at']],
+    ['orders', 'interactions', 'tickets', 'surveys'],
     indexes=[{'columns': ['customer_id'], 'unique': true}],
 )) }}
 {#- Lifetime activity per customer as of run_date (CF-01, CF-03, CF-04): paid orders, last order / login /
