@@ -26,7 +26,8 @@
     column come from macro contract_table). A model whose rows also depend on run_date beyond this (a
     trailing window, "days since") must not use it.
     grain 'day' (a table keyed by customer_id and activity_date, each row an aggregate of that UTC day's
-    rows): only the affected customer-days are recomputed, the days of the affected rows' versions; at 100k a night touches ~30 % of the customers but ~1 % of their days. -#}
+    rows): only the affected customer-days are recomputed, the days of the affected rows' versions; at
+    100k a night touches ~30 % of the customers but ~1 % of their days. -#}
 
 {#- The model file's checksum in the mark: a table built by another version of the model (its SQL changed:
     a new column, another aggregate) is rebuilt, never extended with rows of two definitions. A warehouse
