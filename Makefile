@@ -66,7 +66,8 @@ test: $(STAMP) chromium
 # the Airflow e2e run, the CDNOW benchmark, the whole-project dbt build with its later dates
 # (test_dbt_project), the two list days with the compile-identity check (test_lists), the XGBoost /
 # MLflow lifecycle (test_model), the leakage checks that rebuild the features per case
-# (test_model_leakage) and the list-outcome uplift over two list builds (test_uplift). Measured share
+# (test_model_leakage), the list-outcome uplift over two list builds (test_uplift) and the whole bench at
+# 2,000 customers (test_bench_run, ~110 s). Measured share
 # (pytest --durations, 216 tests): these take 55 % of the worker time of the previous test-fast selection.
 # What stays builds small dbt selections (marts, facts, value, complaints) on ONE dbt parse per worker:
 # tests/support/dbt_project.py points the parsed manifest at each command's project copy and database, the
@@ -84,7 +85,7 @@ test: $(STAMP) chromium
 # fails (200 s of a worker at load ~11, test-fast's slowest item; it stays in make test, and test-fast keeps
 # test_rule_readiness_names_missing_parameters, the readiness mart that check reads).
 SLOW_TESTS ?= tests/test_e2e.py tests/test_dbt_project.py tests/test_lists.py \
-	tests/test_model.py tests/test_model_leakage.py tests/test_uplift.py
+	tests/test_model.py tests/test_model_leakage.py tests/test_uplift.py tests/test_bench_run.py
 SLOW_CASES ?= tests/test_dags.py::test_crm_run_keeps_every_attempt_and_names_the_failed_model \
 	tests/test_marts_complaints.py::test_enabled_rule_without_parameter_fails_loudly
 test-fast: $(STAMP) chromium
