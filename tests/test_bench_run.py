@@ -25,6 +25,7 @@ STAGES = [
     "enrich texts: nightly delta",
     "dbt build: marts, first build (day 0)",
     "dbt build: reporting, first build (day 0)",
+    "dbt build: candidates, first build (day 0)",
     "dbt build: marts (incremental night)",
     "dbt test: marts (beside scoring, off the path)",
     "dbt build: training snapshots",
@@ -45,6 +46,7 @@ STAGES = [
     "dbt build: reporting (after publishing)",
     "dbt build: marts --full-refresh (same night)",
     "dbt build: reporting --full-refresh (same night)",
+    "dbt build: candidates --full-refresh (same night)",
 ]
 CUSTOMERS = 2000
 

@@ -35,20 +35,29 @@ def test_a_stale_file_is_reported_and_rewritten(tmp_path) -> None:
 
 
 def test_the_incremental_activity_sources_are_the_contract_tables_with_an_activity_time() -> None:
-    """Macro incremental_customers finds a night's affected customers through raw's key index and trusts
-    that no stored row lies after its export day: both hold only for contract tables with an activity_time
-    (key indexed by raw_table_ddl, the column not_future), so the models may read no other."""
+    """Macro incremental_customers finds a night's affected customers through raw's key index (or, where
+    the key holds the customer and the time, tonight's rows alone) and trusts that no stored row lies after
+    its export day: both hold only for contract tables with an activity_time (key indexed by
+    raw_table_ddl, the column not_future), so the models may read no other."""
     timed = {t.name for t in contract.TABLES.values() if t.activity_time}
-    assert timed == {"orders", "interactions", "tickets", "surveys"}
+    assert timed == {"orders", "interactions", "tickets", "surveys", "contacts", "consents"}
     for name in timed:
         table = contract.TABLES[name]
         assert table.column(table.activity_time).not_future
-        assert f"{name}_key_idx on raw.{name} ({', '.join(table.key)})" in contract.raw_table_ddl(table)
+        index = f"{name}_key_idx on raw.{name} ({', '.join(table.key)})"
+        assert (index in contract.raw_table_ddl(table)) is not table.key_holds_customer_and_time
+    assert [t for t in timed if contract.TABLES[t].key_holds_customer_and_time] == ["consents"]
     assert "_key_idx" not in contract.raw_table_ddl(contract.TABLES["customers"])
-    models = settings.dbt_project_dir() / "models" / "intermediate" / "activity"
-    for model in ("int_activity__customer_days", "int_activity__customer_lifetime"):
+    models = settings.dbt_project_dir() / "models" / "intermediate"
+    sources = {
+        "activity/int_activity__customer_days": {"orders", "interactions", "tickets", "surveys"},
+        "activity/int_activity__customer_lifetime": {"orders", "interactions", "tickets", "surveys"},
+        "lists/int_lists__consent": {"consents", "contacts"},
+    }
+    for model, tables in sources.items():
         config = (models / f"{model}.sql").read_text().split("incremental_customers_config(")[1]
-        assert set(re.findall(r"'(\w+)'", config.split("]")[0])) == timed
+        assert set(re.findall(r"'(\w+)'", config.split("]")[0])) == tables
+    assert set().union(*sources.values()) == timed
     with pytest.raises(ValueError, match="must be not_future"):
         contract.Table("x", (contract.Column("ts", "timestamp"),), key=("ts",), activity_time="ts")
 

@@ -29,6 +29,7 @@ from support.dbt_project import (
     _insert,
     _load_raw,
     _rows,
+    _set_csv,
     _table,
     create_enrichment,
 )
@@ -302,6 +303,14 @@ LATE_EXPECTED = {
 }
 
 
+def _load_fixture(project: Path, url: str, extra: dict[str, list[tuple[str, dict]]]) -> None:
+    """The shared FIXTURE plus a test's own rows in raw, and the seeds loaded."""
+    _load_raw(url, FIXTURE)
+    with warehouse.connect(url) as conn:
+        _insert(conn, extra)
+    _dbt(project, "seed", run_date=D1)
+
+
 def _late(url: str, run_date: str) -> list[tuple]:
     rows = _rows(
         url,
@@ -326,10 +335,7 @@ def test_late_arriving_customers_follow_the_delta(project: Path, dbt_env: str) -
     moves a reference or its first export date), equal a --full-refresh by EXCEPT ALL both ways; a rerun,
     a backfill and a base snapshot that lost its rows take the full path and give the same rows."""
     url = dbt_env
-    _load_raw(url, FIXTURE)
-    with warehouse.connect(url) as conn:
-        _insert(conn, LATE_ROWS)
-    _dbt(project, "seed", run_date=D1)
+    _load_fixture(project, url, LATE_ROWS)
     for run_date, forward in ((D1, False), (D2, True), (D3, True)):
         assert _late_run(project, run_date) is forward, run_date
         assert _late(url, run_date) == LATE_EXPECTED[run_date], run_date
@@ -373,10 +379,7 @@ def test_late_arriving_customers_forward_after_an_erasure(
     monkeypatch.setenv(KEY_ENV, "late-arriving-test-key")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     url = dbt_env
-    _load_raw(url, FIXTURE)
-    with warehouse.connect(url) as conn:
-        _insert(conn, LATE_ROWS)
-    _dbt(project, "seed", run_date=D1)
+    _load_fixture(project, url, LATE_ROWS)
     for run_date in (D1, D2):
         _late_run(project, run_date)
     # x3 waits (consents since D1, an interaction exported on D3); c5 is a known customer
@@ -387,3 +390,76 @@ def test_late_arriving_customers_forward_after_an_erasure(
     erased = [(t, n, first, days) for t, c, n, first, days in rows if c.startswith(ANON_PREFIX)]
     assert erased == [("consents", 1, D1, 2), ("interactions", 1, D3, 0)]
     _assert_equal_to_full_refresh(project, url, "late_erasure", D3, {LATE: D3}, LATE_SELECT)
+
+
+# int_lists__consent (incremental by customer over raw consents and contacts): c2 withdraws e-mail
+# marketing on D2, c6 withdraws service ('any': do-not-contact) on D3; contact ctA (c3's sms opt-out,
+# D1) is re-exported on D3 under c5 as delivered: c3's withdrawal must go although c3 has no row tonight.
+CONSENT = "intermediate.int_lists__consent"
+CONSENT_SELECT = ["--select", "+int_lists__consent"]
+CONSENT_ROWS = {
+    "consents": _table(
+        "customer_id purpose channel status status_ts",
+        (D2, "c2", "marketing", "email", "withdrawn", "2026-11-27T08:00:00Z"),
+        (D3, "c6", "service", "any", "withdrawn", "2026-11-28T08:00:00Z"),
+    ),
+    "contacts": _table(
+        "contact_id customer_id contact_ts channel purpose outcome",
+        (D1, "ctA", "c3", "2026-11-26T09:00:00Z", "sms", "retention", "opted_out"),
+        (D2, "ctB", "c4", "2026-11-27T09:00:00Z", "email", "retention", "opted_out"),
+        (D3, "ctA", "c5", "2026-11-26T09:00:00Z", "sms", "retention", "delivered"),
+    ),
+}
+
+
+def test_consent_is_incremental_by_customer_and_equals_a_full_refresh(project: Path, dbt_env: str) -> None:
+    """A forward night recomputes only the customers with a consent or contact exported since the last
+    build (their rows rewritten, everyone else's untouched) and equals a --full-refresh by EXCEPT ALL; a
+    contact re-exported under another customer recomputes the old customer too (key index on
+    raw.contacts); a changed channel_matrix rebuilds (the seed's digest in the mark)."""
+    url = dbt_env
+    _load_fixture(project, url, CONSENT_ROWS)
+    for run_date in (D1, D2):
+        _dbt(project, "run", *CONSENT_SELECT, run_date=run_date)
+    assert _mark(url, CONSENT).startswith(f"as of {D2} (macro incremental_customers, model ")
+    assert " seeds " in _mark(url, CONSENT)
+
+    def marketing(customer: str, channel: str) -> tuple:
+        (row,) = _rows(
+            url,
+            f"select is_granted, is_do_not_contact from {CONSENT}"
+            " where customer_id = %s and purpose = 'marketing' and channel = %s",
+            customer,
+            channel,
+        )
+        return row["is_granted"], row["is_do_not_contact"]
+
+    def versions() -> dict[str, set[str]]:
+        rows = _rows(url, f"select customer_id, xmin::text as v from {CONSENT}")
+        out: dict[str, set[str]] = {}
+        for r in rows:
+            out.setdefault(r["customer_id"], set()).add(r["v"])
+        return out
+
+    assert marketing("c3", "sms") == (False, False) and marketing("c3", "email") == (True, False)
+    assert marketing("c2", "email") == (False, False) and marketing("c4", "email") == (False, False)
+    before = versions()
+    _dbt(project, "run", *CONSENT_SELECT, run_date=D3)
+    after = versions()
+    for customer in ("c1", "c2", "c4", "c7"):  # nothing exported on D3
+        assert after[customer] == before[customer], customer
+    for customer in ("c3", "c5", "c6"):  # c3: its contact moved to c5
+        assert not after[customer] & before[customer], customer
+    assert marketing("c3", "sms") == (True, False)
+    assert marketing("c6", "email") == (False, True)
+    _assert_equal_to_full_refresh(project, url, "consent_copy", D3, {CONSENT: None}, CONSENT_SELECT)
+
+    # a forward night with no export touches nobody; after a change of channel_matrix it rebuilds
+    before = versions()
+    _dbt(project, "run", *CONSENT_SELECT, run_date="2026-11-29")
+    assert versions() == before
+    _set_csv(project / "seeds" / "policy" / "channel_matrix.csv", "segment", "churn_risk", team="test_desk")
+    _dbt(project, "seed", run_date=D3)
+    _dbt(project, "run", *CONSENT_SELECT, run_date="2026-11-30")
+    assert not versions()["c1"] & before["c1"]
+    assert _diff(url, "consent_copy.int_lists__consent", CONSENT, "") == [[], []]

@@ -44,6 +44,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
         dbt_selectors.LISTS_AFTER_REASONS,
         dbt_selectors.REPORTING,
         dbt_selectors.REPORTING_BEFORE_LISTS,
+        dbt_selectors.CANDIDATES_BEFORE_SCORES,
     ):
         out[name] = _ls(tmp, "--selector", name)
     return {k: [json.loads(x) for x in v] for k, v in out.items()}
@@ -58,6 +59,7 @@ def test_the_code_names_the_selectors_of_the_yaml() -> None:
         dbt_selectors.CANDIDATES,
         dbt_selectors.LISTS_AFTER_REASONS,
         dbt_selectors.REPORTING_BEFORE_LISTS,
+        dbt_selectors.CANDIDATES_BEFORE_SCORES,
     }
     assert names == dbt_selectors.selector_names()
     assert dbt_selectors.build_args(dbt_selectors.LISTS) == ["build", "--selector", "nightly_lists"]
@@ -143,3 +145,22 @@ def test_reporting_before_lists_reads_no_list_model(nodes: dict[str, list[dict]]
     assert "model.crm.rule_activity" in reporting - before
     assert not before & readers
     assert reporting - before <= readers, "only readers of the lists wait"
+
+
+def test_candidates_before_scores_reads_no_score(nodes: dict[str, list[dict]]) -> None:
+    """A warehouse's day before its first scores (the bench's day 0) builds the candidates' models that
+    read no score, directly or not: int_lists__consent among them (incremental by customer: the first night
+    with scores then extends it), the candidates themselves not."""
+    parents = {n["unique_id"]: set(n.get("depends_on", {}).get("nodes", [])) for n in nodes["all"]}
+    readers = {"source.crm.scoring.churn_scores", "source.crm.scoring.churn_reasons"}
+    while new := {uid for uid, ps in parents.items() if uid not in readers and ps & readers}:
+        readers |= new
+
+    def models(key: str) -> set[str]:
+        return {n["unique_id"] for n in nodes[key] if n["resource_type"] == "model"}
+
+    before, candidates = models(dbt_selectors.CANDIDATES_BEFORE_SCORES), models(dbt_selectors.CANDIDATES)
+    assert "model.crm.int_lists__consent" in before < candidates
+    assert "model.crm.retention_candidates" in candidates - before
+    assert not before & readers
+    assert candidates - before <= readers, "only readers of the scores wait"

@@ -30,15 +30,30 @@
     100k a night touches ~30 % of the customers but ~1 % of their days. -#}
 
 {#- The model file's checksum in the mark: a table built by another version of the model (its SQL changed:
-    a new column, another aggregate) is rebuilt, never extended with rows of two definitions. A warehouse
-    built before the fingerprint (a mark without it) is rebuilt once. A changed macro the model calls does
-    not change the model's checksum: such a change needs a --full-refresh of the model. -#}
+    a new column, another aggregate) is rebuilt, never extended with rows of two definitions. So is a table
+    built from other contents of a seed the model reads (int_lists__consent: the channels of
+    channel_matrix), each seed by a digest of its loaded rows (small policy tables). A warehouse built before the fingerprint (a mark
+    without it) is rebuilt once. A changed macro the model calls does not change the model's checksum: such
+    a change needs a --full-refresh of the model. -#}
 {% macro incremental_customers_fingerprint() -%}
     model {{ model.checksum.checksum[:16] }}
+    {%- if execute %}
+    {%- for node in model.depends_on.nodes | sort if node.startswith('seed.') %}
+        {%- set digest = run_query(
+            "select left(md5(coalesce(string_agg(s::text, E'\\n' order by s::text), '')), 12) from "
+            ~ ref(graph.nodes[node].name) ~ " as s").columns[0].values()[0] %}
+        {{- ' seeds' if loop.first }} {{ digest }}
+    {%- endfor %}
+    {%- endif %}
 {%- endmacro %}
 
 {#- The mark as 'YYYY-MM-DD' when this run is a forward run, else none (rebuild as of run_date). -#}
 {% macro incremental_customers_forward_from() -%}
+    {#- no fingerprint before there is a table to compare it with (its seeds' digests query the warehouse,
+        which may not hold the seeds yet: a compile on an empty warehouse) #}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
     {%- set comment = "obj_description('" ~ this ~ "'::regclass, 'pg_class')" -%}
     {{ return(incremental_forward_mark(
         "select case when strpos(" ~ comment ~ ", '" ~ incremental_customers_fingerprint() ~ "') > 0"
@@ -70,16 +85,21 @@
         {%- for table in sources %}
         {%- set spec = contract_table(table) %}
         {%- set key = spec.key[0] %}
-        {%- if spec.key | length != 1 or spec.activity_time is none %}
-            {{ exceptions.raise_compiler_error("incremental_customers: raw." ~ table ~ " needs a one-column key and an activity_time in the contract") }}
+        {%- if spec.activity_time is none or (spec.key | length != 1 and not spec.key_holds_customer_and_time) %}
+            {{ exceptions.raise_compiler_error("incremental_customers: raw." ~ table ~ " needs an activity_time and a one-column key (or a key that holds the customer and the time) in the contract") }}
         {%- endif %}
         select r.customer_id{% if grain == 'day' %}, {{ utc_date('r.' ~ spec.activity_time) }} as activity_date{% endif %}
         from {{ source('raw', table) }} as r
+        {%- if spec.key_holds_customer_and_time %}
+        {#- every version of a key has tonight's row's customer and time: tonight's rows suffice #}
+        where r._export_date > date '{{ forward_from }}' and r._export_date <= {{ run_date() }}
+        {%- else %}
         where r.{{ key }} in (
                 select d.{{ key }} from {{ source('raw', table) }} as d
                 where d._export_date > date '{{ forward_from }}' and d._export_date <= {{ run_date() }}
             )
           and r._export_date <= {{ run_date() }}
+        {%- endif %}
           and r.customer_id is not null
         {% if not loop.last %}union{% endif %}
         {%- endfor %};

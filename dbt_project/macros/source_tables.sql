@@ -31,6 +31,7 @@ create table if not exists raw.crisis_affected_customers ( crisis_event_id text,
 create index if not exists crisis_affected_customers_export_date_idx on raw.crisis_affected_customers (_export_date);
 create table if not exists raw.contacts ( contact_id text, customer_id text, contact_ts timestamptz, channel text, purpose text, list_run_date date, campaign_id text, ab_variant text, outcome text, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists contacts_export_date_idx on raw.contacts (_export_date);
+create index if not exists contacts_key_idx on raw.contacts (contact_id);
 alter table raw.contacts add column if not exists ab_variant text;
 create table if not exists raw.compensations ( compensation_id text, customer_id text, ticket_id text, crisis_event_id text, round_no bigint, compensation_type text, amount numeric(18,2), points bigint, issued_at timestamptz, _export_date date not null, _source_file text not null, _line_no bigint not null, _extra jsonb, _loaded_at timestamptz not null default now() );
 create index if not exists compensations_export_date_idx on raw.compensations (_export_date);

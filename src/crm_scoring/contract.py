@@ -51,18 +51,26 @@ class Table:
     event_driven: bool = False
     description: str = ""
     extra: dict = field(default_factory=dict)
-    # The row's own time: the UTC day int_activity__customer_days files it under. The activity models
-    # incremental by customer (dbt macro incremental_customers) read such tables and find a night's
-    # affected customers as every stored version of a key re-exported tonight, so the key is indexed in
-    # raw (raw_table_ddl): one index probe per new version instead of a scan of the whole history (at
-    # 1,000,000 customers the four tables hold 57M rows). The column must be not_future: a row never
-    # lies after its export day, so no stored row "comes into view" on a later night and the re-exported
-    # keys are the whole affected set.
+    # The row's own time (int_activity__customer_days files an activity under its UTC day). The models
+    # incremental by customer (dbt macro incremental_customers) read only tables with one, and find a
+    # night's affected customers as those of every stored version of a key re-exported tonight. The
+    # column must be not_future: a row never lies after its export day, so no stored row "comes into
+    # view" on a later night and the re-exported keys are the whole affected set. Where the key does not
+    # hold the customer and the time (key_holds_customer_and_time), the key is indexed in raw
+    # (raw_table_ddl): one index probe per new version instead of a scan of the whole history (at
+    # 1,000,000 customers the four activity tables hold 57M rows).
     activity_time: str | None = None
 
     def __post_init__(self) -> None:
         if self.activity_time is not None and not self.column(self.activity_time).not_future:
             raise ValueError(f"{self.name}.{self.activity_time}: an activity_time must be not_future")
+
+    @property
+    def key_holds_customer_and_time(self) -> bool:
+        """Every version of a key has the key's customer and time (consents: customer, purpose, channel,
+        status_ts): tonight's rows alone are the night's affected customers (and days), no probe of the
+        key's earlier versions, so no key index."""
+        return self.activity_time is not None and {"customer_id", self.activity_time} <= set(self.key)
 
     @property
     def column_names(self) -> list[str]:
@@ -292,6 +300,7 @@ TABLES: dict[str, Table] = {
             ),
             key=("contact_id",),
             version_column=None,
+            activity_time="contact_ts",  # an opted_out contact withdraws marketing (int_lists__consent)
         ),
         Table(
             "compensations",
@@ -320,6 +329,7 @@ TABLES: dict[str, Table] = {
             ),
             key=("customer_id", "purpose", "channel", "status_ts"),
             version_column="status_ts",
+            activity_time="status_ts",  # int_lists__consent, incremental by customer
         ),
         Table(
             "dsr_requests",
@@ -377,7 +387,7 @@ def raw_table_ddl(table: Table, schema: str = "raw") -> str:
     key = ", ".join(table.key)
     key_index = (
         f"\ncreate index if not exists {table.name}_key_idx on {schema}.{table.name} ({key});"
-        if table.activity_time
+        if table.activity_time and not table.key_holds_customer_and_time
         else ""
     )
     return (

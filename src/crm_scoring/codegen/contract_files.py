@@ -30,7 +30,10 @@ def targets() -> dict[str, Callable[[], str]]:
 
 
 def _jinja(value: object) -> str:
-    """A Jinja literal of a str, bool, None or list of str (Jinja spells them true / false / none)."""
+    """A Jinja literal of a str, bool, None, list of str or dict of those (Jinja spells them true / false /
+    none)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"'{k}': {_jinja(v)}" for k, v in value.items()) + "}"
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -42,7 +45,8 @@ def _jinja(value: object) -> str:
 
 def _table_literal(table: contract.Table) -> str:
     """One line per table (the staging macro's view of it): columns in contract order, key, version column,
-    whether that column may be missing (then it defaults to the export date) and the PII columns."""
+    whether that column may be missing (then it defaults to the export date), the PII columns, the
+    activity time and the allowed values of the columns that have them."""
     version = table.column(table.version_column) if table.version_column else None
     fields = {
         "columns": table.column_names,
@@ -51,8 +55,10 @@ def _table_literal(table: contract.Table) -> str:
         "version_optional": version is not None and not version.required,
         "pii": [c.name for c in table.columns if c.pii],
         "activity_time": table.activity_time,
+        "key_holds_customer_and_time": table.key_holds_customer_and_time,
+        "allowed": {c.name: list(c.allowed) for c in table.columns if c.allowed},
     }
-    return "{" + ", ".join(f"'{k}': {_jinja(v)}" for k, v in fields.items()) + "}"
+    return _jinja(fields)
 
 
 def contract_macro() -> str:
@@ -71,9 +77,10 @@ def contract_macro() -> str:
         "{%- endmacro %}\n"
         "\n"
         "{#- contract_table(name): the table's columns in contract order, key, version column\n"
-        "    (version_optional: a missing value defaults to the export date), PII columns and activity time\n"
-        "    (Table.activity_time: the key is indexed in raw); read by macros staging_view and\n"
-        "    incremental_customers. -#}\n"
+        "    (version_optional: a missing value defaults to the export date), PII columns, activity time\n"
+        "    (Table.activity_time: the key is indexed in raw unless key_holds_customer_and_time) and\n"
+        "    allowed values; read by macros staging_view and incremental_customers and by\n"
+        "    int_lists__consent. -#}\n"
         "{% macro contract_table(name) -%}\n"
         "    {%- set tables = {\n"
         f"{tables}\n"

@@ -31,6 +31,9 @@ REPORTING = "nightly_reporting"
 # a warehouse's day before its first lists (the bench's day 0): nightly_reporting without what reads the
 # lists build (rule_activity and its readers), which would find no lists_build relation to read
 REPORTING_BEFORE_LISTS = "reporting_before_lists"
+# the same day: nightly_candidates without what reads the scores (int_lists__consent, incremental by
+# customer, gets its first build, so the first night with lists extends it as every later night does)
+CANDIDATES_BEFORE_SCORES = "candidates_before_scores"
 
 
 def selectors_file() -> Path:
