@@ -72,8 +72,8 @@ matrix as (
 
 options as (
     -- RL-06 on: the segment's rows for the customer's tier first (while RL-05 is on), then its 'any' rows.
-    select r.customer_id, r.rule_code, m.channel, m.team, (m.tier = 'any')::integer as tier_group,
-           m.channel_rank, m.preferred_first
+    select r.customer_id, r.rule_code, r.consent_purpose, m.channel, m.team,
+           (m.tier = 'any')::integer as tier_group, m.channel_rank, m.preferred_first
     from ruled as r
     join cust as c on c.customer_id = r.customer_id
     cross join flags as f
@@ -83,21 +83,23 @@ options as (
      and (m.tier = 'any' or (f.tier_treatment and m.tier = c.value_tier))
     union all
     -- RL-06 off: the rule's own channels, in order.
-    select r.customer_id, r.rule_code, ch.channel, 'default', 1, ch.ord::integer, false
+    select r.customer_id, r.rule_code, r.consent_purpose, ch.channel, 'default', 1, ch.ord::integer, false
     from ruled as r
     cross join flags as f
     cross join lateral unnest(string_to_array(r.channels, '|')) with ordinality as ch(channel, ord)
     where not f.channel_matrix_on
 ),
 
+-- each option carries its rule's consent purpose: the consent join needs no second pass over ruled (at
+-- 1,000,000 customers that re-join made 3.6M intermediate rows; the statement 54.0 -> 42.0 s and
+-- 69.1 -> 57.0 s in two alternating runs, the same 929,354 rows: docs/scaling.md, "Session 16")
 chosen as (
     select distinct on (o.customer_id, o.rule_code)
         o.customer_id, o.rule_code, o.channel, o.team, cs.status_ts as consent_status_ts
     from options as o
-    join ruled as r on r.customer_id = o.customer_id and r.rule_code = o.rule_code
     join cust as c on c.customer_id = o.customer_id
     join {{ ref('int_lists__consent') }} as cs
-      on cs.customer_id = o.customer_id and cs.purpose = r.consent_purpose and cs.channel = o.channel
+      on cs.customer_id = o.customer_id and cs.purpose = o.consent_purpose and cs.channel = o.channel
      and cs.is_granted
     order by o.customer_id, o.rule_code, o.tier_group,
              coalesce(o.preferred_first and o.channel = c.preferred_channel, false) desc, o.channel_rank
