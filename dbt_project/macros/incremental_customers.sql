@@ -161,7 +161,35 @@ order by {{ columns }}
         'incremental_strategy': 'append',
         'on_schema_change': 'sync_all_columns',
         'pre_hook': "{{ incremental_customers_prepare(" ~ sources ~ ", '" ~ grain ~ "') }}",
-        'post_hook': "{{ incremental_customers_mark() }}",
+        'post_hook': ["{{ incremental_customers_unique_indexes() }}", "{{ incremental_customers_mark() }}"],
         'indexes': indexes,
     }) }}
+{%- endmacro %}
+
+{#- post-hook: every unique index of the config exists on the table. dbt creates the configured indexes only
+    with the relation, so a table that became incremental_customers after it was first built (a warehouse
+    built when int_lists__consent was a plain table, whose uniqueness a data test then checked) would
+    otherwise never get its unique index, and duplicates would pass unseen. A no-op once it exists. -#}
+{% macro incremental_customers_unique_indexes() -%}
+    {%- set unique = config.get('indexes', []) | selectattr('unique') | list -%}
+    {%- if unique -%}
+    do $$
+    begin
+        {%- for index in unique %}
+        if not exists (
+            select 1 from pg_index as i
+            where i.indrelid = '{{ this }}'::regclass and i.indisunique
+              and (select array_agg(a.attname::text order by k.ord)
+                   from unnest(i.indkey) with ordinality as k(attnum, ord)
+                   join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum)
+                  = array[{% for column in index.columns %}'{{ column }}'{% if not loop.last %}, {% endif %}{% endfor %}]
+        ) then
+            create unique index on {{ this }} ({{ index.columns | join(', ') }});
+        end if;
+        {%- endfor %}
+    end
+    $$
+    {%- else -%}
+    select 1
+    {%- endif -%}
 {%- endmacro %}
