@@ -32,9 +32,9 @@
 {#- The model file's checksum in the mark: a table built by another version of the model (its SQL changed:
     a new column, another aggregate) is rebuilt, never extended with rows of two definitions. So is a table
     built from other contents of a seed the model reads (int_lists__consent: the channels of
-    channel_matrix), each seed by a digest of its loaded rows (small policy tables). A warehouse built before the fingerprint (a mark
-    without it) is rebuilt once. A changed macro the model calls does not change the model's checksum: such
-    a change needs a --full-refresh of the model. -#}
+    channel_matrix), each seed by a digest of its loaded rows (small policy tables). A warehouse built
+    before the fingerprint (a mark without it) is rebuilt once. A changed macro the model calls does not
+    change the model's checksum: such a change needs a --full-refresh of the model. -#}
 {% macro incremental_customers_fingerprint() -%}
     model {{ model.checksum.checksum[:16] }}
     {%- if execute %}

@@ -10,7 +10,7 @@
     The concrete channels an 'any' event covers: channel_matrix's and every channel the contract allows a
     consent or a contact, so a customer's rows depend on that customer's events alone. That makes the
     model incremental by customer (macro incremental_customers; a changed channel_matrix is a rebuild, by
-    the seed's checksum in the mark): at 1,000,000 customers it holds 12.2M rows, and a night's consents
+    the digest of the seed's rows in the mark): at 1,000,000 customers it holds 12.2M rows, and a night's consents
     and contacts touch a few thousand customers. (customer_id, purpose, channel) is the unique index. -#}
 {%- set channels = [] %}
 {%- for table in ['consents', 'contacts'] %}
