@@ -15,6 +15,15 @@ def churn_dir() -> Path:
     return settings.model_definition_dir() / "churn"
 
 
+def _grown_budget(base: int, grown: int | None, cap: int) -> int:
+    """A budget that grows with the data: `grown` clamped to [base, cap]; `base` when it does not grow
+    (`grown` None) or has no cap (0). Written once for the round cap and the search's trial count, so the
+    two scale by the same rule."""
+    if grown is None:
+        return base
+    return max(base, min(grown, cap or base))
+
+
 @dataclass(frozen=True)
 class SplitConfig:
     valid_cutoffs: int = 1
@@ -48,10 +57,8 @@ class XGBConfig:
 
     def rounds_for(self, rows: int) -> int:
         """The boosting-round cap for `rows` training rows (never below `num_boost_round`)."""
-        if self.rounds_per_10k_rows <= 0:
-            return self.num_boost_round
-        scaled = rows * self.rounds_per_10k_rows // 10_000
-        return max(self.num_boost_round, min(scaled, self.num_boost_round_max or self.num_boost_round))
+        scaled = rows * self.rounds_per_10k_rows // 10_000 if self.rounds_per_10k_rows > 0 else None
+        return _grown_budget(self.num_boost_round, scaled, self.num_boost_round_max)
 
 
 @dataclass(frozen=True)
@@ -66,10 +73,8 @@ class SearchConfig:
 
     def trials_for(self, rows: int) -> int:
         """The number of trials for `rows` training rows (never below `max_trials`)."""
-        if self.rows_per_extra_trial <= 0:
-            return self.max_trials
-        extra = rows // self.rows_per_extra_trial
-        return max(self.max_trials, min(self.max_trials + extra, self.max_trials_cap or self.max_trials))
+        grown = self.max_trials + rows // self.rows_per_extra_trial if self.rows_per_extra_trial > 0 else None
+        return _grown_budget(self.max_trials, grown, self.max_trials_cap)
 
 
 @dataclass(frozen=True)
