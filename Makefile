@@ -50,14 +50,20 @@ run: demo-data
 #   path end to end, monitoring, alert delivery and the morning report included);
 # - `make test-extended`: the kill-at-every-stage matrix, concurrency and retries, the full erasure sweep,
 #   the 59-case hostile-input corpus, alert delivery to real SMTP/HTTP receivers, consent and retention,
-#   the monitoring marts, the selector split and the multi-night crisis replay. Run it before a release and
-#   after touching those areas.
+#   the monitoring marts, the selector split, the multi-night crisis replay and the whole bench at 2,000
+#   customers (test_bench_run). Run it before a release, before a `make bench` session and after touching
+#   those areas.
+# test_bench_run moved here in session 17: it runs every stage of `make bench` (12 dbt builds, ~150 s of
+# fixed overhead whatever the size: 2,000 and 500 customers took the same time), 230 s of a worker in
+# `make test`, where fresh-clone CI of the same commit took 13:35 and 17:41 on this shared 2-core machine
+# (the CI limit is 15 minutes). The bench measures; it is not on the nightly path, whose stages `make test`
+# covers, and the SQL the bench adds stays there (tests/test_bench_stages.py).
 RELIABILITY_TESTS := tests/test_crash.py tests/test_concurrency.py tests/test_concurrency_backfill.py \
 	tests/test_concurrency_retries.py \
 	tests/test_privacy_erasure.py
 EXTENDED_TESTS := $(RELIABILITY_TESTS) tests/test_ingest_hostile.py tests/test_alert_delivery.py \
 	tests/test_privacy.py tests/test_monitoring.py tests/test_selectors.py tests/test_distributed.py \
-	tests/test_crisis_replay.py tests/test_benchmark_real_e2e.py
+	tests/test_crisis_replay.py tests/test_benchmark_real_e2e.py tests/test_bench_run.py
 test: $(STAMP) chromium
 	$(BIN)/ruff check src dags tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25 $(addprefix --ignore=,$(EXTENDED_TESTS))
@@ -66,8 +72,7 @@ test: $(STAMP) chromium
 # the Airflow e2e run, the CDNOW benchmark, the whole-project dbt build with its later dates
 # (test_dbt_project), the two list days with the compile-identity check (test_lists), the XGBoost /
 # MLflow lifecycle (test_model), the leakage checks that rebuild the features per case
-# (test_model_leakage), the list-outcome uplift over two list builds (test_uplift) and the whole bench at
-# 2,000 customers (test_bench_run, ~110 s). Measured share
+# (test_model_leakage) and the list-outcome uplift over two list builds (test_uplift). Measured share
 # (pytest --durations, 216 tests): these take 55 % of the worker time of the previous test-fast selection.
 # What stays builds small dbt selections (marts, facts, value, complaints) on ONE dbt parse per worker:
 # tests/support/dbt_project.py points the parsed manifest at each command's project copy and database, the
@@ -85,7 +90,7 @@ test: $(STAMP) chromium
 # fails (200 s of a worker at load ~11, test-fast's slowest item; it stays in make test, and test-fast keeps
 # test_rule_readiness_names_missing_parameters, the readiness mart that check reads).
 SLOW_TESTS ?= tests/test_e2e.py tests/test_dbt_project.py tests/test_lists.py \
-	tests/test_model.py tests/test_model_leakage.py tests/test_uplift.py tests/test_bench_run.py
+	tests/test_model.py tests/test_model_leakage.py tests/test_uplift.py
 SLOW_CASES ?= tests/test_dags.py::test_crm_run_keeps_every_attempt_and_names_the_failed_model \
 	tests/test_marts_complaints.py::test_enabled_rule_without_parameter_fails_loudly
 test-fast: $(STAMP) chromium

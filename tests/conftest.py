@@ -27,7 +27,7 @@ from crm_scoring import settings, warehouse
 # partitions, enrich_value: 5-15 s each since).
 _LONGEST_FIRST = (
     "test_e2e.py",
-    "test_bench_run.py",  # session 15: the whole bench at 2,000 customers, ~110 s on one worker
+    "test_bench_run.py",  # make test-extended: the whole bench at 2,000 customers, ~150 s on one worker
     "test_dags.py",
     "test_marts_complaints.py",
     "test_dbt_project.py",

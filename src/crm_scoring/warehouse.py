@@ -181,6 +181,39 @@ def redact(url: str) -> str:
     return url
 
 
+# The errors of a lost `create ... if not exists` race (below).
+_DDL_RACES = (
+    psycopg.errors.UniqueViolation,
+    psycopg.errors.DuplicateObject,
+    psycopg.errors.DuplicateTable,
+    psycopg.errors.DuplicateSchema,
+)
+
+
+def run_ddl(conn: psycopg.Connection, *statements: str, attempts: int = 3) -> None:
+    """Run idempotent DDL (`create ... if not exists`), each statement retried when it loses a race.
+
+    PostgreSQL checks `if not exists` before it inserts the catalogue row, so two sessions creating the same
+    schema or table at once can both pass the check; the second then waits for the first and fails on the
+    catalogue's unique index (`duplicate key value violates unique constraint
+    "pg_namespace_nspname_index"`: tests/test_concurrency.py, a nightly's stage log creating `ops` while a
+    training run's ingest created it). By then the winner has committed, so the same statement run again
+    finds the object and skips. Each attempt runs in its own savepoint (a transaction when none is open),
+    so a lost race leaves the caller's transaction usable. An advisory lock would serialise the writers
+    too, but one shared by every writer of DDL would be held for the length of the caller's transaction
+    (the loader's holds a whole export) and wait in lock orders no one checks."""
+    for statement in statements:
+        for attempt in range(attempts):
+            try:
+                with conn.transaction():
+                    conn.execute(statement)
+                break
+            except _DDL_RACES:
+                if attempt == attempts - 1:
+                    raise
+                log.info("DDL lost a create race, retrying: %s", " ".join(statement.split())[:80])
+
+
 @contextmanager
 def connect(url: str | None = None, autocommit: bool = False) -> Iterator[psycopg.Connection]:
     """A psycopg 3 connection in UTC; committed on success, rolled back on error."""

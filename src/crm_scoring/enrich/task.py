@@ -117,7 +117,7 @@ def _cached_evaluations(
         evs = _evaluations(model.name, model.version, policy.negative_max_score, policy.positive_min_score)
         return evs, datetime.now(UTC)
     key = gate_cache_key(model.name, model.version, policy)
-    conn.execute(GATE_CACHE_DDL)
+    warehouse.run_ddl(conn, GATE_CACHE_DDL)
     hit = conn.execute(
         f"select evaluations, texts_per_second, evaluated_at from {GATE_CACHE_TABLE} where cache_key = %s",
         (key,),
@@ -320,7 +320,7 @@ def record_candidates(url: str, run_date: date, models: list[SentimentModel]) ->
     --record DATE`)."""
     written = 0
     with warehouse.connect(url) as conn:
-        conn.execute(store.DDL)
+        warehouse.run_ddl(conn, store.DDL)
         policy = load_policy(conn, run_date)
         threshold = policy.negative_accuracy_min
         for m in models:
@@ -358,7 +358,7 @@ def enrich_texts(url: str, run_date: date) -> dict:
     """Enrich every ticket text and survey comment not yet enriched for its current content."""
     started = time.perf_counter()
     with warehouse.connect(url) as conn:
-        conn.execute(store.DDL)
+        warehouse.run_ddl(conn, store.DDL)
         policy = load_policy(conn, run_date)
         gate = _gate(policy, conn)
         _write_quality(conn, run_date, policy, gate)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from crm_scoring import contract
+from crm_scoring import contract, warehouse
 
 LOAD_STATUSES = ("loaded", "missing", "failed")
 
@@ -69,10 +69,7 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     with conn.transaction():  # a savepoint when the caller already has a transaction open
         # Serialise concurrent first runs: `create ... if not exists` is not race-free in PostgreSQL.
         conn.execute("select pg_advisory_xact_lock(hashtext('crm_scoring.ingest.ensure_schema'))")
-        for stmt in OPS_DDL:
-            conn.execute(stmt)
+        warehouse.run_ddl(conn, *OPS_DDL)
         conn.execute(INPUT_OK_PG16 if server_major(conn) >= 16 else INPUT_OK_PG15)
         for table in contract.TABLES.values():
-            for stmt in contract.raw_table_ddl(table).split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
+            warehouse.run_ddl(conn, *(s for s in contract.raw_table_ddl(table).split(";") if s.strip()))

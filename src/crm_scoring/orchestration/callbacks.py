@@ -203,7 +203,7 @@ def record_failure(
     """Write (or keep) the row of one failed try."""
     error_class = type(error).__name__ if isinstance(error, BaseException) else None
     with warehouse.connect(url) as conn:
-        conn.execute(DDL)
+        warehouse.run_ddl(conn, DDL)
         conn.execute(
             f"""
             insert into {FAILURES_TABLE} (dag_id, run_id, task_id, try_number, logical_date, max_tries,

@@ -347,8 +347,7 @@ def _url_or_none() -> str | None:
 
 
 def ensure_ledger(conn) -> None:
-    for statement in LEDGER_DDL:
-        conn.execute(statement)
+    warehouse.run_ddl(conn, *LEDGER_DDL)
 
 
 def _delivered(url: str | None, messages: Iterable[AlertMessage], channel: str) -> set[str]:

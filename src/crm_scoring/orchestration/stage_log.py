@@ -42,8 +42,7 @@ DDL = [
 
 
 def ensure_table(conn) -> None:
-    for statement in DDL:
-        conn.execute(statement)
+    warehouse.run_ddl(conn, *DDL)
 
 
 def current_run() -> tuple[str, int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
+from crm_scoring import warehouse
+
 DDL = [
     "create schema if not exists ops",
     # One row per erased customer: the pseudonym only (the original id is gone with the data).
@@ -125,5 +127,4 @@ DDL = [
 
 
 def ensure(conn: psycopg.Connection) -> None:
-    for statement in DDL:
-        conn.execute(statement)
+    warehouse.run_ddl(conn, *DDL)

@@ -12,6 +12,8 @@ from datetime import date
 
 import psycopg
 
+from crm_scoring import warehouse
+
 DDL = (
     "create schema if not exists ops",
     """create table if not exists ops.daily_reports (
@@ -25,8 +27,7 @@ DDL = (
 
 
 def save(conn: psycopg.Connection, run_date: date, html: str, sha256: str) -> None:
-    for stmt in DDL:
-        conn.execute(stmt)
+    warehouse.run_ddl(conn, *DDL)
     conn.execute(
         """insert into ops.daily_reports (run_date, html, sha256, bytes) values (%s, %s, %s, %s)
            on conflict (run_date) do update
