@@ -293,6 +293,22 @@ def test_models_read_sources_instead_of_probing_the_warehouse() -> None:
     assert not probing, f"models probing the warehouse: {sorted(probing)}"
 
 
+def test_no_python_selects_dbt_nodes_by_hand() -> None:
+    """Issue 15, one selectors.yml: a `--select` / `--exclude` list in Python is a second, unchecked copy of
+    a step's node set (the real-data benchmark had four). Every dbt selection of src/ and dags/ is a
+    selector of the YAML, passed through dbt_selectors.build_args. `--exclude-resource-type` (an output
+    option: build without the tests that a separate `dbt test` of the same selector runs) is allowed."""
+    pattern = re.compile(r"""["'](--select|--exclude|--models)["']""")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for folder in ("src", "dags")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not found, "dbt selections written in Python:\n" + "\n".join(found)
+
+
 def test_every_source_dbt_reads_is_created_by_the_hook() -> None:
     """Each declared source table (any schema) has `create table if not exists` in the generated hook."""
     import yaml

@@ -18,6 +18,13 @@ import pytest
 from crm_scoring import settings
 from crm_scoring.orchestration import dbt_selectors
 
+# the selections of one purpose beside the night's steps: `crm train`'s feature mart, the benchmark's backtest
+ONE_PURPOSE = (
+    dbt_selectors.SCORING_FEATURES,
+    dbt_selectors.BACKTEST_INPUTS,
+    dbt_selectors.BACKTEST_PERFORMANCE,
+)
+
 
 def _ls(tmp: Path, *args: str) -> set[str]:
     project = settings.dbt_project_dir()
@@ -45,6 +52,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
         dbt_selectors.REPORTING,
         dbt_selectors.REPORTING_BEFORE_LISTS,
         dbt_selectors.CANDIDATES_BEFORE_SCORES,
+        *ONE_PURPOSE,
     ):
         out[name] = _ls(tmp, "--selector", name)
     return {k: [json.loads(x) for x in v] for k, v in out.items()}
@@ -60,6 +68,7 @@ def test_the_code_names_the_selectors_of_the_yaml() -> None:
         dbt_selectors.LISTS_AFTER_REASONS,
         dbt_selectors.REPORTING_BEFORE_LISTS,
         dbt_selectors.CANDIDATES_BEFORE_SCORES,
+        *ONE_PURPOSE,
     }
     assert names == dbt_selectors.selector_names()
     assert dbt_selectors.build_args(dbt_selectors.LISTS) == ["build", "--selector", "nightly_lists"]
@@ -164,3 +173,23 @@ def test_candidates_before_scores_reads_no_score(nodes: dict[str, list[dict]]) -
     assert "model.crm.retention_candidates" in candidates - before
     assert not before & readers
     assert candidates - before <= readers, "only readers of the scores wait"
+
+
+def test_one_purpose_selections_build_the_nights_models(nodes: dict[str, list[dict]]) -> None:
+    """`crm train`'s feature mart and the real-data benchmark's backtest build parts of the night, never
+    another selection of it: the same models the night's first step (and, for the backtests' mart, its
+    reporting step) builds, with their data tests and without dbt unit tests."""
+
+    def ids(key: str, types: tuple[str, ...] = ("model", "seed")) -> set[str]:
+        return {n["unique_id"] for n in nodes[key] if n["resource_type"] in types}
+
+    marts, reporting = ids(dbt_selectors.MARTS), ids(dbt_selectors.REPORTING)
+    assert "model.crm.churn_features" in ids(dbt_selectors.SCORING_FEATURES)
+    assert ids(dbt_selectors.SCORING_FEATURES) <= marts
+    assert "model.crm.int_customers__activity_events" in ids(dbt_selectors.BACKTEST_INPUTS)
+    assert ids(dbt_selectors.BACKTEST_INPUTS) <= marts
+    assert "model.crm.model_performance" in ids(dbt_selectors.BACKTEST_PERFORMANCE)
+    assert ids(dbt_selectors.BACKTEST_PERFORMANCE) <= marts | reporting
+    for key in ONE_PURPOSE:
+        assert not ids(key, ("unit_test",)), f"{key} runs dbt unit tests"
+        assert ids(key, ("test",)), f"{key} lost its data tests"

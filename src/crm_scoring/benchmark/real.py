@@ -147,6 +147,13 @@ def run_as_of(
     from crm_scoring.model.registry import CHAMPION
     from crm_scoring.model.score import score
     from crm_scoring.model.train import train
+    from crm_scoring.orchestration.dbt_selectors import (
+        BACKTEST_INPUTS,
+        BACKTEST_PERFORMANCE,
+        SCORING_FEATURES,
+        TRAINING,
+        build_args,
+    )
 
     if as_of > cdnow.MAX_AS_OF:
         raise ValueError(f"as-of {as_of} is after {cdnow.MAX_AS_OF}: later cutoffs are kept unseen")
@@ -162,15 +169,9 @@ def run_as_of(
             landing = work / "landing"
             a, r = cdnow.write_landing(tx, landing, as_of, horizon)
             load_export_date(url, landing, a)
-            dbt_invoke.invoke(
-                ["build", "--select", "+churn_features", "--indirect-selection", "cautious", "--quiet"],
-                url,
-                a,
-            )
+            dbt_invoke.invoke([*build_args(SCORING_FEATURES), "--quiet"], url, a)
             # training snapshots as of A: only cutoffs whose label matured by A (purged protocol)
-            dbt_invoke.invoke(
-                ["build", "--select", "+tag:training", "--indirect-selection", "cautious", "--quiet"], url, a
-            )
+            dbt_invoke.invoke([*build_args(TRAINING), "--quiet"], url, a)
             lapsed_days = _policy_int(url, "winback_min_inactive_days")
             trained = train(url, a, seed=seed)
             # a new MLflow store per as-of date: its first version is champion unless it ranks worse than
@@ -199,24 +200,9 @@ def run_as_of(
             # the label window matures: folder R, then the CH-07 backtest of the champion that scored A; its
             # figure must equal the benchmark's own non-lapsed model AUC (same customers, same labels).
             load_export_date(url, landing, r)
-            dbt_invoke.invoke(
-                [
-                    "build",
-                    "--select",
-                    "+int_customers__activity_events",
-                    "--indirect-selection",
-                    "cautious",
-                    "--quiet",
-                ],
-                url,
-                r,
-            )
+            dbt_invoke.invoke([*build_args(BACKTEST_INPUTS), "--quiet"], url, r)
             backtests = backtest(url, r)
-            dbt_invoke.invoke(
-                ["build", "--select", "+model_performance", "--indirect-selection", "cautious", "--quiet"],
-                url,
-                r,
-            )
+            dbt_invoke.invoke([*build_args(BACKTEST_PERFORMANCE), "--quiet"], url, r)
             columns = list(cfg.baseline.columns)
             frame = _scores_frame(url, a, columns)
             truth = cdnow.labels(tx, a, horizon)

@@ -34,6 +34,12 @@ REPORTING_BEFORE_LISTS = "reporting_before_lists"
 # the same day: nightly_candidates without what reads the scores (int_lists__consent, incremental by
 # customer, gets its first build, so the first night with lists extends it as every later night does)
 CANDIDATES_BEFORE_SCORES = "candidates_before_scores"
+# the feature mart of one date alone: `crm train` before the date's first night, the real-data benchmark
+SCORING_FEATURES = "scoring_features"
+# what the CH-07 backtest labels matured cutoffs with, and the backtests' mart (the real-data benchmark;
+# in the night nightly_marts and nightly_reporting hold them)
+BACKTEST_INPUTS = "backtest_inputs"
+BACKTEST_PERFORMANCE = "backtest_performance"
 
 
 def selectors_file() -> Path:

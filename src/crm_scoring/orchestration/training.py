@@ -12,21 +12,9 @@ import logging
 from datetime import date
 
 from crm_scoring import dbt_invoke, settings
-from crm_scoring.orchestration.dbt_selectors import TRAINING, build_args
+from crm_scoring.orchestration.dbt_selectors import SCORING_FEATURES, TRAINING, build_args
 
 log = logging.getLogger(__name__)
-
-# The feature mart of one date and everything it reads, built by dbt exactly as the nightly's dbt_marts step
-# builds it (same models; data tests of these models included, dbt unit tests not: see selectors.yml).
-SCORING_FEATURES_ARGS = [
-    "build",
-    "--select",
-    "+churn_features",
-    "--indirect-selection",
-    "cautious",
-    "--exclude",
-    "test_type:unit",
-]
 
 
 def has_scoring_population(url: str, run_date: date) -> bool:
@@ -56,7 +44,7 @@ def ensure_scoring_population(url: str, run_date: date) -> bool:
     if has_scoring_population(url, run_date):
         return False
     log.info("building the feature mart of %s (the population the model will score)", run_date)
-    dbt_invoke.invoke(SCORING_FEATURES_ARGS, url, run_date)
+    dbt_invoke.invoke(build_args(SCORING_FEATURES), url, run_date)
     return True
 
 
