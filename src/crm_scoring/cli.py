@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -346,6 +347,25 @@ def evaluate_group() -> None:
     """Benchmarks of the churn model on real data."""
 
 
+def _benchmark_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--out, --seed and --dump-frames, shared by `crm evaluate real` and `crm evaluate log`."""
+    for option in reversed(
+        (
+            click.option("--out", "out_json", type=click.Path(path_type=Path), default=None),
+            click.option("--seed", type=int, default=42, show_default=True),
+            click.option(
+                "--dump-frames",
+                "dump_dir",
+                type=click.Path(path_type=Path),
+                default=None,
+                help="Also write the training set and the labelled features as of each date as Parquet.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @evaluate_group.command("real")
 @click.option(
     "--as-of",
@@ -357,15 +377,7 @@ def evaluate_group() -> None:
 @click.option(
     "--sample", is_flag=True, help="The 1/10 CDNOW sample (2,357 customers) instead of the full log."
 )
-@click.option("--out", "out_json", type=click.Path(path_type=Path), default=None)
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option(
-    "--dump-frames",
-    "dump_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Also write the training set and the labelled features as of each date as Parquet (model work).",
-)
+@_benchmark_options
 def evaluate_real(
     as_of: tuple[date, ...], sample: bool, out_json: Path | None, seed: int, dump_dir: Path | None
 ) -> None:
@@ -379,6 +391,67 @@ def evaluate_real(
         seed=seed,
         dump_dir=dump_dir,
     )
+
+
+@evaluate_group.command("log")
+@click.argument("orders", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--customer-col", default="customer_id", show_default=True, help="Column of the customer id.")
+@click.option("--date-col", default="order_date", show_default=True, help="Column of the purchase date.")
+@click.option("--amount-col", default="amount", show_default=True, help="Column of the amount paid.")
+@click.option(
+    "--order-col",
+    default=None,
+    help="Column of the order / invoice id: its rows (line items) make one order (default: one per row).",
+)
+@click.option("--date-format", default=None, help="strptime format of the dates (default: inferred).")
+@click.option("--sep", default=",", show_default=True, help="Field separator.")
+@click.option(
+    "--quarantine",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write bad rows (line, reason, row) to this CSV and go on without them (default: stop on them).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=DATE,
+    multiple=True,
+    help="As-of date (repeatable). Default: the latest whose label window the log covers.",
+)
+@_benchmark_options
+def evaluate_log(
+    orders: Path,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    order_col: str | None,
+    date_format: str | None,
+    sep: str,
+    quarantine: Path | None,
+    as_of: tuple[date, ...],
+    out_json: Path | None,
+    seed: int,
+    dump_dir: Path | None,
+) -> None:
+    """Whole platform on your own transaction log (a CSV, one row per purchase or order line) vs RFM
+    logistic regression and recency, with the protocol of `crm evaluate real`."""
+    from crm_scoring.benchmark import translog
+    from crm_scoring.benchmark.real import AsOfError, run_bench_log
+
+    try:
+        tx = translog.load_csv(
+            orders,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            order_col=order_col,
+            date_format=date_format,
+            sep=sep,
+            quarantine=quarantine,
+        )
+        run_bench_log(tx, tuple(as_of), out_json=out_json, seed=seed, dump_dir=dump_dir)
+    except (translog.TransactionLogError, AsOfError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command("generate")

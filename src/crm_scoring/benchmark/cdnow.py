@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import csv
 import importlib.metadata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -47,11 +48,15 @@ class CdnowError(RuntimeError):
 
 @dataclass(frozen=True)
 class Transactions:
-    """One row per transaction line: customer_id (text), order_date (date), cds (int), amount (float)."""
+    """One row per transaction line: customer_id (text), order_date (date), cds (int), amount (float),
+    line_no (1.. per customer). `max_as_of`: the last as-of date a benchmark may use (CDNOW: later cutoffs
+    are kept unseen); `notes`: what the mapping did, for the result's provenance."""
 
     frame: pd.DataFrame
     variant: str
     path: Path
+    max_as_of: date | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 def data_path(variant: str = "full") -> Path:
@@ -92,7 +97,7 @@ def load(variant: str = "full") -> Transactions:
     )
     frame = frame.sort_values(["customer_id", "order_date"], kind="stable").reset_index(drop=True)
     frame["line_no"] = frame.groupby("customer_id").cumcount() + 1
-    return Transactions(frame, variant, path)
+    return Transactions(frame, variant, path, max_as_of=MAX_AS_OF)
 
 
 def _write_export(folder: Path, customers: pd.DataFrame, orders: pd.DataFrame) -> None:

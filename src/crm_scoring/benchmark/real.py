@@ -51,6 +51,10 @@ SCORERS = ("model", "rfm_lr", "recency")
 POPULATIONS = ("all", "non_lapsed")
 
 
+class AsOfError(ValueError):
+    """An as-of date the benchmark may not use: kept unseen (CDNOW), or its labels are not in the log."""
+
+
 def _policy_int(url: str, key: str) -> int:
     with warehouse.connect(url) as conn:
         row = conn.execute(
@@ -155,10 +159,17 @@ def run_as_of(
         build_args,
     )
 
-    if as_of > cdnow.MAX_AS_OF:
-        raise ValueError(f"as-of {as_of} is after {cdnow.MAX_AS_OF}: later cutoffs are kept unseen")
-    start = time.perf_counter()
     horizon = _seed_horizon()
+    if tx.max_as_of is not None and as_of > tx.max_as_of:
+        raise AsOfError(f"as-of {as_of} is after {tx.max_as_of}: later cutoffs are kept unseen")
+    last = max(tx.frame["order_date"])
+    if as_of + timedelta(days=horizon) > last:
+        raise AsOfError(
+            f"as-of {as_of}: its label window ends on {as_of + timedelta(days=horizon)}, after the log's "
+            f"last purchase ({last}); the latest as-of date this log can label is "
+            f"{last - timedelta(days=horizon)}"
+        )
+    start = time.perf_counter()
     work = root / as_of.isoformat()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -280,6 +291,11 @@ def _gains(figures: dict[str, dict[str, dict[str, float]]]) -> dict[str, float]:
     return out
 
 
+def _slug(benchmark: str) -> str:
+    """Run names and work folders: `bench-real` for CDNOW (as since the first benchmark), `bench-log`."""
+    return "bench-real" if benchmark == "cdnow" else f"bench-{benchmark}"
+
+
 def _log_mlflow(result: dict[str, Any], tracking_uri: str) -> str:
     """One run in the benchmark experiment; metrics `<population>.<scorer>.<metric>` stepped by as-of."""
     import mlflow
@@ -288,20 +304,22 @@ def _log_mlflow(result: dict[str, Any], tracking_uri: str) -> str:
 
     os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
     experiment_id = registry.ensure_experiment(BENCHMARK_EXPERIMENT, purpose="benchmark")
-    name = f"bench-real-{result['variant']}-" + "_".join(r["as_of"] for r in result["as_of_dates"])
+    name = f"{_slug(result['benchmark'])}-{result['variant']}-" + "_".join(
+        r["as_of"] for r in result["as_of_dates"]
+    )
     with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
         mlflow.set_tags(
             {
                 "crm.purpose": "benchmark",
-                "benchmark": "cdnow",
+                "benchmark": result["benchmark"],
                 "data_variant": result["variant"],
                 "data_source": result["data"]["shipped_in"],
                 "data_licence": result["data"]["licence"],
                 "as_of_dates": ",".join(r["as_of"] for r in result["as_of_dates"]),
                 "mlflow.note.content": (
-                    "Real-data benchmark (CDNOW): the platform's churn model vs an RFM logistic regression "
-                    "and recency alone, same out-of-time split; metrics <population>.<scorer>.<metric>, "
-                    "one step per as-of date (step = yyyymmdd)."
+                    f"Real-data benchmark ({result['data']['name']}): the platform's churn model vs an RFM "
+                    "logistic regression and recency alone, same out-of-time split; metrics "
+                    "<population>.<scorer>.<metric>, one step per as-of date (step = yyyymmdd)."
                 ),
             }
         )
@@ -322,23 +340,45 @@ def _log_mlflow(result: dict[str, Any], tracking_uri: str) -> str:
 
 
 def run_bench_real(
-    as_of_dates: tuple[date, ...] = DEFAULT_AS_OF,
+    as_of_dates: tuple[date, ...] = DEFAULT_AS_OF, *, variant: str = "full", **options: Any
+) -> dict[str, Any]:
+    """The CDNOW benchmark (`make bench-real`): `run_benchmark` on the log the lifetimes package ships."""
+    tx = cdnow.load(variant)
+    return run_benchmark(tx, {**cdnow.SOURCE, "file": str(tx.path)}, "cdnow", as_of_dates, **options)
+
+
+def run_bench_log(
+    tx: cdnow.Transactions, as_of_dates: tuple[date, ...] = (), **options: Any
+) -> dict[str, Any]:
+    """`crm evaluate log`: the same benchmark on any transaction log (benchmark/translog.py); without
+    as-of dates, the latest one whose label window the log covers."""
+    from crm_scoring.benchmark import translog
+
+    dates = as_of_dates or (translog.latest_as_of(tx, _seed_horizon()),)
+    return run_benchmark(tx, translog.source(tx), "log", dates, **options)
+
+
+def run_benchmark(
+    tx: cdnow.Transactions,
+    data: dict[str, Any],
+    benchmark: str,
+    as_of_dates: tuple[date, ...],
     *,
-    variant: str = "full",
     out_json: Path | None = None,
     seed: int = 42,
     log_to_mlflow: bool = True,
     dump_dir: Path | None = None,
     work_root: Path | None = None,
 ) -> dict[str, Any]:
-    """Run every as-of date, print the comparison table, write JSON and (optionally) the MLflow run."""
+    """Run every as-of date, print the comparison table, write JSON (default
+    `<reports>/bench_real_<variant>.json` for CDNOW, `bench_log_<file stem>.json`) and the MLflow run."""
     tracking_uri = settings.mlflow_tracking_uri()
-    tx = cdnow.load(variant)
-    root = work_root or settings.state_dir() / "bench-real"
+    root = work_root or settings.state_dir() / _slug(benchmark)
+    out_json = out_json or settings.reports_dir() / f"{_slug(benchmark).replace('-', '_')}_{tx.variant}.json"
     server = warehouse.warehouse_url()
     results = []
     for as_of in sorted(as_of_dates):
-        print(f"bench-real: CDNOW ({variant}), as-of {as_of} ...", flush=True)
+        print(f"bench: {data['name']} ({tx.variant}), as-of {as_of} ...", flush=True)
         r = run_as_of(tx, as_of, root, server, seed, dump_dir)
         results.append(
             {
@@ -353,21 +393,19 @@ def run_bench_real(
         )
         print(format_table(results[-1]), flush=True)
     result = {
-        "benchmark": "cdnow",
-        "variant": variant,
+        "benchmark": benchmark,
+        "variant": tx.variant,
         "data": {
-            **cdnow.SOURCE,
-            "file": str(tx.path),
+            **data,
             "transactions": len(tx.frame),
             "customers": int(tx.frame["customer_id"].nunique()),
         },
         "seed": seed,
         "as_of_dates": results,
     }
-    target = out_json or settings.reports_dir() / f"bench_real_{variant}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(result, indent=2, default=str))
-    print(f"figures written to {target}")
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(json.dumps(result, indent=2, default=str))
+    print(f"figures written to {out_json}")
     if log_to_mlflow:
         run_id = _log_mlflow(result, tracking_uri)
         print(f"MLflow run {run_id} in experiment {BENCHMARK_EXPERIMENT} ({tracking_uri})")

@@ -1,0 +1,139 @@
+"""Any transaction log as a benchmark's data: `crm evaluate log FILE`.
+
+Why: the real-data benchmark (benchmark/real.py) proves the churn model against an RFM logistic
+regression and recency alone on CDNOW, the one real log a registry package ships. A data team's own log,
+or another public one, is the figure they will trust: this module reads any CSV with one row per purchase
+(or per order line) into the same `Transactions` the CDNOW benchmark uses, so the same protocol (landing
+export as of A, ingest, dbt, training on matured cutoffs, scoring, truth from the file) runs on it.
+
+Mapping, as for CDNOW (customers and orders only):
+- an order is one row, or, with `order_col`, every row of one (customer, order id) (line items of an
+  invoice), dated by its first row and worth the sum of its amounts;
+- an order worth less than 0 (a return or credit note on its own) is left out of the export *and* of the
+  truth (a purchase is a kept order), and counted in the result (`negative_orders_left_out`); the
+  contract requires net_amount >= 0;
+- customer ids are kept as written (stripped); order_ts is the order's date at 12:00 UTC (the daily
+  features and the labels use the date only); registered_at is the customer's first purchase.
+- Bad rows (empty customer id, a date or amount that does not parse) stop the run with the file, the row
+  and the reason of each (up to 10 listed): a benchmark on silently dropped rows would measure another log.
+  With a quarantine file (`--quarantine`), they are written there instead (line, reason, the row as read)
+  and counted in the result, and the run goes on without them: real logs hold guest purchases without a
+  customer id, which a churn benchmark cannot use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from crm_scoring.benchmark.cdnow import Transactions
+
+MAX_LISTED = 10
+
+
+class TransactionLogError(ValueError):
+    """The file cannot serve as a benchmark log: missing columns or bad rows (each named)."""
+
+
+def _bad_rows(path: Path, reasons: pd.Series) -> str:
+    """`file row N (line L): reason` for the first rows with a reason; row 1 = the first data row."""
+    bad = reasons[reasons != ""]
+    listed = [f"{path.name} row {i + 1} (line {i + 2}): {why}" for i, why in bad.head(MAX_LISTED).items()]
+    more = f"\n... and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
+    return f"{len(bad)} bad row(s) in {path}:\n" + "\n".join(listed) + more
+
+
+def load_csv(
+    path: Path,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "order_date",
+    amount_col: str = "amount",
+    order_col: str | None = None,
+    date_format: str | None = None,
+    sep: str = ",",
+    quarantine: Path | None = None,
+) -> Transactions:
+    """Read and check the log; one row per kept order, sorted by customer and date (see the module doc)."""
+    path = Path(path)
+    if not path.is_file():
+        raise TransactionLogError(f"{path}: no such file")
+    wanted = [customer_col, date_col, amount_col, *([order_col] if order_col else [])]
+    raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    missing = [c for c in wanted if c not in raw.columns]
+    if missing:
+        raise TransactionLogError(
+            f"{path}: column(s) {missing} not in the header {list(raw.columns)} "
+            "(name them with --customer-col / --date-col / --amount-col / --order-col)"
+        )
+    customer = raw[customer_col].str.strip()
+    when = pd.to_datetime(raw[date_col].str.strip(), format=date_format, errors="coerce")
+    amount = pd.to_numeric(raw[amount_col].str.strip(), errors="coerce")
+    expected = f" (format {date_format})" if date_format else ""
+    reasons = pd.Series("", index=raw.index)
+    reasons[customer == ""] = "empty customer id"
+    no_date = (reasons == "") & when.isna()
+    reasons[no_date] = f"{date_col} " + raw.loc[no_date, date_col].map(repr) + " is not a date" + expected
+    no_amount = (reasons == "") & amount.isna()
+    reasons[no_amount] = f"{amount_col} " + raw.loc[no_amount, amount_col].map(repr) + " is not a number"
+    bad = reasons != ""
+    if bad.any() and quarantine is None:
+        raise TransactionLogError(_bad_rows(path, reasons))
+    if quarantine is not None:
+        quarantine.parent.mkdir(parents=True, exist_ok=True)
+        rejected = raw[bad].copy()
+        rejected.insert(0, "reason", reasons[bad])
+        rejected.insert(0, "line", rejected.index + 2)
+        rejected.to_csv(quarantine, index=False)
+    lines = pd.DataFrame(
+        {"customer_id": customer, "order_date": when.dt.date, "amount": amount.astype(float)}
+    )[~bad]
+    if order_col:
+        lines["order_key"] = raw.loc[~bad, order_col].str.strip()
+        orders = lines.groupby(["customer_id", "order_key"], as_index=False, sort=False).agg(
+            order_date=("order_date", "min"), amount=("amount", "sum")
+        )
+    else:
+        orders = lines
+    negative = orders["amount"] < 0
+    kept = orders.loc[~negative, ["customer_id", "order_date", "amount"]]
+    if kept.empty:
+        raise TransactionLogError(f"{path}: no order with an amount >= 0")
+    kept = kept.sort_values(["customer_id", "order_date", "amount"], kind="stable").reset_index(drop=True)
+    kept["cds"] = 1
+    kept["line_no"] = kept.groupby("customer_id").cumcount() + 1
+    frame = kept[["customer_id", "order_date", "cds", "amount", "line_no"]]
+    return Transactions(
+        frame,
+        variant=path.stem,
+        path=path,
+        notes={
+            "rows": len(raw),
+            "quarantined_rows": int(bad.sum()),
+            "quarantine_file": str(quarantine) if quarantine is not None else None,
+            "orders": len(orders),
+            "negative_orders_left_out": int(negative.sum()),
+            "order_col": order_col,
+        },
+    )
+
+
+def source(tx: Transactions) -> dict[str, object]:
+    """Provenance for the result JSON and MLflow: the file, its digest and what the mapping did."""
+    digest = hashlib.sha256(tx.path.read_bytes()).hexdigest()
+    return {
+        "name": f"transaction log {tx.path.name}",
+        "file": str(tx.path),
+        "sha256": digest,
+        "shipped_in": f"user file {tx.path.name} (sha256 {digest[:12]})",
+        "licence": "as the file's owner states (not recorded by the platform)",
+        **tx.notes,
+    }
+
+
+def latest_as_of(tx: Transactions, horizon_days: int) -> date:
+    """The last as-of date whose label window (as_of, as_of + horizon] the log covers entirely."""
+    return max(tx.frame["order_date"]) - pd.Timedelta(days=horizon_days).to_pytimedelta()
