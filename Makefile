@@ -89,8 +89,12 @@ test: $(STAMP) chromium
 # Also in SLOW_CASES: three dbt builds on a fresh database to show an enabled rule without its parameter
 # fails (200 s of a worker at load ~11, test-fast's slowest item; it stays in make test, and test-fast keeps
 # test_rule_readiness_names_missing_parameters, the readiness mart that check reads).
+# Session 18: test_incremental_marts joined them (added to the suite after session 11; four cases that
+# each build several nights and a --full-refresh, ~100 s of worker time, a third of test-fast's 291 CPU s
+# at 292 tests, which took 4:50 with a 1M bench on the other core); test_incremental_facts and
+# test_marts_value::test_incremental_runs_equal_full_refresh keep the incremental check in the loop.
 SLOW_TESTS ?= tests/test_e2e.py tests/test_dbt_project.py tests/test_lists.py \
-	tests/test_model.py tests/test_model_leakage.py tests/test_uplift.py
+	tests/test_model.py tests/test_model_leakage.py tests/test_uplift.py tests/test_incremental_marts.py
 SLOW_CASES ?= tests/test_dags.py::test_crm_run_keeps_every_attempt_and_names_the_failed_model \
 	tests/test_marts_complaints.py::test_enabled_rule_without_parameter_fails_loudly
 test-fast: $(STAMP) chromium

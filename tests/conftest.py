@@ -31,6 +31,7 @@ _LONGEST_FIRST = (
     "test_dags.py",
     "test_marts_complaints.py",
     "test_dbt_project.py",
+    "test_incremental_marts.py",  # session 18: 90 s of a worker in make test, collected late before
     "test_marts_value.py",
     "test_lists.py",
     "test_uplift.py",
