@@ -109,7 +109,8 @@ def test_a_quarantine_file_keeps_the_bad_rows_and_the_run_goes_on(tmp_path: Path
     assert quarantine.read_text().splitlines() == [
         "line,reason,Invoice,Customer ID,InvoiceDate,Total",
         "3,empty customer id,2,,2010-12-01,3",
-        "4,InvoiceDate '2010-12-0x' is not a date,3,a,2010-12-0x,4",
+        "4,\"InvoiceDate '2010-12-0x' is not a date (format inferred from the first rows; --date-format "
+        'sets it, e.g. ISO8601 or mixed)",3,a,2010-12-0x,4',
     ]
 
 
@@ -138,3 +139,18 @@ def test_as_of_dates_must_have_their_labels_in_the_log(tmp_path: Path) -> None:
     # refused before any database is touched: the label window (as-of, as-of + horizon] leaves the log
     with pytest.raises(AsOfError, match="latest as-of date this log can label"):
         run_as_of(tx, date(1997, 6, 1), tmp_path, "postgresql://unused", 42)
+
+
+def test_dates_are_utc_dates_and_one_format_is_inferred(tmp_path: Path) -> None:
+    """Purchase dates are UTC dates, as the platform dates events; a row in another format than the
+    inferred one is a bad row with a hint, and `date_format="ISO8601"` reads every ISO variant."""
+    log = _write(
+        tmp_path / "tz.csv",
+        "customer_id,order_date,amount\n"
+        "a,2010-12-01T23:30:00-05:00,5\nb,2010-12-01T08:00:00+01:00,3\nc,2010-12-02 10:00,1\n",
+    )
+    with pytest.raises(translog.TransactionLogError, match="row 3 .* --date-format sets it"):
+        translog.load_csv(log)
+    tx = translog.load_csv(log, date_format="ISO8601")
+    days = dict(zip(tx.frame["customer_id"], tx.frame["order_date"], strict=True))
+    assert days == {"a": date(2010, 12, 2), "b": date(2010, 12, 1), "c": date(2010, 12, 2)}

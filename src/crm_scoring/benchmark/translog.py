@@ -70,9 +70,14 @@ def load_csv(
             "(name them with --customer-col / --date-col / --amount-col / --order-col)"
         )
     customer = raw[customer_col].str.strip()
-    when = pd.to_datetime(raw[date_col].str.strip(), format=date_format, errors="coerce")
+    # UTC, as the platform dates events (macro utc_date); mixed offsets would otherwise fail to parse
+    when = pd.to_datetime(raw[date_col].str.strip(), format=date_format, errors="coerce", utc=True)
     amount = pd.to_numeric(raw[amount_col].str.strip(), errors="coerce")
-    expected = f" (format {date_format})" if date_format else ""
+    expected = (
+        f" (format {date_format})"
+        if date_format
+        else " (format inferred from the first rows; --date-format sets it, e.g. ISO8601 or mixed)"
+    )
     reasons = pd.Series("", index=raw.index)
     reasons[customer == ""] = "empty customer id"
     no_date = (reasons == "") & when.isna()
