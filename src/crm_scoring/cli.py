@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -421,17 +422,11 @@ def evaluate_real(
 @_benchmark_options
 def evaluate_log(
     orders: Path,
-    customer_col: str,
-    date_col: str,
-    amount_col: str,
-    order_col: str | None,
-    date_format: str | None,
-    sep: str,
-    quarantine: Path | None,
     as_of: tuple[date, ...],
     out_json: Path | None,
     seed: int,
     dump_dir: Path | None,
+    **reading: Any,
 ) -> None:
     """Whole platform on your own transaction log (a CSV, one row per purchase or order line) vs RFM
     logistic regression and recency, with the protocol of `crm evaluate real`."""
@@ -439,16 +434,8 @@ def evaluate_log(
     from crm_scoring.benchmark.real import AsOfError, run_bench_log
 
     try:
-        tx = translog.load_csv(
-            orders,
-            customer_col=customer_col,
-            date_col=date_col,
-            amount_col=amount_col,
-            order_col=order_col,
-            date_format=date_format,
-            sep=sep,
-            quarantine=quarantine,
-        )
+        # `reading`: the column names, --date-format, --sep and --quarantine, named as load_csv names them
+        tx = translog.load_csv(orders, **reading)
         run_bench_log(tx, tuple(as_of), out_json=out_json, seed=seed, dump_dir=dump_dir)
     except (translog.TransactionLogError, AsOfError) as exc:
         raise click.ClickException(str(exc)) from exc
