@@ -135,7 +135,7 @@ def test_missing_columns_and_empty_logs_are_refused(tmp_path: Path) -> None:
 def test_as_of_dates_must_have_their_labels_in_the_log(tmp_path: Path) -> None:
     log = _write(tmp_path / "short.csv", "customer_id,order_date,amount\na,1997-01-02,10\nb,1997-06-30,4\n")
     tx = translog.load_csv(log)
-    assert translog.latest_as_of(tx, 90) == date(1997, 4, 1)
+    assert tx.latest_as_of(90) == date(1997, 4, 1)
     # refused before any database is touched: the label window (as-of, as-of + horizon] leaves the log
     with pytest.raises(AsOfError, match="latest as-of date this log can label"):
         run_as_of(tx, date(1997, 6, 1), tmp_path, "postgresql://unused", 42)

@@ -58,6 +58,10 @@ class Transactions:
     max_as_of: date | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
+    def latest_as_of(self, horizon_days: int) -> date:
+        """The last as-of date whose label window (as_of, as_of + horizon] ends by the log's last purchase."""
+        return max(self.frame["order_date"]) - timedelta(days=horizon_days)
+
 
 def data_path(variant: str = "full") -> Path:
     """Where the installed `lifetimes` distribution keeps the file (found without importing it)."""

@@ -162,12 +162,11 @@ def run_as_of(
     horizon = _seed_horizon()
     if tx.max_as_of is not None and as_of > tx.max_as_of:
         raise AsOfError(f"as-of {as_of} is after {tx.max_as_of}: later cutoffs are kept unseen")
-    last = max(tx.frame["order_date"])
-    if as_of + timedelta(days=horizon) > last:
+    if as_of > (latest := tx.latest_as_of(horizon)):
         raise AsOfError(
             f"as-of {as_of}: its label window ends on {as_of + timedelta(days=horizon)}, after the log's "
-            f"last purchase ({last}); the latest as-of date this log can label is "
-            f"{last - timedelta(days=horizon)}"
+            f"last purchase ({latest + timedelta(days=horizon)}); the latest as-of date this log can label "
+            f"is {latest}"
         )
     start = time.perf_counter()
     work = root / as_of.isoformat()
@@ -354,7 +353,7 @@ def run_bench_log(
     as-of dates, the latest one whose label window the log covers."""
     from crm_scoring.benchmark import translog
 
-    dates = as_of_dates or (translog.latest_as_of(tx, _seed_horizon()),)
+    dates = as_of_dates or (tx.latest_as_of(_seed_horizon()),)
     return run_benchmark(tx, translog.source(tx), "log", dates, **options)
 
 

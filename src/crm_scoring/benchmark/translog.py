@@ -24,7 +24,6 @@ Mapping, as for CDNOW (customers and orders only):
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -137,8 +136,3 @@ def source(tx: Transactions) -> dict[str, object]:
         "licence": "as the file's owner states (not recorded by the platform)",
         **tx.notes,
     }
-
-
-def latest_as_of(tx: Transactions, horizon_days: int) -> date:
-    """The last as-of date whose label window (as_of, as_of + horizon] the log covers entirely."""
-    return max(tx.frame["order_date"]) - pd.Timedelta(days=horizon_days).to_pytimedelta()
