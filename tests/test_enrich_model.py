@@ -284,3 +284,42 @@ def test_gate_measurement_is_cached_per_model_sets_and_policy(
     assert len(calls) == 4
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute(f"select count(*) from {task.GATE_CACHE_TABLE}").fetchone()[0] == 4
+
+
+def test_polar_argmax_scale_gives_the_polar_class_of_either_rule() -> None:
+    """The eighth round's candidate scale: on the default bands a text is negative (positive) when its
+    most probable class is, or when P(positive) - P(negative) reaches the anchor; every polar label of the
+    shipped scale is kept; within a class the score rises with that difference; every score is in
+    [-1, 1]; moving a band outwards only takes labels away from that class (the policy's lever stays)."""
+    import numpy as np
+
+    from crm_scoring.enrich.emotion import Bands
+    from crm_scoring.enrich.model import DECISION_ANCHORS, polar_argmax_score, score_of
+
+    rng = np.random.default_rng(7)
+    p = rng.dirichlet([0.7, 0.7, 0.7], size=20000)
+    edges = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0.5, 0], [0, 0.5, 0.5], [0.5, 0, 0.5],
+                      [1 / 3, 1 / 3, 1 / 3], [0.45, 0.40, 0.15], [0.45, 0.55, 0.0],
+                      [0.2, 0.4, 0.4]])  # fmt: skip
+    p = np.vstack([p, edges])
+    s = np.asarray(polar_argmax_score(p))
+    assert s.min() >= -1 and s.max() <= 1
+    default = Bands(*DECISION_ANCHORS)
+    got = [default.polarity(x) for x in s]
+    old = [default.polarity(x) for x in score_of(p)]
+    best = p.argmax(axis=1)
+    d = p[:, 2] - p[:, 0]
+    want = np.where((best == 0) | (d <= DECISION_ANCHORS[0]), "negative",
+                    np.where((best == 2) | (d >= DECISION_ANCHORS[1]), "positive", "neutral"))  # fmt: skip
+    assert got == list(want)
+    assert all(g == o for g, o in zip(got, old, strict=True) if o != "neutral")
+    for cls in ("negative", "neutral", "positive"):
+        mine = want == cls
+        order = np.argsort(d[mine], kind="stable")
+        assert np.all(np.diff(s[mine][order]) >= 0)  # monotone in the difference within a class
+    stricter = Bands(DECISION_ANCHORS[0] - 0.1, DECISION_ANCHORS[1] + 0.1)
+    for x in s:
+        if stricter.polarity(x) != default.polarity(x):
+            assert stricter.polarity(x) == "neutral"
+    assert got[-3:] == ["negative", "negative", "neutral"]  # P = .45/.40/.15: neutral on the shipped scale
+    assert old[-3:] == ["neutral", "negative", "neutral"]

@@ -8,6 +8,7 @@ from figures on the validation fold: 1 in 5 texts of each corpus's *training* pa
     .venv/bin/python -m crm_scoring.enrich.selection          # fast candidates (~5 CPU minutes)
     .venv/bin/python -m crm_scoring.enrich.selection --e5     # + e5 fusion, on the validation texts that
                                                               #   the embedding cache already holds
+    .venv/bin/python -m crm_scoring.enrich.selection --scale  # the score scales of the eighth round
 
 Trained candidates are cached like the shipped model (model.py, by recipe digest), so a rerun is quick.
 """
@@ -111,8 +112,39 @@ def nll_temperature(probs: dict[str, np.ndarray], val: dict[str, corpora.Corpus]
     return float(grid[int(np.argmin(nll))])
 
 
+def scale_comparison(fit_t: list[str], fit_y: list[str], val: dict[str, corpora.Corpus]) -> None:
+    """Eighth round: the shipped recipe's validation figures on the former score scale (P(positive) -
+    P(negative) through the policy bands, `model.score_of`), on the most probable class alone, and on
+    `model.polar_argmax_score` (polar when either says so)."""
+    from crm_scoring.enrich.evaluate import csv_policy, roc_auc
+    from crm_scoring.enrich.model import polar_argmax_score, score_of
+
+    neg, pos, _ = csv_policy()
+    model = LexiconLogitModel(training=(fit_t, fit_y))
+    probs = {k: model.proba(c.texts) for k, c in val.items()}
+
+    def argmax_only(p: np.ndarray) -> list[float]:  # the most probable class's anchor, as a score
+        return [(neg, 0.0, pos)[i] for i in p.argmax(axis=1)]
+
+    scales = (("difference", score_of), ("argmax only", argmax_only), ("polar-argmax", polar_argmax_score))
+    for name, scale in scales:
+        cells, accs = [], []
+        for key, c in val.items():
+            s, r, gold = np.asarray(scale(probs[key])), np.asarray(c.ratings), np.asarray(c.labels())
+            polar = np.abs(r) >= corpora.POLAR_MIN_RATING
+            banded = np.where(s <= neg, "negative", np.where(s >= pos, "positive", "neutral"))
+            accs.append(float(np.mean(banded == gold)))
+            tag = float(np.mean((s[polar] <= neg) == (r[polar] < 0)))
+            auc = roc_auc(list(s[polar]), list(r[polar] > 0)) or float("nan")
+            cells.append(f"{key}: tag {tag:.4f} auc {auc:.4f} 3c {accs[-1]:.4f}")
+        print(f"{name:16s} | " + " | ".join(cells) + f" | mean 3c {np.mean(accs):.4f}", flush=True)
+
+
 def main() -> None:
     (fit_t, fit_y), val = validation_split()
+    if "--scale" in sys.argv:
+        scale_comparison(fit_t, fit_y, val)
+        return
     print(f"fit {len(fit_t)} texts; validation " + ", ".join(f"{k} {len(c.texts)}" for k, c in val.items()))
     print("columns: negative tagging (bands), ROC AUC, 3-class bands / arg-max", flush=True)
     probs: dict[str, dict[str, np.ndarray]] = {}
