@@ -154,3 +154,22 @@ def test_dates_are_utc_dates_and_one_format_is_inferred(tmp_path: Path) -> None:
     tx = translog.load_csv(log, date_format="ISO8601")
     days = dict(zip(tx.frame["customer_id"], tx.frame["order_date"], strict=True))
     assert days == {"a": date(2010, 12, 2), "b": date(2010, 12, 1), "c": date(2010, 12, 2)}
+
+
+def test_the_synthetic_multi_cohort_log_reads_as_a_user_log(tmp_path: Path) -> None:
+    """benchmark/synthetic_log.py: the same seed gives the same bytes; its guest lines go to quarantine,
+    its returns are left out and counted, and its customers join over 18 months (a multi-cohort log)."""
+    from crm_scoring.benchmark import synthetic_log
+
+    first, again = tmp_path / "a.csv", tmp_path / "b.csv"
+    rows = synthetic_log.write(first, customers=300, seed=3)
+    assert synthetic_log.write(again, customers=300, seed=3) == rows
+    assert first.read_bytes() == again.read_bytes()
+    synthetic_log.write(tmp_path / "c.csv", customers=300, seed=4)
+    assert (tmp_path / "c.csv").read_bytes() != first.read_bytes()
+    tx = translog.load_csv(first, **RETAIL_COLUMNS, quarantine=tmp_path / "guests.csv")
+    data = translog.source(tx)
+    assert data["rows"] == rows and data["quarantined_rows"] == synthetic_log.GUEST_LINES
+    assert data["negative_orders_left_out"] > 0 and tx.frame["amount"].min() >= 0
+    firsts = tx.frame.groupby("customer_id")["order_date"].min()
+    assert firsts.nunique() > 100 and (firsts.max() - firsts.min()).days > 365
