@@ -47,15 +47,16 @@ GAMMA_GAMMA = {"p": 6.0, "q": 4.0, "gamma": 15.0}
 START, DAYS, JOIN_DAYS = date(2021, 1, 1), 900, 540  # the span, and the first days customers join in
 
 
-def write(path: Path, customers: int, seed: int) -> int:
-    """Write the log to `path`, sorted by time; returns its data rows. Same arguments, same bytes."""
+def write(path: Path, customers: int, seed: int, join_days: int = JOIN_DAYS) -> int:
+    """Write the log to `path`, sorted by time; returns its data rows. Same arguments, same bytes.
+    `join_days` 90 makes a single cohort, like CDNOW's (everyone joins in the first quarter)."""
     rng = np.random.default_rng(seed)
     r, alpha, s, beta = (PARETO_NBD[k] for k in ("r", "alpha", "s", "beta"))
     p, q, gamma = (GAMMA_GAMMA[k] for k in ("p", "q", "gamma"))
     rows: list[tuple[str, str, str, float]] = []
     invoice = 0
     for i in range(customers):
-        joined = float(rng.integers(0, JOIN_DAYS))
+        joined = float(rng.integers(0, join_days))
         rate = rng.gamma(r, 1 / alpha)
         lifetime = rng.exponential(1 / rng.gamma(s, 1 / beta))
         nu = rng.gamma(q, 1 / gamma)
@@ -92,8 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--customers", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--join-days", type=int, default=JOIN_DAYS, help="90: a single cohort")
     args = parser.parse_args(argv)
-    print(f"{write(args.out, args.customers, args.seed):,} rows written to {args.out}")
+    print(f"{write(args.out, args.customers, args.seed, args.join_days):,} rows written to {args.out}")
 
 
 if __name__ == "__main__":
