@@ -63,11 +63,14 @@ CANDIDATES: dict[str, type[LexiconLogitModel]] = {
 }
 
 
-def figures(p: np.ndarray, c: corpora.Corpus, neg_max: float, pos_min: float) -> dict[str, float]:
-    """Negative tagging (bands) and AUC on polar items; 3-class through the bands and by arg-max."""
+def figures(
+    p: np.ndarray, c: corpora.Corpus, neg_max: float, pos_min: float, score: np.ndarray | None = None
+) -> dict[str, float]:
+    """Negative tagging (bands) and AUC on polar items; 3-class through the bands and by arg-max. The
+    score is P(positive) - P(negative) unless another scale's `score` is given."""
     from crm_scoring.enrich.evaluate import roc_auc
 
-    score = p[:, 2] - p[:, 0]
+    score = p[:, 2] - p[:, 0] if score is None else score
     r = np.asarray(c.ratings)
     polar = np.abs(r) >= corpora.POLAR_MIN_RATING
     gold = np.asarray(c.labels())
@@ -116,7 +119,7 @@ def scale_comparison(fit_t: list[str], fit_y: list[str], val: dict[str, corpora.
     """Eighth round: the shipped recipe's validation figures on the former score scale (P(positive) -
     P(negative) through the policy bands, `model.score_of`), on the most probable class alone, and on
     `model.polar_argmax_score` (polar when either says so)."""
-    from crm_scoring.enrich.evaluate import csv_policy, roc_auc
+    from crm_scoring.enrich.evaluate import csv_policy
     from crm_scoring.enrich.model import polar_argmax_score, score_of
 
     neg, pos, _ = csv_policy()
@@ -130,13 +133,9 @@ def scale_comparison(fit_t: list[str], fit_y: list[str], val: dict[str, corpora.
     for name, scale in scales:
         cells, accs = [], []
         for key, c in val.items():
-            s, r, gold = np.asarray(scale(probs[key])), np.asarray(c.ratings), np.asarray(c.labels())
-            polar = np.abs(r) >= corpora.POLAR_MIN_RATING
-            banded = np.where(s <= neg, "negative", np.where(s >= pos, "positive", "neutral"))
-            accs.append(float(np.mean(banded == gold)))
-            tag = float(np.mean((s[polar] <= neg) == (r[polar] < 0)))
-            auc = roc_auc(list(s[polar]), list(r[polar] > 0)) or float("nan")
-            cells.append(f"{key}: tag {tag:.4f} auc {auc:.4f} 3c {accs[-1]:.4f}")
+            f = figures(probs[key], c, neg, pos, score=np.asarray(scale(probs[key])))
+            accs.append(f["3c_bands"])
+            cells.append(f"{key}: tag {f['neg_tag']:.4f} auc {f['auc']:.4f} 3c {f['3c_bands']:.4f}")
         print(f"{name:16s} | " + " | ".join(cells) + f" | mean 3c {np.mean(accs):.4f}", flush=True)
 
 
