@@ -495,6 +495,51 @@ def test_regression_champion_end_to_end(churn_db: str, mlflow_store: MlflowClien
     assert first["contribution"] == pytest.approx(expected)
 
 
+def test_lapsed_training_rows_get_a_regression_of_their_own(
+    churn_db: str,  # noqa: F811
+    mlflow_store: MlflowClient,  # noqa: F811
+) -> None:
+    """With lapsed rows in the training set (churn_training_population = all_purchasers), the regression
+    (here the registered family) fits them apart at winback_min_inactive_days; scoring, pyfunc and the
+    reasons apply each customer's own segment, and the CH-02 test figures are logged beside the pooled."""
+    _policy(churn_db, {SWITCH_PARAMETER: "-1", "winback_min_inactive_days": "60"})
+    with warehouse.connect(churn_db) as conn:  # days_inactive: the silence the fixture's churn follows
+        for table in ("marts.churn_training_set", "marts.churn_features"):
+            conn.execute(f"alter table {table} add column days_inactive integer")
+            conn.execute(f"update {table} set days_inactive = days_since_last_login")
+    cfg = load_config()
+    cfg = dataclasses.replace(cfg, search=dataclasses.replace(cfg.search, max_trials=1, max_trials_cap=1))
+    result = train(churn_db, RUN_DATE, seed=42, config=cfg)
+    run = mlflow_store.get_run(result.run_id)
+    assert run.data.tags["model_family"] == GLM
+    assert "fitted apart" in run.data.tags["model_regression_fit"], run.data.tags["model_regression_fit"]
+    assert result.features == ["recency_days", "orders_365d", "revenue_365d", "days_inactive"]
+    assert {"test_non_lapsed_roc_auc", "test_non_lapsed_ece"} <= set(run.data.metrics)
+    model = load_champion()
+    assert model.margin is not None and model.margin.lapsed is not None
+    assert model.margin.segment_column == "days_inactive" and model.margin.segment_min == 60
+    probe = pd.DataFrame(
+        {
+            "recency_days": [30.0, 100.0],
+            "orders_365d": [5.0, 5.0],
+            "revenue_365d": [900.0, 900.0],
+            "days_inactive": [30.0, 100.0],
+        }
+    )
+    x = probe.to_numpy(dtype=np.float64)
+    served = mlflow.pyfunc.load_model("models:/churn@champion").predict(probe)
+    np.testing.assert_allclose(served, model.predict(x))
+    # the lapsed row's logit is the lapsed regression's, the active row's the active one's
+    raw = model.margin.margin(x)
+    assert raw[1] == pytest.approx(float(model.margin.lapsed.margin(x[1:])[0]))
+    assert raw[0] != pytest.approx(float(model.margin.lapsed.margin(x[:1])[0]))
+    out = score(churn_db, RUN_DATE)
+    assert out.rows == N_CUSTOMERS
+    explain(churn_db, RUN_DATE, REST)
+    reasons = _reasons(churn_db)
+    assert len(reasons) > 0 and "days_inactive" not in set(reasons["feature"])  # it picks, never explains
+
+
 def test_first_version_below_the_floor_is_champion_with_the_miss_recorded(
     churn_db: str,  # noqa: F811
     mlflow_store: MlflowClient,  # noqa: F811

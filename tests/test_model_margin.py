@@ -111,3 +111,69 @@ def test_round_cap_scales_with_rows() -> None:
     assert cfg.rounds_for(250_000) == 3000
     assert cfg.rounds_for(10_000_000) == 6000
     assert XGBConfig(num_boost_round=600).rounds_for(10_000_000) == 600
+
+
+def _lapsed_frame(n: int = 6000, seed: int = 5) -> pd.DataFrame:
+    """Active customers churn less the more they bought; lapsed ones the other way round (a frequent
+    buyer who stopped is gone), the reversal a pooled additive regression cannot express."""
+    rng = np.random.default_rng(seed)
+    inactive = rng.integers(0, 400, n).astype(float)
+    orders = rng.poisson(3, n).astype(float)
+    revenue = np.round(rng.gamma(2.0, 80.0, n), 2)
+    lapsed = inactive >= 90
+    logit = np.where(lapsed, 0.5 + 0.6 * orders, -0.5 + 0.004 * inactive - 0.4 * orders)
+    churned = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame(
+        {
+            "days_inactive": inactive,
+            "recency_days": inactive,
+            "orders_365d": orders,
+            "revenue_365d": revenue,
+            "churned": churned,
+        }
+    )
+
+
+def test_the_lapsed_get_a_regression_of_their_own() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from crm_scoring.model.baseline import LapsedSegment, fit_rfm_margin
+
+    frame = _lapsed_frame()
+    lapsed = frame["days_inactive"].to_numpy() >= 90
+    margin, how = fit_rfm_margin(frame, RFM, "churned", 0, LapsedSegment("days_inactive", 90, 50))
+    assert "fitted apart" in how and margin.lapsed is not None
+    assert margin.columns == (*RFM, "days_inactive")
+    x = frame[list(margin.columns)].to_numpy(np.float64)
+    # the active rows get exactly the regression a non-lapsed training set would give
+    active_only = fit_rfm_baseline(frame[~lapsed], RFM, "churned", 0)
+    np.testing.assert_allclose(
+        margin.margin(x)[~lapsed], active_only.decision_function(x[~lapsed, :3]), rtol=0, atol=1e-9
+    )
+    # the lapsed rows learn their own sign for frequency and rank better than the pooled regression
+    pooled, pooled_how = fit_rfm_margin(frame, RFM, "churned", 0)
+    assert pooled.lapsed is None and pooled_how == "one regression on every training row"
+    y = frame["churned"].to_numpy()
+    own = roc_auc_score(y[lapsed], margin.margin(x)[lapsed])
+    shared = roc_auc_score(y[lapsed], pooled.margin(x[:, :3])[lapsed])
+    assert own > shared + 0.05
+    # JSON round trip, and contributions + the row's own segment intercept add up to its logit
+    again = LinearMargin.from_json(margin.to_json())
+    assert again == margin
+    intercept = np.where(lapsed, margin.lapsed.intercept, margin.intercept)
+    np.testing.assert_allclose(margin.contributions(x).sum(axis=1) + intercept, margin.margin(x), atol=1e-9)
+    assert np.all(margin.contributions(x)[:, 3] == 0)  # the segment column picks, it does not explain
+    # through the logistic-regression family's LoadedModel (no booster) and its reason codes
+    model = LoadedModel("churn", "1", "run", None, list(margin.columns), {"method": "none"}, margin)
+    np.testing.assert_allclose(model.predict(x), 1 / (1 + np.exp(-margin.margin(x))), atol=1e-12)
+
+
+def test_too_few_lapsed_rows_keep_one_pooled_regression() -> None:
+    from crm_scoring.model.baseline import LapsedSegment, fit_rfm_margin
+
+    frame = _lapsed_frame()
+    few = pd.concat([frame[frame["days_inactive"] < 90], frame[frame["days_inactive"] >= 90].head(60)])
+    margin, how = fit_rfm_margin(few, RFM, "churned", 0, LapsedSegment("days_inactive", 90, 50))
+    assert margin.lapsed is None and margin.columns == tuple(RFM)
+    assert "fewer than 50 of a class" in how and "lapsed" in how
+    assert "lapsed" not in margin.to_json()  # the file reads as a pooled regression always did

@@ -105,21 +105,27 @@ def _recency_fit(train: pd.DataFrame, target: str, seed: int):  # noqa: ANN202 -
     return fit_rfm_baseline(train, ["recency_days"], target, seed)
 
 
+def _population_rows(frame: pd.DataFrame, lapsed_days: int) -> dict[str, pd.DataFrame]:
+    """Each reported population's rows: everyone, and the non-lapsed (recency below lapsed_days)."""
+    return {"all": frame, "non_lapsed": frame[frame["recency_days"] < lapsed_days]}
+
+
 def evaluate_scorers(
     frame: pd.DataFrame, lapsed_days: int, *, ece_bins: int, top_share: float
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """population -> scorer -> metric, for every scorer column present in `frame` (label `churned`)."""
+    """population -> scorer -> metric, for every scorer column present in `frame` (label `churned`); a
+    column `<population>.<scorer>` (a baseline fitted on that population's rows) wins over `<scorer>`."""
     from crm_scoring.model.metrics import evaluate
 
-    populations = {"all": frame, "non_lapsed": frame[frame["recency_days"] < lapsed_days]}
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for pop, part in populations.items():
+    for pop, part in _population_rows(frame, lapsed_days).items():
         y = part["churned"].to_numpy()
         out[pop] = {}
         for scorer in SCORERS:
-            if scorer not in part or len(np.unique(y)) < 2:
+            column = f"{pop}.{scorer}" if f"{pop}.{scorer}" in part else scorer
+            if column not in part or len(np.unique(y)) < 2:
                 continue
-            m = evaluate(y, part[scorer].to_numpy(), ece_bins=ece_bins, lift_top_share=top_share)
+            m = evaluate(y, part[column].to_numpy(), ece_bins=ece_bins, lift_top_share=top_share)
             out[pop][scorer] = {k: m[k] for k in REPORTED} | {"rows": float(len(part))}
     return out
 
@@ -222,10 +228,16 @@ def run_as_of(
             rfm_cols = rfm_columns(split.train, cfg.baseline)
             if rfm_cols is None:
                 raise RuntimeError("the training set lacks the RFM columns")
-            rfm = fit_rfm_baseline(split.train, rfm_cols, cfg.target, seed)
-            frame["rfm_lr"] = predict_rfm_baseline(rfm, frame, rfm_cols)
-            rec = _recency_fit(split.train, cfg.target, seed)
-            frame["recency"] = predict_rfm_baseline(rec, frame, ["recency_days"])
+            # each population's baselines are fitted on that population's training rows: with
+            # churn_training_population = all_purchasers the training split holds lapsed rows too, and a
+            # regression pooled over them would be a weaker yardstick for the non-lapsed than the one a
+            # user fitting RFM-LR to the non-lapsed would get
+            for pop, rows in _population_rows(split.train, lapsed_days).items():
+                prefix = "" if pop == "all" else f"{pop}."
+                rfm = fit_rfm_baseline(rows, rfm_cols, cfg.target, seed)
+                frame[f"{prefix}rfm_lr"] = predict_rfm_baseline(rfm, frame, rfm_cols)
+                rec = _recency_fit(rows, cfg.target, seed)
+                frame[f"{prefix}recency"] = predict_rfm_baseline(rec, frame, ["recency_days"])
             figures = evaluate_scorers(
                 frame, lapsed_days, ece_bins=cfg.metrics.ece_bins, top_share=cfg.metrics.lift_top_share
             )

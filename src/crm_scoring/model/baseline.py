@@ -6,6 +6,8 @@ Logged in the same MLflow run as the XGBoost model (metrics `baseline_rfm_*`, ta
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 import pandas as pd
 from sklearn.impute import SimpleImputer
@@ -38,6 +40,55 @@ def fit_rfm_baseline(train: pd.DataFrame, columns: list[str], target: str, seed:
     )
     model.fit(train[columns].to_numpy(dtype=np.float64), train[target].to_numpy())
     return model
+
+
+@dataclass(frozen=True)
+class LapsedSegment:
+    """Where the model's regression splits its training rows: `column` >= `minimum` is lapsed (CH-02's
+    winback_min_inactive_days on days_inactive), fitted apart when both segments hold `min_class_rows` of
+    each class."""
+
+    column: str
+    minimum: float
+    min_class_rows: int
+
+
+def fit_rfm_margin(
+    train: pd.DataFrame, columns: list[str], target: str, seed: int, segment: LapsedSegment | None = None
+) -> tuple[LinearMargin, str]:
+    """The model's RFM regression as a `LinearMargin`, and a sentence on how it was fitted.
+
+    Pooled over every training row, unless `segment` applies: then the active rows (the CH-02 churn
+    population) and the lapsed ones (the win-back layer, present when churn_training_population widens
+    the training rows) get a regression each, joined in one margin that picks by the segment column. The
+    active regression is then exactly the pooled one of a non-lapsed training set.
+    """
+    pooled = "one regression on every training row"
+    if segment is None or segment.column not in train.columns:
+        return linear_margin(fit_rfm_baseline(train, columns, target, seed), columns), pooled
+    lapsed = ~(train[segment.column].to_numpy(dtype=np.float64) < segment.minimum)
+    y = train[target].to_numpy()
+    counts = {
+        name: (int((y[rows] == 0).sum()), int((y[rows] == 1).sum()))
+        for name, rows in (("active", ~lapsed), ("lapsed", lapsed))
+    }
+    short = {name: c for name, c in counts.items() if min(c) < segment.min_class_rows}
+    if short:
+        why = ", ".join(f"{name} {c[0]} retained / {c[1]} churned" for name, c in short.items())
+        return linear_margin(fit_rfm_baseline(train, columns, target, seed), columns), (
+            f"{pooled} ({why}: fewer than {segment.min_class_rows} of a class to fit the lapsed apart)"
+        )
+    wide = tuple(columns) + (() if segment.column in columns else (segment.column,))
+    active, gone = (
+        replace(linear_margin(fit_rfm_baseline(train[r], columns, target, seed), columns), columns=wide)
+        for r in (~lapsed, lapsed)
+    )
+    margin = replace(active, lapsed=gone, segment_column=segment.column, segment_min=float(segment.minimum))
+    return margin, (
+        f"the active ({counts['active'][0] + counts['active'][1]} rows) and the lapsed "
+        f"({counts['lapsed'][0] + counts['lapsed'][1]} rows, {segment.column} >= {segment.minimum:g}) "
+        "fitted apart"
+    )
 
 
 def predict_rfm_baseline(model, frame: pd.DataFrame, columns: list[str]) -> np.ndarray:  # noqa: ANN001

@@ -95,6 +95,11 @@ class BaselineConfig:
     recency: str = "recency_days"
     frequency: str = "orders_365d"
     monetary: str = "revenue_365d"
+    # The model's own regression (the logistic-regression family and the booster's base margin, not this
+    # yardstick) is fitted apart on the lapsed training rows (this column >= winback_min_inactive_days)
+    # when each segment holds this many rows of each class (margin.LinearMargin.lapsed); None = pooled
+    lapsed_segment_column: str | None = "days_inactive"
+    lapsed_segment_min_class_rows: int = 50
 
     @property
     def columns(self) -> tuple[str, str, str]:

@@ -30,7 +30,13 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 from crm_scoring import settings
 from crm_scoring.model import plots, registry
 from crm_scoring.model.artifacts import CALIBRATION_FILE, FEATURES_FILE, LoadedModel
-from crm_scoring.model.baseline import fit_rfm_baseline, linear_margin, predict_rfm_baseline, rfm_columns
+from crm_scoring.model.baseline import (
+    LapsedSegment,
+    fit_rfm_baseline,
+    fit_rfm_margin,
+    predict_rfm_baseline,
+    rfm_columns,
+)
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.config import ModelConfig, PromotionPolicy, load_config
 from crm_scoring.model.dataset import (
@@ -146,33 +152,61 @@ def _matrix(
     return dm
 
 
-def fit_base_margin(cfg: ModelConfig, split: Split, features: list[str], seed: int) -> LinearMargin | None:
-    """The configured base margin fitted on the training (fit) rows, or None (`base_margin: none`, or
-    the training set lacks one of the RFM columns: then the booster starts from 0, and it is tagged)."""
+def lapsed_segment(url: str, run_date: date, cfg: ModelConfig) -> LapsedSegment | None:
+    """Where the model's regression cuts the lapsed off (`baseline.lapsed_segment_column` >= the policy's
+    winback_min_inactive_days on `run_date`, the very cut of CH-02), None when not configured or unset."""
+    from crm_scoring.model.promotion import policy_parameter
+
+    column = cfg.baseline.lapsed_segment_column
+    if column is None:
+        return None
+    minimum = policy_parameter(url, run_date, "winback_min_inactive_days")
+    if minimum is None:
+        return None
+    return LapsedSegment(column, minimum, cfg.baseline.lapsed_segment_min_class_rows)
+
+
+def fit_base_margin(
+    cfg: ModelConfig, split: Split, features: list[str], seed: int, segment: LapsedSegment | None = None
+) -> tuple[LinearMargin | None, str]:
+    """The configured base margin fitted on the training (fit) rows (`baseline.fit_rfm_margin`: the
+    lapsed apart when `segment` applies and its column is a feature), or None (`base_margin: none`, or
+    the training set lacks one of the RFM columns: then the booster starts from 0, and it is tagged);
+    with a sentence on how it was fitted."""
     kind = cfg.xgboost.base_margin
     if kind == "none":
-        return None
+        return None, "none"
     if kind != "rfm_baseline":
         raise ValueError(f"unknown xgboost.base_margin {kind!r} (rfm_baseline | none)")
+    return _fit_regression(cfg, split, features, seed, segment)
+
+
+def _fit_regression(
+    cfg: ModelConfig, split: Split, features: list[str], seed: int, segment: LapsedSegment | None
+) -> tuple[LinearMargin | None, str]:
     columns = rfm_columns(split.train, cfg.baseline)
     if columns is None or not all(c in features for c in columns):
-        log.warning("base margin skipped: the features lack one of %s", ", ".join(cfg.baseline.columns))
-        return None
-    return linear_margin(fit_rfm_baseline(split.train, columns, cfg.target, seed), columns)
+        log.warning("RFM regression skipped: the features lack one of %s", ", ".join(cfg.baseline.columns))
+        return None, "the features lack an RFM column"
+    if segment is not None and segment.column not in features:
+        segment = None
+    return fit_rfm_margin(split.train, columns, cfg.target, seed, segment)
 
 
 def fit_glm(
-    cfg: ModelConfig, split: Split, features: list[str], seed: int, margin: LinearMargin | None
-) -> LinearMargin | None:
+    cfg: ModelConfig,
+    split: Split,
+    features: list[str],
+    seed: int,
+    margin: LinearMargin | None,
+    segment: LapsedSegment | None = None,
+) -> tuple[LinearMargin | None, str]:
     """The logistic-regression candidate (model.family): the RFM regression on the training fit rows, as
     plain numbers. It is the very regression the booster is boosted from when that margin is configured
     (one fit, not two); None when the features lack one of its columns."""
     if margin is not None:
-        return margin
-    columns = rfm_columns(split.train, cfg.baseline)
-    if columns is None or not all(c in features for c in columns):
-        return None
-    return linear_margin(fit_rfm_baseline(split.train, columns, cfg.target, seed), columns)
+        return margin, ""
+    return _fit_regression(cfg, split, features, seed, segment)
 
 
 def _candidates(
@@ -354,6 +388,21 @@ def _split_tags(split: Split, target: str) -> dict[str, str]:
     return tags
 
 
+def _non_lapsed_test_metrics(
+    split: Split, segment: LapsedSegment | None, p_test: np.ndarray, cfg: ModelConfig
+) -> dict[str, float]:
+    """`test_non_lapsed_*`: the test figures on the CH-02 churn population alone, when the training rows
+    hold lapsed customers too (churn_training_population = all_purchasers): the retention list's
+    customers, comparable with a model trained on the non-lapsed only. Empty otherwise."""
+    if segment is None or segment.column not in split.test:
+        return {}
+    active = split.test[segment.column].to_numpy(dtype=np.float64) < segment.minimum
+    y = split.test[cfg.target].to_numpy()
+    if active.all() or len(np.unique(y[active])) < 2:
+        return {}
+    return _prefixed("test_non_lapsed_", evaluate(y[active], p_test[active], **_metric_kwargs(cfg)))
+
+
 def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
     return {f"{prefix}{k}": v for k, v in metrics.items()}
 
@@ -468,8 +517,9 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         if dropped:
             log.info("dropped %d constant or all-null features: %s", len(dropped), ", ".join(dropped))
     split = split_out_of_time(frame, cfg.split, cfg.target)
-    margin = fit_base_margin(cfg, split, features, seed)
-    glm = fit_glm(cfg, split, features, seed, margin)
+    segment = lapsed_segment(url, run_date, cfg)
+    margin, margin_fit = fit_base_margin(cfg, split, features, seed, segment)
+    glm, glm_fit = fit_glm(cfg, split, features, seed, margin, segment)
     spw = _scale_pos_weight(cfg, split.train[cfg.target].to_numpy(), margin)
     experiment_id = registry.ensure_experiment(cfg.experiment_name)
     commit, dirty = _git_commit()
@@ -519,6 +569,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             "best_iteration": float(booster.num_boosted_rounds() - 1),
             **family_metrics,
             **_shift_metrics(shift, len(split.valid)),
+            **_non_lapsed_test_metrics(split, segment, p_test, cfg),
         }
         baseline_tags, baseline_metrics = _rfm_baseline(cfg, split, test_metrics, baseline_test)
         metrics.update(baseline_metrics)
@@ -556,6 +607,9 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             "model_family_reason": choice.reason
             + (f" [shift weighting not applied: {unweighted_why}]" if unweighted_why else ""),
             "model_family_basis": choice.basis,
+            # how the regression (the GLM family, the booster's base margin) was fitted: pooled, or the
+            # lapsed apart (baseline.fit_rfm_margin)
+            "model_regression_fit": margin_fit if margin is not None else glm_fit,
             **baseline_tags,
             "rows_total": str(len(frame)),
             "churn_rate": f"{frame[cfg.target].mean():.6f}",
