@@ -388,19 +388,37 @@ def _split_tags(split: Split, target: str) -> dict[str, str]:
     return tags
 
 
-def _non_lapsed_test_metrics(
-    split: Split, segment: LapsedSegment | None, p_test: np.ndarray, cfg: ModelConfig
+def judged_split(split: Split, segment: LapsedSegment | None) -> Split:
+    """The split the test figures and the promotion gate read: test rows of the CH-02 churn population
+    alone (`segment` column below its minimum), and the RFM yardstick's fit rows likewise.
+
+    Why: with churn_training_population = all_purchasers the training and test cutoffs hold lapsed
+    customers too, who are easy to rank (most never come back). Judged on them, `roc_auc` and the
+    `model_min_auc` floor would measure the win-back layer as much as the churn list, and the RFM yardstick
+    pooled over them would be a weaker one than a user fitting it to the churn population gets. Restricted,
+    the figures mean what they meant when only the non-lapsed were trained on. The split itself is
+    returned when nothing is lapsed."""
+    if segment is None or segment.column not in split.test or segment.column not in split.train:
+        return split
+    test = split.test[segment.column].to_numpy(dtype=np.float64) < segment.minimum
+    train = split.train[segment.column].to_numpy(dtype=np.float64) < segment.minimum
+    if test.all() and train.all():
+        return split
+    return dataclasses.replace(split, train=split.train[train], test=split.test[test])
+
+
+def _all_rows_test_metrics(
+    split: Split, judged: Split, model: LoadedModel, calibration: dict[str, Any], cfg: ModelConfig
 ) -> dict[str, float]:
-    """`test_non_lapsed_*`: the test figures on the CH-02 churn population alone, when the training rows
-    hold lapsed customers too (churn_training_population = all_purchasers): the retention list's
-    customers, comparable with a model trained on the non-lapsed only. Empty otherwise."""
-    if segment is None or segment.column not in split.test:
+    """`test_all_*`: the chosen model's figures on every test row (the lapsed too), when the judged test
+    rows are fewer; empty otherwise."""
+    if len(judged.test) == len(split.test):
         return {}
-    active = split.test[segment.column].to_numpy(dtype=np.float64) < segment.minimum
     y = split.test[cfg.target].to_numpy()
-    if active.all() or len(np.unique(y[active])) < 2:
+    if len(np.unique(y)) < 2:
         return {}
-    return _prefixed("test_non_lapsed_", evaluate(y[active], p_test[active], **_metric_kwargs(cfg)))
+    p = apply_calibration(calibration, _raw(model, split.test))
+    return _prefixed("test_all_", evaluate(y, p, **_metric_kwargs(cfg)))
 
 
 def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
@@ -518,6 +536,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             log.info("dropped %d constant or all-null features: %s", len(dropped), ", ".join(dropped))
     split = split_out_of_time(frame, cfg.split, cfg.target)
     segment = lapsed_segment(url, run_date, cfg)
+    judged = judged_split(split, segment)
     margin, margin_fit = fit_base_margin(cfg, split, features, seed, segment)
     glm, glm_fit = fit_glm(cfg, split, features, seed, margin, segment)
     spw = _scale_pos_weight(cfg, split.train[cfg.target].to_numpy(), margin)
@@ -534,8 +553,8 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         choice, family_metrics = select_family(
             url, run_date, cfg, split, candidates, shift, use_weights=not unweighted_why
         )
-        fitted = {family: _calibrated(cfg, m, split) for family, m in candidates.items()}
-        baseline_test = _baseline_test_metrics(cfg, split, seed)
+        fitted = {family: _calibrated(cfg, m, judged) for family, m in candidates.items()}
+        baseline_test = _baseline_test_metrics(cfg, judged, seed)
         checks = _absolute_checks(url, run_date)
         gates = {
             family: registry.evaluate_promotion(f.test_metrics, None, checks, baseline_test)
@@ -553,7 +572,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
         )
         model = candidates[choice.family]
         y_valid = split.valid[cfg.target].to_numpy()
-        y_test = split.test[cfg.target].to_numpy()
+        y_test = judged.test[cfg.target].to_numpy()
         calibration, raw_test, p_valid, p_test = (
             fitted[choice.family].calibration,
             fitted[choice.family].raw_test,
@@ -569,7 +588,7 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             "best_iteration": float(booster.num_boosted_rounds() - 1),
             **family_metrics,
             **_shift_metrics(shift, len(split.valid)),
-            **_non_lapsed_test_metrics(split, segment, p_test, cfg),
+            **_all_rows_test_metrics(split, judged, model, calibration, cfg),
         }
         baseline_tags, baseline_metrics = _rfm_baseline(cfg, split, test_metrics, baseline_test)
         metrics.update(baseline_metrics)
