@@ -136,7 +136,7 @@ def _synthetic_log_figures(tmp_path: Path, as_of: tuple[date, ...] = (), **shape
 
     log = tmp_path / "synthetic.csv"
     synthetic_log.write(log, customers=2000, **shape)
-    tx = translog.load_csv(
+    tx = translog.load_log(
         log, customer_col="Customer ID", date_col="InvoiceDate", amount_col="Total", order_col="Invoice",
         quarantine=tmp_path / "guests.csv",
     )  # fmt: skip

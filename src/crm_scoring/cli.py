@@ -404,8 +404,27 @@ def evaluate_real(
     default=None,
     help="Column of the order / invoice id: its rows (line items) make one order (default: one per row).",
 )
+@click.option(
+    "--quantity-col",
+    default=None,
+    help="Column of the quantity: a row is worth quantity x --amount-col (a unit price), as in "
+    "invoice-line exports without a line total (UCI Online Retail: --quantity-col Quantity "
+    "--amount-col Price).",
+)
 @click.option("--date-format", default=None, help="strptime format of the dates (default: inferred).")
-@click.option("--sep", default=",", show_default=True, help="Field separator.")
+@click.option("--sep", default=",", show_default=True, help="Field separator (CSV).")
+@click.option(
+    "--encoding",
+    default="utf-8-sig",
+    show_default=True,
+    help="Text encoding of a CSV (latin-1 or cp1252 for many spreadsheet exports).",
+)
+@click.option(
+    "--sheet",
+    "sheets",
+    multiple=True,
+    help="Sheet of an Excel workbook (.xlsx) to read (repeatable; default: every sheet, one header).",
+)
 @click.option(
     "--quarantine",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -428,14 +447,16 @@ def evaluate_log(
     dump_dir: Path | None,
     **reading: Any,
 ) -> None:
-    """Whole platform on your own transaction log (a CSV, one row per purchase or order line) vs RFM
+    """Whole platform on your own transaction log (a CSV or an Excel workbook, one row per purchase or
+    order line) vs RFM
     logistic regression and recency, with the protocol of `crm evaluate real`."""
     from crm_scoring.benchmark import translog
     from crm_scoring.benchmark.real import AsOfError, run_bench_log
 
     try:
-        # `reading`: the column names, --date-format, --sep and --quarantine, named as load_csv names them
-        tx = translog.load_csv(orders, **reading)
+        # `reading`: the column names, --date-format, --sep, --encoding, --sheet and --quarantine, as load_log
+        # names them
+        tx = translog.load_log(orders, **reading)
         run_bench_log(tx, tuple(as_of), out_json=out_json, seed=seed, dump_dir=dump_dir)
     except (translog.TransactionLogError, AsOfError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -6,6 +6,11 @@ or another public one, is the figure they will trust: this module reads any CSV 
 (or per order line) into the same `Transactions` the CDNOW benchmark uses, so the same protocol (landing
 export as of A, ingest, dbt, training on matured cutoffs, scoring, truth from the file) runs on it.
 
+Reading: a CSV (UTF-8 by default, a byte-order mark allowed; `--encoding` for Latin-1 or cp1252
+exports) or an Excel workbook (.xlsx / .xlsm: every sheet, or the ones named, with one header), so the
+UCI Online Retail files read as published: with `quantity_col`, a line is worth quantity x the amount
+column (its unit price).
+
 Mapping, as for CDNOW (customers and orders only):
 - an order is one row, or, with `order_col`, every row of one (customer, order id) (line items of an
   invoice), dated by its first row and worth the sum of its amounts;
@@ -14,16 +19,18 @@ Mapping, as for CDNOW (customers and orders only):
   contract requires net_amount >= 0;
 - customer ids are kept as written (stripped); order_ts is the order's date at 12:00 UTC (the daily
   features and the labels use the date only); registered_at is the customer's first purchase.
-- Bad rows (empty customer id, a date or amount that does not parse) stop the run with the file, the row
-  and the reason of each (up to 10 listed): a benchmark on silently dropped rows would measure another log.
-  With a quarantine file (`--quarantine`), they are written there instead (line, reason, the row as read)
-  and counted in the result, and the run goes on without them: real logs hold guest purchases without a
-  customer id, which a churn benchmark cannot use.
+- Bad rows (empty customer id, a date, amount or quantity that does not parse) stop the run with the
+  file, the row and the reason of each (up to 10 listed): a benchmark on silently dropped rows would
+  measure another log. With a quarantine file (`--quarantine`), they are written there instead (line,
+  the sheet of a workbook, reason, the row as read) and counted in the result, and the run goes on
+  without them: real logs hold guest purchases without a customer id, which a churn benchmark cannot
+  use.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -31,47 +38,101 @@ import pandas as pd
 from crm_scoring.benchmark.cdnow import Transactions
 
 MAX_LISTED = 10
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 
 
 class TransactionLogError(ValueError):
     """The file cannot serve as a benchmark log: missing columns or bad rows (each named)."""
 
 
-def _bad_rows(path: Path, reasons: pd.Series) -> str:
-    """`file row N (line L): reason` for the first rows with a reason; row 1 = the first data row."""
+def _bad_rows(path: Path, reasons: pd.Series, where: pd.Series) -> str:
+    """`file row N (line L): reason` (a CSV) or `file sheet S row N (line L)` (a workbook) for the first
+    rows with a reason; row 1 = the first data row of its file or sheet."""
     bad = reasons[reasons != ""]
-    listed = [f"{path.name} row {i + 1} (line {i + 2}): {why}" for i, why in bad.head(MAX_LISTED).items()]
+    listed = [f"{path.name} {where[i]}: {why}" for i, why in bad.head(MAX_LISTED).items()]
     more = f"\n... and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
     return f"{len(bad)} bad row(s) in {path}:\n" + "\n".join(listed) + more
 
 
-def load_csv(
+def _decoded(path: Path, encoding: str) -> str:
+    """The file's text; a byte the encoding cannot read stops the run with its line and offset.
+
+    Why: exports of spreadsheets (the UCI Online Retail files among them) are often Latin-1 or
+    Windows-1252, and pandas' own error names neither the file nor the line."""
+    data = path.read_bytes()
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise TransactionLogError(
+            f"{path} line {line} (byte {exc.start}): {data[exc.start : exc.start + 1]!r} is not "
+            f"{encoding} ({exc.reason}); name the file's encoding with --encoding, e.g. latin-1 or cp1252"
+        ) from exc
+    except LookupError as exc:
+        raise TransactionLogError(f"{path}: unknown encoding {encoding!r}") from exc
+
+
+def _read_rows(
+    path: Path, sep: str, encoding: str, sheets: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every data row as text, and where each sits (`sheet` for a workbook, `line` as the file or the
+    sheet numbers it). A workbook (.xlsx / .xlsm) gives the rows of `sheets`, or of every sheet, in
+    order: the UCI Online Retail II workbook holds one sheet per year."""
+    if path.suffix.lower() not in EXCEL_SUFFIXES:
+        raw = pd.read_csv(io.StringIO(_decoded(path, encoding)), sep=sep, dtype=str, keep_default_na=False)
+        return raw, pd.DataFrame({"line": raw.index + 2})
+    try:
+        book = pd.read_excel(
+            path, sheet_name=list(sheets) or None, dtype=str, keep_default_na=False, engine="openpyxl"
+        )
+    except (ValueError, KeyError) as exc:  # an unknown sheet name, or not a workbook
+        raise TransactionLogError(f"{path}: {exc}") from exc
+    headers = {name: list(frame.columns) for name, frame in book.items()}
+    if len({tuple(h) for h in headers.values()}) > 1:
+        raise TransactionLogError(
+            f"{path}: the sheets' headers differ ({headers}); choose the sheets with --sheet"
+        )
+    raw = pd.concat(list(book.values()), ignore_index=True)
+    where = pd.concat(
+        [pd.DataFrame({"sheet": name, "line": frame.index + 2}) for name, frame in book.items()],
+        ignore_index=True,
+    )
+    return raw, where
+
+
+def load_log(
     path: Path,
     *,
     customer_col: str = "customer_id",
     date_col: str = "order_date",
     amount_col: str = "amount",
     order_col: str | None = None,
+    quantity_col: str | None = None,
     date_format: str | None = None,
     sep: str = ",",
+    encoding: str = "utf-8-sig",
+    sheets: tuple[str, ...] = (),
     quarantine: Path | None = None,
 ) -> Transactions:
-    """Read and check the log; one row per kept order, sorted by customer and date (see the module doc)."""
+    """Read and check the log (a CSV, or an Excel workbook); one row per kept order, sorted by customer
+    and date (see the module doc). With `quantity_col`, a row is worth quantity x `amount_col` (a unit
+    price), as in invoice-line exports that carry no line total."""
     path = Path(path)
     if not path.is_file():
         raise TransactionLogError(f"{path}: no such file")
-    wanted = [customer_col, date_col, amount_col, *([order_col] if order_col else [])]
-    raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    wanted = [customer_col, date_col, amount_col, *(c for c in (order_col, quantity_col) if c)]
+    raw, position = _read_rows(path, sep, encoding, sheets)
     missing = [c for c in wanted if c not in raw.columns]
     if missing:
         raise TransactionLogError(
             f"{path}: column(s) {missing} not in the header {list(raw.columns)} "
-            "(name them with --customer-col / --date-col / --amount-col / --order-col)"
+            "(name them with --customer-col / --date-col / --amount-col / --order-col / --quantity-col)"
         )
     customer = raw[customer_col].str.strip()
     # UTC, as the platform dates events (macro utc_date); mixed offsets would otherwise fail to parse
     when = pd.to_datetime(raw[date_col].str.strip(), format=date_format, errors="coerce", utc=True)
     amount = pd.to_numeric(raw[amount_col].str.strip(), errors="coerce")
+    quantity = pd.to_numeric(raw[quantity_col].str.strip(), errors="coerce") if quantity_col else None
     expected = (
         f" (format {date_format})"
         if date_format
@@ -81,19 +142,34 @@ def load_csv(
     reasons[customer == ""] = "empty customer id"
     no_date = (reasons == "") & when.isna()
     reasons[no_date] = f"{date_col} " + raw.loc[no_date, date_col].map(repr) + " is not a date" + expected
-    no_amount = (reasons == "") & amount.isna()
-    reasons[no_amount] = f"{amount_col} " + raw.loc[no_amount, amount_col].map(repr) + " is not a number"
+    for column, values in ((amount_col, amount), (quantity_col, quantity)):
+        if values is not None:
+            nan = (reasons == "") & values.isna()
+            reasons[nan] = f"{column} " + raw.loc[nan, column].map(repr) + " is not a number"
     bad = reasons != ""
+    where = (
+        (
+            "sheet " + position["sheet"].map(repr) + " row "
+            if "sheet" in position
+            else pd.Series("row ", raw.index)
+        )
+        + (position["line"] - 1).astype(str)
+        + " (line "
+        + position["line"].astype(str)
+        + ")"
+    )
     if bad.any() and quarantine is None:
-        raise TransactionLogError(_bad_rows(path, reasons))
+        raise TransactionLogError(_bad_rows(path, reasons, where))
     if quarantine is not None:
         quarantine.parent.mkdir(parents=True, exist_ok=True)
         rejected = raw[bad].copy()
         rejected.insert(0, "reason", reasons[bad])
-        rejected.insert(0, "line", rejected.index + 2)
+        for column in reversed(position.columns):  # sheet (a workbook), then line
+            rejected.insert(0, column, position.loc[bad, column])
         rejected.to_csv(quarantine, index=False)
+    worth = amount * quantity if quantity is not None else amount
     lines = pd.DataFrame(
-        {"customer_id": customer, "order_date": when.dt.date, "amount": amount.astype(float)}
+        {"customer_id": customer, "order_date": when.dt.date, "amount": worth.astype(float)}
     )[~bad]
     if order_col:
         lines["order_key"] = raw.loc[~bad, order_col].str.strip()
@@ -121,6 +197,7 @@ def load_csv(
             "orders": len(orders),
             "negative_orders_left_out": int(negative.sum()),
             "order_col": order_col,
+            "quantity_col": quantity_col,
         },
     )
 
