@@ -146,12 +146,14 @@ def choose_family(
     if gain >= min_gain - 1e-12:  # a gain of exactly min_gain switches
         return FamilyChoice(
             GLM,
-            f"validation roc_auc {glm_auc:.4f} vs XGBoost {xgb_auc:.4f} (gain {gain:+.4f} >= {min_gain})",
+            f"validation roc_auc {glm_auc:.4f} vs XGBoost {xgb_auc:.4f} "
+            f"(regression gain {gain:+.4f} >= {min_gain})",
             gain,
         )
     return FamilyChoice(
         XGBOOST,
-        f"validation roc_auc {xgb_auc:.4f} vs regression {glm_auc:.4f} (gain {gain:+.4f} < {min_gain})",
+        f"validation roc_auc {xgb_auc:.4f} vs regression {glm_auc:.4f} "
+        f"(regression gain {gain:+.4f} < {min_gain})",
         gain,
     )
 
