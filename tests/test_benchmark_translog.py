@@ -253,3 +253,26 @@ def test_the_encoding_is_named_or_the_bad_byte_is(tmp_path: Path) -> None:
     assert list(translog.load_log(bom).frame["customer_id"]) == ["a", "b"]
     with pytest.raises(translog.TransactionLogError, match="unknown encoding 'klingon'"):
         translog.load_log(bom, encoding="klingon")
+
+
+def test_the_cli_passes_the_reading_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`crm evaluate log` wires --quantity-col, --sheet and --encoding to the reader: a bad row of the
+    chosen sheet is named, and a readable log reaches the as-of check (refused before any database)."""
+    from click.testing import CliRunner
+
+    from crm_scoring.cli import main
+
+    monkeypatch.setenv("CRM_WAREHOUSE_URL", "postgresql://unused")
+    book = tmp_path / "retail.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        _retail_sheet([("1", "a", 2, "2010-01-04", 1.5, 1), ("2", "b", 1, "2010-06-30", 1.0, 2)]).to_excel(
+            writer, sheet_name="Good", index=False
+        )
+        _retail_sheet([("3", "c", "x", "2010-01-05", 1.0, 2)]).to_excel(writer, sheet_name="Bad", index=False)
+    args = ["evaluate", "log", str(book), "--customer-col", "Customer ID", "--date-col", "InvoiceDate"]
+    args += ["--order-col", "Invoice", "--quantity-col", "Quantity", "--amount-col", "Price"]
+    runner = CliRunner()
+    bad = runner.invoke(main, [*args, "--as-of", "2010-06-01"])
+    assert bad.exit_code == 1 and "retail.xlsx sheet 'Bad' row 1 (line 2): Quantity 'x'" in bad.output
+    late = runner.invoke(main, [*args, "--sheet", "Good", "--as-of", "2010-06-01", "--encoding", "latin-1"])
+    assert late.exit_code == 1 and "latest as-of date this log can label" in late.output, late.output
