@@ -31,7 +31,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,8 @@ class AsOfResult:
     rows: dict[str, int]
     model: dict[str, Any]
     seconds: float
+    # gain -> DeLong difference, se, 95 % interval, p-value (gain_intervals)
+    intervals: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _scores_frame(url: str, as_of: date, columns: list[str]) -> pd.DataFrame:
@@ -121,12 +123,37 @@ def evaluate_scorers(
     for pop, part in _population_rows(frame, lapsed_days).items():
         y = part["churned"].to_numpy()
         out[pop] = {}
-        for scorer in SCORERS:
-            column = f"{pop}.{scorer}" if f"{pop}.{scorer}" in part else scorer
-            if column not in part or len(np.unique(y)) < 2:
+        for scorer, column in _scorer_columns(part, pop).items():
+            if len(np.unique(y)) < 2:
                 continue
             m = evaluate(y, part[column].to_numpy(), ece_bins=ece_bins, lift_top_share=top_share)
             out[pop][scorer] = {k: m[k] for k in REPORTED} | {"rows": float(len(part))}
+    return out
+
+
+def _scorer_columns(part: pd.DataFrame, pop: str) -> dict[str, str]:
+    """scorer -> the column holding its scores for population `pop` (`<pop>.<scorer>` when present)."""
+    columns = {scorer: f"{pop}.{scorer}" if f"{pop}.{scorer}" in part else scorer for scorer in SCORERS}
+    return {scorer: column for scorer, column in columns.items() if column in part}
+
+
+def gain_intervals(frame: pd.DataFrame, lapsed_days: int) -> dict[str, dict[str, float]]:
+    """`<population>.model_minus_<baseline>.roc_auc` -> the AUC difference on the same customers with
+    DeLong's standard error, 95 % interval and p-value (`metrics.auc_difference`): whether a gain of a
+    few thousandths is more than noise."""
+    from crm_scoring.model.metrics import auc_difference
+
+    out: dict[str, dict[str, float]] = {}
+    for pop, part in _population_rows(frame, lapsed_days).items():
+        columns = _scorer_columns(part, pop)
+        if "model" not in columns:
+            continue
+        y = part["churned"].to_numpy()
+        for base in ("rfm_lr", "recency"):
+            if base in columns and len(np.unique(y)) == 2:
+                out[f"{pop}.model_minus_{base}.roc_auc"] = auc_difference(
+                    y, part[columns["model"]].to_numpy(), part[columns[base]].to_numpy()
+                )
     return out
 
 
@@ -241,6 +268,7 @@ def run_as_of(
             figures = evaluate_scorers(
                 frame, lapsed_days, ece_bins=cfg.metrics.ece_bins, top_share=cfg.metrics.lift_top_share
             )
+            intervals = gain_intervals(frame, lapsed_days)
             model = {
                 "version": trained.version,
                 "n_features": len(trained.features),
@@ -281,7 +309,7 @@ def run_as_of(
     finally:
         warehouse.drop_database(server, dbname)
         shutil.rmtree(work / "landing", ignore_errors=True)
-    return AsOfResult(a, r, figures, rows, model, time.perf_counter() - start)
+    return AsOfResult(a, r, figures, rows, model, time.perf_counter() - start, intervals)
 
 
 def _validation(metrics: dict[str, float], metric: str | None) -> dict[str, float]:
@@ -343,6 +371,8 @@ def _log_mlflow(result: dict[str, Any], tracking_uri: str) -> str:
                 for k, v in m.items()
             }
             metrics.update(r["gains"])
+            for gain, interval in r.get("gain_intervals", {}).items():
+                metrics.update({f"{gain}.{k}": v for k, v in interval.items() if k != "diff"})
             for family, auc in r["model"].get("validation_roc_auc", {}).items():
                 metrics[f"validation.{family}.roc_auc"] = auc
             mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)}, step=step)
@@ -397,6 +427,7 @@ def run_benchmark(
                 "label_matured_on": r.run_date.isoformat(),
                 "figures": r.figures,
                 "gains": _gains(r.figures),
+                "gain_intervals": r.intervals,
                 "rows": r.rows,
                 "model": r.model,
                 "seconds": round(r.seconds, 1),
@@ -436,8 +467,16 @@ def format_table(r: dict[str, Any]) -> str:
                 f"  {pop:11} {scorer:8} {int(m['rows']):7d} {m['roc_auc']:8.4f} {m['pr_auc']:7.4f} "
                 f"{m['ece']:6.3f} {m['lift_top_decile']:8.3f} {m['capture_top_decile']:8.3f}"
             )
-    gains = ", ".join(f"{k} {v:+.4f}" for k, v in r["gains"].items())
-    lines.append(f"  gains: {gains}")
+    intervals = r.get("gain_intervals", {})
+    lines.append("  gains (ROC AUC, model minus baseline; DeLong 95 % interval, p):")
+    for k, v in r["gains"].items():
+        ci = intervals.get(k)
+        around = (
+            f"  [{ci['ci95_low']:+.4f}, {ci['ci95_high']:+.4f}]  p {ci['p_value']:.3f}"
+            if ci and np.isfinite(ci["se"])
+            else ""
+        )
+        lines.append(f"    {k:39} {v:+.4f}{around}")
     model = r.get("model", {})
     if model.get("family"):
         valid = ", ".join(f"{k} {v:.4f}" for k, v in model.get("validation_roc_auc", {}).items())

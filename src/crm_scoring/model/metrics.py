@@ -73,3 +73,37 @@ def evaluate(
         "mean_prediction": float(p.mean()),
         **extra,
     }
+
+
+def auc_difference(y, a, b) -> dict[str, float]:  # noqa: ANN001 - array-likes
+    """ROC AUC of score `a` minus that of score `b` on the same rows, with DeLong's standard error for
+    correlated AUCs (DeLong, DeLong & Clarke-Pearson 1988; the fast midrank form of Sun & Xu 2014), a
+    normal 95 % interval and a two-sided p-value.
+
+    Why: the benchmark compares the model with its baselines on one set of customers, so the two AUCs
+    are strongly correlated, and a gain of a few thousandths can be noise or real depending on that
+    correlation; the interval says which, where a bare difference cannot. nan without both classes."""
+    from scipy.stats import norm, rankdata
+
+    y = np.asarray(y).astype(bool)
+    scores = np.vstack([np.asarray(a, dtype=float), np.asarray(b, dtype=float)])
+    m, n = int(y.sum()), int((~y).sum())
+    if m == 0 or n == 0:
+        nan = float("nan")
+        return {"diff": nan, "se": nan, "ci95_low": nan, "ci95_high": nan, "p_value": nan}
+    pos, neg = scores[:, y], scores[:, ~y]
+    aucs, v_pos, v_neg = [], [], []
+    for k in range(2):
+        tz = rankdata(np.concatenate([pos[k], neg[k]]))  # midranks over both classes
+        tx, ty = rankdata(pos[k]), rankdata(neg[k])
+        aucs.append((tz[:m].sum() - m * (m + 1) / 2) / (m * n))
+        v_pos.append((tz[:m] - tx) / n)  # per positive: share of negatives ranked below (ties 1/2)
+        v_neg.append(1.0 - (tz[m:] - ty) / m)  # per negative: share of positives ranked above
+    s_pos = np.cov(np.vstack(v_pos)) if m > 1 else np.zeros((2, 2))
+    s_neg = np.cov(np.vstack(v_neg)) if n > 1 else np.zeros((2, 2))
+    contrast = np.array([1.0, -1.0])
+    var = float(contrast @ s_pos @ contrast / m + contrast @ s_neg @ contrast / n)
+    diff, se = float(aucs[0] - aucs[1]), float(np.sqrt(max(var, 0.0)))
+    z = norm.ppf(0.975)
+    p_value = float(2 * norm.sf(abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
+    return {"diff": diff, "se": se, "ci95_low": diff - z * se, "ci95_high": diff + z * se, "p_value": p_value}
