@@ -180,8 +180,15 @@ def test_training_run_logs_metrics_params_and_tags(lifecycle: Lifecycle) -> None
         *("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_top_decile", "capture_top_decile"),
         *("precision_at_capacity", "lift_at_capacity", "capture_at_capacity", "valid_roc_auc"),
         *("baseline_rfm_roc_auc", "rfm_baseline_auc_gain", "beats_rfm_baseline"),
+        *("rfm_baseline_auc_gain_se", "rfm_baseline_auc_gain_ci95_low", "rfm_baseline_auc_gain_p_value"),
     ):
         assert metric in run.data.metrics, metric
+    m = run.data.metrics  # the interval is DeLong's, around the logged gain
+    assert (
+        m["rfm_baseline_auc_gain_ci95_low"]
+        < m["rfm_baseline_auc_gain"]
+        < m["rfm_baseline_auc_gain_ci95_high"]
+    )
     assert run.data.metrics["roc_auc"] > 0.75  # the synthetic signal is learnable
     assert 0.0 <= run.data.metrics["ece"] <= 1.0
     assert run.data.params["objective"] == "binary:logistic"

@@ -60,7 +60,7 @@ from crm_scoring.model.family import (
     shift_weights,
 )
 from crm_scoring.model.margin import BASE_MARGIN_FILE, LinearMargin
-from crm_scoring.model.metrics import evaluate
+from crm_scoring.model.metrics import auc_difference, evaluate
 from crm_scoring.model.pyfunc import BOOSTER_FILE, ChurnPyfunc
 
 log = logging.getLogger(__name__)
@@ -554,7 +554,8 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             url, run_date, cfg, split, candidates, shift, use_weights=not unweighted_why
         )
         fitted = {family: _calibrated(cfg, m, judged) for family, m in candidates.items()}
-        baseline_test = _baseline_test_metrics(cfg, judged, seed)
+        baseline_scores = _baseline_test_scores(cfg, judged, seed)
+        baseline_test = _baseline_test_metrics(cfg, judged, baseline_scores)
         checks = _absolute_checks(url, run_date)
         gates = {
             family: registry.evaluate_promotion(f.test_metrics, None, checks, baseline_test)
@@ -591,6 +592,9 @@ def train(url: str, run_date: date, *, seed: int = 42, config: ModelConfig | Non
             **_all_rows_test_metrics(split, judged, model, calibration, cfg),
         }
         baseline_tags, baseline_metrics = _rfm_baseline(cfg, split, test_metrics, baseline_test)
+        if baseline_scores is not None:  # is the gain over the yardstick more than noise? (DeLong)
+            gain = auc_difference(y_test, p_test, baseline_scores)
+            metrics.update({f"rfm_baseline_auc_gain_{k}": v for k, v in gain.items() if k != "diff"})
         metrics.update(baseline_metrics)
         params = {
             **best.params,
@@ -815,17 +819,23 @@ def _calibrated(cfg: ModelConfig, model: LoadedModel, split: Split) -> _Fitted:
     return _Fitted(calibration, raw_test, p_valid, p_test, test_metrics)
 
 
-def _baseline_test_metrics(cfg: ModelConfig, split: Split, seed: int) -> dict[str, float] | None:
-    """The RFM logistic regression's test metrics (the gate's yardstick), None without its columns."""
+def _baseline_test_scores(cfg: ModelConfig, split: Split, seed: int) -> np.ndarray | None:
+    """The RFM logistic regression (the gate's yardstick), fitted on the training rows, scored on the
+    test rows; None without its columns."""
     columns = rfm_columns(split.train, cfg.baseline)
     if columns is None:
         return None
     model = fit_rfm_baseline(split.train, columns, cfg.target, seed)
-    return evaluate(
-        split.test[cfg.target].to_numpy(),
-        predict_rfm_baseline(model, split.test, columns),
-        **_metric_kwargs(cfg),
-    )
+    return predict_rfm_baseline(model, split.test, columns)
+
+
+def _baseline_test_metrics(
+    cfg: ModelConfig, split: Split, scores: np.ndarray | None
+) -> dict[str, float] | None:
+    """The yardstick's test metrics (`_baseline_test_scores`), None without its columns."""
+    if scores is None:
+        return None
+    return evaluate(split.test[cfg.target].to_numpy(), scores, **_metric_kwargs(cfg))
 
 
 def _absolute_checks(url: str, run_date: date) -> PromotionPolicy:
