@@ -5,8 +5,8 @@
     finds nothing (e.g. under the strict policy profile) would otherwise keep the earlier run's rows. -#}
 {#- Every retention rule hit on var('run_date') (seed_spec 3.7) with its governance outcome; kept per run_date
     (incremental) as the audit trail: which rules fired, which one won, why the others did not.
-    Rule hits, one small model per rule family (models/intermediate/lists/retention/, each with dbt
-    unit tests): activity (RL-01 win-back, RL-02 wake-up, RL-17 lapsed), churn (RL-03 / RL-04 bands),
+    Rule hits (int_lists__retention_hits, a table analysed after its build), one small model per rule
+    family (models/intermediate/lists/retention/, each with dbt unit tests): activity (RL-01 win-back, RL-02 wake-up, RL-17 lapsed), churn (RL-03 / RL-04 bands),
     crisis (RL-07 .. RL-12), emotion (RL-14), lifecycle (RL-16 onboarding, birthday, anniversary,
     holidays). Only rules int_policy__rule_readiness enables under the policy profile count.
     Governance (RL-19), first reason wins: do_not_contact, no_consented_channel (channel_matrix segment
@@ -43,13 +43,8 @@ load as (
 ),
 
 hits as (
-    {%- for family in ['activity', 'churn', 'crisis', 'emotion', 'lifecycle'] %}
     select customer_id, rule_code, crisis_event_id, trigger_detail
-    from {{ ref('int_lists__retention_hits_' ~ family) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    from {{ ref('int_lists__retention_hits') }}
 ),
 
 ruled as (
