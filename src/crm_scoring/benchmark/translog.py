@@ -45,11 +45,15 @@ class TransactionLogError(ValueError):
     """The file cannot serve as a benchmark log: missing columns or bad rows (each named)."""
 
 
-def _bad_rows(path: Path, reasons: pd.Series, where: pd.Series) -> str:
+def _bad_rows(path: Path, reasons: pd.Series, position: pd.DataFrame) -> str:
     """`file row N (line L): reason` (a CSV) or `file sheet S row N (line L)` (a workbook) for the first
-    rows with a reason; row 1 = the first data row of its file or sheet."""
+    rows with a reason; row 1 = the first data row of its file or sheet (`position`: `_read_rows`)."""
     bad = reasons[reasons != ""]
-    listed = [f"{path.name} {where[i]}: {why}" for i, why in bad.head(MAX_LISTED).items()]
+    listed = []
+    for i, why in bad.head(MAX_LISTED).items():
+        line = int(position.at[i, "line"])
+        sheet = f"sheet {position.at[i, 'sheet']!r} " if "sheet" in position else ""
+        listed.append(f"{path.name} {sheet}row {line - 1} (line {line}): {why}")
     more = f"\n... and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
     return f"{len(bad)} bad row(s) in {path}:\n" + "\n".join(listed) + more
 
@@ -147,19 +151,8 @@ def load_log(
             nan = (reasons == "") & values.isna()
             reasons[nan] = f"{column} " + raw.loc[nan, column].map(repr) + " is not a number"
     bad = reasons != ""
-    where = (
-        (
-            "sheet " + position["sheet"].map(repr) + " row "
-            if "sheet" in position
-            else pd.Series("row ", raw.index)
-        )
-        + (position["line"] - 1).astype(str)
-        + " (line "
-        + position["line"].astype(str)
-        + ")"
-    )
     if bad.any() and quarantine is None:
-        raise TransactionLogError(_bad_rows(path, reasons, where))
+        raise TransactionLogError(_bad_rows(path, reasons, position))
     if quarantine is not None:
         quarantine.parent.mkdir(parents=True, exist_ok=True)
         rejected = raw[bad].copy()

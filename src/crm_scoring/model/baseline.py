@@ -52,6 +52,11 @@ class LapsedSegment:
     minimum: float
     min_class_rows: int
 
+    def lapsed_rows(self, frame: pd.DataFrame) -> np.ndarray:
+        """Boolean mask of the lapsed rows of `frame`; a NULL value (never active) counts as lapsed, as in
+        `margin.LinearMargin.in_lapsed_segment`, which applies the same cut when scoring."""
+        return ~(frame[self.column].to_numpy(dtype=np.float64) < self.minimum)
+
 
 def fit_rfm_margin(
     train: pd.DataFrame, columns: list[str], target: str, seed: int, segment: LapsedSegment | None = None
@@ -66,7 +71,7 @@ def fit_rfm_margin(
     pooled = "one regression on every training row"
     if segment is None or segment.column not in train.columns:
         return linear_margin(fit_rfm_baseline(train, columns, target, seed), columns), pooled
-    lapsed = ~(train[segment.column].to_numpy(dtype=np.float64) < segment.minimum)
+    lapsed = segment.lapsed_rows(train)
     y = train[target].to_numpy()
     counts = {
         name: (int((y[rows] == 0).sum()), int((y[rows] == 1).sum()))

@@ -400,8 +400,7 @@ def judged_split(split: Split, segment: LapsedSegment | None) -> Split:
     returned when nothing is lapsed."""
     if segment is None or segment.column not in split.test or segment.column not in split.train:
         return split
-    test = split.test[segment.column].to_numpy(dtype=np.float64) < segment.minimum
-    train = split.train[segment.column].to_numpy(dtype=np.float64) < segment.minimum
+    test, train = ~segment.lapsed_rows(split.test), ~segment.lapsed_rows(split.train)
     if test.all() and train.all():
         return split
     return dataclasses.replace(split, train=split.train[train], test=split.test[test])
