@@ -242,6 +242,15 @@ def test_nightly_scoring_does_not_import_training() -> None:
     assert not {m for m in loaded if m.split(".")[0] == "matplotlib"}, sorted(loaded)
 
 
+def test_nightly_enrichment_does_not_import_the_measured_candidates() -> None:
+    """The enrichment task loads only the shipped path (crm_scoring/enrich/__init__.py lists both groups)."""
+    loaded = _loaded_by("crm_scoring.enrich.task")
+    candidates = {"minilm", "e5", "embeddings", "cascade", "finetune", "distill", "selection"}
+    assert "crm_scoring.enrich.model" in loaded  # the probe sees the package's modules at all
+    stray = {m for m in loaded if m.startswith("crm_scoring.enrich.") and m.split(".")[2] in candidates}
+    assert not stray, f"the nightly enrichment imports measured candidates: {sorted(stray)}"
+
+
 def test_cli_starts_without_the_model_stack() -> None:
     """`crm --help` must not import MLflow, scikit-learn or matplotlib (it took 20-27 s when it did)."""
     loaded = _loaded_by("crm_scoring.cli")
