@@ -448,8 +448,7 @@ def evaluate_log(
     **reading: Any,
 ) -> None:
     """Whole platform on your own transaction log (a CSV or an Excel workbook, one row per purchase or
-    order line) vs RFM
-    logistic regression and recency, with the protocol of `crm evaluate real`."""
+    order line) vs RFM logistic regression and recency, with the protocol of `crm evaluate real`."""
     from crm_scoring.benchmark import translog
     from crm_scoring.benchmark.real import AsOfError, run_bench_log
 

@@ -123,9 +123,9 @@ def evaluate_scorers(
     for pop, part in _population_rows(frame, lapsed_days).items():
         y = part["churned"].to_numpy()
         out[pop] = {}
+        if len(np.unique(y)) < 2:
+            continue
         for scorer, column in _scorer_columns(part, pop).items():
-            if len(np.unique(y)) < 2:
-                continue
             m = evaluate(y, part[column].to_numpy(), ece_bins=ece_bins, lift_top_share=top_share)
             out[pop][scorer] = {k: m[k] for k in REPORTED} | {"rows": float(len(part))}
     return out
