@@ -99,12 +99,13 @@ def test_nightly_sharded_scoring_shape(dagbag, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_dbt_tasks_write_no_json_and_cache_the_parse_state_without_a_manifest(dagbag, tmp_path: Path) -> None:
-    """Every dbt task of the DAGs runs with --no-write-json (dbt wrote the whole manifest twice per
-    command for nobody); cosmos' copy of the parse state back into its cache must then not need a
-    manifest.json, which a task that had to parse (no `crm run` before it) no longer has."""
+    """Every dbt task of the DAGs runs with --no-write-json and no debug log file (dbt wrote the whole
+    manifest twice per command, and a log file cosmos deletes, for nobody); cosmos' copy of the parse
+    state back into its cache must then not need a manifest.json, which a task that had to parse (no
+    `crm run` before it) no longer has."""
     import copy
 
-    from crm_scoring.orchestration.dbt_config import NO_WRITE_JSON
+    from crm_scoring.orchestration.dbt_config import NO_FILE_LOG, NO_WRITE_JSON
 
     profile = tmp_path / "profiles.yml"
     for dag_id, task_ids in {
@@ -114,6 +115,8 @@ def test_dbt_tasks_write_no_json_and_cache_the_parse_state_without_a_manifest(da
         for task_id in task_ids:
             flags = dagbag.dags[dag_id].get_task(task_id)._generate_dbt_flags(str(tmp_path), profile)
             assert NO_WRITE_JSON in flags, (dag_id, task_id)
+            at = flags.index(NO_FILE_LOG[0])
+            assert tuple(flags[at : at + 2]) == NO_FILE_LOG, (dag_id, task_id)
 
     task = copy.copy(dagbag.dags["crm_nightly"].get_task("dbt_marts"))
     task.cache_dir = tmp_path / "cache"
