@@ -66,6 +66,19 @@ def test_tree_by_tree_contributions_equal_one_xgboost_call(depth: int, approxima
     assert np.array_equal(per_tree[positive].view(np.uint32), direct[positive].view(np.uint32))
 
 
+@pytest.mark.parametrize("nodes", [3, 20])
+def test_distinct_keys_index_with_numpys_own_index_type(nodes: int) -> None:
+    """`_distinct` returns intp, so the per-feature gathers do not convert the index every time; each row's
+    representative has the row's key (the lookup table up to 16 nodes, a sort above)."""
+    rng = np.random.default_rng(nodes)
+    key = rng.integers(0, 1 << min(nodes, 12), 10_000).astype(np.int64)
+    for positions in (None, np.arange(len(key), dtype=np.intp)):
+        rows, inverse = reasons._distinct(key, nodes, positions)
+        assert inverse.dtype == np.intp and rows.dtype == np.intp
+        assert np.array_equal(key[rows][inverse], key)
+        assert len(np.unique(key[rows])) == len(rows) == len(np.unique(key))
+
+
 @pytest.mark.parametrize("params", [{"num_parallel_tree": 3}, {"booster": "dart", "rate_drop": 0.2}])
 def test_ensembles_that_are_not_one_tree_per_iteration_fall_back_to_one_call(params: dict) -> None:
     x = _data(5, 1_500)
