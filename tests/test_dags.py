@@ -46,7 +46,10 @@ def test_nightly_shape(dagbag) -> None:
     # the selections live in dbt_project/selectors.yml (tests/test_selectors.py checks their nodes)
     assert dag.get_task("dbt_marts").selector == "nightly_marts"
     assert dag.get_task("dbt_lists").selector == "nightly_lists"
-    assert dag.get_task("dbt_lists").vars == {"run_date": "{{ ds }}"}
+    # the run date travels in the environment, not --vars, so the dbt parse state is reused night to night
+    for task_id in ("dbt_marts", "dbt_marts_tests", "dbt_lists", "dbt_reporting"):
+        assert dag.get_task(task_id).env == {"CRM_RUN_DATE": "{{ ds }}"}, task_id
+        assert not dag.get_task(task_id).vars, task_id
     # publication is the last step and only happens after list validation
     publish = dag.get_task("publish_lists")
     assert publish.upstream_task_ids == {"validate_lists", "dbt_marts_tests"}

@@ -149,7 +149,7 @@ order by {{ columns }}
 
 {#- post-hook: the run date the table is now as of. -#}
 {% macro incremental_customers_mark() -%}
-    comment on table {{ this }} is 'as of {{ var("run_date") }} (macro incremental_customers, {{ incremental_customers_fingerprint() }})'
+    comment on table {{ this }} is 'as of {{ run_date_value() }} (macro incremental_customers, {{ incremental_customers_fingerprint() }})'
 {%- endmacro %}
 
 {#- The config of an incremental_customers model: append after the pre-hook's delete, the mark after. The

@@ -32,7 +32,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set mark = run_query(mark_sql).columns[0].values()[0] -%}
-    {%- if mark is none or mark >= (var('run_date') | string) -%}
+    {%- if mark is none or mark >= run_date_value() -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return(mark) }}

@@ -32,7 +32,7 @@
     begin
         execute format(
             'comment on table {{ this }} is %L',
-            'as of {{ var("run_date") }} (macro incremental_snapshot, {{ incremental_customers_fingerprint() }}, '
+            'as of {{ run_date_value() }} (macro incremental_snapshot, {{ incremental_customers_fingerprint() }}, '
             || (select count(*) from {{ this }} where run_date = {{ run_date() }}) || ' rows)'
         );
     end

@@ -881,7 +881,7 @@ def _prune_history(url: str, day: date) -> dict[str, int]:
     target = Path(os.environ.get("DBT_TARGET_PATH") or settings.dbt_project_dir() / "target")
     if not target.is_absolute():
         target = settings.dbt_project_dir() / target
-    tables = history.per_date_tables(history.load_manifest(url, day, target))
+    tables = history.per_date_tables(history.load_manifest(url, target))
     with warehouse.connect(url) as conn:
         return history.prune(conn, day, tables)
 

@@ -232,7 +232,7 @@ def ingest(run_date: date) -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.option("--date", "run_date", type=DATE, default=None, help="Sets var run_date.")
+@click.option("--date", "run_date", type=DATE, default=None, help="The run date (as CRM_RUN_DATE).")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def dbt(run_date: date | None, args: tuple[str, ...]) -> None:
     """Run dbt against the warehouse in use, e.g. `crm dbt --date 2026-11-26 build -s customer_value`."""

@@ -6,9 +6,11 @@ partial-parse state the DAGs' cosmos tasks start from.
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +20,13 @@ from crm_scoring import failpoints, locks, settings, warehouse
 # them explicitly, and dbt keeps partial-parse state only for the same --profile/--target/--vars.
 PROFILE = "crm"
 TARGET = "dev"
+
+# The run date reaches dbt through this environment variable, read by the run_date macro
+# (dbt_project/macros/run_date.sql) only while dbt executes. Not `--vars`: dbt discards its
+# partial-parse state whenever the vars change, so every new date parsed the whole project again.
+RUN_DATE_ENV = "CRM_RUN_DATE"
+# dbt's partial-parse state, in a project's target folder
+PARSE_STATE = "partial_parse.msgpack"
 
 
 # dbt commands that write the warehouse: they run under the warehouse-writer lock
@@ -36,35 +45,51 @@ def invoke(args: list[str], url: str, run_date: date | None = None) -> None:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     project = str(settings.dbt_project_dir())
     full = [*args, "--project-dir", project, "--profiles-dir", project]
-    if run_date is not None:
-        full += ["--vars", json.dumps({"run_date": run_date.isoformat()})]
     runner = dbtRunner(callbacks=failpoints.dbt_callbacks())
-    if args and args[0] in WRITING_COMMANDS:
-        # one warehouse writer at a time (src/crm_scoring/locks.py), also outside Airflow
-        with locks.hold(f"crm:dbt-{args[0]}:{run_date or '-'}", url):
+    with _run_date_env(run_date):
+        if args and args[0] in WRITING_COMMANDS:
+            # one warehouse writer at a time (src/crm_scoring/locks.py), also outside Airflow
+            with locks.hold(f"crm:dbt-{args[0]}:{run_date or '-'}", url):
+                result = runner.invoke(full)
+        else:
             result = runner.invoke(full)
-    else:
-        result = runner.invoke(full)
     if not result.success:
         detail = result.exception or "see the dbt output above"
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
 
 
-def parse(url: str, run_date: date | None = None, target_path: Path | None = None) -> None:
-    """Write manifest.json and dbt's partial-parse state for `run_date` (into `target_path` if given).
+@contextmanager
+def _run_date_env(run_date: date | None) -> Iterator[None]:
+    """`RUN_DATE_ENV` set to `run_date` (or unset) for one dbt command, then restored."""
+    before = os.environ.pop(RUN_DATE_ENV, None)
+    if run_date is not None:
+        os.environ[RUN_DATE_ENV] = run_date.isoformat()
+    try:
+        yield
+    finally:
+        os.environ.pop(RUN_DATE_ENV, None)
+        if before is not None:
+            os.environ[RUN_DATE_ENV] = before
+
+
+def parse(url: str, target_path: Path | None = None) -> None:
+    """Write manifest.json and dbt's partial-parse state (into `target_path` if given).
 
     `crm run` writes it where the DAGs' cosmos tasks look for it (environment.dbt_state_dir()), so
-    their `dbt build` skips the full parse. dbt re-parses in full whenever --vars change, so the
-    state is written with the run's own run_date. With `target_path`, dbt writes into a scratch
-    folder and the files are then moved in atomically: a dbt task starting meanwhile reads either
-    the previous state or the new one, never half a file.
+    their `dbt build` skips the full parse. The state holds no run date (see RUN_DATE_ENV), so the
+    previous night's state is the starting point and dbt re-parses only the files that changed.
+    With `target_path`, dbt writes into a scratch folder (seeded with the current state) and the
+    files are then moved in atomically: a dbt task starting meanwhile reads either the previous
+    state or the new one, never half a file.
     """
     args = ["parse", "--quiet", "--profile", PROFILE, "--target", TARGET]
     if target_path is None:
-        invoke(args, url, run_date)
+        invoke(args, url)
         return
     target_path.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target_path.parent) as scratch:
-        invoke([*args, "--target-path", scratch], url, run_date)
-        for name in ("manifest.json", "partial_parse.msgpack"):
+        if (target_path / PARSE_STATE).is_file():
+            shutil.copy2(target_path / PARSE_STATE, Path(scratch) / PARSE_STATE)
+        invoke([*args, "--target-path", scratch], url)
+        for name in ("manifest.json", PARSE_STATE):
             os.replace(Path(scratch) / name, target_path / name)

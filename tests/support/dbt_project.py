@@ -423,7 +423,8 @@ def _set_csv(path: Path, key_col: str, key: str, **values: str) -> None:
 
 # Parsed manifests: dbt re-parses the whole project whenever --vars change (every run date, every policy
 # profile), which costs more than most builds here (~7 CPU s a parse). The vars are applied when a node is
-# compiled, not when it is parsed (no config of this project reads a var), so a manifest parsed once
+# compiled, not when it is parsed (the run_date macro reads the date only at execution, and test `where:`
+# configs name it by a placeholder: macros/test_where.sql), so a manifest parsed once
 # serves every later command on the same files. Keyed by the relative paths, sizes and mtimes of what dbt
 # parses (copies keep the mtimes), so every project copy with the same parsed files shares one manifest,
 # pointed at the copy and the database of each command before it runs (_point). Seed CSVs are the only

@@ -135,7 +135,7 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
         run_id = dagruns.trigger(dag_id, day, note=f"crm run --date {run_date}")
         say(f"triggered {dag_id} run {run_id}")
         with writing_parse_state():
-            dbt_invoke.parse(url, day, dbt_state_dir() / "target")
+            dbt_invoke.parse(url, dbt_state_dir() / "target")
         state = _follow(dagruns, dag_id, run_id, say, alive=None)
     else:
         if "CeleryExecutor" in env.get("AIRFLOW__CORE__EXECUTOR", ""):
@@ -161,11 +161,11 @@ def run_dag(dag_id: str, run_date: str, url: str, echo: bool = True) -> DagRunRe
                 _wait_for(airflow.api_ready, API_TIMEOUT_S, "the API server did not start", airflow.dead)
                 run_id = dagruns.trigger(dag_id, day, note=f"crm run --date {run_date}")
                 say(f"triggered {dag_id} run {run_id} ({time.monotonic() - started:.0f} s after start)")
-                # dbt's parse for the run date, while the scheduler starts and the first tasks run
+                # dbt's (partial) parse, while the scheduler starts and the first tasks run
                 # (they need no dbt); the components' start-up is CPU-bound on a small machine. A dbt
                 # task that starts before it is written waits for it (environment.writing_parse_state)
                 with writing_parse_state():
-                    dbt_invoke.parse(url, day, dbt_state_dir() / "target")
+                    dbt_invoke.parse(url, dbt_state_dir() / "target")
                 state = _follow(dagruns, dag_id, run_id, say, alive=airflow.dead)
                 # the run is over: stop without waiting for the components' slow interpreter exits
                 airflow.stop(settled=dagruns.scheduler_finished)

@@ -37,7 +37,7 @@ def profile_config() -> ProfileConfig:
 
 def _fill_dbt_env(context: object) -> None:
     """Airflow pre-execute hook: CRM_PG_* from CRM_WAREHOUSE_URL in the worker, just before dbt runs;
-    and, when `crm run` is still writing the run date's parse state, wait for it (cosmos picks the
+    and, when `crm run` is still writing the dbt parse state, wait for it (cosmos picks the
     newest state when the operator executes, after this hook)."""
     ensure_dbt_env()
     waited = wait_for_parse_state()
@@ -153,12 +153,14 @@ def dbt_build_task(
         # one of dbt_project/selectors.yml (orchestration/dbt_selectors.py names them); the selector
         # carries the indirect selection of tests too
         selector=selector,
-        vars={"run_date": "{{ ds }}"},
+        # the run date reaches dbt as an environment variable, not --vars, so the partial-parse state
+        # holds no date and every night reuses it (dbt_invoke.RUN_DATE_ENV)
+        env={dbt_invoke.RUN_DATE_ENV: "{{ ds }}"},
         install_deps=False,
         emit_datasets=False,
         # dbt runs with --no-write-json (_NoJsonArtefacts, which also keeps cosmos' cache update from
         # failing when there is no manifest.json to copy back). cosmos copies the newest partial-parse
-        # state found here (written by `crm run` for the run date, or left by the previous dbt task)
+        # state found here (written by `crm run`, or left by the previous dbt task)
         # into its working copy of the project
         cache_dir=dbt_state_dir(),
         **{"pre_execute": _fill_dbt_env, **kwargs},

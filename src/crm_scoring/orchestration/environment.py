@@ -42,7 +42,7 @@ def parse_lock_path() -> Path:
 
 @contextmanager
 def writing_parse_state() -> Iterator[None]:
-    """Held (exclusive file lock) by `crm run` while it writes the run date's dbt parse state.
+    """Held (exclusive file lock) by `crm run` while it writes the dbt parse state.
 
     Why: `crm run` parses while the first tasks run, and a night whose first tasks are quick (the
     DQ-06 gate read from its cache) reached `dbt_marts` before the parse was written: the task then

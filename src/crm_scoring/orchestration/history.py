@@ -81,13 +81,13 @@ def per_date_tables(manifest: dict) -> list[PerDateTable]:
     return sorted(found, key=lambda t: (t.schema, t.name))
 
 
-def load_manifest(url: str, run_date: date, target: Path) -> dict:
+def load_manifest(url: str, target: Path) -> dict:
     """The manifest the night's dbt tasks share (environment.dbt_state_dir); parsed when absent."""
     path = target / "manifest.json"
     if not path.is_file():
         from crm_scoring import dbt_invoke
 
-        dbt_invoke.parse(url, run_date, target)
+        dbt_invoke.parse(url, target)
     return json.loads(path.read_text(encoding="utf-8"))
 
 

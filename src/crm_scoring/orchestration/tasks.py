@@ -284,7 +284,7 @@ def prune_history(ds: str) -> dict:
     url = warehouse.warehouse_url()
 
     def body() -> dict[str, int]:
-        tables = history.per_date_tables(history.load_manifest(url, _date(ds), dbt_state_dir() / "target"))
+        tables = history.per_date_tables(history.load_manifest(url, dbt_state_dir() / "target"))
         with warehouse.connect(url) as conn:
             return history.prune(conn, _date(ds), tables)
 
