@@ -7,6 +7,7 @@ every night, backfill date, bench date and training cutoff parsed the whole proj
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +16,22 @@ import pytest
 from crm_scoring import dbt_invoke, failpoints
 
 PLACEHOLDER = "__run_date__"
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory: pytest.TempPathFactory, warehouse_db: str) -> Path:
+    """A target folder with the project's parse state and manifest.json: one full parse for the module."""
+    target = tmp_path_factory.mktemp("parsed") / "target"
+    dbt_invoke.parse(warehouse_db, target)
+    return target
+
+
+def _seeded(parsed: Path, target: Path) -> list[str]:
+    """A target folder of this test's own, starting from the module's parse state; dbt's flags for it
+    (dbt keeps the state only for the same --profile / --target / --vars as the parse's)."""
+    target.mkdir(parents=True)
+    shutil.copy2(parsed / dbt_invoke.PARSE_STATE, target / dbt_invoke.PARSE_STATE)
+    return ["--target-path", str(target), "--profile", dbt_invoke.PROFILE, "--target", dbt_invoke.TARGET]
 
 
 @pytest.fixture
@@ -29,38 +46,40 @@ def dbt_events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return names
 
 
-def test_a_new_run_date_keeps_the_partial_parse_state(
-    fresh_db: str, tmp_path: Path, dbt_events: list[str]
-) -> None:
-    target = ["--target-path", str(tmp_path / "target")]
-    dbt_invoke.invoke(["ls", "--quiet", *target, "--select", "churn_bands"], fresh_db, date(2031, 7, 14))
-    assert "UnableToPartialParse" in dbt_events  # no state yet: a full parse
-    state = (tmp_path / "target" / dbt_invoke.PARSE_STATE).read_bytes()
-    assert b"2031-07-14" not in state, "the parse state holds the run date"
+def test_the_parse_state_holds_no_run_date(parsed: Path) -> None:
+    state = (parsed / dbt_invoke.PARSE_STATE).read_bytes()
+    assert PLACEHOLDER.encode() in state  # the where: configs below
+    assert b"2031-07-1" not in state
 
-    dbt_events.clear()
-    dbt_invoke.invoke(["ls", "--quiet", *target, "--select", "churn_bands"], fresh_db, date(2031, 7, 15))
-    assert "UnableToPartialParse" not in dbt_events, "a new run date made dbt parse the whole project"
+
+def test_a_new_run_date_keeps_the_partial_parse_state(
+    parsed: Path, warehouse_db: str, tmp_path: Path, dbt_events: list[str]
+) -> None:
+    target = _seeded(parsed, tmp_path / "target")
+    for day in (date(2031, 7, 14), date(2031, 7, 15)):
+        dbt_invoke.invoke(["ls", "--quiet", *target, "--select", "churn_bands"], warehouse_db, day)
+        assert "UnableToPartialParse" not in dbt_events, f"run date {day} made dbt parse the whole project"
+        assert b"2031-07-1" not in (tmp_path / "target" / dbt_invoke.PARSE_STATE).read_bytes()
 
 
 def test_crm_runs_parse_starts_from_the_previous_state(
-    fresh_db: str, tmp_path: Path, dbt_events: list[str]
+    parsed: Path, warehouse_db: str, tmp_path: Path, dbt_events: list[str]
 ) -> None:
     """dbt_invoke.parse writes through a scratch folder: it is seeded with the current state, or every
     `crm run` would parse the whole project."""
-    dbt_invoke.parse(fresh_db, tmp_path / "target")
-    assert "UnableToPartialParse" in dbt_events
-    dbt_events.clear()
-    dbt_invoke.parse(fresh_db, tmp_path / "target")
+    _seeded(parsed, tmp_path / "target")
+    dbt_invoke.parse(warehouse_db, tmp_path / "target")
+    assert dbt_events, "no dbt events recorded"
     assert "UnableToPartialParse" not in dbt_events, "crm run's parse did not start from the previous state"
+    assert (tmp_path / "target" / "manifest.json").is_file()
 
 
-def test_test_where_configs_get_the_run_date_at_execution(fresh_db: str, tmp_path: Path) -> None:
+def test_test_where_configs_get_the_run_date_at_execution(
+    parsed: Path, warehouse_db: str, tmp_path: Path
+) -> None:
     """A test's `where:` is rendered while dbt parses; the project's get_where_subquery puts the run date
     in when the test compiles, one parse serving two dates."""
-    target = tmp_path / "target"
-    dbt_invoke.parse(fresh_db, target)
-    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((parsed / "manifest.json").read_text(encoding="utf-8"))
     dated = sorted(
         node["name"]
         for node in manifest["nodes"].values()
@@ -69,19 +88,17 @@ def test_test_where_configs_get_the_run_date_at_execution(fresh_db: str, tmp_pat
     # today's exports (three staging models) and today's snapshots (churn_features, customer_value)
     assert len(dated) >= 5, dated
     for day in (date(2026, 11, 25), date(2026, 11, 26)):
-        out = tmp_path / f"compiled-{day}"
-        dbt_invoke.invoke(
-            ["compile", "--quiet", "--target-path", str(out), "--select", *dated], fresh_db, run_date=day
-        )
-        sql = {path.stem: path.read_text(encoding="utf-8") for path in out.rglob("*.sql")}
+        out = tmp_path / f"target-{day}"
+        target = _seeded(parsed, out)
+        dbt_invoke.invoke(["compile", "--quiet", *target, "--select", *dated], warehouse_db, run_date=day)
+        sql = {path.stem: path.read_text(encoding="utf-8") for path in (out / "compiled").rglob("*.sql")}
         assert len(sql) == len(dated)
         for name, text in sql.items():
             assert PLACEHOLDER not in text, name
             assert f"= date '{day.isoformat()}'" in text, (name, text[:2000])
 
 
-def test_without_a_run_date_dbt_refuses_to_compile(fresh_db: str, tmp_path: Path) -> None:
+def test_without_a_run_date_dbt_refuses_to_compile(parsed: Path, warehouse_db: str, tmp_path: Path) -> None:
+    target = _seeded(parsed, tmp_path / "target")
     with pytest.raises(dbt_invoke.DbtError):
-        dbt_invoke.invoke(
-            ["compile", "--quiet", "--target-path", str(tmp_path / "t"), "--select", "churn_bands"], fresh_db
-        )
+        dbt_invoke.invoke(["compile", "--quiet", *target, "--select", "churn_bands"], warehouse_db)
