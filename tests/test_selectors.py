@@ -68,6 +68,7 @@ def test_the_code_names_the_selectors_of_the_yaml() -> None:
         dbt_selectors.LISTS_AFTER_REASONS,
         dbt_selectors.REPORTING_BEFORE_LISTS,
         dbt_selectors.CANDIDATES_BEFORE_SCORES,
+        dbt_selectors.BATCHED_COLUMN_TESTS,
         *ONE_PURPOSE,
     }
     assert names == dbt_selectors.selector_names()

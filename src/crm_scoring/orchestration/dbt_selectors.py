@@ -39,6 +39,9 @@ SCORING_FEATURES = "scoring_features"
 # what the CH-07 backtest labels matured cutoffs with, and the backtests' mart (the real-data benchmark;
 # in the night nightly_marts and nightly_reporting hold them)
 BACKTEST_INPUTS = "backtest_inputs"
+# not a step: the column tests each model's crm_column_tests checks in one query; every step above leaves
+# them out (dbt_project/tests/generic/crm_column_tests.sql)
+BATCHED_COLUMN_TESTS = "batched_column_tests"
 BACKTEST_PERFORMANCE = "backtest_performance"
 
 
