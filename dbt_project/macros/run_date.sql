@@ -18,6 +18,15 @@
     {{ return('__run_date__') }}
 {%- endmacro %}
 
+{#- `text` (a test's `where:`, rendered while parsing) with the placeholder replaced by run_date(); used by
+    get_where_subquery and crm_column_tests. -#}
+{% macro fill_run_date(text) -%}
+    {%- if run_date_placeholder() in text -%}
+        {{ return(text | replace(run_date_placeholder(), run_date())) }}
+    {%- endif -%}
+    {{ return(text) }}
+{%- endmacro %}
+
 {#- The run date as 'YYYY-MM-DD' text (the placeholder while parsing). -#}
 {% macro run_date_value() -%}
     {%- if not execute -%}

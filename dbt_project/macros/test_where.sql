@@ -8,9 +8,7 @@
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}
-        {%- if run_date_placeholder() in where -%}
-            {%- set where = where | replace(run_date_placeholder(), run_date()) -%}
-        {%- endif -%}
+        {%- set where = fill_run_date(where) -%}
         {%- set filtered -%}
             (select * from {{ relation }} where {{ where }}) dbt_subquery
         {%- endset -%}

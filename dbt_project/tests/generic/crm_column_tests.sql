@@ -11,7 +11,7 @@
     the YAML and the docs) and `failing_rows`.
 
     Declared once per model, in its YAML (`data_tests: [crm_column_tests]` at model level); a model with
-    batchable column tests but without it is refused by tests/test_selectors.py. -#}
+    batchable column tests but without it is refused by tests/test_column_tests.py. -#}
 {% test crm_column_tests(model) %}
 {%- set checks = [] -%}
 {%- if execute -%}
@@ -43,7 +43,7 @@
                 {%- set failing = '(' ~ (bounds | join(' or ') or 'false') ~ ')' -%}
             {%- endif -%}
             {%- if test.config.where -%}
-                {%- set failing = '(' ~ (test.config.where | replace(run_date_placeholder(), run_date())) ~ ') and ' ~ failing -%}
+                {%- set failing = '(' ~ fill_run_date(test.config.where) ~ ') and ' ~ failing -%}
             {%- endif -%}
             {%- do checks.append((test.name, failing)) -%}
         {%- endif -%}
