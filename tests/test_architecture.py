@@ -9,7 +9,7 @@ Layers, top to bottom (a module may import its own layer and the layers below it
     stage packages      ingest, enrich, model, lists, quality, policy, monitoring, report, privacy,
                         and any new package not named below
     foundation          warehouse, settings, contract, contract_checks, dbt_invoke, cli_types, locks,
-                        failpoints
+                        failpoints, stack_room
 
 Lazy (function-level) imports count: a lazy import still puts the module on the nightly path.
 The check is a small AST walk rather than import-linter, which is not in the lock.
@@ -36,6 +36,7 @@ FOUNDATION = {
     "cli_types",
     "locks",
     "failpoints",
+    "stack_room",
 }
 TOOLS = {"demo", "bench", "benchmark", "codegen"}
 TOOL_MODULES = {"crm_scoring.orchestration.bench_night"}

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from crm_scoring import failpoints, locks, settings, warehouse
+from crm_scoring import failpoints, locks, settings, stack_room, warehouse
 
 # The profile and target of dbt_project/profiles.yml the platform runs; the DAGs' cosmos tasks pass
 # them explicitly, and dbt keeps partial-parse state only for the same --profile/--target/--vars.
@@ -47,12 +47,14 @@ def invoke(args: list[str], url: str, run_date: date | None = None) -> None:
     full = [*args, "--project-dir", project, "--profiles-dir", project]
     runner = dbtRunner(callbacks=failpoints.dbt_callbacks())
     with _run_date_env(run_date):
+        # dbt's frames in a stack chunk of their own: at some caller depths its node selection thrashed
+        # CPython 3.11's frame-stack chunks, several times slower (crm_scoring.stack_room)
         if args and args[0] in WRITING_COMMANDS:
             # one warehouse writer at a time (src/crm_scoring/locks.py), also outside Airflow
             with locks.hold(f"crm:dbt-{args[0]}:{run_date or '-'}", url):
-                result = runner.invoke(full)
+                result = stack_room.call(runner.invoke, full)
         else:
-            result = runner.invoke(full)
+            result = stack_room.call(runner.invoke, full)
     if not result.success:
         detail = result.exception or "see the dbt output above"
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from crm_scoring import warehouse
+from crm_scoring import stack_room, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ def logged_stage(stage: str) -> Callable[[Callable[[str], T]], Callable[[str], T
             run_id, attempt = current_run()
             logged = _safe(start, run_date, stage, run_id, attempt)
             try:
-                result = fn(ds, *args, **kwargs)
+                # the task body's frames in a stack chunk of their own (crm_scoring.stack_room)
+                result = stack_room.call(fn, ds, *args, **kwargs)
             except BaseException as exc:
                 if logged:
                     _safe(
