@@ -98,3 +98,13 @@ def test_dbt_runs_through_it_in_the_dags_and_in_process(monkeypatch):
     monkeypatch.setattr(stack_room, "call", recording)
     dbt_invoke.invoke(["debug", "--config-dir"], "postgresql://x@127.0.0.1:5432/x")
     assert calls == ["dbtRunner.invoke"]
+
+
+def test_the_scheduler_preloads_and_schedules_through_it(monkeypatch):
+    """`crm run`'s scheduler (and so every LocalExecutor worker and task process forked from it)."""
+    from crm_scoring.orchestration import scheduler
+
+    calls = []
+    monkeypatch.setattr(stack_room, "call", lambda fn, *a, **k: calls.append(fn.__name__))
+    scheduler.main()
+    assert calls == ["_preload_and_schedule"]

@@ -16,6 +16,8 @@ import importlib
 import sys
 import time
 
+from crm_scoring import stack_room
+
 # what the platform's task processes import, heaviest first (import time, not use, is what counts)
 PRELOAD = (
     "airflow.sdk.execution_time.task_runner",
@@ -41,12 +43,20 @@ def preload() -> None:
     print(f"crm scheduler: preloaded {len(PRELOAD)} modules in {took:.1f} s", flush=True)
 
 
-def main() -> None:
+def _preload_and_schedule() -> None:
     preload()
     from airflow.__main__ import main as airflow_main
 
     sys.argv = ["airflow", "scheduler", *sys.argv[1:]]
     airflow_main()
+
+
+def main() -> None:
+    """The preload and the scheduler from a frame with stack room (crm_scoring.stack_room): the preload's
+    imports straddled CPython 3.11 frame-stack chunks (142,000 minor page faults and 8.2-9.6 CPU s
+    plain, 86,000 and 7.7-8.1 CPU s with the room), and every LocalExecutor worker and task process is
+    forked from this stack, so they inherit the room too."""
+    stack_room.call(_preload_and_schedule)
 
 
 if __name__ == "__main__":
