@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 
@@ -46,15 +46,13 @@ def invoke(args: list[str], url: str, run_date: date | None = None) -> None:
     project = str(settings.dbt_project_dir())
     full = [*args, "--project-dir", project, "--profiles-dir", project]
     runner = dbtRunner(callbacks=failpoints.dbt_callbacks())
-    with _run_date_env(run_date):
+    # one warehouse writer at a time (src/crm_scoring/locks.py), also outside Airflow
+    writer = args and args[0] in WRITING_COMMANDS
+    lock = locks.hold(f"crm:dbt-{args[0]}:{run_date or '-'}", url) if writer else nullcontext()
+    with _run_date_env(run_date), lock:
         # dbt's frames in a stack chunk of their own: at some caller depths its node selection thrashed
         # CPython 3.11's frame-stack chunks, several times slower (crm_scoring.stack_room)
-        if args and args[0] in WRITING_COMMANDS:
-            # one warehouse writer at a time (src/crm_scoring/locks.py), also outside Airflow
-            with locks.hold(f"crm:dbt-{args[0]}:{run_date or '-'}", url):
-                result = stack_room.call(runner.invoke, full)
-        else:
-            result = stack_room.call(runner.invoke, full)
+        result = stack_room.call(runner.invoke, full)
     if not result.success:
         detail = result.exception or "see the dbt output above"
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
