@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from crm_scoring import failpoints, locks, settings, stack_room, warehouse
 
@@ -37,15 +38,16 @@ class DbtError(RuntimeError):
     pass
 
 
-def invoke(args: list[str], url: str, run_date: date | None = None) -> None:
-    """Run one dbt command against the warehouse at `url`; raise DbtError when it fails."""
+def invoke(args: list[str], url: str, run_date: date | None = None, manifest: Any = None) -> Any:
+    """Run one dbt command against the warehouse at `url`; raise DbtError when it fails. Returns the
+    command's result (`parse`: the manifest). With `manifest` (an earlier parse's), dbt skips parsing."""
     from dbt.cli.main import dbtRunner
 
     os.environ.update(warehouse.parse_url(url).dbt_env())
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     project = str(settings.dbt_project_dir())
     full = [*args, "--project-dir", project, "--profiles-dir", project]
-    runner = dbtRunner(callbacks=failpoints.dbt_callbacks())
+    runner = dbtRunner(manifest=manifest, callbacks=failpoints.dbt_callbacks())
     # one warehouse writer at a time (src/crm_scoring/locks.py), also outside Airflow
     writer = args and args[0] in WRITING_COMMANDS
     lock = locks.hold(f"crm:dbt-{args[0]}:{run_date or '-'}", url) if writer else nullcontext()
@@ -56,6 +58,13 @@ def invoke(args: list[str], url: str, run_date: date | None = None) -> None:
     if not result.success:
         detail = result.exception or "see the dbt output above"
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
+    return result.result
+
+
+def manifest(url: str) -> Any:
+    """The project's manifest from one in-process `dbt parse` (nothing written), for several commands
+    in a row on it (`invoke(..., manifest=...)`): each would otherwise load the parse state itself."""
+    return invoke(["parse", "--quiet", "--no-write-json", "--profile", PROFILE, "--target", TARGET], url)
 
 
 @contextmanager

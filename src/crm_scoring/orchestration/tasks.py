@@ -204,9 +204,10 @@ def build_lists_in_process(ds: str, url: str | None = None) -> dict:
     from crm_scoring.orchestration.dbt_selectors import build_args
 
     url = url or warehouse.warehouse_url()
+    parsed = dbt_invoke.manifest(url)  # one parse for both builds
 
     def run_dbt(selector: str) -> None:
-        dbt_invoke.invoke([*build_args(selector), "--quiet"], url, _date(ds))
+        dbt_invoke.invoke([*build_args(selector), "--quiet"], url, _date(ds), manifest=parsed)
 
     return build_lists(ds, run_dbt, url)
 
