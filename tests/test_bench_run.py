@@ -73,6 +73,7 @@ def test_the_whole_bench_runs_every_stage_and_writes_its_json(
     assert next(s for s in result["stages"] if s["name"] == "ingest: backfill folder")["wal_mb"] > 0
     assert result["nightly_incremental_seconds"] > 0 and result["nightly_full_refresh_seconds"] > 0
     assert result["airflow_demo_night"] is None
+    assert result["airflow_demo_night_deployed"] is None
     # the throw-away database is gone (no --keep)
     with warehouse.connect(server_url) as conn:
         after = {r[0] for r in conn.execute("select datname from pg_database")}
