@@ -11,7 +11,6 @@ task log, on the lists' critical path).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from crm_scoring.orchestration.dbt_config import DbtBuildOperator
@@ -69,38 +68,33 @@ class ListsBuildOperator(DbtBuildOperator):
         environment, `dbt parse` once, then `tasks.build_lists` with each build on that manifest.
         Returns the last build's result, which cosmos checks as it checks any dbt command's."""
         from cosmos.dbt.project import change_working_directory, environ
-        from cosmos.dbt.runner import _cleanup_dbt_adapters
-        from dbt.cli.main import dbtRunner
 
         from crm_scoring.orchestration import tasks
 
         cli_args = command[1:]  # without the dbt executable, as cosmos' own dbtRunner call
         last: list[Any] = []
         with change_working_directory(cwd), environ(env):
-            manifest = self._parsed_manifest(cli_args, dbtRunner, _cleanup_dbt_adapters)
+            parse = parse_args(cli_args)
+            if parse is None:
+                self.log.info("dbt_lists: each build parses the project (flags a parse cannot take)")
+            # partial: cosmos copied the cached parse state into its project copy
+            manifest = None if parse is None else self._invoke(parse).result
 
             def run_dbt(selector: str) -> None:
-                runner = dbtRunner(manifest=manifest, callbacks=self._dbt_runner_callbacks)
-                try:
-                    result = runner.invoke(with_selector(cli_args, selector))
-                finally:
-                    _cleanup_dbt_adapters()  # as cosmos does after every command (adapter semaphores)
-                self.handle_exception(result)  # a failed model fails the task with its name
-                last[:] = [result]
+                last[:] = [self._invoke(with_selector(cli_args, selector), manifest)]
 
             self._lists_outcome = tasks.build_lists(kwargs["context"]["ds"], run_dbt)
         return last[0]
 
-    def _parsed_manifest(self, cli_args: list[str], runner: type, cleanup: Callable[[], None]) -> Any:
-        """The project's manifest from one `dbt parse` (partial: cosmos copied the cached state in);
-        None, so each build parses itself, when the command line cannot be turned into a parse."""
-        args = parse_args(cli_args)
-        if args is None:
-            self.log.info("dbt_lists: each build parses the project (flags a parse cannot take)")
-            return None
+    def _invoke(self, args: list[str], manifest: Any = None) -> Any:
+        """One dbtRunner command (on `manifest` when given) as cosmos runs one: its callbacks, the
+        adapters reset afterwards (their semaphores), and a failure raised with the failed nodes named."""
+        from cosmos.dbt.runner import _cleanup_dbt_adapters
+        from dbt.cli.main import dbtRunner
+
         try:
-            result = runner(callbacks=self._dbt_runner_callbacks).invoke(args)
+            result = dbtRunner(manifest=manifest, callbacks=self._dbt_runner_callbacks).invoke(args)
         finally:
-            cleanup()
+            _cleanup_dbt_adapters()
         self.handle_exception(result)
-        return result.result
+        return result
