@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from crm_scoring import warehouse
 from crm_scoring.enrich import enrich_texts, task
 from crm_scoring.enrich.emotion import triage
 from crm_scoring.enrich.evaluate import load_gate_set, roc_auc
@@ -239,10 +240,13 @@ def test_ensemble_averages_cached_members(tmp_path: Path) -> None:
 
 
 def test_gate_measurement_is_cached_per_model_sets_and_policy(
-    fresh_db: str, monkeypatch: pytest.MonkeyPatch
+    fresh_db: str, server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """DQ-06 is measured once per (model, version, gate sets, policy): a night with all four unchanged reads
-    the stored figures; a new model version, a changed gate set or a changed threshold measures again."""
+    the stored figures; a new model version, a changed gate set or a changed threshold measures again. A
+    second warehouse on the same machine reads the measurement from the text-model cache folder and
+    records it as its own; an unreadable file there is measured again."""
+    monkeypatch.setenv("CRM_TEXT_MODEL_CACHE", str(tmp_path))
     calls: list[tuple[str, str]] = []
 
     def counting(model, negative_max, positive_min):  # noqa: ANN001, ANN202 - records the real call
@@ -278,12 +282,38 @@ def test_gate_measurement_is_cached_per_model_sets_and_policy(
     assert calls[-1] == ("weak_constant", "1") and len(calls) == 3
 
     task.gate_sets_fingerprint.cache_clear()
-    monkeypatch.setattr(task.evaluate, "REPORT_SETS", task.evaluate.REPORT_SETS[:1])  # a changed gate set
+    report_sets = task.evaluate.REPORT_SETS
+    monkeypatch.setattr(task.evaluate, "REPORT_SETS", report_sets[:1])  # a changed gate set
     gate(_policy(0.92))
+    monkeypatch.setattr(task.evaluate, "REPORT_SETS", report_sets)
     task.gate_sets_fingerprint.cache_clear()
     assert len(calls) == 4
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute(f"select count(*) from {task.GATE_CACHE_TABLE}").fetchone()[0] == 4
+    assert len(list(tmp_path.glob("gate-*.json"))) == 4
+
+    # another warehouse: the machine's measurement is read, not repeated, and stored in that warehouse
+    other = warehouse.with_database(server_url, warehouse.create_database(server_url, "crm_gate2"))
+    try:
+        monkeypatch.setattr(task, "primary_models", lambda: [ConstantModel()])
+        task._evaluations.cache_clear()
+        with psycopg.connect(other) as conn:
+            again = task._gate(_policy(0.92), conn)
+            conn.commit()
+            stored = conn.execute(f"select evaluated_at from {task.GATE_CACHE_TABLE}").fetchall()
+        assert len(calls) == 4 and again.report == first.report
+        assert again.evaluated_at == first.evaluated_at and stored == [
+            (first.evaluated_at[("weak_constant", "0")],)
+        ]
+        # a damaged file is no measurement: measured again (and the file rewritten)
+        key = task.gate_cache_key("weak_constant", "0", _policy(0.2))
+        (tmp_path / f"gate-{key}.json").write_text("{not json", encoding="utf-8")
+        task._evaluations.cache_clear()
+        with psycopg.connect(other) as conn:
+            assert task._gate(_policy(0.2), conn).passed
+        assert len(calls) == 5 and task._read_gate_file(key) is not None
+    finally:
+        warehouse.drop_database(server_url, warehouse.parse_url(other).dbname)
 
 
 def test_polar_argmax_scale_gives_the_polar_class_of_either_rule() -> None:

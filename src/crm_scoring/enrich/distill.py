@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from crm_scoring.enrich import corpora
-from crm_scoring.enrich.model import CLASSES, LexiconLogitModel, _cache_dir, _read_cache, _write_cache
+from crm_scoring.enrich.model import CLASSES, LexiconLogitModel, _read_cache, _write_cache, model_cache_dir
 
 SOFT_LABELS_FILE = corpora.DATA_DIR / "teacher_soft_labels.npy"
 SOFT_LABELS_SHA256 = "aa901b65ec4e1c19f8244d5ef9c8eea191781c44e3106ad8d564bbc28af4b74c"  # pinned by `--label`
@@ -170,7 +170,7 @@ def teacher_proba(model, texts: Sequence[str], cache_dir: Path | None = None) ->
     digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
     version = f"{model.name}-{model.version}-{len(texts)}-{digest}"
     name = f"teacher_proba-{hashlib.sha256(version.encode()).hexdigest()[:16]}.npz"
-    path = (cache_dir or _cache_dir()) / name
+    path = (cache_dir or model_cache_dir()) / name
     cached = _read_cache(path, version, 1)
     if cached is not None:
         return cached["proba"]

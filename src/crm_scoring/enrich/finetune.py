@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from crm_scoring.enrich import corpora
-from crm_scoring.enrich.model import _cache_dir, _read_cache, _write_cache, score_of
+from crm_scoring.enrich.model import _read_cache, _write_cache, model_cache_dir, score_of
 
 CACHE_FORMAT = 1
 
@@ -273,7 +273,7 @@ class FineTunedMiniLM:
         ).hexdigest()[:8]
         self.recipe = recipe
         self.version = f"{model_version()}+{recipe.tag()}-{len(texts)}-{digest}"
-        path = (cache_dir or _cache_dir()) / f"{self.name}-{self.version}.npz"
+        path = (cache_dir or model_cache_dir()) / f"{self.name}-{self.version}.npz"
         params = _read_cache(path, self.version, CACHE_FORMAT)
         self.trained = params is None
         if params is None:

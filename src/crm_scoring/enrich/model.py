@@ -135,7 +135,7 @@ class LexiconLogitModel:
         sources = "-".join(TRAIN_CORPORA) if training is None else "custom"
         self.version = f"{self._vader.version}+{sources}-{len(texts)}-{digest}"
         self.trained = False  # True when this instance had to fit (no usable cache)
-        path = (cache_dir or _cache_dir()) / f"{self.name}-{self.version}.npz"
+        path = (cache_dir or model_cache_dir()) / f"{self.name}-{self.version}.npz"
         params = _read_cache(path, self.version, self.CACHE_FORMAT)
         if params is None:
             params = self._fit(texts, labels)
@@ -366,7 +366,7 @@ def _fixed_vectorizer(vectorizer, terms: np.ndarray, idf: np.ndarray):  # noqa: 
     return vectorizer
 
 
-def _cache_dir() -> Path:
+def model_cache_dir() -> Path:
     """`CRM_TEXT_MODEL_CACHE`, else `<state dir>/text_models`: several state dirs (tests, benches) can
     share one cache, since a file is named by the digest of everything that determines it."""
     import os

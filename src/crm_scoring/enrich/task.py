@@ -9,7 +9,9 @@ Quality gate (DQ-06): every run holds the English models' accuracy on the human-
 (evaluate.py) against `nlp_negative_accuracy_min`. The measurement is a pure function of the model, the
 labelled sets and the policy bands, so it is cached in `enrichment.gate_evaluations` per (model name, model
 version, gate-set fingerprint, bands, gate threshold): a night with the same model, sets and policy reads
-the figures instead of re-scoring ~20k labelled texts (~20 CPU s); any change re-measures. The first model
+the figures instead of re-scoring ~20k labelled texts (~20 CPU s); any change re-measures. The same
+measurement is also kept as a file beside the text model's cache (`gate-<key>.json`), so another warehouse
+on the machine (a benchmark's, a test's) records it without measuring again. The first model
 that passes is used. When none passes (no "last good model" is available), an alert is recorded in
 `enrichment.quality_alerts`, and `nlp_gate_fail_action` decides: `flag` keeps the best model's labels with
 quality_gate_passed = false, `withhold` leaves polarity / emotion / triage empty. zh-CN (and other languages
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -35,7 +38,7 @@ from crm_scoring.enrich import corpora, evaluate, store
 from crm_scoring.enrich.emotion import Bands, classify, triage
 from crm_scoring.enrich.evaluate import Evaluation, evaluate_all
 from crm_scoring.enrich.keywords import KeywordMatcher, base_language
-from crm_scoring.enrich.model import KeywordLexiconModel, SentimentModel, primary_models
+from crm_scoring.enrich.model import KeywordLexiconModel, SentimentModel, model_cache_dir, primary_models
 from crm_scoring.enrich.policy import EnrichPolicy, load_policy
 from crm_scoring.enrich.redact import redact
 from crm_scoring.privacy.consent import EMOTION_ANALYSIS, PurposeConsent, purpose_consent
@@ -127,10 +130,18 @@ def _cached_evaluations(
                  model.name, model.version, hit[2])  # fmt: skip
         rows = json.loads(hit[0])
         return [Evaluation(**e, texts_per_second=t) for e, t in zip(rows, hit[1], strict=True)], hit[2]
-    evs = _evaluations(model.name, model.version, policy.negative_max_score, policy.positive_min_score)
-    now = datetime.now(UTC)
-    # the figures apart from the measured speed, which differs between any two measurements
-    figures = [{k: v for k, v in asdict(e).items() if k != "texts_per_second"} for e in evs]
+    stored = _read_gate_file(key)
+    if stored is not None:
+        figures, speeds, now = stored
+        log.info("DQ-06 gate: %s %s measured at %s, reused from %s (same model, sets, policy)",
+                 model.name, model.version, now, _gate_file(key))  # fmt: skip
+        evs = [Evaluation(**e, texts_per_second=t) for e, t in zip(figures, speeds, strict=True)]
+    else:
+        evs = _evaluations(model.name, model.version, policy.negative_max_score, policy.positive_min_score)
+        now = datetime.now(UTC)
+        # the figures apart from the measured speed, which differs between any two measurements
+        figures = [{k: v for k, v in asdict(e).items() if k != "texts_per_second"} for e in evs]
+        _write_gate_file(key, figures, [e.texts_per_second for e in evs], now)
     conn.execute(
         f"insert into {GATE_CACHE_TABLE} values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " on conflict (cache_key) do update set evaluations = excluded.evaluations,"
@@ -140,6 +151,35 @@ def _cached_evaluations(
          [e.texts_per_second for e in evs], now),
     )  # fmt: skip
     return evs, now
+
+
+def _gate_file(key: str) -> Path:
+    """The measurement beside the text model's cache (`model.model_cache_dir`): a machine that measured this
+    model, sets and policy once reads the figures in every warehouse it serves (a second warehouse, a
+    benchmark's or a test's throw-away database), instead of re-scoring ~20k labelled texts in each."""
+    return model_cache_dir() / f"gate-{key}.json"
+
+
+def _read_gate_file(key: str) -> tuple[list[dict], list[float], datetime] | None:
+    """(figures, texts per second, when measured), or None when absent or unreadable (then: measure)."""
+    try:
+        data = json.loads(_gate_file(key).read_text(encoding="utf-8"))
+        if data["cache_key"] != key:
+            return None
+        return data["evaluations"], data["texts_per_second"], datetime.fromisoformat(data["evaluated_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_gate_file(key: str, figures: list[dict], speeds: list[float], when: datetime) -> None:
+    """Atomic (temp file + rename): a crash leaves no half-written file, concurrent writers agree."""
+    path = _gate_file(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"cache_key": key, "evaluations": figures, "texts_per_second": speeds,
+            "evaluated_at": when.isoformat()}  # fmt: skip
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(body, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 @dataclass
