@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from crm_scoring import dbt_invoke, warehouse
 from crm_scoring.orchestration.dbt_selectors import MARTS, REPORTING, build_args
@@ -25,17 +26,29 @@ def nightly_in_process(run_date: date, url: str | None = None) -> dict[str, obje
 
     ds = run_date.isoformat()
     url = url or warehouse.warehouse_url()
+    parsed: list[Any] = []
+
+    def manifest() -> Any:
+        """One `dbt parse` for the night's four builds, which would each load dbt's partial-parse state
+        (4.1 CPU s each on a 2026-12-03 host; 13.5 for a full parse, after another database's state)."""
+        if not parsed:
+            parsed.append(dbt_invoke.manifest(url))
+        return parsed[0]
+
+    def build(selector: str) -> object:
+        return dbt_invoke.invoke([*build_args(selector), "--quiet"], url, run_date, manifest=manifest())
+
     steps: list[tuple[str, Callable[[], object]]] = [
         ("ingest", lambda: tasks.ingest(ds)),
         ("validate_raw", lambda: tasks.validate_raw(ds)),
         ("enrich_texts", lambda: tasks.enrich_texts(ds)),
-        ("dbt_marts", lambda: dbt_invoke.invoke([*build_args(MARTS), "--quiet"], url, run_date)),
+        ("dbt_marts", lambda: build(MARTS)),
         ("score", lambda: tasks.score(ds)),
-        ("dbt_lists", lambda: tasks.build_lists_in_process(ds)),
+        ("dbt_lists", lambda: tasks.build_lists_in_process(ds, url, manifest())),
         ("validate_lists", lambda: tasks.validate_lists(ds)),
         ("publish_lists", lambda: tasks.publish_lists(ds)),
         ("explain_rest", lambda: tasks.explain_rest(ds)),
-        ("dbt_reporting", lambda: dbt_invoke.invoke([*build_args(REPORTING), "--quiet"], url, run_date)),
+        ("dbt_reporting", lambda: build(REPORTING)),
     ]
     out: dict[str, object] = {}
     for name, step in steps:

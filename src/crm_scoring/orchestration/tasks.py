@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from crm_scoring import failpoints, locks, settings, warehouse
 from crm_scoring.orchestration.stage_log import logged_stage
@@ -198,13 +198,14 @@ def build_lists(ds: str, run_dbt: Callable[[str], None], url: str | None = None)
     }
 
 
-def build_lists_in_process(ds: str, url: str | None = None) -> dict:
-    """`build_lists` with dbt run in this process (dbtRunner): the demo night, the bench, the crash tests."""
+def build_lists_in_process(ds: str, url: str | None = None, parsed: Any = None) -> dict:
+    """`build_lists` with dbt run in this process (dbtRunner): the demo night, the bench, the crash tests.
+    `parsed`: a manifest of the caller's (`dbt_invoke.manifest`), else one parse here for both builds."""
     from crm_scoring import dbt_invoke
     from crm_scoring.orchestration.dbt_selectors import build_args
 
     url = url or warehouse.warehouse_url()
-    parsed = dbt_invoke.manifest(url)  # one parse for both builds
+    parsed = parsed if parsed is not None else dbt_invoke.manifest(url)
 
     def run_dbt(selector: str) -> None:
         dbt_invoke.invoke([*build_args(selector), "--quiet"], url, _date(ds), manifest=parsed)
