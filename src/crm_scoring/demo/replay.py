@@ -29,8 +29,8 @@ def nightly_in_process(run_date: date, url: str | None = None) -> dict[str, obje
     parsed: list[Any] = []
 
     def manifest() -> Any:
-        """One `dbt parse` for the night's four builds, which would each load dbt's partial-parse state
-        (4.1 CPU s each on a 2026-12-03 host; 13.5 for a full parse, after another database's state)."""
+        """One `dbt parse` for the night's four builds, which would each load dbt's parse state again
+        (a full parse, 13.5 CPU s on a 2026-12-03 host, when the state was left by another database)."""
         if not parsed:
             parsed.append(dbt_invoke.manifest(url))
         return parsed[0]
