@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 from crm_scoring import dbt_invoke, warehouse
 from crm_scoring.orchestration.dbt_selectors import MARTS, REPORTING, build_args
@@ -26,17 +25,12 @@ def nightly_in_process(run_date: date, url: str | None = None) -> dict[str, obje
 
     ds = run_date.isoformat()
     url = url or warehouse.warehouse_url()
-    parsed: list[Any] = []
-
-    def manifest() -> Any:
-        """One `dbt parse` for the night's four builds, which would each load dbt's parse state again
-        (a full parse, 13.5 CPU s on a 2026-12-03 host, when the state was left by another database)."""
-        if not parsed:
-            parsed.append(dbt_invoke.manifest(url))
-        return parsed[0]
+    # one `dbt parse` for the night's four builds, which would each load dbt's parse state again (a full
+    # parse, 13.5 CPU s on a 2026-12-03 host, when the state was left by another database)
+    parsed = dbt_invoke.manifest(url)
 
     def build(selector: str) -> object:
-        return dbt_invoke.invoke([*build_args(selector), "--quiet"], url, run_date, manifest=manifest())
+        return dbt_invoke.invoke([*build_args(selector), "--quiet"], url, run_date, manifest=parsed)
 
     steps: list[tuple[str, Callable[[], object]]] = [
         ("ingest", lambda: tasks.ingest(ds)),
@@ -44,7 +38,7 @@ def nightly_in_process(run_date: date, url: str | None = None) -> dict[str, obje
         ("enrich_texts", lambda: tasks.enrich_texts(ds)),
         ("dbt_marts", lambda: build(MARTS)),
         ("score", lambda: tasks.score(ds)),
-        ("dbt_lists", lambda: tasks.build_lists_in_process(ds, url, manifest())),
+        ("dbt_lists", lambda: tasks.build_lists_in_process(ds, url, parsed)),
         ("validate_lists", lambda: tasks.validate_lists(ds)),
         ("publish_lists", lambda: tasks.publish_lists(ds)),
         ("explain_rest", lambda: tasks.explain_rest(ds)),
