@@ -74,6 +74,52 @@ def test_crm_runs_parse_starts_from_the_previous_state(
     assert (tmp_path / "target" / "manifest.json").is_file()
 
 
+def test_commands_without_profile_flags_keep_the_parse_state(
+    parsed: Path, warehouse_db: str, tmp_path: Path, dbt_events: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt keys its state on --profile / --target as typed: `crm train`'s `dbt build --selector ...` (no
+    flags) after the in-process night's parse (flags) parsed the whole project again. dbt_invoke adds
+    both to every command that loads the project, so neither order re-parses."""
+    target = tmp_path / "target"
+    target.mkdir()
+    shutil.copy2(parsed / dbt_invoke.PARSE_STATE, target / dbt_invoke.PARSE_STATE)
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    dbt_invoke.invoke(["ls", "--quiet", "--select", "churn_bands"], warehouse_db, date(2031, 7, 14))
+    dbt_invoke.manifest(warehouse_db)
+    dbt_invoke.invoke(["ls", "--quiet", "--select", "churn_bands"], warehouse_db, date(2031, 7, 15))
+    assert dbt_events, "no dbt events recorded"
+    assert "UnableToPartialParse" not in dbt_events, "a command without --profile / --target re-parsed"
+
+
+def test_a_first_crm_run_starts_from_the_cli_paths_state(
+    parsed: Path, warehouse_db: str, tmp_path: Path, dbt_events: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A state folder with no state yet (a deployment's first `crm run`, after `make run`'s in-process
+    night or a `crm train`) is seeded from settings.dbt_target_dir(), so it is not a full parse."""
+    cli_target = tmp_path / "cli-target"
+    cli_target.mkdir()
+    shutil.copy2(parsed / dbt_invoke.PARSE_STATE, cli_target / dbt_invoke.PARSE_STATE)
+    monkeypatch.setenv("DBT_TARGET_PATH", str(cli_target))
+    dbt_invoke.parse(warehouse_db, tmp_path / "state" / "target")
+    assert dbt_events, "no dbt events recorded"
+    assert "UnableToPartialParse" not in dbt_events, "the first crm run parsed the whole project"
+    assert (tmp_path / "state" / "target" / dbt_invoke.PARSE_STATE).is_file()
+
+
+def test_with_profile_and_target_adds_only_what_is_missing() -> None:
+    add = dbt_invoke.with_profile_and_target
+    profile = ["--profile", dbt_invoke.PROFILE]
+    target = ["--target", dbt_invoke.TARGET]
+    assert add(["build", "--selector", "x"]) == ["build", "--selector", "x", *profile, *target]
+    assert add(["docs", "generate"]) == ["docs", "generate", *profile, *target]
+    assert add(["run", "--target", "prod"]) == ["run", "--target", "prod", *profile]
+    assert add(["run", "-t", "prod", "--profile=other"]) == ["run", "-t", "prod", "--profile=other"]
+    # --target-path is not --target
+    assert add(["parse", "--target-path", "x"]) == ["parse", "--target-path", "x", *profile, *target]
+    # commands that do not load the project take neither
+    assert add(["deps"]) == ["deps"] and add([]) == []
+
+
 def test_test_where_configs_get_the_run_date_at_execution(
     parsed: Path, warehouse_db: str, tmp_path: Path
 ) -> None:

@@ -32,6 +32,11 @@ PARSE_STATE = "partial_parse.msgpack"
 
 # dbt commands that write the warehouse: they run under the warehouse-writer lock
 WRITING_COMMANDS = frozenset({"build", "run", "seed", "snapshot"})
+# dbt commands that load the project (parse it, or start from the partial-parse state)
+PARSING_COMMANDS = frozenset(
+    {"build", "run", "test", "seed", "snapshot", "compile", "parse", "ls", "list", "docs", "run-operation"}
+    | {"show", "source", "clone"}
+)
 
 
 class DbtError(RuntimeError):
@@ -46,7 +51,7 @@ def invoke(args: list[str], url: str, run_date: date | None = None, manifest: An
     os.environ.update(warehouse.parse_url(url).dbt_env())
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     project = str(settings.dbt_project_dir())
-    full = [*args, "--project-dir", project, "--profiles-dir", project]
+    full = [*with_profile_and_target(args), "--project-dir", project, "--profiles-dir", project]
     runner = dbtRunner(manifest=manifest, callbacks=failpoints.dbt_callbacks())
     # one warehouse writer at a time (src/crm_scoring/locks.py), also outside Airflow
     writer = args and args[0] in WRITING_COMMANDS
@@ -61,10 +66,32 @@ def invoke(args: list[str], url: str, run_date: date | None = None, manifest: An
     return result.result
 
 
+def with_profile_and_target(args: list[str]) -> list[str]:
+    """`args` with `--profile crm --target dev` unless they name their own, for a command that loads the
+    project.
+
+    Why: dbt keys its partial-parse state on --profile and --target as typed on the command line (the
+    vars hash in dbt/parser/manifest.py), not on the profile they resolve to. `crm train`'s `dbt build`
+    (no flags) after the in-process night's `dbt parse --profile crm --target dev` parsed the whole
+    project again, and so did the next night: 9.6 CPU s instead of 3.0 each time (2026-12-04; in a fresh
+    clone's `make run`, `crm demo nightly`'s parse after ensure-champion's training took 7.4 CPU s, now
+    1.0). With both flags on every command, the CLI paths, the in-process nights and the DAGs' cosmos
+    tasks (which pass them too, orchestration/dbt_config.py) keep one state per target folder.
+    """
+    if not args or args[0] not in PARSING_COMMANDS:
+        return list(args)
+    extra: list[str] = []
+    if not any(a == "--profile" or a.startswith("--profile=") for a in args):
+        extra += ["--profile", PROFILE]
+    if not any(a in ("--target", "-t") or a.startswith("--target=") for a in args):
+        extra += ["--target", TARGET]
+    return [*args, *extra]
+
+
 def manifest(url: str) -> Any:
     """The project's manifest from one in-process `dbt parse` (nothing written), for several commands
     in a row on it (`invoke(..., manifest=...)`): each would otherwise load the parse state itself."""
-    return invoke(["parse", "--quiet", "--no-write-json", "--profile", PROFILE, "--target", TARGET], url)
+    return invoke(["parse", "--quiet", "--no-write-json"], url)
 
 
 @contextmanager
@@ -87,18 +114,24 @@ def parse(url: str, target_path: Path | None = None) -> None:
     `crm run` writes it where the DAGs' cosmos tasks look for it (environment.dbt_state_dir()), so
     their `dbt build` skips the full parse. The state holds no run date (see RUN_DATE_ENV), so the
     previous night's state is the starting point and dbt re-parses only the files that changed.
-    With `target_path`, dbt writes into a scratch folder (seeded with the current state) and the
+    With `target_path`, dbt writes into a scratch folder (seeded with the current state, or the CLI
+    paths' state in settings.dbt_target_dir() when there is none yet) and the
     files are then moved in atomically: a dbt task starting meanwhile reads either the previous
     state or the new one, never half a file.
     """
-    args = ["parse", "--quiet", "--profile", PROFILE, "--target", TARGET]
+    args = ["parse", "--quiet"]
     if target_path is None:
         invoke(args, url)
         return
     target_path.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target_path.parent) as scratch:
-        if (target_path / PARSE_STATE).is_file():
-            shutil.copy2(target_path / PARSE_STATE, Path(scratch) / PARSE_STATE)
+        seed = target_path / PARSE_STATE
+        if not seed.is_file():
+            # a first `crm run` starts from the state the CLI paths left (`make run`'s in-process night,
+            # `crm train`); dbt checks it like any other: another connection's is a full parse, as before
+            seed = settings.dbt_target_dir() / PARSE_STATE
+        if seed.is_file():
+            shutil.copy2(seed, Path(scratch) / PARSE_STATE)
         invoke([*args, "--target-path", scratch], url)
         for name in ("manifest.json", PARSE_STATE):
             os.replace(Path(scratch) / name, target_path / name)
