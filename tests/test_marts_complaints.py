@@ -8,13 +8,12 @@ a temporary copy of the project, so the test can change policy seeds the way a b
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from support.dbt_project import _dbt, _rows, _set_csv, _table, module_warehouse, undocumented
+from support.dbt_project import _dbt, _rows, _set_csv, _table, module_warehouse
 
 from crm_scoring import contract, warehouse
 from crm_scoring.enrich.store import DDL as ENRICH_DDL
@@ -640,10 +639,5 @@ def test_enabled_rule_without_parameter_fails_loudly(project: Path, dbt_env: str
     _dbt(project, "build", *SELECT, run_date=D1)
     tk = _by(_rows(url, "select * from marts.fct_tickets where run_date = %s", D1), "ticket_id")
     assert tk["t1"]["is_secondary_contact"] is False and tk["t5"]["is_secondary_contact"] is False
-    _dbt(project, "docs", "generate", run_date=D1)
-    target = Path(os.environ.get("DBT_TARGET_PATH", project / "target"))
-    assert (target / "catalog.json").exists()
-    # issue 3: every built mart column a user reads is described (the catalog lists what the SQL produces)
-    manifest = json.loads((target / "manifest.json").read_text())
-    catalog = json.loads((target / "catalog.json").read_text())
-    assert undocumented(manifest, catalog) == []
+    # (issue 3, every built column described: test_dbt_project checks it on the whole project's catalog,
+    # these marts included; a `docs generate` here repeated it for a subset)
