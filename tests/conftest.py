@@ -15,7 +15,8 @@ import pytest
 
 from crm_scoring import settings, warehouse
 
-# The longest modules (measured with --durations on a fresh-clone CI run, 2026-12-01), longest first.
+# The longest modules (measured with --durations on fresh-clone CI runs, 2026-12-01, re-ranked by the
+# 2026-12-04 run's worker seconds per module), longest first.
 # `make test` runs `-n 2 --dist loadfile --no-loadscope-reorder`, where each worker takes the next module in
 # collection order when it is free (xdist's default reorder is by test count, not time): started last,
 # the ~8-minute e2e module alone decided the suite's wall time.
@@ -28,22 +29,27 @@ from crm_scoring import settings, warehouse
 _LONGEST_FIRST = (
     "test_e2e.py",
     "test_bench_run.py",  # make test-extended: the whole bench at 2,000 customers, ~150 s on one worker
-    "test_dags.py",
-    "test_marts_complaints.py",
     "test_dbt_project.py",
     "test_incremental_marts.py",  # session 18: 90 s of a worker in make test, collected late before
-    "test_marts_value.py",
     "test_lists.py",
+    "test_marts_complaints.py",
+    "test_dags.py",
+    # with test_run_date and test_column_tests: 80, 71 and 69 s (2026-12-04), collected near the end before
+    "test_model_leakage.py",
+    "test_marts_value.py",
+    "test_run_date.py",
+    "test_column_tests.py",
+    "test_incremental_facts.py",
     "test_uplift.py",
     "test_model.py",
-    "test_model_promotion.py",
-    "test_score_shards.py",
     "test_model_scoring_population.py",
+    "test_campaigns.py",
+    "test_partitions.py",
     "test_architecture.py",
     "test_quality.py",
-    "test_campaigns.py",
-    "test_incremental_facts.py",
-    "test_partitions.py",
+    "test_generated.py",
+    "test_model_promotion.py",
+    "test_score_shards.py",
     "test_enrich_value.py",
 )
 
