@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
+from crm_scoring.model import reasons
 from crm_scoring.model.reasons import (
     contributions,
     decision_patterns,
@@ -74,6 +75,30 @@ def test_values_on_a_threshold_and_between_float32_neighbours_group_correctly() 
     assert inverse[0] != inverse[2]  # one float32 step below the threshold goes left
     assert inverse[4] not in {inverse[0], inverse[2]}  # missing is its own branch
     assert len(first) == len(set(inverse.tolist()))
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two pattern indexes group the rows alike (whatever the patterns' numbering)."""
+    pairs = np.unique(np.stack([a, b]), axis=1).shape[1]
+    return pairs == len(np.unique(a)) == len(np.unique(b))
+
+
+def test_hashed_patterns_group_rows_as_sorting_them_does(monkeypatch) -> None:
+    """The 64-bit hash of the codes finds the patterns that sorting whole rows finds; with every pattern
+    colliding (one hash for all), the code-by-code check refuses the hash and the rows are sorted."""
+    booster, x, names = _booster(13)
+    x = np.concatenate([x, x[::3]])  # shared patterns
+    thresholds = split_thresholds(booster, len(names))
+    first, inverse = decision_patterns(x, thresholds)
+    monkeypatch.setattr(reasons, "_pattern_hash", lambda codes: None)
+    sorted_first, sorted_inverse = decision_patterns(x, thresholds)
+    assert len(first) == len(sorted_first) < len(x) and _same_partition(inverse, sorted_inverse)
+    assert np.array_equal(inverse[first], np.arange(len(first)))  # each pattern's first row is its own
+    monkeypatch.setattr(reasons, "_pattern_hash", lambda codes: np.zeros(codes.shape[1], dtype=np.uint64))
+    collided_first, collided_inverse = decision_patterns(x, thresholds)
+    assert len(collided_first) == len(first) and _same_partition(inverse, collided_inverse)
+    shared, _ = pattern_contributions(booster, x, names)
+    assert np.array_equal(shared, contributions(booster, x, names))
 
 
 def test_no_rows_gives_no_patterns() -> None:

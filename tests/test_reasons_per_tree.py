@@ -66,6 +66,37 @@ def test_tree_by_tree_contributions_equal_one_xgboost_call(depth: int, approxima
     assert np.array_equal(per_tree[positive].view(np.uint32), direct[positive].view(np.uint32))
 
 
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_row_chunks_on_threads_give_the_same_bits(threads: int) -> None:
+    """Cut into chunks summed on threads (3,001 rows: chunks of unequal length, each finding its own
+    distinct keys), the contributions are the bits of one thread and of one XGBoost call."""
+    x = _data(11, 3_001)
+    names = [f"f{i}" for i in range(x.shape[1])]
+    booster = _train(x, names, seed=11, rounds=45, max_depth=3)
+    one = tree_contributions(booster, x, names, threads=1)
+    many = tree_contributions(booster, x, names, threads=threads)
+    assert many.tobytes() == one.tobytes()
+    assert np.array_equal(many, contributions(booster, x, names))
+
+
+def test_the_default_thread_count_follows_the_cores_and_the_rows(monkeypatch) -> None:
+    """One thread below _THREAD_MIN_ROWS rows a thread (the chunks' fixed costs), never more than cores."""
+    calls: list[int] = []
+    real = reasons._tree_sums
+    monkeypatch.setattr(reasons, "_tree_sums", lambda *a: calls.append(len(a[2])) or real(*a))
+    monkeypatch.setattr(reasons, "reason_threads", lambda: 4)
+    monkeypatch.setattr(reasons, "_THREAD_MIN_ROWS", 1_000)
+    x = _data(12, 2_500)
+    names = [f"f{i}" for i in range(x.shape[1])]
+    booster = _train(x, names, seed=12, rounds=5)
+    tree_contributions(booster, x, names)
+    assert sorted(calls) == [1_250, 1_250]
+    calls.clear()
+    monkeypatch.setattr(reasons, "_THREAD_MIN_ROWS", 100)
+    tree_contributions(booster, x, names)
+    assert len(calls) == 4 and sum(calls) == 2_500
+
+
 @pytest.mark.parametrize("nodes", [3, 20])
 def test_distinct_keys_index_with_numpys_own_index_type(nodes: int) -> None:
     """`_distinct` returns intp, so the per-feature gathers do not convert the index every time; each row's
