@@ -40,6 +40,7 @@ from crm_scoring import warehouse
 COMPARED = {
     "intermediate.int_activity__customer_days": None,
     "intermediate.int_activity__customer_lifetime": None,
+    "intermediate.int_activity__customer_windows": None,
     "intermediate.int_churn__activity": None,
     "intermediate.int_customers__revenue": None,
     "intermediate.int_churn__purchase_cycle": None,
@@ -54,15 +55,48 @@ INCREMENTAL_BY_CUSTOMER = (
 
 EXTRA = {
     # an event of 2026-11-20 exported late, on D3: c6's day of 2026-11-20 appears on D3 only
+    # c5 (no new input after D1, so carried forward by int_activity__customer_windows) has days that cross
+    # window bounds on D2 and D3: a login leaves the 7-day window on D3 (age 6 -> 7), an app event leaves
+    # the 30-day window for the prior ones on D2 (29 -> 30)
     "interactions": _table(
-        "event_id customer_id event_ts event_type", (D3, "e-late", "c6", "2026-11-20T05:00:00Z", "page_view")
+        "event_id customer_id event_ts event_type",
+        (D3, "e-late", "c6", "2026-11-20T05:00:00Z", "page_view"),
+        (D1, "e-w7", "c5", "2026-11-21T05:00:00Z", "login"),
+        (D1, "e-w30", "c5", "2026-10-28T05:00:00Z", "page_view"),
     ),
     # o9 (c6, exported D1) re-exported on D3 under c4: c6's day of 2026-11-01 must disappear
+    # c5's paid orders leave the 90-day window for the prior 90 days on D3 (age 89 -> 90) and the 365-day
+    # one (364 -> 365); c9's only day leaves the windows' scope on D3: its row must go
     "orders": _table(
         "order_id customer_id order_ts status net_amount updated_at",
         (D3, "o9", "c4", "2026-11-01T10:00:00Z", "cancelled", 999, "2026-11-28T07:00:00Z"),
+        (D1, "o-w90", "c5", "2026-08-30T10:00:00Z", "completed", 12.5, None),
+        (D1, "o-w365", "c5", "2025-11-28T10:00:00Z", "completed", 7.25, None),
+        (D1, "o-c9", "c9", "2025-11-28T10:00:00Z", "completed", 30, None),
     ),
+    "customers": _table("customer_id registered_at status", (D1, "c9", T0, "active")),
 }
+
+# c5's windows on D2 and D3 (carried forward on both nights), from the fixture's days and EXTRA's
+C5_WINDOWS = {
+    D2: {"logins_7d": 1, "orders_90d": 2, "orders_prior_90d": 0, "orders_365d": 3, "app_events_30d": 0,
+         "events_prior_60d": 1, "visit_days_30d": 1},
+    D3: {"logins_7d": 0, "orders_90d": 1, "orders_prior_90d": 1, "orders_365d": 2, "app_events_30d": 0,
+         "events_prior_60d": 1, "visit_days_30d": 1},
+}  # fmt: skip
+WINDOWS = "intermediate.int_activity__customer_windows"
+
+
+def _assert_carried_windows(url: str, run_date: str, result) -> None:
+    """The windows table was carried forward to `run_date` (the statement dbt ran, the mark), with c5's
+    crossings and c9's exit."""
+    (node,) = [r.node for r in result.result.results if r.node.name == WINDOWS.split(".")[1]]
+    assert "deltas as (" in node.compiled_code, "the windows were recomputed, not carried forward"
+    assert _mark(url, WINDOWS).startswith(f"as of {run_date} (macro customer_windows, model ")
+    (c5,) = _rows(url, f"select * from {WINDOWS} where customer_id = 'c5'")
+    assert {k: c5[k] for k in C5_WINDOWS[run_date]} == C5_WINDOWS[run_date], run_date
+    c9 = _rows(url, f"select 1 from {WINDOWS} where customer_id = 'c9'")
+    assert len(c9) == (1 if run_date == D2 else 0), run_date
 
 
 def _diff(url: str, left: str, right: str, where: str) -> list[list[dict]]:
@@ -172,8 +206,8 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
         _insert(conn, EXTRA)
     create_enrichment(url)
     _dbt(project, "seed", run_date=D1)
-    for run_date in (D1, D2):
-        _dbt(project, "run", *SELECT, run_date=run_date)
+    _dbt(project, "run", *SELECT, run_date=D1)
+    _assert_carried_windows(url, D2, _dbt(project, "run", *SELECT, run_date=D2))
     days = "intermediate.int_activity__customer_days"
     assert _mark(url, days).startswith(f"as of {D2} (macro incremental_customers, model ")
     late = _rows(url, f"select * from {days} where customer_id = 'c6' and activity_date = '2026-11-20'")
@@ -192,8 +226,9 @@ def test_incremental_nights_equal_a_full_refresh_except_all(project: Path, dbt_e
 
     before = {(t, c): versions(t, c) for t in (days, lifetime) for c in ("c5", "c6", "c4")}
     assert all(before.values())
-    _dbt(project, "run", *SELECT, run_date=D3)
+    night = _dbt(project, "run", *SELECT, run_date=D3)
     assert _mark(url, days).startswith(f"as of {D3} (macro incremental_customers, model ")
+    _assert_carried_windows(url, D3, night)
     assert versions(days, "c5") == before[days, "c5"], "c5's days were recomputed"
     assert versions(lifetime, "c5") == before[lifetime, "c5"], "c5's lifetime was recomputed"
     assert versions(days, "c4")["2026-10-15"] == before[days, "c4"]["2026-10-15"]

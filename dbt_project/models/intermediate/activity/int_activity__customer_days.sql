@@ -25,42 +25,39 @@
     1,000,000 customers"). A warehouse built with the unique index keeps it until a --full-refresh. -#}
 with events as (
     select
-        customer_id,
-        {{ utc_date('order_ts') }} as activity_date,
+        o.customer_id,
+        {{ utc_date('o.order_ts') }} as activity_date,
         1 as orders_placed,
-        case when order_status <> 'cancelled' then 1 else 0 end as paid_orders,
-        case when order_status <> 'cancelled' then net_amount else 0 end as paid_revenue,
+        case when o.order_status <> 'cancelled' then 1 else 0 end as paid_orders,
+        case when o.order_status <> 'cancelled' then o.net_amount else 0 end as paid_revenue,
         0 as logins,
         0 as app_events,
         0 as tickets_raised,
         0 as survey_responses,
-        order_ts as activity_ts
-    from {{ ref('fct_orders') }}
-    where order_ts < {{ run_end() }}
-      {{ incremental_customers_filter(ts='order_ts') }}
+        o.order_ts as activity_ts
+    from {{ incremental_customers_day_rows(ref('fct_orders'), 'order_ts', 'o') }}
+    where o.order_ts < {{ run_end() }}
 
     union all
 
     select
-        customer_id,
-        {{ utc_date('event_ts') }},
+        i.customer_id,
+        {{ utc_date('i.event_ts') }},
         0, 0, 0,
-        case when event_type = 'login' then 1 else 0 end,
-        case when event_type <> 'login' then 1 else 0 end,
+        case when i.event_type = 'login' then 1 else 0 end,
+        case when i.event_type <> 'login' then 1 else 0 end,
         0, 0,
-        event_ts
-    from {{ ref('fct_interactions') }}
-    where event_type <> 'login_failed'
-      and event_ts < {{ run_end() }}
-      {{ incremental_customers_filter(ts='event_ts') }}
+        i.event_ts
+    from {{ incremental_customers_day_rows(ref('fct_interactions'), 'event_ts', 'i') }}
+    where i.event_type <> 'login_failed'
+      and i.event_ts < {{ run_end() }}
 
     union all
 
-    select customer_id, {{ utc_date('created_at') }}, 0, 0, 0, 0, 0, 1, 0, created_at
-    from {{ ref('int_complaints__tickets_latest') }}
-    where customer_id is not null
-      and created_at < {{ run_end() }}
-      {{ incremental_customers_filter(ts='created_at') }}
+    select t.customer_id, {{ utc_date('t.created_at') }}, 0, 0, 0, 0, 0, 1, 0, t.created_at
+    from {{ incremental_customers_day_rows(ref('int_complaints__tickets_latest'), 'created_at', 't') }}
+    where t.customer_id is not null
+      and t.created_at < {{ run_end() }}
 
     union all
 

@@ -83,38 +83,27 @@ lifetime as (
     where a.as_of_date >= {{ run_date() }}
 ),
 
--- windowed daily facts (CF-01..CF-05): orders over 365 days, interactions over 120 days
+-- windowed daily facts (CF-01..CF-05; macro activity_windows): orders over 365 days, interactions over 120 days.
+-- At the run date (and after it: the days stop at the run date) from int_activity__customer_windows, which a
+-- forward night carries forward from the previous night instead of re-reading every customer-day in the
+-- windows; at a training cutoff before the run date summed from the days.
 windowed as (
-    select
-        d.customer_id,
-        a.as_of_date,
-        coalesce(sum(d.paid_orders) filter (where a.as_of_date - d.activity_date < 30), 0) as orders_30d,
-        coalesce(sum(d.paid_orders) filter (where a.as_of_date - d.activity_date < 90), 0) as orders_90d,
-        coalesce(sum(d.paid_orders) filter (where a.as_of_date - d.activity_date between 90 and 179), 0) as orders_prior_90d,
-        coalesce(sum(d.paid_orders), 0) as orders_365d,
-        coalesce(sum(d.paid_revenue) filter (where a.as_of_date - d.activity_date < 30), 0) as revenue_30d,
-        coalesce(sum(d.paid_revenue) filter (where a.as_of_date - d.activity_date < 90), 0) as revenue_90d,
-        coalesce(sum(d.paid_revenue) filter (where a.as_of_date - d.activity_date between 90 and 179), 0) as revenue_prior_90d,
-        coalesce(sum(d.paid_revenue), 0) as revenue_365d,
-        coalesce(sum(d.logins) filter (where a.as_of_date - d.activity_date < 7), 0) as logins_7d,
-        coalesce(sum(d.logins) filter (where a.as_of_date - d.activity_date < 30), 0) as logins_30d,
-        coalesce(sum(d.logins) filter (where a.as_of_date - d.activity_date < 90), 0) as logins_90d,
-        coalesce(sum(d.logins) filter (where a.as_of_date - d.activity_date between 30 and 119), 0) as logins_prior_90d,
-        coalesce(sum(d.app_events) filter (where a.as_of_date - d.activity_date < 7), 0) as app_events_7d,
-        coalesce(sum(d.app_events) filter (where a.as_of_date - d.activity_date < 30), 0) as app_events_30d,
-        coalesce(sum(d.app_events) filter (where a.as_of_date - d.activity_date < 90), 0) as app_events_90d,
-        coalesce(sum(d.logins + d.app_events) filter (where a.as_of_date - d.activity_date < 30), 0) as events_30d,
-        coalesce(sum(d.logins + d.app_events) filter (where a.as_of_date - d.activity_date between 30 and 89), 0) as events_prior_60d,
-        count(*) filter (where d.logins + d.app_events > 0 and a.as_of_date - d.activity_date < 30) as visit_days_30d,
-        count(*) filter (where d.logins + d.app_events > 0 and a.as_of_date - d.activity_date between 30 and 119) as visit_days_prior_90d
+    select w.customer_id, a.as_of_date, {{ activity_window_columns('w') }}
+    from {{ ref('int_activity__customer_windows') }} as w
+    cross join as_of as a
+    where a.as_of_date >= {{ run_date() }}
+    {%- if with_training %}
+
+    union all
+
+    select d.customer_id, a.as_of_date, {{ activity_window_sums('d', 'a.as_of_date', internal=false) }}
     from {{ ref('int_activity__customer_days') }} as d
-    join as_of as a
-      on d.activity_date <= a.as_of_date
-     and d.activity_date > a.as_of_date - 365
-     and (d.paid_orders > 0 or d.activity_date > a.as_of_date - 120)
-    where d.activity_date > {{ first_cutoff }} - 365
+    join as_of as a on {{ activity_window_scope('d', 'a.as_of_date') }}
+    where a.as_of_date < {{ run_date() }}
+      and d.activity_date > {{ first_cutoff }} - 365
       and (d.paid_orders > 0 or d.activity_date > {{ first_cutoff }} - 120)
     group by d.customer_id, a.as_of_date
+    {%- endif %}
 ),
 
 -- CF-02 purchase cycle: median gap between consecutive purchase days, each gap known from its later purchase
@@ -180,25 +169,7 @@ select
     lt.last_order_date,
     lt.last_login_date,
     lt.last_activity_date,
-    w.orders_30d,
-    w.orders_90d,
-    w.orders_prior_90d,
-    w.orders_365d,
-    w.revenue_30d,
-    w.revenue_90d,
-    w.revenue_prior_90d,
-    w.revenue_365d,
-    w.logins_7d,
-    w.logins_30d,
-    w.logins_90d,
-    w.logins_prior_90d,
-    w.app_events_7d,
-    w.app_events_30d,
-    w.app_events_90d,
-    w.events_30d,
-    w.events_prior_60d,
-    w.visit_days_30d,
-    w.visit_days_prior_90d,
+    {{- activity_window_columns('w') }},
     cy.median_cycle_days,
     lg.last_login_30d,
     lg.max_inner_gap
