@@ -61,13 +61,21 @@
     )) }}
 {%- endmacro %}
 
+{#- The temporary table of the affected customers' stored rows (grain 'carried', forward runs only). -#}
+{% macro incremental_customers_stored() -%}
+    {{ this.identifier }}__stored
+{%- endmacro %}
+
 {#- The temporary table of tonight's affected customers (forward runs only; dropped at commit). -#}
 {% macro incremental_customers_affected() -%}
     {{ this.identifier }}__affected
 {%- endmacro %}
 
 {#- pre-hook: forward run: the affected customers (grain 'customer') or customer-days (grain 'day': the UTC
-    day of each affected row's time, in column activity_date), and their rows deleted; rewind: every row. -#}
+    day of each affected row's time, in column activity_date), and their rows deleted; rewind: every row.
+    grain 'carried': a table keyed by customer whose rows a forward night may carry forward: the affected
+    customer-days as for grain 'day', the affected customers' stored rows copied to a temporary table
+    (incremental_customers_stored) before their rows are deleted by customer. -#}
 {% macro incremental_customers_prepare(sources, grain='customer') -%}
     {%- set forward_from = incremental_customers_forward_from() -%}
     {%- if forward_from is not none -%}
@@ -79,7 +87,13 @@
             tonight's keys sit together at the end of the index and of the heap, which the default cost
             does not see; at 4 the planner scanned the interactions, tickets and surveys whole (50,000
             customers: 0.31 s against 0.04 s; docs/scaling.md, "Session 15"). -#}
-        {{ incremental_customers_affected_table(sources, forward_from, grain) }}
+        {{ incremental_customers_affected_table(sources, forward_from, 'customer' if grain == 'customer' else 'day') }}
+        {% if grain == 'carried' -%}
+        {#- the affected customers' stored rows, before the delete: the model carries them forward #}
+        create temporary table {{ incremental_customers_stored() }} on commit drop as
+        select * from {{ this }}
+        where customer_id in (select customer_id from {{ incremental_customers_affected() }});
+        {% endif -%}
         {% if grain == 'day' -%}
         delete from {{ this }} as t
         using {{ incremental_customers_affected() }} as a
@@ -140,22 +154,30 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- grain 'day', in a FROM clause: the rows of `relation` (aliased `alias`) of the affected customer-days on a
-    forward run, every row otherwise. Forward, each distinct affected customer-day probes the relation's
-    (customer_id, <ts>) index for that UTC day (a lateral subquery; `offset 0` keeps PostgreSQL from pulling it
-    up into a hash join over a scan of the whole relation, which the planner preferred although each day holds
-    a handful of rows). At 300,000 customers the 55,560 affected customer-days found their 30,110 interactions
-    among 12.2M in 0.35 s this way against 3.6 s by a hashed `in` (docs/scaling.md, "Session 31"). Use it for
-    a relation with such an index; incremental_customers_filter(ts=) does the same without one. -#}
-{% macro incremental_customers_day_rows(relation, ts, alias) -%}
+{#- In a FROM clause: the rows of `relation` (aliased `alias`) of the affected customers (or, with `ts`, grain
+    'day', of the affected customer-days: `ts` on that UTC day) on a forward run, every row otherwise. Forward,
+    each distinct affected customer (customer-day) probes the relation's index on customer_id (customer_id,
+    `ts`) through a lateral subquery; `offset 0` keeps PostgreSQL from pulling it up into a hash join over a
+    scan of the whole relation, which the planner preferred although a customer-day holds a handful of rows.
+    At 300,000 customers the 55,560 affected customer-days found their 30,110 interactions among 12.2M in
+    0.35 s this way against 3.6 s by a hashed `in` (docs/scaling.md, "Session 31"). Use it for a relation
+    with such an index; incremental_customers_filter does the same without one. `keys`: another relation of
+    distinct customers to probe (a CTE of the model: a subset of the affected ones). -#}
+{% macro incremental_customers_rows(relation, alias, ts=none, keys=none) -%}
     {%- if incremental_customers_forward_from() is not none -%}
-    (select distinct customer_id, activity_date from {{ incremental_customers_affected() }}) as {{ alias }}__day
+    {%- if keys is not none %}
+    {{ keys }} as {{ alias }}__key
+    {%- else %}
+    (select distinct customer_id{% if ts is not none %}, activity_date{% endif %} from {{ incremental_customers_affected() }}) as {{ alias }}__key
+    {%- endif %}
     cross join lateral (
         select *
         from {{ relation }} as r
-        where r.customer_id = {{ alias }}__day.customer_id
-          and r.{{ ts }} >= {{ alias }}__day.activity_date::timestamp at time zone 'UTC'
-          and r.{{ ts }} < ({{ alias }}__day.activity_date + 1)::timestamp at time zone 'UTC'
+        where r.customer_id = {{ alias }}__key.customer_id
+        {%- if ts is not none %}
+          and r.{{ ts }} >= {{ alias }}__key.activity_date::timestamp at time zone 'UTC'
+          and r.{{ ts }} < ({{ alias }}__key.activity_date + 1)::timestamp at time zone 'UTC'
+        {%- endif %}
         offset 0
     ) as {{ alias }}
     {%- else -%}

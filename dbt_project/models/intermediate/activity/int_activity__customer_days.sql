@@ -35,7 +35,7 @@ with events as (
         0 as tickets_raised,
         0 as survey_responses,
         o.order_ts as activity_ts
-    from {{ incremental_customers_day_rows(ref('fct_orders'), 'order_ts', 'o') }}
+    from {{ incremental_customers_rows(ref('fct_orders'), 'o', ts='order_ts') }}
     where o.order_ts < {{ run_end() }}
 
     union all
@@ -48,14 +48,14 @@ with events as (
         case when i.event_type <> 'login' then 1 else 0 end,
         0, 0,
         i.event_ts
-    from {{ incremental_customers_day_rows(ref('fct_interactions'), 'event_ts', 'i') }}
+    from {{ incremental_customers_rows(ref('fct_interactions'), 'i', ts='event_ts') }}
     where i.event_type <> 'login_failed'
       and i.event_ts < {{ run_end() }}
 
     union all
 
     select t.customer_id, {{ utc_date('t.created_at') }}, 0, 0, 0, 0, 0, 1, 0, t.created_at
-    from {{ incremental_customers_day_rows(ref('int_complaints__tickets_latest'), 'created_at', 't') }}
+    from {{ incremental_customers_rows(ref('int_complaints__tickets_latest'), 't', ts='created_at') }}
     where t.customer_id is not null
       and t.created_at < {{ run_end() }}
 

@@ -8,9 +8,10 @@
     history to every cutoff. Raw measures only: ratios, flags and nulls-as-zero are applied in int_churn__features.
     The nightly build has one cutoff, the run date (int_churn__cutoffs): every value that needs the whole
     history (lifetime, purchase cycle) comes from int_activity__customer_lifetime, the per-cutoff buckets are
-    compiled only into a build with training cutoffs (macro churn_with_training_cutoffs), and each family
-    reads int_activity__customer_days directly, from its window's first day on, instead of a materialised
-    copy of every customer-day. -#}
+    compiled only into a build with training cutoffs (macro churn_with_training_cutoffs), the trailing
+    windows (macro activity_windows) come from int_activity__customer_windows, carried forward from the
+    previous night, and the 30-day login gaps read int_activity__customer_days directly, from the window's
+    first day on. At a training cutoff the windows are summed from the days with the same macro. -#}
 {%- set with_training = churn_with_training_cutoffs() %}
 {#- The earliest cutoff, where the windows' first days are counted from: the run date, a literal, in a nightly
     build (the planner sizes the range: a scan of the window's days, not a walk of the whole index); the
