@@ -154,30 +154,23 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- In a FROM clause: the rows of `relation` (aliased `alias`) of the affected customers (or, with `ts`, grain
-    'day', of the affected customer-days: `ts` on that UTC day) on a forward run, every row otherwise. Forward,
-    each distinct affected customer (customer-day) probes the relation's index on customer_id (customer_id,
-    `ts`) through a lateral subquery; `offset 0` keeps PostgreSQL from pulling it up into a hash join over a
-    scan of the whole relation, which the planner preferred although a customer-day holds a handful of rows.
-    At 300,000 customers the 55,560 affected customer-days found their 30,110 interactions among 12.2M in
-    0.35 s this way against 3.6 s by a hashed `in` (docs/scaling.md, "Session 31"). Use it for a relation
-    with such an index; incremental_customers_filter does the same without one. `keys`: another relation of
-    distinct customers to probe (a CTE of the model: a subset of the affected ones). -#}
-{% macro incremental_customers_rows(relation, alias, ts=none, keys=none) -%}
+{#- grain 'day', in a FROM clause: the rows of `relation` (aliased `alias`) of the affected customer-days (`ts`
+    on that UTC day) on a forward run, every row otherwise. Forward, each distinct affected customer-day probes
+    the relation's (customer_id, `ts`) index through a lateral subquery; `offset 0` keeps PostgreSQL from
+    pulling it up into a hash join over a scan of the whole relation, which the planner preferred although a
+    customer-day holds a handful of rows. At 300,000 customers the 55,560 affected customer-days found their
+    30,110 interactions among 12.2M in 0.35 s this way against 3.6 s by a hashed `in` (docs/scaling.md,
+    "Session 31"). Use it for a relation with such an index; incremental_customers_filter(ts=) does the same
+    without one. -#}
+{% macro incremental_customers_day_rows(relation, alias, ts) -%}
     {%- if incremental_customers_forward_from() is not none -%}
-    {%- if keys is not none %}
-    {{ keys }} as {{ alias }}__key
-    {%- else %}
-    (select distinct customer_id{% if ts is not none %}, activity_date{% endif %} from {{ incremental_customers_affected() }}) as {{ alias }}__key
-    {%- endif %}
+    (select distinct customer_id, activity_date from {{ incremental_customers_affected() }}) as {{ alias }}__day
     cross join lateral (
         select *
         from {{ relation }} as r
-        where r.customer_id = {{ alias }}__key.customer_id
-        {%- if ts is not none %}
-          and r.{{ ts }} >= {{ alias }}__key.activity_date::timestamp at time zone 'UTC'
-          and r.{{ ts }} < ({{ alias }}__key.activity_date + 1)::timestamp at time zone 'UTC'
-        {%- endif %}
+        where r.customer_id = {{ alias }}__day.customer_id
+          and r.{{ ts }} >= {{ alias }}__day.activity_date::timestamp at time zone 'UTC'
+          and r.{{ ts }} < ({{ alias }}__day.activity_date + 1)::timestamp at time zone 'UTC'
         offset 0
     ) as {{ alias }}
     {%- else -%}
