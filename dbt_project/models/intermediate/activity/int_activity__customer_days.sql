@@ -25,7 +25,8 @@
     1,000,000 customers"). A warehouse built with the unique index keeps it until a --full-refresh.
     A forward night reads the affected customer-days' orders, events and tickets through their (customer_id,
     time) indexes, one probe per customer-day (macro incremental_customers_day_rows), not by a scan of every
-    event: at 300,000 customers the night's select 5.8 -> about 2 s (docs/scaling.md, "Session 31"). -#}
+    event: at 300,000 customers the interactions' part of the night's select 3.6 -> 0.35 s (docs/scaling.md,
+    "Session 31"). -#}
 with events as (
     select
         o.customer_id,
