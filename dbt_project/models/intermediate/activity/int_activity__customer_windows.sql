@@ -17,10 +17,11 @@
     simply enters the windows (the bound at 0 days). The customers of a day up to the stored date that a
     raw row exported since then adds, replaces or moves (the affected customer-days of macro
     incremental_customers, from the same sources as int_activity__customer_days: a re-exported order, a late
-    event) are recomputed from their days instead, through the days' customer index (nested loops allowed:
-    the affected set is analysed and small; at 300,000 customers 48,083 customers had a row exported on the
-    night, far fewer a changed past day). A first build, a --full-refresh, a
-    rerun or a backfill (stored date >= run_date), or a table of another version recomputes everyone.
+    event) are recomputed from their days instead. Nested loops are allowed, so for a few such customers the
+    planner may probe the days' customer index (the affected set is analysed); at 300,000 customers 48,083
+    customers had a row exported on the night but 3,980 a changed past day, and the planner hashed the 4.0M
+    days in scope (docs/scaling.md, "Session 31"). A first build, a --full-refresh, a rerun or a backfill
+    (stored date >= run_date), or a table of another version recomputes everyone.
     tests/test_incremental_marts.py compares forward nights with a full refresh (EXCEPT ALL). -#}
 {%- set from_date = customer_windows_forward_from() %}
 {%- set days = ref('int_activity__customer_days') %}
