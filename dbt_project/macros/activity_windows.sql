@@ -103,14 +103,11 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set comment = "obj_description('" ~ this ~ "'::regclass, 'pg_class')" -%}
-    {%- set mark = run_query(
+    {{ return(incremental_forward_mark(
         "select case when strpos(" ~ comment ~ ", '(macro customer_windows, " ~ customer_windows_fingerprint() ~ ")') > 0"
-        ~ " then substring(" ~ comment ~ " from 'as of (\\d{4}-\\d{2}-\\d{2})') end"
-    ).columns[0].values()[0] -%}
-    {%- if mark is none or mark >= run_date_value() -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(mark) }}
+        ~ " then substring(" ~ comment ~ " from 'as of (\\d{4}-\\d{2}-\\d{2})') end",
+        stored=true,
+    )) }}
 {%- endmacro %}
 
 {#- post-hook: the run date the table is now as of, and the version that built it. -#}

@@ -25,10 +25,15 @@
 
 {#- The mark `mark_sql` reads from the built table ('YYYY-MM-DD' or null) when it is before run_date, i.e.
     this run moves forward from it; none on a first build, a full refresh or a rewind (rebuild as of
-    run_date). Shared by the incremental facts (`incremental_latest`) and the per-customer models
-    (`incremental_customers`), which keep their marks differently. -#}
-{% macro incremental_forward_mark(mark_sql) -%}
-    {%- if not execute or not is_incremental() -%}
+    run_date). Shared by the incremental facts (`incremental_latest`), the per-customer models
+    (`incremental_customers`) and the carried windows (`customer_windows_forward_from`), which keep their
+    marks differently. `stored`: whether a built table to move forward from exists; dbt's is_incremental()
+    unless given (a table materialization that reads its stored self). -#}
+{% macro incremental_forward_mark(mark_sql, stored=none) -%}
+    {%- if stored is none -%}
+        {%- set stored = execute and is_incremental() -%}
+    {%- endif -%}
+    {%- if not execute or not stored -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set mark = run_query(mark_sql).columns[0].values()[0] -%}

@@ -20,8 +20,9 @@
     (docs/scaling.md, "Session 14"). A rebuild reads every row anyway and keeps it inlined.
     Carried forward (grain 'carried', session 31): most affected customers only added days after the stored
     date (the night's logins, app events, tickets) or none at all (a failed login, a survey sent but not
-    answered), and no purchase. Their stored row stays exact with the new days folded in (the last login / activity day and time move forward; paid orders and every purchase-cycle
-    value stay, since those change only with a purchase day). Only a customer with a changed stored day (a
+    answered), and no purchase. Their stored row stays exact with the new days folded in (the last login /
+    activity day and time move forward; paid orders and every purchase-cycle value stay, since those change
+    only with a purchase day). Only a customer with a changed stored day (a
     re-exported or late row up to the stored date), a new purchase day or no stored row is recomputed from its
     whole history: at 300,000 customers the night's 47,750 affected customers read 3.5M customer-days
     (their long histories) when all were recomputed. -#}
