@@ -1,11 +1,11 @@
 """Incremental current-state facts (issue 3, "Incremental and correct") against a real PostgreSQL.
 
-fct_orders, fct_interactions and int_complaints__tickets_latest hold one row per key in its latest
-version as of the run date (landing contract: exports are deltas, a later version replaces an earlier
-one). A forward run merges only the new exports and leaves every other row alone; a rerun or backfill
-(run date not after the table's high-water mark) rebuilds as of the run date, and the next forward run
-catches up. Only the three facts and their staging views are built here, so the test stays fast; the
-marts built on them are compared with a full refresh in test_marts_value.
+fct_orders, fct_interactions, int_complaints__tickets_latest and int_feedback__surveys_latest hold one
+row per key in its latest version as of the run date (landing contract: exports are deltas, a later
+version replaces an earlier one). A forward run merges only the new exports and leaves every other row
+alone; a rerun or backfill (run date not after the table's high-water mark) rebuilds as of the run date,
+and the next forward run catches up. Only the four facts and their staging views are built here, so the
+test stays fast; the marts built on them are compared with a full refresh in test_marts_value.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ FACTS = {
     "marts.fct_orders": "order_id",
     "marts.fct_interactions": "event_id",
     "intermediate.int_complaints__tickets_latest": "ticket_id",
+    "intermediate.int_feedback__surveys_latest": "survey_id",
 }
 SELECT = [
     "--select",
     "+fct_orders",
     "+fct_interactions",
     "+int_complaints__tickets_latest",
+    "+int_feedback__surveys_latest",
     "stg_crm__customers",
     "--indirect-selection",
     "cautious",
@@ -77,6 +79,12 @@ CHANGES = {
     "interactions": _table(
         "event_id customer_id event_ts event_type", (D3, "e10", "c4", "2026-11-28T07:00:00Z", "login")
     ),
+    # s7: sent on D1 unanswered, answered on D2 (a survey has no updated_at: the later export wins)
+    "surveys": _table(
+        "survey_id customer_id survey_type trigger_type sent_at responded_at score",
+        (D1, "s7", "c2", "CSAT", "periodic", "2026-11-26T06:00:00Z", None, None),
+        (D2, "s7", "c2", "CSAT", "periodic", "2026-11-26T06:00:00Z", "2026-11-27T08:00:00Z", 4),
+    ),
 }
 
 
@@ -104,6 +112,8 @@ def test_facts_are_incremental_and_rewind(pristine_project: Path, dbt_env: str) 
     assert [r["ticket_status"] for r in _one(url, tickets, "ticket_id", "t7")] == ["open"]
     assert [r["ticket_status"] for r in _one(url, tickets, "ticket_id", "t3")] == ["open"]  # 11-25 export
     assert [r["order_status"] for r in _one(url, orders, "order_id", "o30")] == ["completed"]
+    surveys = "intermediate.int_feedback__surveys_latest"
+    assert [r["score"] for r in _one(url, surveys, "survey_id", "s7")] == [None]
     untouched = {t: (k, _rows(url, f"select min({k}) as v from {t}")[0]["v"]) for t, k in FACTS.items()}
     untouched[tickets] = ("ticket_id", "t4")  # t7 / t3 change on D2, t4 does not
     before = {t: _xmin(url, t, k, v) for t, (k, v) in untouched.items()}
@@ -119,6 +129,8 @@ def test_facts_are_incremental_and_rewind(pristine_project: Path, dbt_env: str) 
     o31 = _one(url, orders, "order_id", "o31")  # the stale D2 re-export loses to the newer D1 version
     assert [(r["order_status"], r["exported_on"].isoformat()) for r in o31] == [("returned", D1)]
     assert [r["order_id"] for r in _one(url, orders, "order_id", "o11")] == ["o11"]  # new in D2
+    s7 = _one(url, surveys, "survey_id", "s7")
+    assert [(r["score"], r["exported_on"].isoformat()) for r in s7] == [(4, D2)]
     assert {t: _xmin(url, t, k, v) for t, (k, v) in untouched.items()} == before, "forward run rewrote rows"
     assert _xmin(url, orders, "order_id", "o30") != o30_before
     for table, key in FACTS.items():
@@ -128,6 +140,7 @@ def test_facts_are_incremental_and_rewind(pristine_project: Path, dbt_env: str) 
     _dbt(project, "run", *SELECT, run_date=D1)
     assert [r["ticket_status"] for r in _one(url, tickets, "ticket_id", "t7")] == ["open"]
     assert [r["order_status"] for r in _one(url, orders, "order_id", "o30")] == ["completed"]
+    assert [r["score"] for r in _one(url, surveys, "survey_id", "s7")] == [None]
     assert _one(url, orders, "order_id", "o11") == []
     for table in FACTS:
         later = _rows(url, f"select count(*) as n from {table} where exported_on > %s", D1)

@@ -120,7 +120,8 @@ FORMER_LAST_ACTIVITY = """
         select customer_id, created_at from intermediate.int_complaints__tickets_latest
         where customer_id is not null
         union all
-        select customer_id, responded_at from staging.stg_crm__surveys where responded_at is not null
+        select customer_id, responded_at from intermediate.int_feedback__surveys_latest
+        where responded_at is not null
     ) as e
     where activity_ts < {run_end}
     group by customer_id

@@ -107,7 +107,7 @@ with events as (
     where customer_id is not null and created_at < {end} {flt("created_at")}
     union all
     select customer_id, {utc_date("responded_at")}, 0, 0, 0, 0, 0, 0, 1, responded_at
-    from staging.stg_crm__surveys as f
+    from intermediate.int_feedback__surveys_latest as f
     where responded_at < {end} {flt("responded_at")}
 )
 select customer_id, activity_date,
@@ -124,7 +124,7 @@ def late_select(run: str) -> str:
         ("orders", "marts.fct_orders"),
         ("tickets", "intermediate.int_complaints__tickets_latest"),
         ("interactions", "marts.fct_interactions"),
-        ("surveys", "staging.stg_crm__surveys"),
+        ("surveys", "intermediate.int_feedback__surveys_latest"),
         ("contacts", "staging.stg_crm__contacts"),
         ("compensations", "staging.stg_crm__compensations"),
         ("consents", "staging.stg_crm__consents"),

@@ -8,7 +8,8 @@
     events, to the cutoffs). Counts only what the landing contract carries: orders are required,
     interactions / tickets / surveys are optional and simply add nothing when their files are empty.
     Built from the incremental current-state facts (fct_orders, fct_interactions,
-    int_complaints__tickets_latest) and the surveys: a hash aggregate over tables, no version sort.
+    int_complaints__tickets_latest, int_feedback__surveys_latest): a hash aggregate over tables, no version
+    sort.
     Incremental by customer-day (macro incremental_customers, grain 'day'): a row depends only on that
     day's events of the customer up to run_date, so a forward night re-aggregates the days of every version
     of a new or replaced order / event / ticket / survey (a replaced version may move or remove activity on
@@ -66,7 +67,7 @@ with events as (
     union all
 
     select customer_id, {{ utc_date('responded_at') }}, 0, 0, 0, 0, 0, 0, 1, responded_at
-    from {{ ref('stg_crm__surveys') }}
+    from {{ ref('int_feedback__surveys_latest') }}
     where responded_at < {{ run_end() }}
       {{ incremental_customers_filter(ts='responded_at') }}
 )

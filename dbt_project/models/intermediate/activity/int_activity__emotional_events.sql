@@ -49,7 +49,7 @@ survey_reviews as (
             when 'positive' then 'positive_review'
             when 'negative' then 'negative_review'
         end as event_code
-    from {{ ref('stg_crm__surveys') }} as s
+    from {{ ref('int_feedback__surveys_latest') }} as s
     cross join params as p
     left join {{ ref('int_activity__text_sentiment') }} as ts
       on ts.source_table = 'surveys' and ts.source_id = s.survey_id

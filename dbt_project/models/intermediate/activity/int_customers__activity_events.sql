@@ -19,5 +19,5 @@ where customer_id is not null
 union all
 
 select customer_id, responded_at as activity_ts, 'survey_response' as activity_type
-from {{ ref('stg_crm__surveys') }}
+from {{ ref('int_feedback__surveys_latest') }}
 where responded_at is not null

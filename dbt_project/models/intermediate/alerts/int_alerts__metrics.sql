@@ -99,7 +99,7 @@ survey_days as (
         {{ utc_date('s.responded_at') }} as day,
         count(*) as answered,
         count(*) filter (where {{ survey_dissatisfied('s') }}) as bad
-    from {{ ref('stg_crm__surveys') }} as s
+    from {{ ref('int_feedback__surveys_latest') }} as s
     cross join params as p
     where s.score is not null
       and s.responded_at < {{ run_end() }}

@@ -19,6 +19,6 @@ select
           and {{ survey_dissatisfied('s', policy_param('csat_satisfied_min'), policy_param('nps_detractor_max')) }}
     ) as dissatisfied_after_revisit_365d,
     max(s.responded_at) as last_survey_at
-from {{ ref('stg_crm__surveys') }} as s
+from {{ ref('int_feedback__surveys_latest') }} as s
 join {{ ref('int_churn__cutoffs') }} as a on s.responded_at < a.as_of_end
 group by s.customer_id, a.as_of_date

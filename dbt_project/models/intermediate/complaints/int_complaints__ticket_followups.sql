@@ -3,7 +3,7 @@
     its comment (enrichment, source_table = surveys). fct_tickets turns these into the 24 h / 7 d flags. -#}
 with surveys as (
     select s.*, e.polarity as comment_polarity
-    from {{ ref('stg_crm__surveys') }} as s
+    from {{ ref('int_feedback__surveys_latest') }} as s
     left join {{ ref('stg_enrichment__text_sentiment') }} as e
       on e.source_table = 'surveys' and e.source_id = s.survey_id
     where s.related_ticket_id is not null

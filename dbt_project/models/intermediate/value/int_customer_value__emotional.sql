@@ -39,7 +39,7 @@ contacts as (
     group by t.customer_id
     union all
     select s.customer_id, count(*) as contacts
-    from {{ ref('stg_crm__surveys') }} as s
+    from {{ ref('int_feedback__surveys_latest') }} as s
     where s.responded_at < {{ run_end() }}
       and s.responded_at >= {{ run_end() }} - make_interval(days => (select window_days from params))
     group by s.customer_id

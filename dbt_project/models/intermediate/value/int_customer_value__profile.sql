@@ -80,7 +80,7 @@ last_survey as (
             when 'positive' then 'high'
             when 'negative' then 'low'
         end as satisfaction_level
-    from {{ ref('stg_crm__surveys') }} as s
+    from {{ ref('int_feedback__surveys_latest') }} as s
     cross join params as p
     where s.responded_at < {{ run_end() }}
       and s.score is not null

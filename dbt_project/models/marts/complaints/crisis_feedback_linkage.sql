@@ -31,7 +31,7 @@ tickets as (
 
 surveys as (
     select related_crisis_event_id as crisis_event_id, count(*) as linked_surveys
-    from {{ ref('stg_crm__surveys') }}
+    from {{ ref('int_feedback__surveys_latest') }}
     where related_crisis_event_id is not null
       and sent_at < {{ run_end() }}
     group by related_crisis_event_id

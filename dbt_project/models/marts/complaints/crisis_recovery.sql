@@ -51,7 +51,7 @@ csat as (
         avg(s.score) filter (where s.responded_at >= e.post_start) as csat_post
     from affected as a
     inner join events as e on e.crisis_event_id = a.crisis_event_id
-    inner join {{ ref('stg_crm__surveys') }} as s
+    inner join {{ ref('int_feedback__surveys_latest') }} as s
         on s.customer_id = a.customer_id
        and s.survey_type = 'CSAT'
        and s.score is not null

@@ -20,7 +20,7 @@ responses as (
         coalesce(c.region, 'unknown') as region,
         s.score,
         {{ survey_verdict('s', 'p') }} as verdict
-    from {{ ref('stg_crm__surveys') }} as s
+    from {{ ref('int_feedback__surveys_latest') }} as s
     cross join params as p
     left join {{ ref('stg_crm__customers') }} as c on c.customer_id = s.customer_id
     where s.responded_at < {{ run_end() }}

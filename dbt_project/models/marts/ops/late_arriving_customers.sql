@@ -27,7 +27,7 @@
     ('orders', ref('fct_orders'), 'orders', true),
     ('tickets', ref('int_complaints__tickets_latest'), 'tickets', true),
     ('interactions', ref('fct_interactions'), 'interactions', true),
-    ('surveys', ref('stg_crm__surveys'), 'surveys', false),
+    ('surveys', ref('int_feedback__surveys_latest'), 'surveys', true),
     ('contacts', ref('stg_crm__contacts'), 'contacts', false),
     ('compensations', ref('stg_crm__compensations'), 'compensations', false),
     ('consents', ref('stg_crm__consents'), 'consents', false),

@@ -33,7 +33,7 @@ exposure_survey as (
     select distinct on (x.customer_id, x.crisis_event_id, x.started_at)
         x.customer_id, x.crisis_event_id, x.started_at, s.survey_type, s.score
     from crisis as x
-    join {{ ref('stg_crm__surveys') }} as s on s.customer_id = x.customer_id
+    join {{ ref('int_feedback__surveys_latest') }} as s on s.customer_id = x.customer_id
     where s.responded_at >= x.started_at and s.responded_at < {{ run_end() }} and s.score is not null
     order by x.customer_id, x.crisis_event_id, x.started_at, s.responded_at desc, s.survey_id
 )
