@@ -93,6 +93,9 @@
         create temporary table {{ incremental_customers_stored() }} on commit drop as
         select * from {{ this }}
         where customer_id in (select customer_id from {{ incremental_customers_affected() }});
+        {#- a temporary table has no statistics until analysed: unanalysed, the planner took the affected
+            customers' stored rows for 1.1M at 1,000,000 customers and their join for 454M rows (session 32) #}
+        analyze {{ incremental_customers_stored() }};
         {% endif -%}
         {% if grain == 'day' -%}
         delete from {{ this }} as t

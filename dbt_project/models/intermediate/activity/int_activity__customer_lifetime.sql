@@ -75,10 +75,13 @@ carried as (
     where not coalesce(n.purchased, false)
 ),
 
+-- not exists, an anti join: `not in (subquery)` is a hashed subplan only while the planner expects the
+-- subquery to fit work_mem, else a plain subplan that rescans it for every key; at 1,000,000 customers this
+-- step took 855.6 s that way (docs/scaling.md, "Session 32")
 recomputed as (
     select k.customer_id
     from keys as k
-    where k.customer_id not in (select c.customer_id from carried as c)
+    where not exists (select 1 from carried as c where c.customer_id = k.customer_id)
 ),
 
 -- one hashed pass over the days: probing the customer index per customer read a random heap page per day

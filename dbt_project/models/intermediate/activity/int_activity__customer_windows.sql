@@ -50,7 +50,7 @@ deltas as (
     select d.customer_id, {{ activity_window_deltas('d', stored, run_date()) }}
     from {{ days }} as d
     where {{ activity_window_boundaries('d', stored, run_date()) }}
-      and d.customer_id not in (select customer_id from changed)
+      and not exists (select 1 from changed as c where c.customer_id = d.customer_id)
     group by d.customer_id
 ),
 
@@ -61,8 +61,8 @@ carried as (
         (coalesce(s.{{ w.name }}, 0) + coalesce(x.{{ w.name }}, 0)){{ w.cast or '' }} as {{ w.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from (
-        select * from {{ this }}
-        where customer_id not in (select customer_id from changed)
+        select * from {{ this }} as t
+        where not exists (select 1 from changed as c where c.customer_id = t.customer_id)
     ) as s
     full join deltas as x on x.customer_id = s.customer_id
 )
