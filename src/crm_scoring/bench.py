@@ -414,39 +414,34 @@ def _train_on_sample(timer: Timer, server: str, sample_landing: Path, sample: in
     # project for the sample's database discarded the night database's state, so the night's next dbt
     # step (the candidates, after scoring) parsed the whole project again, 5.4 s at 300k that a night
     # without a training in between does not pay. The sample keeps a target folder of its own.
-    saved_target = os.environ.get("DBT_TARGET_PATH")
-    os.environ["DBT_TARGET_PATH"] = str(settings.dbt_target_dir() / "bench_sample")
-    try:
-        _prepare_landing(timer, sample_landing, sample, day0, day1)
-        timer.run(
-            f"train sample: ingest {sample:,} customers",
-            lambda: (
-                load_export_date(url, sample_landing, day0),
-                load_export_date(url, sample_landing, day1),
-            ),
-            lambda r: r[0].rows_read + r[1].rows_read,
-        )
-        timer.run(
-            "train sample: enrich texts",
-            lambda: (enrich_texts(url, day0), enrich_texts(url, day1)),
-            lambda r: r[0]["enriched"] + r[1]["enriched"],
-        )
-        timer.run(
-            "dbt build: training snapshots (sample)",
-            lambda: dbt_invoke.invoke([*build_args(TRAINING), "--quiet"], url, day1),
-            lambda _: _count(url, "select count(*) from marts.churn_training_set"),
-        )
-        return timer.run(
-            "train + MLflow log (weekly, sample)",
-            lambda: train(url, day1),
-            lambda _: _count(url, "select count(*) from marts.churn_training_set"),
-        )
-    finally:
-        warehouse.drop_database(server, dbname)
-        if saved_target is None:
-            os.environ.pop("DBT_TARGET_PATH", None)
-        else:
-            os.environ["DBT_TARGET_PATH"] = saved_target
+    with settings.environment(DBT_TARGET_PATH=str(settings.dbt_target_dir() / "bench_sample")):
+        try:
+            _prepare_landing(timer, sample_landing, sample, day0, day1)
+            timer.run(
+                f"train sample: ingest {sample:,} customers",
+                lambda: (
+                    load_export_date(url, sample_landing, day0),
+                    load_export_date(url, sample_landing, day1),
+                ),
+                lambda r: r[0].rows_read + r[1].rows_read,
+            )
+            timer.run(
+                "train sample: enrich texts",
+                lambda: (enrich_texts(url, day0), enrich_texts(url, day1)),
+                lambda r: r[0]["enriched"] + r[1]["enriched"],
+            )
+            timer.run(
+                "dbt build: training snapshots (sample)",
+                lambda: dbt_invoke.invoke([*build_args(TRAINING), "--quiet"], url, day1),
+                lambda _: _count(url, "select count(*) from marts.churn_training_set"),
+            )
+            return timer.run(
+                "train + MLflow log (weekly, sample)",
+                lambda: train(url, day1),
+                lambda _: _count(url, "select count(*) from marts.churn_training_set"),
+            )
+        finally:
+            warehouse.drop_database(server, dbname)
 
 
 def _use_champion_store(store: Path) -> str | None:

@@ -83,14 +83,15 @@ def airflow_home() -> Path:
 
 
 @contextmanager
-def isolated(root: Path) -> Iterator[None]:
-    """Landing and MLflow inside `root` while a benchmark runs in a throw-away folder; restored after."""
-    keys = ("CRM_LANDING_DIR", "MLFLOW_TRACKING_URI", "CRM_MLFLOW_ARTIFACT_ROOT")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ["CRM_LANDING_DIR"] = str(root / "landing")
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
-    os.environ["CRM_MLFLOW_ARTIFACT_ROOT"] = (root / "artifacts").as_uri()
+def environment(**values: str | None) -> Iterator[None]:
+    """These environment variables set (None: unset) for the block, then restored as they were."""
+    saved = {k: os.environ.get(k) for k in values}
     try:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         yield
     finally:
         for k, v in saved.items():
@@ -98,3 +99,14 @@ def isolated(root: Path) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextmanager
+def isolated(root: Path) -> Iterator[None]:
+    """Landing and MLflow inside `root` while a benchmark runs in a throw-away folder; restored after."""
+    with environment(
+        CRM_LANDING_DIR=str(root / "landing"),
+        MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}",
+        CRM_MLFLOW_ARTIFACT_ROOT=(root / "artifacts").as_uri(),
+    ):
+        yield
