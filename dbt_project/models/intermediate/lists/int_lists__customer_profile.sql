@@ -39,11 +39,12 @@ bands as (
     where run_date = {{ run_date() }}
 ),
 
+{#- RL-16 purchase anniversary: the day of the first paid (not cancelled) order, from the lifetime activity
+    (its first purchase day, the same orders and cut-off), not a min(order_ts) over every order each night:
+    that aggregate was most of this model's 16.3 s at 1,000,000 customers (docs/scaling.md, "Session 33"). -#}
 first_orders as (
-    select customer_id, min(order_ts) as first_order_at
-    from {{ ref('fct_orders') }}
-    where order_status <> 'cancelled' and order_ts < {{ run_end() }}
-    group by customer_id
+    select customer_id, first_purchase_date as first_order_date
+    from {{ ref('int_activity__customer_lifetime') }}
 ),
 
 run_model as (
@@ -71,7 +72,7 @@ select
     c.birth_month_day,
     c.country,
     c.expertise_hint,
-    fo.first_order_at,
+    fo.first_order_date,
     coalesce(cc.is_crisis_sensitive, false) as is_crisis_sensitive,
     s.churn_probability,
     b.churn_band,

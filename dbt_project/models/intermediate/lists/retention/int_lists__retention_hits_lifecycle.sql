@@ -31,8 +31,8 @@ lifecycle as (
         coalesce(p.birthday_offset_days is not null
                  and c.birth_month_day = to_char({{ run_date() }} - p.birthday_offset_days, 'MM-DD'), false)
             as is_birthday,
-        coalesce(to_char({{ utc_date('c.first_order_at') }}, 'MM-DD') = to_char({{ run_date() }}, 'MM-DD')
-                 and {{ utc_date('c.first_order_at') }} < {{ run_date() }}, false) as is_anniversary,
+        coalesce(to_char(c.first_order_date, 'MM-DD') = to_char({{ run_date() }}, 'MM-DD')
+                 and c.first_order_date < {{ run_date() }}, false) as is_anniversary,
         (select h.holiday_code from holidays_today as h
           where c.lifecycle_stage <> 'lapsed' and h.country in (c.country, 'any')
           order by (h.country = 'any'), h.holiday_code
