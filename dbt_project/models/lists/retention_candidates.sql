@@ -97,7 +97,10 @@ chosen as (
       on cs.customer_id = o.customer_id and cs.purpose = o.consent_purpose and cs.channel = o.channel
      and cs.is_granted
     order by o.customer_id, o.rule_code, o.tier_group,
-             coalesce(o.preferred_first and o.channel = c.preferred_channel, false) desc, o.channel_rank
+             coalesce(o.preferred_first and o.channel = c.preferred_channel, false) desc, o.channel_rank,
+             -- the seed keys channel_matrix by (segment, tier, channel): two channels may share a rank, and
+             -- the first of them by name wins, so the choice never depends on a plan
+             o.channel
 ),
 
 dnc as (
