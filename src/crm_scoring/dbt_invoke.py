@@ -9,8 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -56,7 +55,9 @@ def invoke(args: list[str], url: str, run_date: date | None = None, manifest: An
     # one warehouse writer at a time (src/crm_scoring/locks.py), also outside Airflow
     writer = args and args[0] in WRITING_COMMANDS
     lock = locks.hold(f"crm:dbt-{args[0]}:{run_date or '-'}", url) if writer else nullcontext()
-    with _run_date_env(run_date), lock:
+    # the run date for this one dbt command (unset without one), restored after
+    run_date_value = run_date.isoformat() if run_date is not None else None
+    with settings.environment(**{RUN_DATE_ENV: run_date_value}), lock:
         # dbt's frames in a stack chunk of their own: at some caller depths its node selection thrashed
         # CPython 3.11's frame-stack chunks, several times slower (crm_scoring.stack_room)
         result = stack_room.call(runner.invoke, full)
@@ -92,20 +93,6 @@ def manifest(url: str) -> Any:
     """The project's manifest from one in-process `dbt parse` (nothing written), for several commands
     in a row on it (`invoke(..., manifest=...)`): each would otherwise load the parse state itself."""
     return invoke(["parse", "--quiet", "--no-write-json"], url)
-
-
-@contextmanager
-def _run_date_env(run_date: date | None) -> Iterator[None]:
-    """`RUN_DATE_ENV` set to `run_date` (or unset) for one dbt command, then restored."""
-    before = os.environ.pop(RUN_DATE_ENV, None)
-    if run_date is not None:
-        os.environ[RUN_DATE_ENV] = run_date.isoformat()
-    try:
-        yield
-    finally:
-        os.environ.pop(RUN_DATE_ENV, None)
-        if before is not None:
-            os.environ[RUN_DATE_ENV] = before
 
 
 def parse(url: str, target_path: Path | None = None) -> None:
