@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xgboost as xgb
 
 from crm_scoring import bench, warehouse
@@ -106,3 +107,108 @@ def test_a_stage_records_the_servers_wal_reads_and_temporary_files(fresh_db: str
     quiet = bench.Timer()
     quiet.run("no server", lambda: None, 0)
     assert (quiet.stages[0].wal_mb, quiet.stages[0].read_mb, quiet.stages[0].temp_mb) == (0.0, 0.0, 0.0)
+
+
+def test_night_changes_counts_what_differs_between_two_nights(fresh_db: str) -> None:
+    """benchmark/night_changes.py on two hand-made nights: every count can be told from the rows below."""
+    from crm_scoring import contract
+    from crm_scoring.benchmark.night_changes import night_changes, summary
+
+    a, b = "2026-11-25", "2026-11-26"
+    with warehouse.connect(fresh_db) as conn:
+        for schema in ("raw", "marts", "scoring", "lists_build", "lists"):
+            conn.execute(f"create schema {schema}")
+        for table in contract.TABLES.values():
+            conn.execute(contract.raw_table_ddl(table))
+        # the night's export touches C1 twice (an order, a ticket) and C2 once; C9's order is of night a
+        for table, key, day, customer in [
+            ("orders", "order_id", b, "C1"),
+            ("orders", "order_id", a, "C9"),
+            ("tickets", "ticket_id", b, "C1"),
+            ("interactions", "event_id", b, "C2"),
+        ]:
+            conn.execute(
+                f"insert into raw.{table} (_export_date, _source_file, _line_no, {key}, customer_id)"
+                " values (%s, 'f', 1, %s, %s)",
+                (day, f"{table}-{customer}", customer),
+            )
+        conn.execute(
+            "create table marts.churn_features as select * from (values "
+            "(%s::date, %s::date, 'C1', 1.0), (%s::date, %s::date, 'C2', 2.0), "
+            "(%s::date, %s::date, 'C1', 1.0), (%s::date, %s::date, 'C2', 3.0), (%s::date, %s::date, 'C3', 1.0)"
+            ") as f (run_date, as_of_date, customer_id, f0)",
+            (a, a, a, a, b, b, b, b, b, b),
+        )
+        conn.execute(
+            "create table scoring.churn_scores as select * from (values "
+            "(%s::date, 'C1', 0.5::float8, 10.0::float8), (%s::date, 'C2', 0.5, 10.0), "
+            "(%s::date, 'C1', 0.5, 10.0), (%s::date, 'C2', 0.5005, 11.0), (%s::date, 'C3', 0.9, null)"
+            ") as s (run_date, customer_id, churn_probability, clv_estimate)",
+            (a, a, b, b, b),
+        )
+        conn.execute(
+            "create table marts.churn_bands as select * from (values "
+            "(%s::date, 'C1', 'low'), (%s::date, 'C2', 'low'), (%s::date, 'C1', 'low'), (%s::date, 'C2', 'high'))"
+            " as c (run_date, customer_id, churn_band)",
+            (a, a, b, b),
+        )
+        # hits: C1 RL-01 same; C1 RL-03 suppressed by a cooldown on b (decision only); C2 RL-01 another
+        # trigger; C2 RL-16 gone; C3 RL-02 new
+        conn.execute(
+            "create table lists_build.retention_candidates as select * from (values "
+            "(%s::date, 'C1', 'RL-01', 'd', null, 'A', 'selected', null, 'email'),"
+            "(%s::date, 'C1', 'RL-03', 'd', null, 'A', 'selected', null, 'email'),"
+            "(%s::date, 'C2', 'RL-01', 'd', null, 'A', 'selected', null, 'email'),"
+            "(%s::date, 'C2', 'RL-16', 'd', null, 'A', 'lost', null, 'email'),"
+            "(%s::date, 'C1', 'RL-01', 'd', null, 'A', 'selected', null, 'email'),"
+            "(%s::date, 'C1', 'RL-03', 'd', null, 'A', 'suppressed', 'rule_cooldown', 'email'),"
+            "(%s::date, 'C2', 'RL-01', 'e', null, 'A', 'selected', null, 'email'),"
+            "(%s::date, 'C3', 'RL-02', 'd', null, 'A', 'selected', null, 'sms')"
+            ") as c (run_date, customer_id, rule_code, trigger_detail, crisis_event_id, action_code,"
+            " decision, suppression_reason, channel)",
+            (a, a, a, a, b, b, b, b),
+        )
+        conn.execute(
+            "create table lists.retention_list as select * from (values "
+            "(%s::date, 'C1'), (%s::date, 'C2'), (%s::date, 'C3')) as l (run_date, customer_id)",
+            (a, a, b),
+        )
+        conn.execute(
+            "create table lists.compensation_list as select * from (values (%s::date, 'C2'))"
+            " as l (run_date, customer_id)",
+            (b,),
+        )
+        # t1 the same both nights, t2 closed on b, t3 new on b
+        conn.execute(
+            "create table marts.fct_tickets as select * from (values "
+            "(%s::date, 't1', 'open'), (%s::date, 't2', 'open'), "
+            "(%s::date, 't1', 'open'), (%s::date, 't2', 'closed'), (%s::date, 't3', 'open'))"
+            " as t (run_date, ticket_id, ticket_status)",
+            (a, a, b, b, b),
+        )
+    changes = night_changes(fresh_db, date(2026, 11, 25), date(2026, 11, 26))
+    assert changes == {
+        "customers": 3,
+        "customers_touched_by_the_export": 2,
+        "feature_rows_changed": 2,
+        "scores_changed": 2,
+        "scores_changed_over_0_001": 1,
+        "clv_estimates_changed": 2,
+        "churn_bands_changed": 1,
+        "retention_hits": 4,
+        "retention_hits_new": 1,
+        "retention_hits_gone": 1,
+        "retention_hits_trigger_changed": 1,
+        "retention_hits_decision_changed_only": 1,
+        "retention_hit_customers_either_night": 3,
+        "retention_list_before": 2,
+        "retention_list_after": 1,
+        "compensation_list_before": 0,
+        "compensation_list_after": 1,
+        "fct_tickets": 3,
+        "fct_tickets_new": 1,
+        "fct_tickets_changed": 1,
+    }
+    assert "scores changed 66.7%" in summary(changes)
+    with pytest.raises(ValueError, match="consecutive"):
+        night_changes(fresh_db, date(2026, 11, 24), date(2026, 11, 26))

@@ -506,6 +506,7 @@ def run_bench(
     that many first customers instead of all, `nights` > 1 runs that many nightly dates (database size),
     `champion_store` keeps the trained champion in that MLflow store and reuses it (training skipped)."""
     from crm_scoring import dbt_invoke
+    from crm_scoring.benchmark.night_changes import night_changes, summary
     from crm_scoring.enrich import enrich_texts
     from crm_scoring.ingest import load_export_date
     from crm_scoring.lists.publish import publish
@@ -540,6 +541,7 @@ def run_bench(
     nights_report: list[dict] = []
     reused = False
     reused_champion: str | None = None
+    changes: dict[str, int] | None = None
     dbt_results = target.with_name(target.stem + "-dbt")
     shutil.rmtree(dbt_results, ignore_errors=True)
 
@@ -686,6 +688,8 @@ def run_bench(
                 nights_report.append(
                     _one_night(timer, url, landing, day1 + timedelta(days=i), reports, dbt_results)
                 )
+            # the last two nights' differences (counts, no timing): what an incremental lists' step could skip
+            changes = night_changes(url, last - timedelta(days=1), last) if nights > 1 else None
             size = _database_size(url)
             night = _airflow_night(timer, server, day1)
     finally:
@@ -780,6 +784,8 @@ def run_bench(
         + secs("dbt build: reporting (after publishing)", "reasons: the rest (after publishing)"),
         "database_bytes": size,
         "nights": nights_report,
+        # --nights >= 2: what differs between the last two nights (benchmark/night_changes.py)
+        "night_changes": changes,
         "published_rows": published.rows,
         # text model throughput inside the task (redaction + scoring + emotion), one process = one core
         "text_backfill_texts_per_second": text_backfill["texts_per_second"],
@@ -827,6 +833,8 @@ def run_bench(
         f" {result['reasons_after_publish_seconds']:.1f} s; whole night (incremental)"
         f" {result['whole_night_incremental_seconds']:.1f} s"
     )
+    if changes is not None:
+        print(summary(changes))
     print(f"database size: {size['database'] / 2**20:,.0f} MB after {max(nights, 1) + 1} dates")
     for key, value in size.items():
         if key.startswith("schema:"):
