@@ -135,7 +135,8 @@ def test_night_changes_counts_what_differs_between_two_nights(fresh_db: str) -> 
         conn.execute(
             "create table marts.churn_features as select * from (values "
             "(%s::date, %s::date, 'C1', 1.0), (%s::date, %s::date, 'C2', 2.0), "
-            "(%s::date, %s::date, 'C1', 1.0), (%s::date, %s::date, 'C2', 3.0), (%s::date, %s::date, 'C3', 1.0)"
+            "(%s::date, %s::date, 'C1', 1.0), (%s::date, %s::date, 'C2', 3.0), "
+            "(%s::date, %s::date, 'C3', 1.0)"
             ") as f (run_date, as_of_date, customer_id, f0)",
             (a, a, a, a, b, b, b, b, b, b),
         )
@@ -148,7 +149,8 @@ def test_night_changes_counts_what_differs_between_two_nights(fresh_db: str) -> 
         )
         conn.execute(
             "create table marts.churn_bands as select * from (values "
-            "(%s::date, 'C1', 'low'), (%s::date, 'C2', 'low'), (%s::date, 'C1', 'low'), (%s::date, 'C2', 'high'))"
+            "(%s::date, 'C1', 'low'), (%s::date, 'C2', 'low'), "
+            "(%s::date, 'C1', 'low'), (%s::date, 'C2', 'high'))"
             " as c (run_date, customer_id, churn_band)",
             (a, a, b, b),
         )

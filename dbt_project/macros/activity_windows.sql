@@ -107,10 +107,11 @@
         "select case when strpos(" ~ comment ~ ", '(macro customer_windows, " ~ customer_windows_fingerprint() ~ ")') > 0"
         ~ " then substring(" ~ comment ~ " from 'as of (\\d{4}-\\d{2}-\\d{2})') end",
         stored=true,
+        rerun_version='',
     )) }}
 {%- endmacro %}
 
-{#- post-hook: the run date the table is now as of, and the version that built it. -#}
+{#- post-hook: the run date the table is now as of, the version that built it and the loads it saw. -#}
 {% macro customer_windows_mark() -%}
-    comment on table {{ this }} is 'as of {{ run_date_value() }} (macro customer_windows, {{ customer_windows_fingerprint() }})'
+    comment on table {{ this }} is 'as of {{ run_date_value() }} (macro customer_windows, {{ customer_windows_fingerprint() }}){{ raw_loads_mark() }}'
 {%- endmacro %}

@@ -9,8 +9,11 @@
                 and dbt appends them. Cost ~ the affected customers' history, not everyone's.
       rebuild   first build, --full-refresh, no mark, a mark of another version of the model (its
                 fingerprint, the model file's checksum) or a rewind (mark >= run_date: a rerun of the same
-                date, maybe re-ingested, or a backfill of an earlier date): the pre-hook empties the table
-                and the model selects every customer, as of run_date. The next forward night catches up.
+                date re-ingested with other files, or a backfill of an earlier date): the pre-hook empties
+                the table and the model selects every customer, as of run_date. The next forward night
+                catches up.
+      rerun     mark = run_date and the loads up to run_date are those the mark recorded (macro
+                incremental_loads_unchanged): forward from run_date to itself, no customer affected.
 
     Affected customers (a superset is always exact, since recomputing a customer gives the rows a full
     refresh gives it; only a missed customer could differ): every customer of any raw version, exported on
@@ -57,7 +60,8 @@
     {%- set comment = "obj_description('" ~ this ~ "'::regclass, 'pg_class')" -%}
     {{ return(incremental_forward_mark(
         "select case when strpos(" ~ comment ~ ", '" ~ incremental_customers_fingerprint() ~ "') > 0"
-        ~ " then substring(" ~ comment ~ " from 'as of (\\d{4}-\\d{2}-\\d{2})') end"
+        ~ " then substring(" ~ comment ~ " from 'as of (\\d{4}-\\d{2}-\\d{2})') end",
+        rerun_version='',
     )) }}
 {%- endmacro %}
 
@@ -195,9 +199,10 @@ order by {{ columns }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- post-hook: the run date the table is now as of. -#}
+{#- post-hook: the run date the table is now as of, the version that built it and the loads it saw (a
+    same-date rerun over the same loads is a no-op: incremental_loads_unchanged). -#}
 {% macro incremental_customers_mark() -%}
-    comment on table {{ this }} is 'as of {{ run_date_value() }} (macro incremental_customers, {{ incremental_customers_fingerprint() }})'
+    comment on table {{ this }} is 'as of {{ run_date_value() }} (macro incremental_customers, {{ incremental_customers_fingerprint() }}){{ raw_loads_mark() }}'
 {%- endmacro %}
 
 {#- The config of an incremental_customers model: append after the pre-hook's delete, the mark after. The
