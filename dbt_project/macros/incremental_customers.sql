@@ -13,7 +13,8 @@
                 the table and the model selects every customer, as of run_date. The next forward night
                 catches up.
       rerun     mark = run_date and the loads up to run_date are those the mark recorded (macro
-                incremental_loads_unchanged): forward from run_date to itself, no customer affected.
+                incremental_marked_loads): forward from run_date to itself, no customer affected. Loads
+                up to the mark's date that changed since the mark (an earlier date re-ingested) rebuild.
 
     Affected customers (a superset is always exact, since recomputing a customer gives the rows a full
     refresh gives it; only a missed customer could differ): every customer of any raw version, exported on
@@ -200,7 +201,7 @@ order by {{ columns }}
 {%- endmacro %}
 
 {#- post-hook: the run date the table is now as of, the version that built it and the loads it saw (a
-    same-date rerun over the same loads is a no-op: incremental_loads_unchanged). -#}
+    same-date rerun over the same loads is a no-op: incremental_marked_loads). -#}
 {% macro incremental_customers_mark() -%}
     comment on table {{ this }} is 'as of {{ run_date_value() }} (macro incremental_customers, {{ incremental_customers_fingerprint() }}){{ raw_loads_mark() }}'
 {%- endmacro %}

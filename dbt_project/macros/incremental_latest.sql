@@ -12,7 +12,7 @@
       rebuild   first build, --full-refresh, an empty table, or a rewind (watermark >= run_date: a rerun
                 of the same date re-ingested with other files, or a backfill of an earlier date; a rerun
                 over the loads the table's mark recorded is a forward run over an empty delta, macro
-                incremental_loads_unchanged). The pre-hook
+                incremental_marked_loads). The pre-hook
                 incremental_latest_reset() empties the table and the batch is every staged version
                 exported on or before run_date: the fact never keeps a version exported after run_date.
                 Cost ~ the history (one sort), like the old staging window, once per rewind.
@@ -26,8 +26,8 @@
         'select max(exported_on)::text from ' ~ this, rerun_version=incremental_latest_version())) }}
 {%- endmacro %}
 
-{#- post-hook: the run date the table is now as of, the model version and the loads it saw (a same-date
-    rerun over the same loads is a no-op: incremental_loads_unchanged). -#}
+{#- post-hook: the run date the table is now as of, the model version and the loads it saw (macro
+    incremental_marked_loads). -#}
 {% macro incremental_latest_mark() -%}
     comment on table {{ this }} is 'as of {{ run_date_value() }} ({{ incremental_latest_version() }}){{ raw_loads_mark() }}'
 {%- endmacro %}
@@ -52,54 +52,62 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set mark = run_query(mark_sql).columns[0].values()[0] -%}
-    {%- if mark is not none and mark == run_date_value() and rerun_version is not none
-          and incremental_loads_unchanged(rerun_version) -%}
-        {{ return(mark) }}
+    {%- if mark is none or mark > run_date_value() -%}
+        {{ return(none) }}
     {%- endif -%}
-    {%- if mark is none or mark >= run_date_value() -%}
+    {%- if rerun_version is not none -%}
+        {%- set loads = incremental_marked_loads(rerun_version) -%}
+        {%- if loads is not none and raw_loads_digest(loads[0]) != loads[1] -%}
+            {{ return(none) }}
+        {%- endif -%}
+        {%- if mark == run_date_value() and (loads is none or loads[0] != run_date_value()) -%}
+            {{ return(none) }}
+        {%- endif -%}
+    {%- elif mark == run_date_value() -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return(mark) }}
 {%- endmacro %}
 
-{#- A same-date rerun that finds nothing new (`rerun_version` of incremental_forward_mark: the text of the
-    model's version its mark must hold, '' when mark_sql checked it already; given by the families
-    whose forward run from run_date to itself selects nothing: incremental_customers, the carried windows,
-    incremental_latest). An Airflow retry of the marts, or `crm run` of a date again with the same export
-    files, used to rebuild every such table as of run_date, because a rerun might follow a re-ingest with
-    other rows: at 1,000,000 customers that made a rerun cost about a full refresh of the marts (507 s
-    against 190 s; int_lists__consent alone 78-105 s against 13 s). The table's mark now also carries the
-    digest of every export date's load up to run_date (macro raw_loads_digest) as it was when the table was
-    built; while the date's loads are the same files, with the same rows loaded and quarantined, raw holds
-    what it held then and the table is already what a rebuild would give: the run moves forward from
-    run_date to run_date, over an empty delta. Another file, a quarantine that moved, a re-ingest of an
-    earlier date, or a date not loaded by ingest (no load_audit row) rebuilds, as before. -#}
-{% macro incremental_loads_unchanged(version='') -%}
-    {%- set digest = raw_loads_digest() -%}
-    {%- if digest is none -%}
-        {{ return(false) }}
-    {%- endif -%}
+{#- The loads a table's mark recorded, as (its as-of date, the digest of ops.load_audit up to it), or none
+    (a mark without loads, of another version `version`, or no mark). Given `rerun_version` (the text of the
+    model's version its mark must hold, '' when mark_sql checked it already), incremental_forward_mark
+    compares them with ops.load_audit now, for the families that write them (incremental_customers, the
+    carried windows, incremental_latest):
+    - a rerun of the mark's own date over the same loads (an Airflow retry of the marts, `crm run` of the
+      date again with the same export files) moves forward from run_date to itself, over an empty delta: the
+      table already is what a rebuild would give. Every rerun used to rebuild every such table as of
+      run_date, since it might follow a re-ingest with other rows: at 1,000,000 customers a rerun cost about
+      a full refresh of the marts (507 s against 190 s; int_lists__consent alone 78-105 s against 13 s).
+    - loads up to the mark's date that changed since (an export date loaded again with other files, a
+      quarantine that moved) rebuild, on a rerun as on a forward night: the forward night reads only the
+      exports after the mark, so a re-ingested earlier date would otherwise never reach the table.
+    A date not loaded by ingest (no load_audit row for it: raw written by other means, e.g. a test fixture)
+    has no digest: its marks carry none, and its reruns rebuild as before. -#}
+{% macro incremental_marked_loads(version='') -%}
     {%- set comment = run_query("select obj_description('" ~ this ~ "'::regclass, 'pg_class')").columns[0].values()[0] -%}
-    {{ return(comment is not none
-              and ('as of ' ~ run_date_value() ~ ' ') in comment
-              and version in comment
-              and (' loads ' ~ digest) in comment) }}
+    {%- if comment is none or version not in comment -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = modules.re.search('^as of (\\d{4}-\\d{2}-\\d{2}) .* loads ([0-9a-f]+)$', comment) -%}
+    {{ return(none if found is none else (found.group(1), found.group(2))) }}
 {%- endmacro %}
 
-{#- The digest of ops.load_audit up to run_date (each export date's files: status, checksum, rows loaded and
-    quarantined, extra columns), or none when run_date itself has no load (raw written by other means, e.g. a
-    test fixture: never taken as unchanged). -#}
-{% macro raw_loads_digest() -%}
+{#- The digest of ops.load_audit up to `as_of` (run_date unless given; each export date's files: status,
+    checksum, rows read, loaded and quarantined, extra columns), or none when that date itself has no load
+    (raw written by other means, e.g. a test fixture: never taken as unchanged). -#}
+{% macro raw_loads_digest(as_of=none) -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
+    {%- set day = run_date() if as_of is none else "date '" ~ as_of ~ "'" -%}
     {%- set sql -%}
-    select case when bool_or(export_date = {{ run_date() }}) then left(md5(string_agg(
+    select case when bool_or(export_date = {{ day }}) then left(md5(string_agg(
                concat_ws(',', export_date, table_name, status, sha256, rows_read, rows_loaded, rows_quarantined,
                          array_to_string(extra_columns, '|')),
                ';' order by export_date, table_name)), 16) end
     from {{ source('monitoring_ops', 'load_audit') }}
-    where export_date <= {{ run_date() }}
+    where export_date <= {{ day }}
     {%- endset -%}
     {{ return(run_query(sql).columns[0].values()[0]) }}
 {%- endmacro %}
