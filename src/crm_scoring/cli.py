@@ -288,7 +288,8 @@ def warehouse_url_cmd() -> None:
     type=int,
     default=lambda: int(os.environ.get("BENCH_NIGHTS", "1")),
     show_default="1",
-    help="Nightly dates to run; the database size is reported after the last.",
+    help="Nightly dates to run; the database size is reported after the last, and from 3 on what"
+    " differs between the last two nights.",
 )
 @click.option(
     "--scoring-only",

@@ -3,10 +3,10 @@
 The nightly path stays above 25 % of a full refresh because every stage after the marts restates the
 decision for every customer (docs/scaling.md, "Session 33"). Building the scores, the candidates and the
 lists only for the customers whose inputs changed would pay only if few of them change from one night to
-the next. `crm bench --nights N` (N >= 2) measures that on its last two nights: the customers the night's
-export touches, the feature rows, scores and churn bands that differ, the retention candidates' rule hits
-and decisions that differ, the list rows of both nights and the ticket facts that differ. Counts only, from
-the tables the nights wrote; no timing.
+the next. `crm bench --nights N` (N >= 3: the bench's first night follows no published list) measures
+that on its last two nights: the customers the night's export touches, the feature rows, scores and churn
+bands that differ, the retention candidates' rule hits and decisions that differ, the list rows of both
+nights and the ticket facts that differ. Counts only, from the tables the nights wrote; no timing.
 """
 
 from __future__ import annotations
