@@ -131,26 +131,41 @@ def test_retention_purges_texts_and_emotion_features(fresh_db: str) -> None:
             """ '{"ticket_id": "t9", "text": "call me at 555", "customer_id": "c1"}', 'bad status')"""
         )
 
-        def texts() -> tuple[int, int, int, int]:
+        # the latest versions dbt keeps (incremental_latest: a forward night never rewrites an old key)
+        conn.execute("create schema if not exists intermediate")
+        conn.execute(
+            "create table intermediate.int_complaints__tickets_latest as"
+            " select ticket_id, created_at, text as text_redacted from raw.tickets"
+        )
+        conn.execute(
+            "create table intermediate.int_feedback__surveys_latest as"
+            " select survey_id, sent_at, responded_at, comment as comment_redacted from raw.surveys"
+        )
+
+        def texts() -> tuple[int, ...]:
             return conn.execute(
                 "select (select count(text) from raw.tickets), (select count(comment) from raw.surveys),"
                 " (select count(*) from enrichment.text_sentiment),"
-                " (select count(*) from ops.quarantine where raw_record ? 'text')"
+                " (select count(*) from ops.quarantine where raw_record ? 'text'),"
+                " (select count(text_redacted) from intermediate.int_complaints__tickets_latest),"
+                " (select count(comment_redacted) from intermediate.int_feedback__surveys_latest)"
             ).fetchone()
 
-        assert texts() == (3, 2, 5, 1)
+        assert texts() == (3, 2, 5, 1, 3, 2)
         # day 365 after the texts: nothing is old enough yet
         assert sum(purge(conn, date(2026, 11, 25) + timedelta(days=365)).values()) == 0
         # day 366: the emotion features (one year) go, the texts (two years) stay
         one_year = date(2026, 11, 25) + timedelta(days=366)
         assert purge(conn, one_year)["enrichment.text_sentiment"] == 5
-        assert texts() == (3, 2, 0, 1)
+        assert texts() == (3, 2, 0, 1, 3, 2)
         assert purge(conn, one_year)["enrichment.text_sentiment"] == 0  # idempotent
         # two years on: texts are nulled in raw and in the quarantined record (the row itself stays)
         two_years = date(2026, 11, 25) + timedelta(days=731)
         done = purge(conn, two_years)
         assert done["raw.tickets.text"] == 3 and done["raw.surveys.comment"] == 2
-        assert texts() == (0, 0, 0, 0)
+        assert done["intermediate.int_complaints__tickets_latest.text_redacted"] == 3
+        assert done["intermediate.int_feedback__surveys_latest.comment_redacted"] == 2
+        assert texts() == (0, 0, 0, 0, 0, 0)
         assert conn.execute("select count(*) from ops.quarantine").fetchone()[0] == 1
         logged = conn.execute(
             "select target, rows_purged from ops.retention_purges where run_date = %s", (two_years,)

@@ -4,7 +4,9 @@ Policy parameters (policy_parameters.csv, starter defaults; unset = no purge for
 
 - `text_retention_days`: ticket texts (raw.tickets.text, by created_at) and survey comments
   (raw.surveys.comment, by responded_at else sent_at) older than the cutoff are nulled, with the
-  redacted copy in enrichment.text_sentiment and the text fields of their quarantined records;
+  redacted copies in enrichment.text_sentiment and in the tickets' and surveys' latest versions (dbt's
+  int_complaints__tickets_latest, int_feedback__surveys_latest) and the text fields of their
+  quarantined records;
 - `emotion_feature_retention_days`: enrichment.text_sentiment rows (polarity, emotion, triage, keyword
   flags) of texts older than the cutoff are deleted. The nightly enrichment also drops the features of
   a text that was purged, so emotion features never outlive their text.
@@ -42,6 +44,18 @@ TEXT_PURGES = (
         "enrichment.text_sentiment.redacted_text",
         "update enrichment.text_sentiment set redacted_text = null"
         " where redacted_text is not null and text_ts < %(cutoff)s",
+    ),
+    # the tickets' and surveys' latest versions (dbt, macro incremental_latest) carry the redacted copy;
+    # a forward night never rewrites a key that was not exported again, so the purge reaches them here
+    (
+        "intermediate.int_complaints__tickets_latest.text_redacted",
+        "update intermediate.int_complaints__tickets_latest set text_redacted = null"
+        " where text_redacted is not null and created_at < %(cutoff)s",
+    ),
+    (
+        "intermediate.int_feedback__surveys_latest.comment_redacted",
+        "update intermediate.int_feedback__surveys_latest set comment_redacted = null"
+        " where comment_redacted is not null and coalesce(responded_at, sent_at) < %(cutoff)s",
     ),
     (
         "ops.quarantine.text",
