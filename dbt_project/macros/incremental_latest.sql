@@ -83,7 +83,10 @@
       quarantine that moved) rebuild, on a rerun as on a forward night: the forward night reads only the
       exports after the mark, so a re-ingested earlier date would otherwise never reach the table.
     A date not loaded by ingest (no load_audit row for it: raw written by other means, e.g. a test fixture)
-    has no digest: its marks carry none, and its reruns rebuild as before. -#}
+    has no digest: its marks carry none, and its reruns rebuild as before. Raw is written by ingest alone
+    (erasure and text retention change it in place, and change the built tables with it): rows edited by
+    hand behind an audited load are seen by neither a rerun nor a forward night, and need a --full-refresh
+    (or a re-ingest of their date). -#}
 {% macro incremental_marked_loads(version='') -%}
     {%- set comment = run_query("select obj_description('" ~ this ~ "'::regclass, 'pg_class')").columns[0].values()[0] -%}
     {%- if comment is none or version not in comment -%}
