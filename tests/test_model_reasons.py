@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+import pytest
 import xgboost as xgb
 
+from crm_scoring.model import reasons
 from crm_scoring.model.calibration import apply_calibration, fit_calibration
 from crm_scoring.model.metrics import expected_calibration_error
 from crm_scoring.model.reasons import Wording, _render_texts, contributions, load_catalogue, top_positive
@@ -25,6 +27,21 @@ def test_top_positive_picks_the_largest_risk_increasing_contributions_in_order()
     assert ranks.tolist() == [0, 1, 2, 0, 0, 1, 2]
     assert feats.tolist() == [1, 3, 0, 2, 0, 1, 2]
     assert len(top_positive(np.zeros((0, 5)), 3)[0]) == 0
+
+
+def test_top_positive_in_blocks_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of rows (the row numbers offset per block) give what one block over every row gives, with
+    ties, rows without a positive contribution and a last partial block."""
+    rng = np.random.default_rng(7)
+    contrib = rng.standard_normal((1001, 12))
+    contrib[rng.random(contrib.shape) < 0.6] = 0.0
+    contrib[3] = 0.0
+    contrib[8, :5] = 0.25
+    whole = top_positive(contrib, 3)
+    monkeypatch.setattr(reasons, "_TOP_BLOCK_ROWS", 64)
+    blocked = top_positive(contrib, 3)
+    assert all(np.array_equal(a, b) for a, b in zip(whole, blocked, strict=True))
+    assert len(whole[0]) > 2000 and 3 not in whole[0].tolist()
 
 
 def test_reason_wording_from_the_catalogue() -> None:
