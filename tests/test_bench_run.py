@@ -44,6 +44,7 @@ STAGES = [
     "publish lists",
     "reasons: the rest (after publishing)",
     "dbt build: reporting (after publishing)",
+    "dbt build: marts (same-date rerun)",
     "dbt build: marts --full-refresh (same night)",
     "dbt build: reporting --full-refresh (same night)",
     "dbt build: candidates --full-refresh (same night)",
@@ -72,6 +73,7 @@ def test_the_whole_bench_runs_every_stage_and_writes_its_json(
     assert all(s["wal_mb"] >= 0 and s["read_mb"] >= 0 for s in result["stages"])
     assert next(s for s in result["stages"] if s["name"] == "ingest: backfill folder")["wal_mb"] > 0
     assert result["nightly_incremental_seconds"] > 0 and result["nightly_full_refresh_seconds"] > 0
+    assert result["marts_rerun_seconds"] > 0 and result["marts_rerun_over_night"] > 0
     assert result["airflow_demo_night"] is None
     assert result["airflow_demo_night_deployed"] is None
     # the throw-away databases are gone (no --keep). Not crm_bench_real_*: the real-data benchmark's,

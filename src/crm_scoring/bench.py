@@ -664,6 +664,10 @@ def run_bench(
             # publish first: every model the scores and the lists do not read, after publishing
             dbt_stage("dbt build: reporting (after publishing)", _reporting_args(), day1, 0)
             listed = len(_listed_customers(url, day1))
+            # an Airflow retry of dbt_marts, or `crm run` of the same date again: the same loads, so the
+            # incremental tables move from their marks to themselves over an empty delta (their load
+            # digests match) and only the per-date marts are written again
+            dbt_stage("dbt build: marts (same-date rerun)", _marts_args(), day1, customers)
             dbt_stage(
                 "dbt build: marts --full-refresh (same night)",
                 [*_marts_args(), "--full-refresh"],
@@ -775,6 +779,10 @@ def run_bench(
         "marts_incremental_over_full_cpu": cpu("dbt build: marts (incremental night)")
         / cpu("dbt build: marts --full-refresh (same night)"),
         # the marts' data tests, off the path (dbt_marts_tests beside scoring and the lists)
+        # the same night's marts built again over the same loads (a retry), against the night's build
+        "marts_rerun_seconds": secs("dbt build: marts (same-date rerun)"),
+        "marts_rerun_over_night": secs("dbt build: marts (same-date rerun)")
+        / secs("dbt build: marts (incremental night)"),
         "marts_tests_seconds": secs("dbt test: marts (beside scoring, off the path)"),
         "marts_tests_cpu_seconds": cpu("dbt test: marts (beside scoring, off the path)"),
         # publish first: the rest of the night's models after publishing (dbt_reporting), off the lists'
@@ -828,7 +836,8 @@ def run_bench(
         f" ({result['marts_incremental_over_full']:.0%}); CPU s (bench + PostgreSQL)"
         f" {result['marts_incremental_cpu_seconds']:.1f} vs {result['marts_full_refresh_cpu_seconds']:.1f}"
         f" ({result['marts_incremental_over_full_cpu']:.0%}); data tests off the path"
-        f" {result['marts_tests_seconds']:.1f} s"
+        f" {result['marts_tests_seconds']:.1f} s; a same-date rerun {result['marts_rerun_seconds']:.1f} s"
+        f" ({result['marts_rerun_over_night']:.0%} of the night's)"
     )
     print(
         f"after publishing: dbt reporting {result['reporting_seconds']:.1f} s (full refresh"
