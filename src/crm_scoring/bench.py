@@ -778,11 +778,11 @@ def run_bench(
         "marts_full_refresh_cpu_seconds": cpu("dbt build: marts --full-refresh (same night)"),
         "marts_incremental_over_full_cpu": cpu("dbt build: marts (incremental night)")
         / cpu("dbt build: marts --full-refresh (same night)"),
-        # the marts' data tests, off the path (dbt_marts_tests beside scoring and the lists)
         # the same night's marts built again over the same loads (a retry), against the night's build
         "marts_rerun_seconds": secs("dbt build: marts (same-date rerun)"),
         "marts_rerun_over_night": secs("dbt build: marts (same-date rerun)")
         / secs("dbt build: marts (incremental night)"),
+        # the marts' data tests, off the path (dbt_marts_tests beside scoring and the lists)
         "marts_tests_seconds": secs("dbt test: marts (beside scoring, off the path)"),
         "marts_tests_cpu_seconds": cpu("dbt test: marts (beside scoring, off the path)"),
         # publish first: the rest of the night's models after publishing (dbt_reporting), off the lists'

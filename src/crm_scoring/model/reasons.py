@@ -481,15 +481,13 @@ def top_positive(contrib: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarra
     if n == 0 or k == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, empty
-    parts = [
-        _top_positive_block(contrib[start : start + _TOP_BLOCK_ROWS], k)
-        for start in range(0, n, _TOP_BLOCK_ROWS)
-    ]
-    starts = range(0, n, _TOP_BLOCK_ROWS)
-    rows = np.concatenate([r + start for (r, _, _), start in zip(parts, starts, strict=True)])
-    ranks = np.concatenate([rank for _, rank, _ in parts])
-    features = np.concatenate([feature for _, _, feature in parts])
-    return rows, ranks, features
+    rows, ranks, features = [], [], []
+    for start in range(0, n, _TOP_BLOCK_ROWS):
+        r, rank, feature = _top_positive_block(contrib[start : start + _TOP_BLOCK_ROWS], k)
+        rows.append(r + start)
+        ranks.append(rank)
+        features.append(feature)
+    return np.concatenate(rows), np.concatenate(ranks), np.concatenate(features)
 
 
 def _top_positive_block(contrib: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
